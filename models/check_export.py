@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Check models/efficientnet_lite0.onnx with onnxruntime on labelled ImageNet photos.
+
+Requirements (pip): onnxruntime numpy pillow, and `pip install --no-deps timm`
+(only for its data file timm/data/_info/imagenet_synsets.txt, the sorted list of
+the 1000 ILSVRC-2012 synsets; class index = position in that list).
+
+Usage:
+    python3 models/check_export.py FOLDER [--model PATH] [--verbose]
+
+FOLDER holds images named <synset>_<anything>.<ext> (any depth), e.g.
+imagenet-100/<class name>/n01440764_123.JPEG. Prints top-1 / top-5 accuracy.
+"""
+import os
+import sys
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def preprocess(path):
+    """RGB, shorter side -> 256 (PIL BILINEAR), centre crop 224, (x-127)/128, CHW float32."""
+    im = Image.open(path).convert('RGB')
+    w, h = im.size
+    s = 256 / min(w, h)
+    im = im.resize((max(224, round(w * s)), max(224, round(h * s))), Image.BILINEAR)
+    w, h = im.size
+    l, t = (w - 224) // 2, (h - 224) // 2
+    a = np.asarray(im.crop((l, t, l + 224, t + 224)), np.float32)
+    return ((a - 127.0) / 128.0).transpose(2, 0, 1)
+
+
+def imagenet_synsets():
+    import importlib.util
+    spec = importlib.util.find_spec('timm')  # located, not imported (importing timm needs torch)
+    if spec is None:
+        sys.exit('needs the synset list: pip install --no-deps timm')
+    path = os.path.join(spec.submodule_search_locations[0], 'data', '_info', 'imagenet_synsets.txt')
+    with open(path) as f:
+        syn = [line.strip() for line in f if line.strip()]
+    assert len(syn) == 1000 and syn == sorted(syn)
+    return syn
+
+
+def class_names():
+    with open(os.path.join(HERE, 'imagenet_classes.txt')) as f:
+        return [line.rstrip('\n') for line in f]
+
+
+def session(model):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(model, so, providers=['CPUExecutionProvider'])
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    if not args:
+        sys.exit(__doc__)
+    folder = args[0]
+    model = os.path.join(HERE, 'efficientnet_lite0.onnx')
+    if '--model' in sys.argv:
+        model = sys.argv[sys.argv.index('--model') + 1]
+        args.remove(model)
+    verbose = '--verbose' in sys.argv
+    index = {s: i for i, s in enumerate(imagenet_synsets())}
+    names = class_names()
+    sess = session(model)
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.lower().endswith(EXTS))
+    n = top1 = top5 = 0
+    for path in files:
+        syn = os.path.basename(path).split('_')[0]
+        if syn not in index:
+            continue
+        label = index[syn]
+        logits = sess.run(['logits'], {'input': preprocess(path)[None]})[0][0]
+        best = np.argsort(-logits)[:5]
+        n += 1
+        top1 += int(best[0] == label)
+        top5 += int(label in best)
+        if verbose or label not in best:
+            print('%s %s: label %d %s, got %s' % ('ok  ' if best[0] == label else 'MISS', os.path.basename(path),
+                                                  label, names[label], [(int(b), names[b]) for b in best]))
+    print('images %d  top-1 %d/%d (%.1f%%)  top-5 %d/%d (%.1f%%)' % (
+        n, top1, n, 100.0 * top1 / max(n, 1), top5, n, 100.0 * top5 / max(n, 1)))
+
+
+if __name__ == '__main__':
+    main()

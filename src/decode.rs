@@ -1,0 +1,272 @@
+//! Image files to pixels, and pixels to the model's input tensor.
+//!
+//! Decoding a full-size phone photo would cost more than the neural network, so large JPEGs
+//! are decoded straight at a reduced size (DCT-domain scaling: 1/2, 1/4 or 1/8), which is all
+//! a 224×224 model input or a thumbnail needs. Every decode is bounded in memory, so a
+//! "decompression bomb" is refused before anything big is allocated.
+
+use fast_image_resize as fr;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, RgbImage};
+use std::io::Cursor;
+use std::path::Path;
+
+/// Side of the square the model sees.
+pub const INPUT_SIZE: u32 = 224;
+/// The shorter side is resized to this before the centre crop (the model's training recipe).
+pub const RESIZE_SHORTER: u32 = 256;
+/// Values in one model input (3 × 224 × 224, planar RGB).
+pub const INPUT_LEN: usize = 3 * (INPUT_SIZE * INPUT_SIZE) as usize;
+
+/// The largest image accepted, in pixels: a 48 MP phone photo or a long panorama fit,
+/// a 30000×30000 decompression bomb does not.
+pub const MAX_PIXELS: u64 = 200_000_000;
+/// The most memory one decode may ask for.
+const MAX_ALLOC: u64 = 1 << 30;
+
+/// Why a file could not be turned into pixels, in words a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("empty file (0 bytes)")]
+    Empty,
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("not an image (content not recognised as JPEG, PNG, WebP, GIF, BMP or TIFF)")]
+    NotAnImage,
+    #[error("image too large: {width}×{height} pixels is over the {} MP limit", MAX_PIXELS / 1_000_000)]
+    TooLarge { width: u64, height: u64 },
+    #[error("corrupt or truncated image: {0}")]
+    Corrupt(String),
+    #[error("unsupported image: {0}")]
+    Unsupported(String),
+}
+
+impl From<image::ImageError> for DecodeError {
+    fn from(err: image::ImageError) -> Self {
+        use image::ImageError as E;
+        match err {
+            E::Limits(_) => DecodeError::Corrupt(format!("over the memory limit ({err})")),
+            E::Unsupported(e) => DecodeError::Unsupported(e.to_string()),
+            E::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                DecodeError::Corrupt("file ends too early".into())
+            }
+            E::IoError(e) => DecodeError::Io(e),
+            other => DecodeError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+/// Reads and decodes `path` into RGB pixels, upright (EXIF orientation applied), as small as
+/// the decoder can make it while keeping the shorter side at least `min_shorter` pixels (or the
+/// full size, if the image is smaller than that).
+pub fn load_rgb(path: &Path, min_shorter: u32) -> Result<RgbImage, DecodeError> {
+    let bytes = std::fs::read(path)?;
+    decode_rgb(&bytes, min_shorter)
+}
+
+/// [`load_rgb`] on bytes already in memory.
+pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let format = image::guess_format(bytes).map_err(|_| DecodeError::NotAnImage)?;
+    if format == image::ImageFormat::Jpeg {
+        decode_jpeg(bytes, min_shorter)
+    } else {
+        decode_other(bytes, format)
+    }
+}
+
+fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
+    if width * height > MAX_PIXELS {
+        return Err(DecodeError::TooLarge { width, height });
+    }
+    Ok(())
+}
+
+fn decode_jpeg(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
+    use jpeg_decoder::{Decoder, PixelFormat};
+    let mut decoder = Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(MAX_ALLOC as usize);
+    decoder.read_info().map_err(jpeg_error)?;
+    let info = decoder.info().ok_or(DecodeError::NotAnImage)?;
+    check_size(info.width as u64, info.height as u64)?;
+    // The decoder picks the smallest scale that reaches the request on *either* axis, so ask
+    // only for the shorter one.
+    let want = min_shorter.min(u16::MAX as u32) as u16;
+    let request = if info.width <= info.height {
+        (want, u16::MAX)
+    } else {
+        (u16::MAX, want)
+    };
+    let (width, height) = decoder.scale(request.0, request.1).map_err(jpeg_error)?;
+    let orientation = decoder
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    let pixels = decoder.decode().map_err(jpeg_error)?;
+    let info = decoder.info().ok_or(DecodeError::NotAnImage)?;
+    let (w, h) = (width as u32, height as u32);
+    let rgb: Vec<u8> = match info.pixel_format {
+        PixelFormat::RGB24 => pixels,
+        PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+        PixelFormat::L16 => pixels
+            .chunks_exact(2)
+            .flat_map(|c| [c[0], c[0], c[0]])
+            .collect(),
+        PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|c| {
+                // jpeg-decoder returns CMYK already inverted (Adobe convention): k = 255 is white.
+                let k = c[3] as u32;
+                [
+                    (c[0] as u32 * k / 255) as u8,
+                    (c[1] as u32 * k / 255) as u8,
+                    (c[2] as u32 * k / 255) as u8,
+                ]
+            })
+            .collect(),
+    };
+    let image = RgbImage::from_raw(w, h, rgb)
+        .ok_or_else(|| DecodeError::Corrupt("decoder returned too few pixels".into()))?;
+    let mut image = DynamicImage::ImageRgb8(image);
+    image.apply_orientation(orientation);
+    Ok(image.into_rgb8())
+}
+
+fn jpeg_error(err: jpeg_decoder::Error) -> DecodeError {
+    match err {
+        jpeg_decoder::Error::Unsupported(u) => DecodeError::Unsupported(format!("JPEG {u:?}")),
+        jpeg_decoder::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            DecodeError::Corrupt("file ends too early".into())
+        }
+        other => DecodeError::Corrupt(other.to_string()),
+    }
+}
+
+fn decode_other(bytes: &[u8], format: image::ImageFormat) -> Result<RgbImage, DecodeError> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    check_size(width as u64, height as u64)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder)?;
+    image.apply_orientation(orientation);
+    Ok(image.into_rgb8())
+}
+
+/// Resizes (bilinear, antialiased) and crops `src` to a `width`×`height` picture of the region
+/// `crop` = (left, top, width, height) in source pixels.
+pub fn resize_crop(
+    src: &RgbImage,
+    width: u32,
+    height: u32,
+    crop: (f64, f64, f64, f64),
+) -> RgbImage {
+    let mut dst = RgbImage::new(width, height);
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
+        .crop(crop.0, crop.1, crop.2, crop.3);
+    fr::Resizer::new()
+        .resize(src, &mut dst, &options)
+        .expect("RGB to RGB resize with an in-bounds crop cannot fail");
+    dst
+}
+
+/// The centred square of `src`, resized to `side`×`side` (for thumbnails).
+pub fn square(src: &RgbImage, side: u32) -> RgbImage {
+    let (w, h) = (src.width() as f64, src.height() as f64);
+    let s = w.min(h);
+    resize_crop(src, side, side, ((w - s) / 2.0, (h - s) / 2.0, s, s))
+}
+
+/// `src` scaled down (never up) to fit in `max_side`×`max_side`, aspect ratio kept.
+pub fn fit(src: &RgbImage, max_side: u32) -> RgbImage {
+    let (w, h) = (src.width(), src.height());
+    if w <= max_side && h <= max_side {
+        return src.clone();
+    }
+    let s = max_side as f64 / w.max(h) as f64;
+    let (nw, nh) = (
+        ((w as f64 * s).round() as u32).max(1),
+        ((h as f64 * s).round() as u32).max(1),
+    );
+    resize_crop(src, nw, nh, (0.0, 0.0, w as f64, h as f64))
+}
+
+/// The model's view of a picture: shorter side to 256, centre crop 224, planar RGB scaled to
+/// (value − 127) / 128. The crop is taken in source coordinates so only the kept pixels are
+/// resampled.
+pub fn to_model_input(src: &RgbImage) -> Vec<f32> {
+    let (w, h) = (src.width() as f64, src.height() as f64);
+    let scale = RESIZE_SHORTER as f64 / w.min(h);
+    let (rw, rh) = (
+        (w * scale).round().max(INPUT_SIZE as f64),
+        (h * scale).round().max(INPUT_SIZE as f64),
+    );
+    let (sx, sy) = (w / rw, h / rh);
+    let left = ((rw - INPUT_SIZE as f64) / 2.0).floor() * sx;
+    let top = ((rh - INPUT_SIZE as f64) / 2.0).floor() * sy;
+    let crop = (left, top, INPUT_SIZE as f64 * sx, INPUT_SIZE as f64 * sy);
+    let pixels = resize_crop(src, INPUT_SIZE, INPUT_SIZE, crop);
+    let plane = (INPUT_SIZE * INPUT_SIZE) as usize;
+    let mut out = vec![0f32; INPUT_LEN];
+    for (i, p) in pixels.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = (p.0[c] as f32 - 127.0) / 128.0;
+        }
+    }
+    out
+}
+
+/// Reads `path` and returns the model input for it.
+pub fn model_input(path: &Path) -> Result<Vec<f32>, DecodeError> {
+    Ok(to_model_input(&load_rgb(path, RESIZE_SHORTER)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn large_jpeg_is_decoded_at_reduced_size_but_not_below_the_request() {
+        // 1/8 would give 300×200, below 256 on the shorter side; 1/4 is the smallest that fits.
+        let img = decode_rgb(&jpeg(2400, 1600), 256).unwrap();
+        assert_eq!((img.width(), img.height()), (600, 400));
+        let img = decode_rgb(&jpeg(2400, 1600), 600).unwrap();
+        assert_eq!((img.width(), img.height()), (1200, 800));
+        let img = decode_rgb(&jpeg(200, 100), 256).unwrap();
+        assert_eq!((img.width(), img.height()), (200, 100));
+    }
+
+    #[test]
+    fn model_input_has_the_model_shape_and_range() {
+        let img = decode_rgb(&jpeg(640, 480), RESIZE_SHORTER).unwrap();
+        let input = to_model_input(&img);
+        assert_eq!(input.len(), INPUT_LEN);
+        assert!(input.iter().all(|v| (-1.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn empty_and_garbage_bytes_are_named() {
+        assert!(matches!(decode_rgb(b"", 256), Err(DecodeError::Empty)));
+        assert!(matches!(
+            decode_rgb(b"hello, I am a text file", 256),
+            Err(DecodeError::NotAnImage)
+        ));
+    }
+}

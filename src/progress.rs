@@ -1,0 +1,85 @@
+//! What the engine tells its caller while it works, and how the caller tells it to stop.
+//!
+//! The CLI turns these events into a progress bar, the GUI into its status line; the engine
+//! itself never knows which one is listening.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A cheap, clonable "please stop" flag shared between the caller and a running job.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A file the engine could not use, and why, in words a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// One step of an indexing run, in the order they happen.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Walking the folder; `found` image files so far.
+    Scanning { found: usize },
+    /// The walk is done: what will be embedded, what is reused as it is, what was dropped.
+    Planned {
+        total: usize,
+        to_embed: usize,
+        reused: usize,
+        removed: usize,
+    },
+    /// One more file is done (embedded or skipped). `eta` is `None` until a rate is known.
+    Progress {
+        done: usize,
+        to_embed: usize,
+        images_per_sec: f64,
+        eta: Option<Duration>,
+    },
+    /// A file was not indexed; the run goes on.
+    Skipped(Skipped),
+    /// Something the person should know that is not about one file (e.g. an index was rebuilt).
+    Notice(String),
+    /// The approximate-nearest-neighbour graph is being built for a large collection.
+    BuildingGraph { points: usize },
+    /// The run is over (finished or cancelled); the index on disk is up to date with it.
+    Finished(Summary),
+}
+
+/// What an indexing run did, for the CLI's closing line and the GUI's status bar.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Images in the index after the run.
+    pub indexed: usize,
+    pub embedded: usize,
+    pub reused: usize,
+    pub removed: usize,
+    pub skipped: Vec<Skipped>,
+    pub cancelled: bool,
+    pub seconds: f64,
+    /// Images embedded per second of the embedding phase.
+    pub images_per_sec: f64,
+}
+
+/// Where events go. Sending never fails the job: a caller that stopped listening is not an error.
+pub type Sender = crossbeam_channel::Sender<Event>;
+
+pub(crate) fn emit(tx: Option<&Sender>, event: Event) {
+    if let Some(tx) = tx {
+        let _ = tx.send(event);
+    }
+}

@@ -1,0 +1,102 @@
+//! The command line as a script uses it: `index`, `search --json`, and errors.
+
+mod common;
+
+use common::{fixture_image, save_jpeg, synthetic, Sandbox};
+use std::process::Command;
+
+fn photo_sim(sb: &Sandbox) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_photo-sim"));
+    cmd.env("PHOTO_SIM_DATA_DIR", sb.dir.path().join("data"));
+    cmd
+}
+
+#[test]
+fn index_then_search_prints_one_json_object_best_first() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    save_jpeg(&fixture_image("cat.jpg"), &p.join("cat.jpg"), 90);
+    save_jpeg(&fixture_image("coffee.jpg"), &p.join("coffee.jpg"), 90);
+    for seed in 0..3 {
+        save_jpeg(
+            &synthetic(seed, 200, 150),
+            &p.join(format!("s{seed}.jpg")),
+            90,
+        );
+    }
+    std::fs::write(p.join("broken.jpg"), b"").unwrap();
+
+    let out = photo_sim(&sb).arg("index").arg(&p).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("5 images (5 embedded, 0 reused, 0 removed, 1 skipped)"),
+        "{text}"
+    );
+    assert!(text.contains("broken.jpg: empty file"), "{text}");
+
+    let out = photo_sim(&sb)
+        .args(["search", "--json", "-k", "3"])
+        .arg(p.join("coffee.jpg"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(json["query"].as_str().unwrap().ends_with("coffee.jpg"));
+    let first = results[0]["path"].as_str().unwrap();
+    assert!(std::path::Path::new(first).is_absolute());
+    assert!(first.ends_with("coffee.jpg"));
+    let sims: Vec<f64> = results
+        .iter()
+        .map(|r| r["similarity"].as_f64().unwrap())
+        .collect();
+    assert!((sims[0] - 1.0).abs() < 1e-3 && sims.windows(2).all(|w| w[0] >= w[1]));
+
+    // A query outside every indexed folder names the way out.
+    let out = photo_sim(&sb)
+        .arg("search")
+        .arg(common::fixture("cat.jpg"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--folder"));
+    let out = photo_sim(&sb)
+        .arg("search")
+        .arg(common::fixture("cat.jpg"))
+        .arg("--folder")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("cat.jpg"));
+}
+
+#[test]
+fn errors_go_to_stderr_with_a_failing_exit_code() {
+    let sb = Sandbox::new();
+    let out = photo_sim(&sb)
+        .args(["index", "/no/such/folder"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open the folder /no/such/folder"),
+        "{err}"
+    );
+}

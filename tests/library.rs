@@ -1,0 +1,355 @@
+//! The engine end to end: indexing a folder, re-indexing only what changed, persistence,
+//! searching, and bad input of every kind.
+
+mod common;
+
+use common::{fixture, fixture_image, save_jpeg, synthetic, variant, Sandbox};
+use photo_sim::{CancelToken, Library};
+use std::fs;
+use std::path::Path;
+
+fn names(matches: &[photo_sim::Match]) -> Vec<String> {
+    matches
+        .iter()
+        .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Two real photos, their edited copies, and distinct synthetic pictures.
+fn fill(photos: &Path, synthetic_count: u64) {
+    for (name, img) in [
+        ("cat", fixture_image("cat.jpg")),
+        ("coffee", fixture_image("coffee.jpg")),
+    ] {
+        save_jpeg(&img, &photos.join(format!("{name}.jpg")), 92);
+        for kind in 0..3 {
+            save_jpeg(
+                &variant(&img, kind),
+                &photos.join(format!("{name}_edit{kind}.jpg")),
+                90,
+            );
+        }
+    }
+    for seed in 0..synthetic_count {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &photos.join(format!("synth{seed:03}.jpg")),
+            90,
+        );
+    }
+}
+
+#[test]
+fn a_photo_and_its_edited_copies_are_each_others_nearest() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 12);
+    let (lib, summary) = sb.index();
+    assert_eq!(summary.embedded, 20);
+    assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
+    for name in ["cat", "coffee"] {
+        for query in std::iter::once(format!("{name}.jpg"))
+            .chain((0..3).map(|k| format!("{name}_edit{k}.jpg")))
+        {
+            let got = lib.search(&sb.photos().join(&query), 4).unwrap();
+            assert_eq!(names(&got)[0], query, "the query itself comes first");
+            assert!((got[0].similarity - 1.0).abs() < 1e-3);
+            let mut family = names(&got);
+            family.sort();
+            let mut want: Vec<String> = std::iter::once(format!("{name}.jpg"))
+                .chain((0..3).map(|k| format!("{name}_edit{k}.jpg")))
+                .collect();
+            want.sort();
+            assert_eq!(family, want, "the 4 nearest to {query} are its own family");
+        }
+    }
+}
+
+#[test]
+fn a_query_from_outside_the_folder_finds_its_copy_inside() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 6);
+    let (lib, _) = sb.index();
+    let got = lib.search(&fixture("coffee.jpg"), 3).unwrap();
+    assert!(names(&got)[0].starts_with("coffee"), "{:?}", names(&got));
+    assert!(got[0].similarity > 0.9 && got[0].similarity <= 1.0001);
+    assert!(got.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+}
+
+#[test]
+fn reindexing_embeds_only_new_and_changed_files_and_drops_removed_ones() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    for seed in 0..6 {
+        save_jpeg(
+            &synthetic(seed, 200, 150),
+            &p.join(format!("{seed}.jpg")),
+            90,
+        );
+    }
+    let (lib, first) = sb.index();
+    assert_eq!((first.embedded, first.reused, lib.len()), (6, 0, 6));
+
+    let again = lib.update(None, &CancelToken::new()).unwrap();
+    assert_eq!((again.embedded, again.reused, again.removed), (0, 6, 0));
+
+    save_jpeg(&synthetic(100, 200, 150), &p.join("new.jpg"), 90);
+    fs::remove_file(p.join("0.jpg")).unwrap();
+    // Touch: same content, new modification time.
+    let f = fs::File::options()
+        .write(true)
+        .open(p.join("3.jpg"))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let third = lib.update(None, &CancelToken::new()).unwrap();
+    assert_eq!(
+        (third.embedded, third.reused, third.removed, lib.len()),
+        (2, 4, 1, 6)
+    );
+    let found = names(&lib.search(&p.join("new.jpg"), 1).unwrap());
+    assert_eq!(found, ["new.jpg"]);
+}
+
+#[test]
+fn the_index_survives_a_restart_without_re_embedding() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 4);
+    let (lib, _) = sb.index();
+    let before = lib.vectors();
+    let query = sb.photos().join("cat_edit1.jpg");
+    let results = lib.search(&query, 5).unwrap();
+    drop(lib);
+
+    let reopened = sb.open();
+    assert!(reopened.notices().is_empty(), "{:?}", reopened.notices());
+    assert_eq!(reopened.vectors(), before);
+    assert_eq!(reopened.search(&query, 5).unwrap(), results);
+    let summary = reopened.update(None, &CancelToken::new()).unwrap();
+    assert_eq!((summary.embedded, summary.reused), (0, before.len()));
+}
+
+#[test]
+fn a_cancelled_run_keeps_what_it_embedded_and_the_next_run_finishes() {
+    let sb = Sandbox::new();
+    for seed in 0..10 {
+        save_jpeg(
+            &synthetic(seed, 160, 120),
+            &sb.photos().join(format!("{seed}.jpg")),
+            90,
+        );
+    }
+    let lib = sb.open();
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let summary = lib.update(None, &cancel).unwrap();
+    assert!(summary.cancelled);
+    let summary = lib.update(None, &CancelToken::new()).unwrap();
+    assert!(!summary.cancelled);
+    assert_eq!(lib.len(), 10);
+}
+
+#[test]
+fn a_damaged_or_old_index_file_is_reported_and_rebuilt() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 2);
+    let (lib, _) = sb.index();
+    let n = lib.len();
+    let file = lib.index_dir().join("vectors.bin");
+    drop(lib);
+    let good = fs::read(&file).unwrap();
+
+    let damage: [(&str, Vec<u8>); 4] = [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("corrupt", {
+            let mut b = good.clone();
+            let mid = b.len() / 2;
+            b[mid] ^= 0xff;
+            b
+        }),
+        ("format version 0", {
+            let mut b = good.clone();
+            b[8..12].copy_from_slice(&0u32.to_le_bytes());
+            b
+        }),
+        ("not a photo-sim index", b"garbage".to_vec()),
+    ];
+    for (words, bytes) in damage {
+        fs::write(&file, bytes).unwrap();
+        let lib = sb.open();
+        assert_eq!(lib.len(), 0);
+        assert!(
+            lib.notices().iter().any(|m| m.contains(words)),
+            "{words}: {:?}",
+            lib.notices()
+        );
+        let summary = lib.update(None, &CancelToken::new()).unwrap();
+        assert_eq!(summary.embedded, n);
+        assert!(sb.open().notices().is_empty());
+    }
+}
+
+/// Writes a valid PNG header that claims `w`×`h` pixels, with no real pixel data.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    fn crc(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb88320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(13u32.to_be_bytes());
+    out.extend(&ihdr);
+    out.extend(crc(&ihdr).to_be_bytes());
+    out
+}
+
+#[test]
+fn bad_input_is_named_and_the_rest_of_the_folder_is_indexed() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    fill(&p, 2);
+    let cat = fs::read(fixture("cat.jpg")).unwrap();
+    fs::write(p.join("empty.jpg"), b"").unwrap();
+    fs::write(p.join("truncated.jpg"), &cat[..cat.len() / 3]).unwrap();
+    fs::write(
+        p.join("not_an_image.png"),
+        b"this is a text file, not a picture",
+    )
+    .unwrap();
+    fs::write(p.join("bomb.png"), png_claiming(30000, 30000)).unwrap();
+    let mut corrupt = cat.clone();
+    for b in corrupt[600..4000].iter_mut() {
+        *b = 0xff;
+    }
+    fs::write(p.join("corrupt.jpg"), &corrupt).unwrap();
+    fs::create_dir(p.join("sub")).unwrap();
+    std::os::unix::fs::symlink("..", p.join("sub/loop")).unwrap();
+    fs::create_dir(p.join(".hidden")).unwrap();
+    fs::write(p.join(".hidden/secret.jpg"), &cat).unwrap();
+    let weird = std::ffi::OsStr::from_bytes(b"caf\xe9-\xff.jpg");
+    fs::write(p.join(weird), &cat).unwrap();
+    let locked = p.join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::write(locked.join("inside.jpg"), &cat).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads everything whatever the mode bits say; only then is the folder readable.
+    let locked_is_readable = fs::read_dir(&locked).is_ok();
+
+    let (lib, summary) = sb.index();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+
+    let reason = |name: &str| {
+        summary
+            .skipped
+            .iter()
+            .find(|s| s.path.to_string_lossy().contains(name))
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{name} not reported: {:?}", summary.skipped))
+    };
+    assert!(reason("empty.jpg").contains("empty file"));
+    assert!(
+        reason("truncated.jpg").contains("truncated"),
+        "{}",
+        reason("truncated.jpg")
+    );
+    assert!(reason("not_an_image.png").contains("not an image"));
+    assert!(
+        reason("bomb.png").contains("30000×30000"),
+        "{}",
+        reason("bomb.png")
+    );
+    assert!(
+        reason("corrupt.jpg").contains("corrupt"),
+        "{}",
+        reason("corrupt.jpg")
+    );
+    assert!(
+        reason("loop").contains("symbolic link loop"),
+        "{}",
+        reason("loop")
+    );
+    if !locked_is_readable {
+        assert!(reason("locked").contains("permission denied"));
+    }
+    // Good files: 2 photos × 4 + 2 synthetic + the non-UTF-8 name (+ the locked one for root).
+    let good = 11 + usize::from(locked_is_readable);
+    assert_eq!(lib.len(), good, "{:?}", summary.skipped);
+    assert!(lib
+        .vectors()
+        .iter()
+        .all(|(p, _)| !p.to_string_lossy().contains("secret")));
+    let hit = lib.search(&p.join(weird), 1).unwrap();
+    assert_eq!(hit[0].path.file_name().unwrap(), weird);
+
+    // Failures are remembered (not retried while unchanged) and reported again.
+    let again = lib.update(None, &CancelToken::new()).unwrap();
+    assert_eq!(again.embedded, 0);
+    assert_eq!(again.skipped.len(), summary.skipped.len());
+}
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+
+#[test]
+fn the_graph_agrees_with_the_exact_scan_on_real_embeddings() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    // Real embeddings of 150 pictures: synthetic scenes and edits of the two photos.
+    for seed in 0..120 {
+        save_jpeg(
+            &synthetic(seed, 128, 96),
+            &p.join(format!("s{seed:03}.jpg")),
+            85,
+        );
+    }
+    for (name, img) in [
+        ("cat", fixture_image("cat.jpg")),
+        ("coffee", fixture_image("coffee.jpg")),
+    ] {
+        for k in 0..15 {
+            let edited = variant(&image::imageops::rotate90(&variant(&img, k)), k + 1);
+            let edited = if k % 2 == 0 {
+                image::imageops::flip_horizontal(&edited)
+            } else {
+                edited
+            };
+            save_jpeg(&edited, &p.join(format!("{name}{k:02}.jpg")), 60 + k as u8);
+        }
+    }
+    let lib = Library::open(&p, &sb.store(), common::model())
+        .unwrap()
+        .with_graph_threshold(100);
+    lib.update(None, &CancelToken::new()).unwrap();
+    assert!(lib.uses_graph());
+    let vectors = lib.vectors();
+    let mut hits = 0;
+    for (_, v) in &vectors {
+        let want = lib.search_vector_exact(v, 10);
+        let got = lib.search_vector(v, 10);
+        hits += got
+            .iter()
+            .filter(|m| want.iter().any(|w| w.path == m.path))
+            .count();
+    }
+    let recall = hits as f64 / (vectors.len() * 10) as f64;
+    assert!(recall >= 0.98, "recall@10 of the graph: {recall}");
+
+    // The graph is saved with the index and used again after a restart.
+    let reopened = Library::open(&p, &sb.store(), common::model())
+        .unwrap()
+        .with_graph_threshold(100);
+    assert!(reopened.uses_graph());
+}

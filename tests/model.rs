@@ -1,0 +1,89 @@
+//! The shipped model: the same numbers as onnxruntime, and the right classes on real photos.
+
+mod common;
+
+use photo_sim::decode;
+
+fn read_f32(name: &str) -> Vec<f32> {
+    std::fs::read(common::fixture(name))
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn top5(logits: &[f32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..logits.len()).collect();
+    idx.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    idx.truncate(5);
+    idx
+}
+
+#[test]
+fn tract_matches_onnxruntime_within_1e_3_on_the_same_input() {
+    let model = common::model();
+    assert_eq!(model.dim, 1280);
+    let input = read_f32("cat.input.f32");
+    let want = read_f32("cat.embedding.f32");
+    let out = model.session().unwrap().run(&input).unwrap();
+    let worst = out
+        .embedding
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-3, "largest difference from onnxruntime: {worst}");
+    let want_top5: Vec<usize> = std::fs::read_to_string(common::fixture("cat.logits_top5.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(top5(&out.logits.unwrap()), want_top5);
+}
+
+#[test]
+fn known_photos_get_their_imagenet_class_through_the_whole_pipeline() {
+    let model = common::model();
+    let classes: Vec<String> = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/imagenet_classes.txt"),
+    )
+    .unwrap()
+    .lines()
+    .map(str::to_string)
+    .collect();
+    let mut session = model.session().unwrap();
+    let classify = |session: &mut photo_sim::embed::Session, name: &str| {
+        let input = decode::model_input(&common::fixture(name)).unwrap();
+        top5(&session.run(&input).unwrap().logits.unwrap())
+    };
+    let cat = classify(&mut session, "cat.jpg");
+    // 281..=285: tabby, tiger cat, Persian, Siamese, Egyptian cat.
+    assert!(
+        (281..=285).contains(&cat[0]),
+        "cat.jpg top-1 is {}",
+        classes[cat[0]]
+    );
+    let coffee = classify(&mut session, "coffee.jpg");
+    assert!(
+        coffee[..2].contains(&967),
+        "coffee.jpg top-2 lacks espresso: {:?}",
+        coffee.iter().map(|&i| &classes[i]).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn rust_preprocessing_is_close_to_the_reference_pipeline() {
+    // The reference input was made by PIL (full decode, bilinear resize); ours decodes the same
+    // JPEG with another decoder, so the pixels differ a little but the embedding must not.
+    let model = common::model();
+    let mut session = model.session().unwrap();
+    let ours = session
+        .embed(&decode::model_input(&common::fixture("cat.jpg")).unwrap())
+        .unwrap();
+    let reference = session.embed(&read_f32("cat.input.f32")).unwrap();
+    let cosine: f32 = ours.iter().zip(&reference).map(|(a, b)| a * b).sum();
+    assert!(
+        cosine > 0.97,
+        "cosine to the reference preprocessing: {cosine}"
+    );
+}
