@@ -100,11 +100,12 @@ fn decode_jpeg(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> 
         (u16::MAX, want)
     };
     let (width, height) = decoder.scale(request.0, request.1).map_err(jpeg_error)?;
+    let pixels = decoder.decode().map_err(jpeg_error)?;
+    // The EXIF block is only known for sure once decoding has read every marker.
     let orientation = decoder
         .exif_data()
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
-    let pixels = decoder.decode().map_err(jpeg_error)?;
     let info = decoder.info().ok_or(DecodeError::NotAnImage)?;
     let (w, h) = (width as u32, height as u32);
     let rgb: Vec<u8> = match info.pixel_format {
@@ -251,6 +252,30 @@ mod tests {
         assert_eq!((img.width(), img.height()), (1200, 800));
         let img = decode_rgb(&jpeg(200, 100), 256).unwrap();
         assert_eq!((img.width(), img.height()), (200, 100));
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        use image::ImageEncoder;
+        // A big-endian TIFF block with one entry: Orientation (0x0112) = 6, "rotate 90° CW".
+        let exif: Vec<u8> = [
+            &b"MM\0\x2a\0\0\0\x08"[..],
+            &[0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0],
+        ]
+        .concat();
+        let img = RgbImage::from_fn(400, 300, |x, _| {
+            image::Rgb([if x < 200 { 255 } else { 0 }, 0, 0])
+        });
+        let mut out = Vec::new();
+        let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+        enc.set_exif_metadata(exif).unwrap();
+        enc.write_image(img.as_raw(), 400, 300, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let upright = decode_rgb(&out, 300).unwrap();
+        assert_eq!((upright.width(), upright.height()), (300, 400));
+        // The left (red) half of the stored picture is the top half once upright.
+        assert!(upright.get_pixel(150, 50).0[0] > 200);
+        assert!(upright.get_pixel(150, 350).0[0] < 50);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -205,6 +206,10 @@ impl Library {
         let _one_at_a_time = self.updating.lock().expect("update lock");
         let started = Instant::now();
         let old = self.current();
+        // An unmounted drive or a folder gone missing must not look like "every photo was
+        // deleted": stop before anything is dropped from the index.
+        std::fs::read_dir(&self.root)
+            .with_context(|| format!("cannot read the folder {}", self.root.display()))?;
         let scan = scan::scan(&self.root, progress, cancel);
         if scan.cancelled {
             let summary = Summary {
@@ -240,46 +245,9 @@ impl Library {
         let embed_started = Instant::now();
         let mut last_checkpoint = Instant::now();
         let to_embed = plan.to_embed.len();
-        for chunk in plan.to_embed.chunks(CHUNK) {
-            if cancel.is_cancelled() {
-                break;
-            }
-            let results: Vec<(usize, Result<Vec<f32>, String>)> = chunk
-                .par_iter()
-                .enumerate()
-                .map_init(
-                    || self.model.session(),
-                    |session, (i, found)| {
-                        if cancel.is_cancelled() {
-                            return (i, Err(String::new()));
-                        }
-                        let result = match session {
-                            Ok(s) => embed_file(s, &self.root.join(&found.rel_path)),
-                            Err(e) => Err(format!("cannot run the model: {e}")),
-                        };
-                        (i, result)
-                    },
-                )
-                .collect();
-            for (i, result) in results {
-                let found = &chunk[i];
-                match result {
-                    Ok(v) => work.embedded.push((found.clone(), v)),
-                    Err(reason) if reason.is_empty() => {}
-                    Err(reason) => {
-                        let failed = Failed {
-                            path: path_bytes(&found.rel_path).into_owned(),
-                            fingerprint: found.fingerprint,
-                            reason,
-                        };
-                        let s = self.skip_of(&failed);
-                        emit(progress, Event::Skipped(s.clone()));
-                        skipped.push(s);
-                        work.failed.push(failed);
-                    }
-                }
-            }
-            let done = work.embedded.len() + work.failed.len();
+        let done = AtomicUsize::new(0);
+        let report_one = || {
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
             let rate = done as f64 / embed_started.elapsed().as_secs_f64().max(1e-6);
             emit(
                 progress,
@@ -287,11 +255,53 @@ impl Library {
                     done,
                     to_embed,
                     images_per_sec: rate,
-                    eta: (rate > 0.0)
-                        .then(|| Duration::from_secs_f64((to_embed - done) as f64 / rate)),
+                    eta: Some(Duration::from_secs_f64((to_embed - done) as f64 / rate)),
                 },
             );
-            if last_checkpoint.elapsed() >= CHECKPOINT_EVERY && done < to_embed {
+        };
+        for chunk in plan.to_embed.chunks(CHUNK) {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let results: Vec<Option<Result<Vec<f32>, String>>> = chunk
+                .par_iter()
+                .map_init(
+                    || self.model.session(),
+                    |session, found| {
+                        if cancel.is_cancelled() {
+                            return None;
+                        }
+                        let result = match session {
+                            Ok(s) => embed_file(s, &self.root.join(&found.rel_path)),
+                            Err(e) => Err(format!("cannot run the model: {e}")),
+                        };
+                        if let Err(reason) = &result {
+                            let path = self.root.join(&found.rel_path);
+                            let reason = reason.clone();
+                            emit(progress, Event::Skipped(Skipped { path, reason }));
+                        }
+                        report_one();
+                        Some(result)
+                    },
+                )
+                .collect();
+            for (found, result) in chunk.iter().zip(results) {
+                match result {
+                    None => {}
+                    Some(Ok(v)) => work.embedded.push((found.clone(), v)),
+                    Some(Err(reason)) => {
+                        let failed = Failed {
+                            path: path_bytes(&found.rel_path).into_owned(),
+                            fingerprint: found.fingerprint,
+                            reason,
+                        };
+                        skipped.push(self.skip_of(&failed));
+                        work.failed.push(failed);
+                    }
+                }
+            }
+            let processed = work.embedded.len() + work.failed.len();
+            if last_checkpoint.elapsed() >= CHECKPOINT_EVERY && processed < to_embed {
                 self.save_and_publish(plan.merge(&old.vectors, &work), None)?;
                 last_checkpoint = Instant::now();
             }
@@ -301,7 +311,6 @@ impl Library {
         let changed = !work.embedded.is_empty()
             || !work.failed.is_empty()
             || plan.removed > 0
-            || plan.changed_unprocessed(&work)
             || !self.has_saved_index();
         let mut vectors = plan.merge(&old.vectors, &work);
         let mut graph = old.graph.clone();
@@ -507,10 +516,6 @@ impl Plan {
 
     fn total(&self) -> usize {
         self.found.len()
-    }
-
-    fn changed_unprocessed(&self, work: &Work) -> bool {
-        self.changed_rows.len() > work.embedded.len() + work.failed.len()
     }
 
     /// The new index content: found files in scan order, each with its new vector, its reused

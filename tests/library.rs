@@ -189,7 +189,8 @@ fn a_damaged_or_old_index_file_is_reported_and_rebuilt() {
     }
 }
 
-/// Writes a valid PNG header that claims `w`×`h` pixels, with no real pixel data.
+/// A well-formed PNG that claims `w`×`h` pixels but carries almost no pixel data: what a
+/// decompression bomb looks like before its data is inflated.
 fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     fn crc(bytes: &[u8]) -> u32 {
         let mut c = !0u32;
@@ -209,10 +210,17 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     ihdr.extend(w.to_be_bytes());
     ihdr.extend(h.to_be_bytes());
     ihdr.extend([8, 2, 0, 0, 0]);
+    // One stored deflate block holding a single zero byte.
+    let mut idat = b"IDAT".to_vec();
+    idat.extend([
+        0x78, 0x01, 0x01, 0x01, 0x00, 0xfe, 0xff, 0x00, 0x00, 0x01, 0x00, 0x01,
+    ]);
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    out.extend(13u32.to_be_bytes());
-    out.extend(&ihdr);
-    out.extend(crc(&ihdr).to_be_bytes());
+    for chunk in [ihdr, idat, b"IEND".to_vec()] {
+        out.extend((chunk.len() as u32 - 4).to_be_bytes());
+        out.extend(&chunk);
+        out.extend(crc(&chunk).to_be_bytes());
+    }
     out
 }
 
