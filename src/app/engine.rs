@@ -1,0 +1,340 @@
+//! The bridge between the window and the engine: every slow thing (loading the model, opening
+//! and indexing a folder, queries, native dialogs) runs on a background thread here, and
+//! reports back as [`Msg`]s on one channel that the UI thread drains each frame.
+
+use super::state::{Command, Msg, Settings};
+use crate::progress::CancelToken;
+use crate::{Library, Model, Store};
+use crossbeam_channel::{Receiver, Sender};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Wakes the UI thread (asks for a repaint) after a message was sent.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Where the model comes from.
+pub enum ModelSource {
+    /// Load it (the built-in one, or an ONNX file) on a background thread.
+    Load(Option<PathBuf>),
+    /// Already loaded (tests share one).
+    Loaded(Arc<Model>),
+}
+
+/// The model, once the loading thread has it.
+#[derive(Default)]
+struct ModelSlot {
+    value: Mutex<Option<Result<Arc<Model>, String>>>,
+    ready: Condvar,
+}
+
+impl ModelSlot {
+    fn set(&self, value: Result<Arc<Model>, String>) {
+        *self.value.lock().expect("model lock") = Some(value);
+        self.ready.notify_all();
+    }
+
+    fn wait(&self) -> Result<Arc<Model>, String> {
+        let mut value = self.value.lock().expect("model lock");
+        loop {
+            if let Some(v) = &*value {
+                return v.clone();
+            }
+            value = self.ready.wait(value).expect("model lock");
+        }
+    }
+}
+
+/// A dialog that returns sooner than this did not wait for a person: it failed to show.
+const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(400);
+
+pub struct Engine {
+    store: Store,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    wake: Waker,
+    model: Arc<ModelSlot>,
+    library: Arc<RwLock<Option<Arc<Library>>>>,
+    cancel: CancelToken,
+    /// The thread opening and indexing the current folder.
+    job: Option<JoinHandle<()>>,
+    queries: Sender<(u64, PathBuf)>,
+}
+
+impl Engine {
+    pub fn new(store: Store, model: ModelSource, wake: Waker) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let slot = Arc::new(ModelSlot::default());
+        match model {
+            ModelSource::Loaded(m) => slot.set(Ok(m)),
+            ModelSource::Load(path) => {
+                let slot = slot.clone();
+                let (tx, wake) = (tx.clone(), wake.clone());
+                std::thread::Builder::new()
+                    .name("load-model".into())
+                    .spawn(move || {
+                        let result = Model::load(path.as_deref())
+                            .map(Arc::new)
+                            .map_err(|e| format!("The model could not be loaded: {e:#}"));
+                        if let Err(e) = &result {
+                            let _ = tx.send(Msg::Error(e.clone()));
+                            wake();
+                        }
+                        slot.set(result);
+                    })
+                    .expect("spawn a thread");
+            }
+        }
+        let library: Arc<RwLock<Option<Arc<Library>>>> = Arc::default();
+        let (queries, query_rx) = crossbeam_channel::unbounded::<(u64, PathBuf)>();
+        {
+            let (tx, wake, library) = (tx.clone(), wake.clone(), library.clone());
+            std::thread::Builder::new()
+                .name("queries".into())
+                .spawn(move || query_loop(query_rx, library, tx, wake))
+                .expect("spawn a thread");
+        }
+        Self {
+            store,
+            tx,
+            rx,
+            wake,
+            model: slot,
+            library,
+            cancel: CancelToken::new(),
+            job: None,
+            queries,
+        }
+    }
+
+    /// Messages that arrived since the last call.
+    pub fn poll(&self) -> Vec<Msg> {
+        self.rx.try_iter().collect()
+    }
+
+    pub fn run(&mut self, command: Command) {
+        match command {
+            Command::PickFolder => self.dialog(true),
+            Command::PickPhoto => self.dialog(false),
+            Command::Open { folder, generation } => self.open(folder, generation),
+            Command::Query { id, path } => {
+                let _ = self.queries.send((id, path));
+            }
+            Command::Cancel => self.cancel.cancel(),
+            Command::OpenExternal(path) => self.open_external(&path),
+            Command::ShowInFolder(path) => {
+                let dir = if path.is_dir() {
+                    path
+                } else {
+                    path.parent().map(Path::to_path_buf).unwrap_or(path)
+                };
+                self.open_external(&dir)
+            }
+            Command::SaveSettings(settings) => self.save_settings(&settings),
+        }
+    }
+
+    fn send(&self, msg: Msg) {
+        let _ = self.tx.send(msg);
+        (self.wake)();
+    }
+
+    fn save_settings(&self, settings: &Settings) {
+        if let Err(e) = settings.save(&self.store.config_dir) {
+            self.send(Msg::Error(format!(
+                "The settings could not be saved: {e:#}"
+            )));
+        }
+    }
+
+    fn open_external(&self, path: &Path) {
+        if let Err(e) = open::that_detached(path) {
+            self.send(Msg::Error(format!(
+                "Could not open {} with the system viewer: {e}",
+                path.display()
+            )));
+        }
+    }
+
+    fn dialog(&self, folder: bool) {
+        let (tx, wake) = (self.tx.clone(), self.wake.clone());
+        let start = self
+            .library
+            .read()
+            .expect("library lock")
+            .as_ref()
+            .map(|l| l.root().to_path_buf());
+        std::thread::Builder::new()
+            .name("dialog".into())
+            .spawn(move || {
+                let started = Instant::now();
+                let mut dialog = rfd::FileDialog::new();
+                if let Some(dir) = start {
+                    dialog = dialog.set_directory(dir);
+                }
+                let msg = if folder {
+                    let path = dialog.set_title("Open a folder of photos").pick_folder();
+                    let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
+                    Msg::PickedFolder { path, failed }
+                } else {
+                    let exts: Vec<&str> = crate::scan::IMAGE_EXTENSIONS.to_vec();
+                    let path = dialog
+                        .set_title("Choose a photo")
+                        .add_filter("Images", &exts)
+                        .pick_file();
+                    let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
+                    Msg::PickedPhoto { path, failed }
+                };
+                let _ = tx.send(msg);
+                wake();
+            })
+            .expect("spawn a thread");
+    }
+
+    /// Opens `folder` and brings its index up to date, on a background thread. The previous
+    /// folder's indexing is cancelled and waited for first, so two runs never write at once.
+    fn open(&mut self, folder: PathBuf, generation: u64) {
+        self.cancel.cancel();
+        self.cancel = CancelToken::new();
+        let previous = self.job.take();
+        let cancel = self.cancel.clone();
+        let (tx, wake) = (self.tx.clone(), self.wake.clone());
+        let (model, library, store) =
+            (self.model.clone(), self.library.clone(), self.store.clone());
+        let job = std::thread::Builder::new()
+            .name("index".into())
+            .spawn(move || {
+                if let Some(previous) = previous {
+                    let _ = previous.join();
+                }
+                let send = |msg| {
+                    let _ = tx.send(msg);
+                    wake();
+                };
+                let fail = |error: String| send(Msg::OpenFailed { generation, error });
+                let model = match model.wait() {
+                    Ok(m) => m,
+                    Err(e) => return fail(e),
+                };
+                if cancel.is_cancelled() {
+                    return;
+                }
+                let lib = match Library::open(&folder, &store, model) {
+                    Ok(l) => Arc::new(l),
+                    Err(e) => return fail(format!("{e:#}")),
+                };
+                *library.write().expect("library lock") = Some(lib.clone());
+                send(Msg::Opened {
+                    generation,
+                    root: lib.root().to_path_buf(),
+                    indexed: lib.len(),
+                    notices: lib.notices().to_vec(),
+                    skipped: lib.skipped(),
+                });
+                let (etx, erx) = crossbeam_channel::unbounded();
+                std::thread::scope(|s| {
+                    let update = s.spawn(|| {
+                        let result = lib.update(Some(&etx), &cancel);
+                        drop(etx);
+                        result
+                    });
+                    for event in erx.iter() {
+                        send(Msg::Index { generation, event });
+                    }
+                    match update.join() {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => send(Msg::IndexFailed {
+                            generation,
+                            error: format!("{e:#}"),
+                        }),
+                        Err(_) => send(Msg::IndexFailed {
+                            generation,
+                            error: "the indexing thread crashed".into(),
+                        }),
+                    }
+                });
+            })
+            .expect("spawn a thread");
+        self.job = Some(job);
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Closing the window stops indexing cleanly; what was embedded is saved.
+        self.cancel.cancel();
+        if let Some(job) = self.job.take() {
+            let _ = job.join();
+        }
+    }
+}
+
+/// Answers queries one at a time; when several wait, only the newest is answered (the others
+/// would be ignored by the state anyway).
+fn query_loop(
+    rx: Receiver<(u64, PathBuf)>,
+    library: Arc<RwLock<Option<Arc<Library>>>>,
+    tx: Sender<Msg>,
+    wake: Waker,
+) {
+    while let Ok(mut job) = rx.recv() {
+        while let Ok(newer) = rx.try_recv() {
+            job = newer;
+        }
+        let (id, path) = job;
+        let started = Instant::now();
+        let lib = library.read().expect("library lock").clone();
+        let msg = match search(lib.as_deref(), &path) {
+            Ok((query, matches, searched)) => Msg::Results {
+                id,
+                query,
+                matches,
+                searched,
+                elapsed: started.elapsed(),
+            },
+            Err(error) => Msg::QueryFailed { id, error },
+        };
+        let _ = tx.send(msg);
+        wake();
+    }
+}
+
+fn search(
+    lib: Option<&Library>,
+    path: &Path,
+) -> Result<(PathBuf, Vec<crate::Match>, bool), String> {
+    let query = path
+        .canonicalize()
+        .map_err(|e| format!("Cannot open {}: {e}", path.display()))?;
+    if query.is_dir() {
+        return Err(format!(
+            "{} is a folder, not a photo (use Open folder… to browse it)",
+            query.display()
+        ));
+    }
+    match lib {
+        // Ask for one more than shown: the query itself, when indexed, comes first.
+        Some(lib) => lib
+            .search(&query, super::state::RESULTS + 1)
+            .map(|m| (query, m, true))
+            .map_err(|e| format!("{e:#}")),
+        None => {
+            // No folder to search yet: check that the photo is one, so a bad drop says so now.
+            let mut head = [0u8; 64];
+            let n = std::io::Read::read(
+                &mut std::fs::File::open(&query)
+                    .map_err(|e| format!("Cannot open {}: {e}", query.display()))?,
+                &mut head,
+            )
+            .map_err(|e| format!("Cannot read {}: {e}", query.display()))?;
+            image::guess_format(&head[..n]).map_err(|_| {
+                format!(
+                    "Cannot use {}: not an image (content not recognised as JPEG, PNG, WebP, GIF, BMP or TIFF)",
+                    query.display()
+                )
+            })?;
+            Ok((query, Vec::new(), false))
+        }
+    }
+}

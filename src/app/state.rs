@@ -1,0 +1,1009 @@
+//! The browser's state and everything that changes it, as plain Rust (no window, no egui).
+//!
+//! The view turns clicks and keys into [`Action`]s; [`State::apply`] changes the state and
+//! returns the [`Command`]s the engine must run (index a folder, answer a query, show a
+//! dialog...). The engine answers with [`Msg`]s, which [`State::handle`] folds back in. So
+//! every transition can be tested by feeding actions and messages, without threads or a window.
+
+use crate::progress::{Event, Skipped, Summary};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Matches shown for a query.
+pub const RESULTS: usize = 10;
+/// Columns of the result grid (so [`RESULTS`] / `COLUMNS` rows).
+pub const COLUMNS: usize = 5;
+
+/// Something the person asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Show the native folder dialog.
+    ChooseFolder,
+    /// Show the native file dialog for a query photo.
+    ChoosePhoto,
+    /// Open (and index, if needed) this folder.
+    OpenFolder(PathBuf),
+    /// Make this photo the query (a new step in the history).
+    SetQuery(PathBuf),
+    /// Make the result at this grid position the query.
+    Pivot(usize),
+    /// Pivot to the selected result.
+    PivotSelected,
+    Back,
+    Forward,
+    /// Stop the running indexing (what was embedded is kept).
+    Cancel,
+    /// Move the grid selection by columns, rows.
+    MoveSelection(i32, i32),
+    Select(Option<usize>),
+    /// Open a file in the system viewer.
+    OpenExternal(PathBuf),
+    /// Open the folder that holds a file.
+    ShowInFolder(PathBuf),
+    /// Hide one error message.
+    DismissError(usize),
+}
+
+/// Work for the engine, produced by [`State::apply`] and [`State::handle`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    PickFolder,
+    PickPhoto,
+    /// Open this folder's index and bring it up to date; `generation` tags its messages.
+    Open {
+        folder: PathBuf,
+        generation: u64,
+    },
+    /// Find the matches of `path`; `id` tags the answer.
+    Query {
+        id: u64,
+        path: PathBuf,
+    },
+    Cancel,
+    OpenExternal(PathBuf),
+    ShowInFolder(PathBuf),
+    /// Remember the settings on disk.
+    SaveSettings(Settings),
+}
+
+/// What the engine reports back.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// A folder's index was opened (indexing starts right after).
+    Opened {
+        generation: u64,
+        root: PathBuf,
+        indexed: usize,
+        notices: Vec<String>,
+        skipped: Vec<Skipped>,
+    },
+    /// The folder could not be opened.
+    OpenFailed {
+        generation: u64,
+        error: String,
+    },
+    /// An indexing event of the folder opened with `generation`.
+    Index {
+        generation: u64,
+        event: Event,
+    },
+    /// Indexing failed (e.g. the index could not be saved).
+    IndexFailed {
+        generation: u64,
+        error: String,
+    },
+    /// The answer to `Command::Query { id, .. }`. `query` is the canonical path of the query;
+    /// `matches` come best first and may include the query itself. `searched` is false when no
+    /// folder is open (the photo was only checked to be an image).
+    Results {
+        id: u64,
+        query: PathBuf,
+        matches: Vec<crate::Match>,
+        searched: bool,
+        elapsed: Duration,
+    },
+    QueryFailed {
+        id: u64,
+        error: String,
+    },
+    /// A dialog was closed: `None` is a cancel, or a failure when `failed` is set.
+    PickedFolder {
+        path: Option<PathBuf>,
+        failed: bool,
+    },
+    PickedPhoto {
+        path: Option<PathBuf>,
+        failed: bool,
+    },
+    /// Something went wrong that the person should see.
+    Error(String),
+}
+
+/// What is remembered between runs (`settings.json` in the config directory).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub last_folder: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn file(config_dir: &Path) -> PathBuf {
+        config_dir.join("settings.json")
+    }
+
+    /// The saved settings, or the defaults when there are none (or they are unreadable).
+    pub fn load(config_dir: &Path) -> Self {
+        std::fs::read(Self::file(config_dir))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, config_dir: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_vec_pretty(self)?;
+        crate::store::write_atomic(&Self::file(config_dir), |w| Ok(w.write_all(&json)?))
+    }
+}
+
+/// Where the indexing of the open folder is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Indexing {
+    Idle,
+    /// Opening the index (and waiting for the model).
+    Opening,
+    Scanning {
+        found: usize,
+    },
+    Embedding {
+        done: usize,
+        to_embed: usize,
+        total: usize,
+        images_per_sec: f64,
+        eta: Option<Duration>,
+    },
+    BuildingGraph {
+        points: usize,
+    },
+    Cancelling,
+}
+
+/// One query in the history, with its matches once they are known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub path: PathBuf,
+    pub results: Option<Vec<crate::Match>>,
+    /// The index version the results were computed on.
+    pub version: u64,
+    /// False when the results were computed with no folder open.
+    pub searched: bool,
+}
+
+/// Timing of the last query, for `PHOTO_SIM_TIMING`.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryTiming {
+    pub issued: Instant,
+    pub results_at: Option<Instant>,
+    pub engine: Option<Duration>,
+    pub thumbs_logged: bool,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub folder: Option<PathBuf>,
+    pub indexed: usize,
+    pub indexing: Indexing,
+    pub last_summary: Option<Summary>,
+    pub skipped: Vec<Skipped>,
+    pub notices: Vec<String>,
+    pub errors: Vec<String>,
+    pub history: Vec<Step>,
+    /// Index of the current query in `history`.
+    pub pos: usize,
+    pub selection: Option<usize>,
+    pub settings: Settings,
+    pub generation: u64,
+    /// Bumped whenever the index changes, so cached results are refreshed.
+    pub version: u64,
+    /// The id of the query whose answer is awaited.
+    pub pending_query: Option<u64>,
+    next_query_id: u64,
+    pub timing: Option<QueryTiming>,
+}
+
+impl State {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            folder: None,
+            indexed: 0,
+            indexing: Indexing::Idle,
+            last_summary: None,
+            skipped: Vec::new(),
+            notices: Vec::new(),
+            errors: Vec::new(),
+            history: Vec::new(),
+            pos: 0,
+            selection: None,
+            settings,
+            generation: 0,
+            version: 0,
+            pending_query: None,
+            next_query_id: 0,
+            timing: None,
+        }
+    }
+
+    /// The current query, if any.
+    pub fn current(&self) -> Option<&Step> {
+        self.history.get(self.pos)
+    }
+
+    pub fn query(&self) -> Option<&Path> {
+        self.current().map(|s| s.path.as_path())
+    }
+
+    /// The matches shown for the current query (empty while they are computed).
+    pub fn results(&self) -> &[crate::Match] {
+        self.current()
+            .and_then(|s| s.results.as_deref())
+            .unwrap_or(&[])
+    }
+
+    pub fn can_go_back(&self) -> bool {
+        !self.history.is_empty() && self.pos > 0
+    }
+
+    pub fn can_go_forward(&self) -> bool {
+        self.pos + 1 < self.history.len()
+    }
+
+    /// True while indexing or a query runs (the view keeps repainting then).
+    pub fn busy(&self) -> bool {
+        self.indexing != Indexing::Idle || self.pending_query.is_some()
+    }
+
+    pub fn is_indexing(&self) -> bool {
+        self.indexing != Indexing::Idle
+    }
+
+    fn error(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        // The same message twice in a row says nothing new.
+        if self.errors.last() != Some(&message) {
+            self.errors.push(message);
+        }
+        const MAX_ERRORS: usize = 5;
+        if self.errors.len() > MAX_ERRORS {
+            self.errors.remove(0);
+        }
+    }
+
+    fn query_command(&mut self) -> Vec<Command> {
+        let Some(path) = self.query().map(Path::to_path_buf) else {
+            return Vec::new();
+        };
+        self.next_query_id += 1;
+        let id = self.next_query_id;
+        self.pending_query = Some(id);
+        self.timing = Some(QueryTiming {
+            issued: Instant::now(),
+            results_at: None,
+            engine: None,
+            thumbs_logged: false,
+        });
+        vec![Command::Query { id, path }]
+    }
+
+    /// Shows the current step: its cached results at once, and a fresh query when those are
+    /// missing or older than the index.
+    fn show_current(&mut self) -> Vec<Command> {
+        self.selection = None;
+        let fresh = self.current().is_some_and(|s| {
+            s.results.is_some()
+                && s.version == self.version
+                && (s.searched || self.folder.is_none())
+        });
+        if fresh {
+            self.pending_query = None;
+            Vec::new()
+        } else {
+            self.query_command()
+        }
+    }
+
+    pub fn apply(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::ChooseFolder => vec![Command::PickFolder],
+            Action::ChoosePhoto => vec![Command::PickPhoto],
+            Action::OpenFolder(folder) => {
+                let mut commands = Vec::new();
+                if self.is_indexing() {
+                    commands.push(Command::Cancel);
+                }
+                self.generation += 1;
+                self.folder = None;
+                self.indexed = 0;
+                self.indexing = Indexing::Opening;
+                self.skipped.clear();
+                self.notices.clear();
+                self.last_summary = None;
+                self.version += 1;
+                commands.push(Command::Open {
+                    folder,
+                    generation: self.generation,
+                });
+                commands
+            }
+            Action::SetQuery(path) => {
+                if self.query() == Some(path.as_path()) && self.current().is_some() {
+                    // Dropping the same photo again just refreshes it.
+                    if let Some(step) = self.history.get_mut(self.pos) {
+                        step.results = None;
+                    }
+                    return self.show_current();
+                }
+                if !self.history.is_empty() {
+                    self.history.truncate(self.pos + 1);
+                }
+                self.history.push(Step {
+                    path,
+                    results: None,
+                    version: self.version,
+                    searched: false,
+                });
+                self.pos = self.history.len() - 1;
+                self.show_current()
+            }
+            Action::Pivot(i) => match self.results().get(i) {
+                Some(m) => {
+                    let path = m.path.clone();
+                    self.apply(Action::SetQuery(path))
+                }
+                None => Vec::new(),
+            },
+            Action::PivotSelected => match self.selection {
+                Some(i) => self.apply(Action::Pivot(i)),
+                None => Vec::new(),
+            },
+            Action::Back => {
+                if !self.can_go_back() {
+                    return Vec::new();
+                }
+                self.pos -= 1;
+                self.show_current()
+            }
+            Action::Forward => {
+                if !self.can_go_forward() {
+                    return Vec::new();
+                }
+                self.pos += 1;
+                self.show_current()
+            }
+            Action::Cancel => {
+                if self.is_indexing() {
+                    self.indexing = Indexing::Cancelling;
+                    vec![Command::Cancel]
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::MoveSelection(dx, dy) => {
+                let n = self.results().len();
+                if n == 0 {
+                    self.selection = None;
+                    return Vec::new();
+                }
+                self.selection = Some(match self.selection {
+                    None => 0,
+                    Some(i) => {
+                        let cols = COLUMNS as i32;
+                        let (row, col) = (i as i32 / cols, i as i32 % cols);
+                        let col = (col + dx).clamp(0, cols - 1);
+                        let rows = (n as i32 + cols - 1) / cols;
+                        let row = (row + dy).clamp(0, rows - 1);
+                        ((row * cols + col) as usize).min(n - 1)
+                    }
+                });
+                Vec::new()
+            }
+            Action::Select(selection) => {
+                self.selection = selection.filter(|&i| i < self.results().len());
+                Vec::new()
+            }
+            Action::OpenExternal(path) => vec![Command::OpenExternal(path)],
+            Action::ShowInFolder(path) => vec![Command::ShowInFolder(path)],
+            Action::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Folds an engine message into the state; returns follow-up work.
+    pub fn handle(&mut self, msg: Msg) -> Vec<Command> {
+        match msg {
+            Msg::Opened {
+                generation,
+                root,
+                indexed,
+                notices,
+                skipped,
+            } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.folder = Some(root.clone());
+                self.indexed = indexed;
+                self.notices = notices;
+                self.skipped = skipped;
+                self.version += 1;
+                let mut commands = Vec::new();
+                if self.settings.last_folder.as_deref() != Some(root.as_path()) {
+                    self.settings.last_folder = Some(root);
+                    commands.push(Command::SaveSettings(self.settings.clone()));
+                }
+                // A query chosen before (or while) the folder opened is searched in it now.
+                commands.extend(self.show_current());
+                commands
+            }
+            Msg::OpenFailed { generation, error } => {
+                if generation == self.generation {
+                    self.indexing = Indexing::Idle;
+                    self.error(error);
+                }
+                Vec::new()
+            }
+            Msg::Index { generation, event } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.handle_event(event)
+            }
+            Msg::IndexFailed { generation, error } => {
+                if generation == self.generation {
+                    self.indexing = Indexing::Idle;
+                    self.error(format!("Indexing failed: {error}"));
+                }
+                Vec::new()
+            }
+            Msg::Results {
+                id,
+                query,
+                matches,
+                searched,
+                elapsed,
+            } => {
+                if self.pending_query != Some(id) {
+                    return Vec::new();
+                }
+                self.pending_query = None;
+                if let Some(t) = &mut self.timing {
+                    t.results_at = Some(Instant::now());
+                    t.engine = Some(elapsed);
+                }
+                let version = self.version;
+                if let Some(step) = self.history.get_mut(self.pos) {
+                    // The query's own picture matches itself best: it is left out on purpose,
+                    // so the grid shows the ten *other* nearest photos.
+                    let results: Vec<_> = matches
+                        .into_iter()
+                        .filter(|m| m.path != query && m.path != step.path)
+                        .take(RESULTS)
+                        .collect();
+                    step.path = query;
+                    step.results = Some(results);
+                    step.version = version;
+                    step.searched = searched;
+                }
+                Vec::new()
+            }
+            Msg::QueryFailed { id, error } => {
+                if self.pending_query != Some(id) {
+                    return Vec::new();
+                }
+                self.pending_query = None;
+                self.timing = None;
+                self.error(error);
+                // A photo that cannot be searched does not stay in the history.
+                if self.current().is_some_and(|s| s.results.is_none()) {
+                    self.history.remove(self.pos);
+                    if self.pos > 0 && self.pos >= self.history.len() {
+                        self.pos -= 1;
+                    }
+                    if !self.history.is_empty() {
+                        return self.show_current();
+                    }
+                    self.pos = 0;
+                }
+                Vec::new()
+            }
+            Msg::PickedFolder { path, failed } => match path {
+                Some(p) => self.apply(Action::OpenFolder(p)),
+                None if failed => {
+                    self.error(
+                        "The folder dialog could not be shown (no desktop portal or zenity \
+                         is available). Type the folder's path in \"Folder path\" and press Open.",
+                    );
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+            Msg::PickedPhoto { path, failed } => match path {
+                Some(p) => self.apply(Action::SetQuery(p)),
+                None if failed => {
+                    self.error(
+                        "The file dialog could not be shown (no desktop portal or zenity is \
+                         available). Type the photo's path in \"Photo path\", or drop the photo \
+                         on the window.",
+                    );
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+            Msg::Error(e) => {
+                self.error(e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) -> Vec<Command> {
+        let cancelling = self.indexing == Indexing::Cancelling;
+        match event {
+            Event::Scanning { found } if !cancelling => {
+                self.indexing = Indexing::Scanning { found }
+            }
+            Event::Planned {
+                total, to_embed, ..
+            } if !cancelling => {
+                self.indexing = Indexing::Embedding {
+                    done: 0,
+                    to_embed,
+                    total,
+                    images_per_sec: 0.0,
+                    eta: None,
+                }
+            }
+            Event::Progress {
+                done,
+                to_embed,
+                images_per_sec,
+                eta,
+            } if !cancelling => {
+                let total = match self.indexing {
+                    Indexing::Embedding { total, .. } => total,
+                    _ => to_embed,
+                };
+                self.indexing = Indexing::Embedding {
+                    done,
+                    to_embed,
+                    total,
+                    images_per_sec,
+                    eta,
+                }
+            }
+            Event::Skipped(s) if !self.skipped.iter().any(|k| k.path == s.path) => {
+                self.skipped.push(s);
+            }
+            Event::Notice(n) => self.notices.push(n),
+            Event::BuildingGraph { points } if !cancelling => {
+                self.indexing = Indexing::BuildingGraph { points }
+            }
+            Event::Finished(summary) => {
+                self.indexing = Indexing::Idle;
+                self.indexed = summary.indexed;
+                self.skipped = summary.skipped.clone();
+                let changed = summary.embedded > 0 || summary.removed > 0;
+                self.last_summary = Some(summary);
+                if changed {
+                    self.version += 1;
+                }
+                // The current query's matches may be different (or exist at all) now.
+                if self.current().is_some() && (changed || self.results().is_empty()) {
+                    return self.query_command();
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+/// A path from pasted text: a plain path or a `file://` URI (what file managers copy), if the
+/// text names an existing file or folder.
+pub fn path_from_text(text: &str) -> Option<PathBuf> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = line.trim_matches(|c| c == '"' || c == '\'');
+    let path = match line.strip_prefix("file://") {
+        Some(rest) => PathBuf::from(percent_decode(rest)),
+        None => {
+            if let Some(home) = line.strip_prefix("~/") {
+                std::env::var_os("HOME")
+                    .map(|h| PathBuf::from(h).join(home))
+                    .unwrap_or_else(|| PathBuf::from(line))
+            } else {
+                PathBuf::from(line)
+            }
+        }
+    };
+    path.exists().then_some(path)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Match;
+
+    fn m(path: &str, similarity: f32) -> Match {
+        Match {
+            path: PathBuf::from(path),
+            similarity,
+        }
+    }
+
+    fn query_id(commands: &[Command]) -> u64 {
+        match commands {
+            [Command::Query { id, .. }] => *id,
+            other => panic!("expected one query, got {other:?}"),
+        }
+    }
+
+    /// A state with a folder open and `q` as the current query answered by `matches`.
+    fn answered(state: &mut State, q: &str, matches: Vec<Match>) {
+        let id = query_id(&state.apply(Action::SetQuery(PathBuf::from(q))));
+        answer(state, id, q, matches);
+    }
+
+    fn answer(state: &mut State, id: u64, q: &str, matches: Vec<Match>) {
+        state.handle(Msg::Results {
+            id,
+            query: PathBuf::from(q),
+            matches,
+            searched: true,
+            elapsed: Duration::ZERO,
+        });
+    }
+
+    fn open(state: &mut State) {
+        let commands = state.apply(Action::OpenFolder(PathBuf::from("/photos")));
+        assert_eq!(
+            commands,
+            vec![Command::Open {
+                folder: PathBuf::from("/photos"),
+                generation: 1
+            }]
+        );
+        let commands = state.handle(Msg::Opened {
+            generation: 1,
+            root: PathBuf::from("/photos"),
+            indexed: 0,
+            notices: vec![],
+            skipped: vec![],
+        });
+        assert_eq!(
+            commands,
+            vec![Command::SaveSettings(Settings {
+                last_folder: Some(PathBuf::from("/photos"))
+            })]
+        );
+    }
+
+    fn grid(prefix: &str, n: usize) -> Vec<Match> {
+        (0..n)
+            .map(|i| m(&format!("/photos/{prefix}{i}.jpg"), 0.9 - i as f32 * 0.01))
+            .collect()
+    }
+
+    #[test]
+    fn results_drop_the_query_itself_and_keep_ten() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let mut matches = vec![m("/photos/q.jpg", 1.0)];
+        matches.extend(grid("r", 10));
+        answered(&mut s, "/photos/q.jpg", matches);
+        assert_eq!(s.results().len(), RESULTS);
+        assert!(s
+            .results()
+            .iter()
+            .all(|r| r.path != Path::new("/photos/q.jpg")));
+        assert_eq!(s.results()[0].path, PathBuf::from("/photos/r0.jpg"));
+        assert!(s.pending_query.is_none());
+    }
+
+    #[test]
+    fn pivot_back_and_forward_walk_the_history() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        // Pivot to the third result.
+        let id = query_id(&s.apply(Action::Pivot(2)));
+        assert_eq!(s.query(), Some(Path::new("/photos/b2.jpg")));
+        answer(&mut s, id, "/photos/b2.jpg", grid("c", 10));
+        assert_eq!(s.history.len(), 2);
+        assert!(s.can_go_back() && !s.can_go_forward());
+
+        // Back shows the cached results at once, with no new query.
+        assert_eq!(s.apply(Action::Back), vec![]);
+        assert_eq!(s.query(), Some(Path::new("/photos/a.jpg")));
+        assert_eq!(s.results()[0].path, PathBuf::from("/photos/b0.jpg"));
+        assert!(!s.can_go_back() && s.can_go_forward());
+        assert_eq!(s.apply(Action::Back), vec![]);
+
+        assert_eq!(s.apply(Action::Forward), vec![]);
+        assert_eq!(s.query(), Some(Path::new("/photos/b2.jpg")));
+        assert_eq!(s.apply(Action::Forward), vec![]);
+
+        // A new query after going back drops the forward steps.
+        s.apply(Action::Back);
+        let id = query_id(&s.apply(Action::Pivot(5)));
+        answer(&mut s, id, "/photos/b5.jpg", grid("d", 10));
+        assert_eq!(s.history.len(), 2);
+        assert_eq!(s.query(), Some(Path::new("/photos/b5.jpg")));
+        assert!(!s.can_go_forward());
+    }
+
+    #[test]
+    fn a_changed_index_refreshes_cached_results() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let commands = s.handle(Msg::Index {
+            generation: 1,
+            event: Event::Finished(Summary {
+                indexed: 20,
+                embedded: 20,
+                ..Summary::default()
+            }),
+        });
+        query_id(&commands);
+        assert_eq!(s.indexed, 20);
+        // The pending answer is accepted, a stale one would not be.
+        answer(&mut s, 999, "/photos/a.jpg", grid("x", 10));
+        assert_eq!(s.results()[0].path, PathBuf::from("/photos/b0.jpg"));
+    }
+
+    #[test]
+    fn stale_answers_are_ignored() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let first = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/a.jpg"))));
+        let second = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/b.jpg"))));
+        answer(&mut s, first, "/photos/a.jpg", grid("a", 10));
+        assert!(s.results().is_empty());
+        assert!(s.busy());
+        answer(&mut s, second, "/photos/b.jpg", grid("b", 10));
+        assert_eq!(s.results()[0].path, PathBuf::from("/photos/b0.jpg"));
+    }
+
+    #[test]
+    fn selection_moves_in_the_grid_and_enter_pivots() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        s.apply(Action::MoveSelection(1, 0));
+        assert_eq!(
+            s.selection,
+            Some(0),
+            "the first move selects the first cell"
+        );
+        s.apply(Action::MoveSelection(1, 0));
+        s.apply(Action::MoveSelection(1, 0));
+        assert_eq!(s.selection, Some(2));
+        s.apply(Action::MoveSelection(0, 1));
+        assert_eq!(s.selection, Some(7));
+        s.apply(Action::MoveSelection(0, 1));
+        assert_eq!(s.selection, Some(7), "clamped to the last row");
+        s.apply(Action::MoveSelection(9, 0));
+        assert_eq!(s.selection, Some(9), "clamped to the last column");
+        s.apply(Action::MoveSelection(-9, -9));
+        assert_eq!(s.selection, Some(0));
+        s.apply(Action::MoveSelection(1, 0));
+        let id = query_id(&s.apply(Action::PivotSelected));
+        assert_eq!(s.query(), Some(Path::new("/photos/b1.jpg")));
+        assert_eq!(s.selection, None);
+        answer(&mut s, id, "/photos/b1.jpg", grid("c", 3));
+        s.apply(Action::MoveSelection(0, 0));
+        s.apply(Action::MoveSelection(0, 1));
+        assert_eq!(s.selection, Some(0), "one row only");
+        s.apply(Action::MoveSelection(4, 0));
+        assert_eq!(s.selection, Some(2), "no cell past the last result");
+    }
+
+    #[test]
+    fn indexing_events_drive_the_status() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        assert_eq!(s.indexing, Indexing::Opening);
+        let ev = |s: &mut State, event| {
+            s.handle(Msg::Index {
+                generation: 1,
+                event,
+            })
+        };
+        ev(&mut s, Event::Scanning { found: 5 });
+        assert_eq!(s.indexing, Indexing::Scanning { found: 5 });
+        ev(
+            &mut s,
+            Event::Planned {
+                total: 10,
+                to_embed: 8,
+                reused: 2,
+                removed: 0,
+            },
+        );
+        ev(
+            &mut s,
+            Event::Progress {
+                done: 4,
+                to_embed: 8,
+                images_per_sec: 2.0,
+                eta: Some(Duration::from_secs(2)),
+            },
+        );
+        assert!(matches!(
+            s.indexing,
+            Indexing::Embedding {
+                done: 4,
+                to_embed: 8,
+                total: 10,
+                ..
+            }
+        ));
+        let skipped = Skipped {
+            path: PathBuf::from("/photos/bad.jpg"),
+            reason: "not an image".into(),
+        };
+        ev(&mut s, Event::Skipped(skipped.clone()));
+        assert_eq!(s.skipped, vec![skipped.clone()]);
+        // Events of a folder that is no longer open are ignored.
+        s.handle(Msg::Index {
+            generation: 0,
+            event: Event::Scanning { found: 99 },
+        });
+        assert!(matches!(s.indexing, Indexing::Embedding { .. }));
+
+        assert_eq!(s.apply(Action::Cancel), vec![Command::Cancel]);
+        assert_eq!(s.indexing, Indexing::Cancelling);
+        ev(
+            &mut s,
+            Event::Progress {
+                done: 5,
+                to_embed: 8,
+                images_per_sec: 2.0,
+                eta: None,
+            },
+        );
+        assert_eq!(s.indexing, Indexing::Cancelling);
+        ev(
+            &mut s,
+            Event::Finished(Summary {
+                indexed: 7,
+                embedded: 5,
+                cancelled: true,
+                skipped: vec![skipped],
+                ..Summary::default()
+            }),
+        );
+        assert_eq!(s.indexing, Indexing::Idle);
+        assert_eq!(s.indexed, 7);
+        assert_eq!(s.skipped.len(), 1);
+        assert!(!s.busy());
+    }
+
+    #[test]
+    fn a_failed_query_is_an_error_and_leaves_the_history() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/tmp/notes.txt"))));
+        s.handle(Msg::QueryFailed {
+            id,
+            error: "cannot use /tmp/notes.txt: not an image".into(),
+        });
+        assert_eq!(s.errors.len(), 1);
+        assert!(s.errors[0].contains("not an image"));
+        assert_eq!(s.query(), Some(Path::new("/photos/a.jpg")));
+        assert_eq!(s.history.len(), 1);
+        assert_eq!(s.results().len(), 10);
+        s.apply(Action::DismissError(0));
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn opening_a_folder_while_indexing_cancels_first_and_failed_dialogs_are_explained() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let commands = s.apply(Action::OpenFolder(PathBuf::from("/other")));
+        assert_eq!(
+            commands,
+            vec![
+                Command::Cancel,
+                Command::Open {
+                    folder: PathBuf::from("/other"),
+                    generation: 2
+                }
+            ]
+        );
+        s.handle(Msg::OpenFailed {
+            generation: 2,
+            error: "cannot open the folder /other".into(),
+        });
+        assert_eq!(s.indexing, Indexing::Idle);
+        assert_eq!(s.errors.len(), 1);
+        s.handle(Msg::PickedFolder {
+            path: None,
+            failed: false,
+        });
+        assert_eq!(s.errors.len(), 1, "a cancelled dialog is no error");
+        s.handle(Msg::PickedFolder {
+            path: None,
+            failed: true,
+        });
+        assert!(s.errors[1].contains("Folder path"));
+    }
+
+    #[test]
+    fn a_query_before_any_folder_is_searched_once_one_opens() {
+        let mut s = State::new(Settings::default());
+        let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/a.jpg"))));
+        s.handle(Msg::Results {
+            id,
+            query: PathBuf::from("/photos/a.jpg"),
+            matches: vec![],
+            searched: false,
+            elapsed: Duration::ZERO,
+        });
+        assert_eq!(s.query(), Some(Path::new("/photos/a.jpg")));
+        s.apply(Action::OpenFolder(PathBuf::from("/photos")));
+        let commands = s.handle(Msg::Opened {
+            generation: 1,
+            root: PathBuf::from("/photos"),
+            indexed: 3,
+            notices: vec![],
+            skipped: vec![],
+        });
+        assert!(matches!(commands.last(), Some(Command::Query { .. })));
+    }
+
+    #[test]
+    fn settings_round_trip_and_pasted_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+        let s = Settings {
+            last_folder: Some(PathBuf::from("/photos")),
+        };
+        s.save(dir.path()).unwrap();
+        assert_eq!(Settings::load(dir.path()), s);
+
+        let file = dir.path().join("my photo.jpg");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(
+            path_from_text(&format!("  {}\n", file.display())),
+            Some(file.clone())
+        );
+        let uri = format!("file://{}", file.display()).replace(' ', "%20");
+        assert_eq!(path_from_text(&uri), Some(file));
+        assert_eq!(path_from_text("no such thing"), None);
+    }
+}

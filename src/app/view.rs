@@ -1,0 +1,574 @@
+//! Drawing only: reads the [`State`], draws the window, and returns what the person asked for
+//! as [`Action`]s. Nothing here changes the state or talks to the engine.
+
+use super::state::{path_from_text, Action, Indexing, State, COLUMNS, RESULTS};
+use super::thumbs::{Size, Thumb, Thumbs};
+use eframe::egui;
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Key, Modifiers, PointerButton, Rect, RichText, Role,
+    Sense, Stroke, TextureHandle, Vec2, WidgetInfo,
+};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What the text fields hold between frames.
+#[derive(Default)]
+pub struct Fields {
+    pub folder_path: String,
+    pub photo_path: String,
+}
+
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Draws the whole window and returns the actions of this frame.
+pub fn draw(
+    ui: &mut egui::Ui,
+    state: &State,
+    thumbs: &mut Thumbs,
+    fields: &mut Fields,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    keyboard_and_drops(ui.ctx(), state, &mut actions);
+
+    egui::Panel::top("toolbar").show(ui, |ui| {
+        ui.add_space(4.0);
+        toolbar(ui, state, fields, &mut actions);
+        ui.add_space(2.0);
+    });
+    if state.folder.is_some() || state.is_indexing() || !state.notices.is_empty() {
+        egui::Panel::top("status").show(ui, |ui| {
+            ui.add_space(2.0);
+            status(ui, state, &mut actions);
+            ui.add_space(2.0);
+        });
+    }
+    if !state.errors.is_empty() {
+        egui::Panel::top("errors")
+            .frame(
+                egui::Frame::new()
+                    .fill(Color32::from_rgb(120, 30, 30))
+                    .inner_margin(6.0),
+            )
+            .show(ui, |ui| errors(ui, state, &mut actions));
+    }
+    if !state.skipped.is_empty() {
+        egui::Panel::bottom("skipped").show(ui, |ui| skipped(ui, state));
+    }
+    if state.query().is_some() {
+        egui::Panel::left("query")
+            .default_size(420.0)
+            .size_range(260.0..=800.0)
+            .show(ui, |ui| query_pane(ui, state, thumbs, &mut actions));
+    }
+    egui::CentralPanel::default().show(ui, |ui| {
+        if state.query().is_some() {
+            results(ui, state, thumbs, &mut actions);
+        } else {
+            empty_state(ui, state);
+        }
+    });
+    drop_overlay(ui.ctx());
+    actions
+}
+
+fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
+    let typing = ctx.memory(|m| m.focused().is_some());
+    ctx.input_mut(|i| {
+        if i.consume_key(Modifiers::COMMAND, Key::O) {
+            actions.push(Action::ChooseFolder);
+        }
+        if i.consume_key(Modifiers::ALT, Key::ArrowLeft)
+            || i.pointer.button_pressed(PointerButton::Extra1)
+        {
+            actions.push(Action::Back);
+        }
+        if i.consume_key(Modifiers::ALT, Key::ArrowRight)
+            || i.pointer.button_pressed(PointerButton::Extra2)
+        {
+            actions.push(Action::Forward);
+        }
+        if !typing {
+            for (key, dx, dy) in [
+                (Key::ArrowLeft, -1, 0),
+                (Key::ArrowRight, 1, 0),
+                (Key::ArrowUp, 0, -1),
+                (Key::ArrowDown, 0, 1),
+            ] {
+                if i.consume_key(Modifiers::NONE, key) {
+                    actions.push(Action::MoveSelection(dx, dy));
+                }
+            }
+            if state.selection.is_some() && i.consume_key(Modifiers::NONE, Key::Enter) {
+                actions.push(Action::PivotSelected);
+            }
+            if i.consume_key(Modifiers::NONE, Key::Backspace) {
+                actions.push(Action::Back);
+            }
+            // A path pasted with no text field focused: a photo becomes the query, a folder opens.
+            for event in &i.events {
+                if let egui::Event::Paste(text) = event {
+                    match path_from_text(text) {
+                        Some(p) if p.is_dir() => actions.push(Action::OpenFolder(p)),
+                        Some(p) => actions.push(Action::SetQuery(p)),
+                        None => {}
+                    }
+                }
+            }
+        }
+        // A dropped photo becomes the query; a dropped folder is opened.
+        if let Some(path) = i
+            .raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .next()
+        {
+            if path.is_dir() {
+                actions.push(Action::OpenFolder(path));
+            } else {
+                actions.push(Action::SetQuery(path));
+            }
+        }
+    });
+}
+
+fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(state.can_go_back(), egui::Button::new("Back"))
+            .on_hover_text("Previous query (Alt+←, mouse back button)")
+            .clicked()
+        {
+            actions.push(Action::Back);
+        }
+        if ui
+            .add_enabled(state.can_go_forward(), egui::Button::new("Forward"))
+            .on_hover_text("Next query (Alt+→, mouse forward button)")
+            .clicked()
+        {
+            actions.push(Action::Forward);
+        }
+        ui.separator();
+        if ui
+            .button("Open folder…")
+            .on_hover_text("Choose a folder of photos to index and browse (Ctrl+O)")
+            .clicked()
+        {
+            actions.push(Action::ChooseFolder);
+        }
+        let label = ui.label("Folder path");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut fields.folder_path)
+                    .hint_text("/path/to/photos")
+                    .desired_width(220.0),
+            )
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        if (ui.button("Open").clicked() || enter) && !fields.folder_path.trim().is_empty() {
+            actions.push(Action::OpenFolder(typed_path(&fields.folder_path)));
+        }
+        ui.separator();
+        if ui
+            .button("Choose photo…")
+            .on_hover_text("Choose a photo to find the ones like it (or drop one on the window)")
+            .clicked()
+        {
+            actions.push(Action::ChoosePhoto);
+        }
+        let label = ui.label("Photo path");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut fields.photo_path)
+                    .hint_text("paste a photo's path")
+                    .desired_width(220.0),
+            )
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        if (ui.button("Search").clicked() || enter) && !fields.photo_path.trim().is_empty() {
+            actions.push(Action::SetQuery(typed_path(&fields.photo_path)));
+        }
+    });
+}
+
+/// A path typed or pasted into a field (a `file://` URI works too).
+fn typed_path(text: &str) -> PathBuf {
+    path_from_text(text).unwrap_or_else(|| PathBuf::from(text.trim()))
+}
+
+fn format_eta(eta: Duration) -> String {
+    let s = eta.as_secs();
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        match &state.folder {
+            Some(f) => {
+                ui.label(RichText::new(file_name(f)).strong())
+                    .on_hover_text(f.display().to_string());
+                ui.label(format!("{} photos indexed", state.indexed));
+            }
+            None => {
+                ui.label("Opening the folder…");
+            }
+        }
+        let cancel = |ui: &mut egui::Ui, actions: &mut Vec<Action>| {
+            if ui
+                .button("Cancel")
+                .on_hover_text("Stop indexing; what is done is kept")
+                .clicked()
+            {
+                actions.push(Action::Cancel);
+            }
+        };
+        match &state.indexing {
+            Indexing::Idle => {
+                if let Some(s) = &state.last_summary {
+                    let what = if s.cancelled {
+                        "Indexing cancelled"
+                    } else {
+                        "Up to date"
+                    };
+                    ui.label(
+                        RichText::new(format!(
+                            "{what}: {} embedded, {} reused in {:.1} s",
+                            s.embedded, s.reused, s.seconds
+                        ))
+                        .weak(),
+                    );
+                }
+            }
+            Indexing::Opening => {
+                ui.spinner();
+                ui.label("Loading the model and the index…");
+            }
+            Indexing::Scanning { found } => {
+                ui.spinner();
+                ui.label(format!("Scanning: {found} images found"));
+                cancel(ui, actions);
+            }
+            Indexing::Embedding {
+                done,
+                to_embed,
+                total,
+                images_per_sec,
+                eta,
+            } => {
+                let fraction = if *to_embed == 0 {
+                    1.0
+                } else {
+                    *done as f32 / *to_embed as f32
+                };
+                let mut text = format!("Indexing {done}/{to_embed}");
+                if *to_embed < *total {
+                    text += &format!(" (of {total}, rest unchanged)");
+                }
+                if *images_per_sec > 0.0 {
+                    text += &format!(" · {images_per_sec:.1} images/s");
+                }
+                if let Some(eta) = eta {
+                    text += &format!(" · ETA {}", format_eta(*eta));
+                }
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .desired_width(ui.available_width().min(520.0) - 80.0)
+                        .text(text),
+                );
+                cancel(ui, actions);
+            }
+            Indexing::BuildingGraph { points } => {
+                ui.spinner();
+                ui.label(format!(
+                    "Building the nearest-neighbour graph of {points} photos…"
+                ));
+            }
+            Indexing::Cancelling => {
+                ui.spinner();
+                ui.label("Cancelling: saving what is embedded so far…");
+            }
+        }
+    });
+    for n in &state.notices {
+        ui.label(RichText::new(format!("Note: {n}")).color(ui.visuals().warn_fg_color));
+    }
+}
+
+fn errors(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    for (i, e) in state.errors.iter().enumerate() {
+        ui.horizontal(|ui| {
+            if ui.small_button("Dismiss").clicked() {
+                actions.push(Action::DismissError(i));
+            }
+            ui.add(egui::Label::new(RichText::new(e).color(Color32::WHITE)).wrap());
+        });
+    }
+}
+
+fn skipped(ui: &mut egui::Ui, state: &State) {
+    egui::CollapsingHeader::new(format!("Skipped ({})", state.skipped.len()))
+        .id_salt("skipped-list")
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .max_height(160.0)
+                .show(ui, |ui| {
+                    for s in &state.skipped {
+                        ui.horizontal(|ui| {
+                            ui.label(RichText::new(file_name(&s.path)).strong())
+                                .on_hover_text(s.path.display().to_string());
+                            ui.label(&s.reason);
+                        });
+                    }
+                });
+        });
+}
+
+fn empty_state(ui: &mut egui::Ui, state: &State) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(ui.available_height() * 0.3);
+        if state.folder.is_none() && !state.is_indexing() {
+            ui.heading("Open a folder of photos to begin");
+            ui.add_space(8.0);
+            ui.label(
+                "Click \"Open folder…\" (Ctrl+O) or type a folder's path in \"Folder path\". \
+                 photo-sim indexes every photo in it, once.",
+            );
+            ui.label("Then drop a photo on this window to see the ten that look most like it.");
+        } else {
+            ui.heading("Drop a photo here");
+            ui.add_space(8.0);
+            ui.label(
+                "Drag a photo from anywhere onto this window, click \"Choose photo…\", or paste \
+                 its path, to see the ten photos of the folder that look most like it.",
+            );
+        }
+    });
+}
+
+fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
+    let Some(path) = state.query() else { return };
+    ui.add_space(6.0);
+    ui.add(
+        egui::Label::new(RichText::new(format!("Query: {}", file_name(path))).heading()).truncate(),
+    )
+    .on_hover_text(path.display().to_string());
+    ui.add(egui::Label::new(RichText::new(path.display().to_string()).weak().small()).truncate());
+    ui.add_space(4.0);
+    let avail = ui.available_size() - Vec2::new(0.0, 8.0);
+    match thumbs.get(path, Size::Large) {
+        Thumb::Ready(t) => {
+            let size = fit_size(&t, avail);
+            let (rect, resp) = ui.allocate_exact_size(size, Sense::click());
+            ui.painter().image(
+                t.id(),
+                rect,
+                Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+            resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, "Query photo"));
+            let resp = resp.on_hover_text(format!("{}\nDouble-click to open", path.display()));
+            if resp.double_clicked() {
+                actions.push(Action::OpenExternal(path.to_path_buf()));
+            }
+            file_menu(&resp, path, actions);
+        }
+        Thumb::Loading => {
+            let side = avail.x.min(avail.y).min(300.0);
+            let (rect, _) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+            placeholder(ui, rect);
+        }
+        Thumb::Failed(e) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Cannot show this photo: {e}"),
+            );
+        }
+    }
+}
+
+/// The largest size with the texture's aspect ratio that fits in `avail`.
+fn fit_size(t: &TextureHandle, avail: Vec2) -> Vec2 {
+    let s = t.size_vec2();
+    let scale = (avail.x / s.x).min(avail.y / s.y).max(0.01);
+    s * scale
+}
+
+fn placeholder(ui: &egui::Ui, rect: Rect) {
+    ui.painter()
+        .rect_filled(rect, CornerRadius::same(4), ui.visuals().faint_bg_color);
+    let side = (rect.width().min(rect.height()) * 0.2).clamp(12.0, 40.0);
+    egui::Spinner::new().paint_at(ui, Rect::from_center_size(rect.center(), Vec2::splat(side)));
+}
+
+fn file_menu(resp: &egui::Response, path: &Path, actions: &mut Vec<Action>) {
+    resp.context_menu(|ui| {
+        if ui.button("Open").clicked() {
+            actions.push(Action::OpenExternal(path.to_path_buf()));
+            ui.close();
+        }
+        if ui.button("Show in folder").clicked() {
+            actions.push(Action::ShowInFolder(path.to_path_buf()));
+            ui.close();
+        }
+    });
+}
+
+fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
+    let current = state.current().expect("a query is shown");
+    let matches = state.results();
+    if current.results.is_none() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Finding similar photos…");
+        });
+    } else if state.folder.is_none() {
+        ui.label(if state.is_indexing() {
+            "Opening the folder…"
+        } else {
+            "Open a folder of photos to find the ones like this one."
+        });
+        return;
+    } else if matches.is_empty() {
+        ui.label(if state.is_indexing() {
+            "No photos indexed yet; the matches appear when indexing has saved some."
+        } else {
+            "No other photos in this folder."
+        });
+        return;
+    }
+    let gap = 10.0;
+    let text_h = 38.0;
+    let rows = RESULTS.div_ceil(COLUMNS);
+    let avail = ui.available_size();
+    let side = ((avail.x - gap * (COLUMNS as f32 - 1.0)) / COLUMNS as f32)
+        .min((avail.y - (gap + text_h) * rows as f32) / rows as f32)
+        .max(48.0);
+    let origin = ui.cursor().min;
+    let cell = Vec2::new(side, side + text_h);
+    for (i, m) in matches.iter().enumerate() {
+        let (row, col) = (i / COLUMNS, i % COLUMNS);
+        let rect = Rect::from_min_size(
+            origin + Vec2::new(col as f32 * (side + gap), row as f32 * (cell.y + gap)),
+            cell,
+        );
+        let name = file_name(&m.path);
+        let resp = ui.interact(rect, ui.scope_id().with(("cell", i)), Sense::click());
+        resp.widget_info(|| WidgetInfo::labeled(Role::Button, true, &name));
+        let image_rect = Rect::from_min_size(rect.min, Vec2::splat(side));
+        match thumbs.get(&m.path, Size::Grid) {
+            Thumb::Ready(t) => {
+                ui.painter().image(
+                    t.id(),
+                    image_rect,
+                    Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                    Color32::WHITE,
+                );
+            }
+            Thumb::Loading => placeholder(ui, image_rect),
+            Thumb::Failed(e) => {
+                ui.painter().rect_filled(
+                    image_rect,
+                    CornerRadius::same(4),
+                    ui.visuals().faint_bg_color,
+                );
+                ui.painter().text(
+                    image_rect.center(),
+                    Align2::CENTER_CENTER,
+                    format!("cannot show:\n{e}"),
+                    FontId::proportional(11.0),
+                    ui.visuals().error_fg_color,
+                );
+            }
+        }
+        let selected = state.selection == Some(i);
+        if selected || resp.hovered() {
+            let color = if selected {
+                ui.visuals().selection.stroke.color
+            } else {
+                ui.visuals().widgets.hovered.bg_stroke.color
+            };
+            ui.painter().rect_stroke(
+                image_rect.expand(2.0),
+                CornerRadius::same(3),
+                Stroke::new(if selected { 3.0 } else { 1.5 }, color),
+                egui::StrokeKind::Outside,
+            );
+        }
+        let text_color = ui.visuals().text_color();
+        let score = ui.painter().layout_no_wrap(
+            format!("{:.3}", m.similarity),
+            FontId::monospace(13.0),
+            ui.visuals().strong_text_color(),
+        );
+        ui.painter().galley(
+            egui::pos2(image_rect.min.x, image_rect.max.y + 3.0),
+            score,
+            text_color,
+        );
+        let mut job = egui::text::LayoutJob::single_section(
+            name.clone(),
+            egui::TextFormat::simple(FontId::proportional(12.0), text_color),
+        );
+        job.wrap = egui::text::TextWrapping::truncate_at_width(side);
+        let galley = ui.painter().layout_job(job);
+        ui.painter().galley(
+            egui::pos2(image_rect.min.x, image_rect.max.y + 20.0),
+            galley,
+            text_color,
+        );
+        let resp = resp.on_hover_text(format!(
+            "{}\nsimilarity {:.4}\nClick to search with it, double-click to open",
+            m.path.display(),
+            m.similarity
+        ));
+        if resp.double_clicked() {
+            actions.push(Action::OpenExternal(m.path.clone()));
+        } else if resp.clicked() {
+            actions.push(Action::Pivot(i));
+        }
+        file_menu(&resp, &m.path, actions);
+    }
+    ui.allocate_rect(
+        Rect::from_min_size(
+            origin,
+            Vec2::new(COLUMNS as f32 * (side + gap), rows as f32 * (cell.y + gap)),
+        ),
+        Sense::hover(),
+    );
+}
+
+fn drop_overlay(ctx: &egui::Context) {
+    let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
+    if !hovering {
+        return;
+    }
+    let screen = ctx.content_rect();
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-overlay"),
+    ));
+    painter.rect_filled(screen, CornerRadius::ZERO, Color32::from_black_alpha(170));
+    painter.rect_stroke(
+        screen.shrink(12.0),
+        CornerRadius::same(12),
+        Stroke::new(3.0, Color32::from_rgb(120, 180, 255)),
+        egui::StrokeKind::Inside,
+    );
+    painter.text(
+        screen.center(),
+        Align2::CENTER_CENTER,
+        "Drop a photo to find the ones like it\n(or a folder to open it)",
+        FontId::proportional(28.0),
+        Color32::WHITE,
+    );
+}

@@ -1,0 +1,236 @@
+//! The desktop browser, driven headless through egui_kittest: open a folder, drop a photo,
+//! pivot, walk the history, and see errors. No GPU or display is needed.
+
+mod common;
+
+use common::{fixture, fixture_image, model, save_jpeg, synthetic};
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use photo_sim::app::App;
+use photo_sim::Store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A file "dropped" on the window.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(h: &mut Harness<'_, App>, path: &Path) {
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(path.to_path_buf())));
+    h.step();
+}
+
+/// Steps frames until `done` holds (engine work runs on other threads meanwhile).
+fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut frames = 0;
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Draw the new state (twice: some widgets size themselves on their first frame).
+    h.step();
+    h.step();
+    frames
+}
+
+/// 12 distinct synthetic pictures, the two shipped photos, a resized copy of each, and one
+/// file that only pretends to be a JPEG.
+fn photo_folder(root: &Path) -> PathBuf {
+    let photos = root.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for seed in 0..12 {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &photos.join(format!("synthetic_{seed:02}.jpg")),
+            90,
+        );
+    }
+    for name in ["cat", "coffee"] {
+        std::fs::copy(
+            fixture(&format!("{name}.jpg")),
+            photos.join(format!("{name}.jpg")),
+        )
+        .unwrap();
+        let img = fixture_image(&format!("{name}.jpg"));
+        let small = image::imageops::resize(
+            &img,
+            img.width() / 2,
+            img.height() / 2,
+            image::imageops::FilterType::Triangle,
+        );
+        save_jpeg(&small, &photos.join(format!("{name}_small.jpg")), 85);
+    }
+    std::fs::write(photos.join("broken.jpg"), b"this is not a photo").unwrap();
+    photos
+}
+
+fn harness(store: Store) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 800.0))
+        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()))
+}
+
+fn query_name(h: &Harness<'_, App>) -> Option<String> {
+    h.state()
+        .state()
+        .query()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+}
+
+fn results_shown(app: &App) -> bool {
+    let s = app.state();
+    !s.busy() && s.current().is_some_and(|c| c.results.is_some())
+}
+
+#[test]
+fn open_drop_pivot_back_forward() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photo_folder(tmp.path());
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = harness(store.clone());
+    h.step();
+    h.get_by_label_contains("Open a folder of photos to begin");
+
+    // Open the folder through the path field.
+    h.get_by_label("Folder path").focus();
+    h.step();
+    h.get_by_label("Folder path")
+        .type_text(&photos.display().to_string());
+    h.step();
+    h.get_by_label("Open").click();
+    h.step();
+    run_until(&mut h, "indexing", |app| {
+        let s = app.state();
+        s.folder.is_some() && !s.is_indexing()
+    });
+    let s = h.state().state();
+    assert_eq!(s.indexed, 16, "errors: {:?}", s.errors);
+    assert_eq!(s.skipped.len(), 1);
+    h.get_by_label("Skipped (1)");
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+
+    // Drop the cat: it becomes the query, its resized copy is the best match.
+    let cat = photos.join("cat.jpg");
+    drop_file(&mut h, &cat);
+    let frames = run_until(&mut h, "the matches", results_shown);
+    assert!(frames < 200, "the grid took {frames} frames");
+    h.get_by_label("Query: cat.jpg");
+    let results = h.state().state().results().to_vec();
+    assert_eq!(results.len(), 10);
+    assert_eq!(
+        results[0].path.file_name().unwrap(),
+        "cat_small.jpg",
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .all(|m| m.path != cat.canonicalize().unwrap()));
+    for m in &results {
+        h.get_by_label(&m.path.file_name().unwrap().to_string_lossy());
+    }
+    run_until(&mut h, "the thumbnails", App::thumbnails_ready);
+
+    // Click a match: it becomes the query.
+    h.get_by_label("cat_small.jpg").click();
+    h.step();
+    run_until(&mut h, "the pivot", results_shown);
+    assert_eq!(query_name(&h).as_deref(), Some("cat_small.jpg"));
+    h.get_by_label("Query: cat_small.jpg");
+    assert_eq!(
+        h.state().state().results()[0].path.file_name().unwrap(),
+        "cat.jpg"
+    );
+
+    // Back, then forward (button and Alt+arrow).
+    h.get_by_label("Back").click();
+    h.step();
+    run_until(&mut h, "back", results_shown);
+    h.get_by_label("Query: cat.jpg");
+    assert_eq!(h.state().state().results(), &results[..]);
+    h.get_by_label("Forward").click();
+    h.step();
+    run_until(&mut h, "forward", results_shown);
+    h.get_by_label("Query: cat_small.jpg");
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowLeft);
+    h.step();
+    run_until(&mut h, "alt+left", results_shown);
+    h.get_by_label("Query: cat.jpg");
+
+    // Arrow keys move the selection; Enter pivots to it.
+    h.key_press(egui::Key::ArrowRight);
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    assert_eq!(h.state().state().selection, Some(1));
+    let second = results[1]
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    run_until(&mut h, "enter", results_shown);
+    assert_eq!(query_name(&h), Some(second.clone()));
+    assert!(
+        !h.state().state().can_go_forward(),
+        "a new query drops the forward steps"
+    );
+
+    // A file that is not a photo: a visible error, and the query stays.
+    let notes = tmp.path().join("notes.txt");
+    std::fs::write(&notes, "shopping list").unwrap();
+    drop_file(&mut h, &notes);
+    run_until(&mut h, "the error", |app| !app.state().errors.is_empty());
+    h.get_by_label_contains("not an image");
+    assert_eq!(query_name(&h), Some(second));
+    drop(h);
+
+    // The folder is remembered, and reopening it embeds nothing.
+    let mut h = harness(store);
+    run_until(&mut h, "reopening", |app| {
+        let s = app.state();
+        s.folder.is_some() && !s.is_indexing()
+    });
+    let s = h.state().state();
+    assert_eq!(
+        s.folder.as_deref(),
+        Some(photos.canonicalize().unwrap().as_path())
+    );
+    let summary = s.last_summary.as_ref().unwrap();
+    assert_eq!((summary.embedded, summary.reused), (0, 16));
+}
+
+#[test]
+fn a_non_image_drop_shows_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness(Store::under(&tmp.path().join("data")));
+    h.step();
+    let notes = tmp.path().join("notes.jpg");
+    std::fs::write(&notes, "not a picture at all").unwrap();
+    drop_file(&mut h, &notes);
+    run_until(&mut h, "the error", |app| !app.state().errors.is_empty());
+    h.get_by_label_contains("not an image");
+    assert!(h.state().state().query().is_none());
+    // Still the empty state, which tells what to do.
+    h.get_by_label_contains("Open a folder of photos to begin");
+    h.get_by_label("Dismiss").click();
+    h.step();
+    h.step();
+    assert!(h.state().state().errors.is_empty());
+}
