@@ -204,6 +204,16 @@ impl App {
                 *f = FrameStats::default();
             }
         } else {
+            if let Some(since) = f.since {
+                eprintln!(
+                    "timing: indexing finished; last {} frames in {:.1} s: ui build avg {:.2} ms, max {:.2} ms; longest gap between frames {:.0} ms",
+                    f.frames,
+                    (now - since).as_secs_f64(),
+                    f.total.as_secs_f64() * 1e3 / f.frames.max(1) as f64,
+                    f.max.as_secs_f64() * 1e3,
+                    f.max_gap.as_secs_f64() * 1e3,
+                );
+            }
             *f = FrameStats::default();
         }
     }

@@ -60,7 +60,7 @@ pub fn draw(
     }
     if state.query().is_some() {
         egui::Panel::left("query")
-            .default_size(420.0)
+            .default_size(380.0)
             .size_range(260.0..=800.0)
             .show(ui, |ui| query_pane(ui, state, thumbs, &mut actions));
     }
@@ -357,6 +357,8 @@ fn empty_state(ui: &mut egui::Ui, state: &State) {
 
 fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
     let Some(path) = state.query() else { return };
+    // Keep the pane as wide as it was made, whatever the picture's size.
+    ui.set_min_width(ui.available_width());
     ui.add_space(6.0);
     ui.add(
         egui::Label::new(RichText::new(format!("Query: {}", file_name(path))).heading()).truncate(),
