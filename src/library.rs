@@ -406,22 +406,23 @@ impl Library {
             Some(g) if v.len() >= self.graph_threshold => g.search(query, k),
             _ => nearest::exact(&v.data, v.dim as usize, query, k),
         };
-        hits.into_iter()
-            .map(|(row, similarity)| Match {
-                path: self.root.join(path_from_bytes(&v.entries[row].path)),
-                similarity,
-            })
-            .collect()
+        self.matches(&snap, hits)
     }
 
     /// Exact-scan results, whatever the collection size (to check the graph against).
     pub fn search_vector_exact(&self, query: &[f32], k: usize) -> Vec<Match> {
         let snap = self.current();
         let v = &snap.vectors;
-        nearest::exact(&v.data, v.dim as usize, query, k)
-            .into_iter()
+        let hits = nearest::exact(&v.data, v.dim as usize, query, k);
+        self.matches(&snap, hits)
+    }
+
+    fn matches(&self, snap: &Snapshot, hits: Vec<(usize, f32)>) -> Vec<Match> {
+        hits.into_iter()
             .map(|(row, similarity)| Match {
-                path: self.root.join(path_from_bytes(&v.entries[row].path)),
+                path: self
+                    .root
+                    .join(path_from_bytes(&snap.vectors.entries[row].path)),
                 similarity,
             })
             .collect()
