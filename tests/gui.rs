@@ -192,6 +192,15 @@ fn open_drop_pivot_back_forward() {
         "a new query drops the forward steps"
     );
 
+    // A path pasted with no text field focused becomes the query.
+    h.event(egui::Event::Paste(
+        photos.join("coffee.jpg").display().to_string(),
+    ));
+    h.step();
+    run_until(&mut h, "the paste", results_shown);
+    h.get_by_label("Query: coffee.jpg");
+    let second = "coffee.jpg".to_owned();
+
     // A file that is not a photo: a visible error, and the query stays.
     let notes = tmp.path().join("notes.txt");
     std::fs::write(&notes, "shopping list").unwrap();
@@ -223,6 +232,19 @@ fn a_non_image_drop_shows_an_error() {
     h.step();
     let notes = tmp.path().join("notes.jpg");
     std::fs::write(&notes, "not a picture at all").unwrap();
+    // A file dragged over the window shows where to drop it.
+    assert!(h
+        .query_by_label("Drop a photo to find the ones like it")
+        .is_none());
+    h.input_mut().hovered_files.push(egui::HoveredFile {
+        path: Some(notes.clone()),
+        ..Default::default()
+    });
+    // (An area is laid out invisibly on its first frame.)
+    h.step();
+    h.step();
+    h.get_by_label("Drop a photo to find the ones like it");
+    h.input_mut().hovered_files.clear();
     drop_file(&mut h, &notes);
     run_until(&mut h, "the error", |app| !app.state().errors.is_empty());
     h.get_by_label_contains("not an image");

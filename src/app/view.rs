@@ -217,7 +217,9 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
             Some(f) => {
                 ui.label(RichText::new(file_name(f)).strong())
                     .on_hover_text(f.display().to_string());
-                ui.label(format!("{} photos indexed", state.indexed));
+                if !state.is_indexing() {
+                    ui.label(format!("{} photos indexed", state.indexed));
+                }
             }
             None => {
                 ui.label("Opening the folder…");
@@ -566,11 +568,22 @@ fn drop_overlay(ctx: &egui::Context) {
         Stroke::new(3.0, Color32::from_rgb(120, 180, 255)),
         egui::StrokeKind::Inside,
     );
-    painter.text(
-        screen.center(),
-        Align2::CENTER_CENTER,
-        "Drop a photo to find the ones like it\n(or a folder to open it)",
-        FontId::proportional(28.0),
-        Color32::WHITE,
-    );
+    egui::Area::new(egui::Id::unique("drop-hint"))
+        .order(egui::Order::Tooltip)
+        .anchor(Align2::CENTER_CENTER, Vec2::ZERO)
+        .interactable(false)
+        .show(ctx, |ui| {
+            ui.vertical_centered(|ui| {
+                ui.label(
+                    RichText::new("Drop a photo to find the ones like it")
+                        .size(28.0)
+                        .color(Color32::WHITE),
+                );
+                ui.label(
+                    RichText::new("(or a folder, to open it)")
+                        .size(18.0)
+                        .color(Color32::WHITE),
+                );
+            });
+        });
 }
