@@ -305,6 +305,14 @@ impl State {
         });
         if fresh {
             self.pending_query = None;
+            // Shown at once from the history (the timing log then measures the thumbnails).
+            let now = Instant::now();
+            self.timing = Some(QueryTiming {
+                issued: now,
+                results_at: Some(now),
+                engine: Some(Duration::ZERO),
+                thumbs_logged: false,
+            });
             Vec::new()
         } else {
             self.query_command()

@@ -76,7 +76,7 @@ pub fn draw(
 }
 
 fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
-    let typing = ctx.memory(|m| m.focused().is_some());
+    let typing = ctx.egui_wants_keyboard_input();
     ctx.input_mut(|i| {
         if i.consume_key(Modifiers::COMMAND, Key::O) {
             actions.push(Action::ChooseFolder);
