@@ -18,10 +18,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// How often a long indexing run saves what it has so far (and lets queries see it).
+/// How often a long indexing run saves what it has so far (and lets queries see it): soon
+/// after the start, so a new folder becomes searchable early, then at a steadier pace.
+const FIRST_CHECKPOINT: Duration = Duration::from_secs(5);
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(20);
 /// Files handed to the worker threads at a time, between cancellation and checkpoint checks.
-const CHUNK: usize = 128;
+const CHUNK: usize = 64;
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
@@ -244,6 +246,7 @@ impl Library {
         let mut work = Work::default();
         let embed_started = Instant::now();
         let mut last_checkpoint = Instant::now();
+        let mut checkpoint_after = FIRST_CHECKPOINT;
         let to_embed = plan.to_embed.len();
         let done = AtomicUsize::new(0);
         let report_one = || {
@@ -301,9 +304,10 @@ impl Library {
                 }
             }
             let processed = work.embedded.len() + work.failed.len();
-            if last_checkpoint.elapsed() >= CHECKPOINT_EVERY && processed < to_embed {
+            if last_checkpoint.elapsed() >= checkpoint_after && processed < to_embed {
                 self.save_and_publish(plan.merge(&old.vectors, &work), None)?;
                 last_checkpoint = Instant::now();
+                checkpoint_after = CHECKPOINT_EVERY;
             }
         }
         let cancelled = cancel.is_cancelled();

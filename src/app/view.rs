@@ -153,44 +153,34 @@ fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut 
             actions.push(Action::Forward);
         }
         ui.separator();
-        if ui
-            .button("Open folder…")
-            .on_hover_text("Choose a folder of photos to index and browse (Ctrl+O)")
-            .clicked()
-        {
+        let folder = PathRow {
+            dialog: "Open folder…",
+            dialog_hint: "Choose a folder of photos to index and browse (Ctrl+O)",
+            label: "Folder path",
+            hint: "/path/to/photos",
+            submit: "Open",
+        };
+        let (dialog, typed) = folder.show(ui, &mut fields.folder_path);
+        if dialog {
             actions.push(Action::ChooseFolder);
         }
-        let label = ui.label("Folder path");
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(&mut fields.folder_path)
-                    .hint_text("/path/to/photos")
-                    .desired_width(220.0),
-            )
-            .labelled_by(label.id);
-        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-        if (ui.button("Open").clicked() || enter) && !fields.folder_path.trim().is_empty() {
-            actions.push(Action::OpenFolder(typed_path(&fields.folder_path)));
+        if let Some(path) = typed {
+            actions.push(Action::OpenFolder(path));
         }
         ui.separator();
-        if ui
-            .button("Choose photo…")
-            .on_hover_text("Choose a photo to find the ones like it (or drop one on the window)")
-            .clicked()
-        {
+        let photo = PathRow {
+            dialog: "Choose photo…",
+            dialog_hint: "Choose a photo to find the ones like it (or drop one on the window)",
+            label: "Photo path",
+            hint: "paste a photo's path",
+            submit: "Search",
+        };
+        let (dialog, typed) = photo.show(ui, &mut fields.photo_path);
+        if dialog {
             actions.push(Action::ChoosePhoto);
         }
-        let label = ui.label("Photo path");
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(&mut fields.photo_path)
-                    .hint_text("paste a photo's path")
-                    .desired_width(220.0),
-            )
-            .labelled_by(label.id);
-        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-        if (ui.button("Search").clicked() || enter) && !fields.photo_path.trim().is_empty() {
-            actions.push(Action::SetQuery(typed_path(&fields.photo_path)));
+        if let Some(path) = typed {
+            actions.push(Action::SetQuery(path));
         }
     });
 }
@@ -586,4 +576,35 @@ fn drop_overlay(ctx: &egui::Context) {
                 );
             });
         });
+}
+
+/// A toolbar group: a button that opens a native dialog, and a labelled path field (the
+/// fallback where no dialog can be shown) with its submit button.
+struct PathRow {
+    dialog: &'static str,
+    dialog_hint: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    submit: &'static str,
+}
+
+impl PathRow {
+    /// Draws the group; returns whether the dialog button was clicked and the submitted path.
+    fn show(&self, ui: &mut egui::Ui, text: &mut String) -> (bool, Option<PathBuf>) {
+        let dialog = ui
+            .button(self.dialog)
+            .on_hover_text(self.dialog_hint)
+            .clicked();
+        let label = ui.label(self.label);
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(text)
+                    .hint_text(self.hint)
+                    .desired_width(220.0),
+            )
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        let submitted = (ui.button(self.submit).clicked() || enter) && !text.trim().is_empty();
+        (dialog, submitted.then(|| typed_path(text)))
+    }
 }
