@@ -181,10 +181,7 @@ impl Library {
             .vectors
             .failed
             .iter()
-            .map(|f| Skipped {
-                path: self.root.join(path_from_bytes(&f.path)),
-                reason: f.reason.clone(),
-            })
+            .map(|f| self.skip_of(f))
             .collect()
     }
 
