@@ -60,7 +60,8 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
     let tmp = tempfile_dir()?;
     let store = Store::under(&tmp);
     let library = Library::open(&args.folder, &store, model.clone())?;
-    let (summary, index_s) = time(|| library.update(None, &CancelToken::new()));
+    let (summary, index_s) =
+        time(|| library.update(&Default::default(), None, &CancelToken::new()));
     let summary = summary?;
     let index_rate = summary.embedded as f64 / index_s;
     let index_peak_mb = peak_rss_mb();

@@ -1,7 +1,7 @@
 //! The command line: argument parsing, progress bars and printing. No engine logic lives here.
 
 use crate::progress::{CancelToken, Event, Summary};
-use crate::{Library, Match, Model, Store};
+use crate::{run_update, IndexStatus, Library, Match, Model, Store, UpdateOptions};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -35,6 +35,10 @@ pub enum Command {
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Remove missing photos from the index even when most of it vanished at once (without
+        /// it, an empty or unmounted folder keeps its index).
+        #[arg(long)]
+        prune: bool,
     },
     /// Print the indexed photos most like an image (which may be outside the folder).
     Search {
@@ -45,7 +49,7 @@ pub enum Command {
         /// How many matches.
         #[arg(short, default_value_t = 10)]
         k: usize,
-        /// Print one JSON object: {"query": ..., "results": [{"path": ..., "similarity": ...}]}.
+        /// Print one JSON object: {"query": ..., "results": [{"path": ..., "similarity": ..., "exists": ...}]}.
         #[arg(long)]
         json: bool,
     },
@@ -71,6 +75,25 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Exit code of a run stopped by Ctrl+C or SIGTERM (what was embedded is saved).
+const CANCELLED: u8 = 130;
+
+/// Ctrl+C, SIGTERM and SIGHUP all cancel cleanly: what was embedded so far is saved. A second
+/// one quits at once. Installed before anything slow starts, so no signal finds it missing.
+fn cancel_on_signals() -> CancelToken {
+    let cancel = CancelToken::new();
+    let token = cancel.clone();
+    // Only fails if a handler exists already, which this process never installs twice.
+    let _ = ctrlc::set_handler(move || {
+        if token.is_cancelled() {
+            std::process::exit(CANCELLED.into());
+        }
+        eprintln!("\ncancelling: saving what is embedded so far (Ctrl+C again to quit at once)");
+        token.cancel();
+    });
+    cancel
+}
+
 fn run(args: Args) -> Result<ExitCode> {
     let store = Store::new(args.data_dir.as_deref())?;
     let model = args.model.clone();
@@ -80,16 +103,21 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Open { folder, query }) => {
             crate::app::run(store, args.model, Some(folder), query)
         }
-        Some(Command::Index { folder, json }) => {
+        Some(Command::Index {
+            folder,
+            json,
+            prune,
+        }) => {
+            let cancel = cancel_on_signals();
             let library = Library::open(&folder, &store, load_model()?)?;
-            let summary = index_with_progress(&library)?;
+            let summary = index_with_progress(&library, &UpdateOptions { prune }, &cancel)?;
             if json {
                 println!("{}", summary_json(&library, &summary));
             } else {
                 print_summary(&library, &summary);
             }
             Ok(if summary.cancelled {
-                ExitCode::from(130)
+                ExitCode::from(CANCELLED)
             } else {
                 ExitCode::SUCCESS
             })
@@ -100,6 +128,7 @@ fn run(args: Args) -> Result<ExitCode> {
             k,
             json,
         }) => {
+            let cancel = cancel_on_signals();
             let query = image
                 .canonicalize()
                 .with_context(|| format!("cannot open the query image {}", image.display()))?;
@@ -113,22 +142,36 @@ fn run(args: Args) -> Result<ExitCode> {
                 })?,
             };
             let library = Library::open(&folder, &store, load_model()?)?;
-            if !library.has_saved_index() {
-                eprintln!(
+            match library.status() {
+                IndexStatus::Loaded => {}
+                IndexStatus::Missing => eprintln!(
                     "{} is not indexed yet; indexing it first.",
-                    library.root().display()
-                );
-                let summary = index_with_progress(&library)?;
+                    shown(library.root())
+                ),
+                IndexStatus::Unusable { file, reason } => eprintln!(
+                    "The index file {} cannot be used ({reason}); rebuilding it first.",
+                    shown(file)
+                ),
+            }
+            if library.status() != &IndexStatus::Loaded {
+                let summary = index_with_progress(&library, &UpdateOptions::default(), &cancel)?;
                 if summary.cancelled {
                     bail!("indexing was cancelled");
                 }
             }
             let matches = library.search(&query, k)?;
+            let missing = matches.iter().filter(|m| !m.exists).count();
+            if missing > 0 {
+                eprintln!(
+                    "note: {missing} of these matches no longer exist on disk (deleted, or the folder is not mounted); `photo-sim index` updates the index."
+                );
+            }
             if json {
                 println!("{}", matches_json(&query, &matches));
             } else {
                 for m in &matches {
-                    println!("{:.4}  {}", m.similarity, m.path.display());
+                    let gone = if m.exists { "" } else { "  (missing)" };
+                    println!("{:.4}  {}{gone}", m.similarity, shown(&m.path));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -145,88 +188,65 @@ fn indexed_ancestor(store: &Store, image: &Path) -> Option<PathBuf> {
     image
         .ancestors()
         .skip(1)
-        .find(|dir| store.index_dir(dir).join("vectors.bin").exists())
+        .find(|dir| store.index_dir(dir).is_dir())
         .map(Path::to_path_buf)
 }
 
-/// Runs an update with a progress bar on stderr (drawn only on a terminal); Ctrl+C cancels
+/// Runs an update with a progress bar on stderr (drawn only on a terminal); `cancel` stops it
 /// cleanly, keeping and saving what was embedded.
-fn index_with_progress(library: &Library) -> Result<Summary> {
+fn index_with_progress(
+    library: &Library,
+    options: &UpdateOptions,
+    cancel: &CancelToken,
+) -> Result<Summary> {
     for notice in library.notices() {
         eprintln!("note: {notice}");
     }
-    let cancel = CancelToken::new();
-    {
-        let cancel = cancel.clone();
-        // A second handler cannot be installed; that only happens when a process indexes twice.
-        let _ = ctrlc::set_handler(move || {
-            if cancel.is_cancelled() {
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ncancelling: saving what is embedded so far (Ctrl+C again to quit at once)"
-            );
-            cancel.cancel();
-        });
-    }
-    let (tx, rx) = crossbeam_channel::unbounded();
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
+    let spinner = || ProgressStyle::with_template("{spinner} {msg}").expect("static template");
+    bar.set_style(spinner());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let result = std::thread::scope(|s| {
-        let job = s.spawn(|| library.update(Some(&tx), &cancel));
-        for event in rx.iter() {
-            match event {
-                Event::Scanning { found } => {
-                    bar.set_message(format!("scanning: {found} images found"))
-                }
-                Event::Planned {
-                    to_embed, reused, ..
-                } => {
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "{bar:40} {pos}/{len} embedded, {msg} [{elapsed_precise}, ETA {eta}]",
-                        )
-                        .expect("static template"),
-                    );
-                    bar.set_length(to_embed as u64);
-                    bar.set_message(format!("{reused} reused"));
-                }
-                Event::Progress {
-                    done,
-                    images_per_sec,
-                    ..
-                } => {
-                    bar.set_position(done as u64);
-                    bar.set_message(format!("{images_per_sec:.1} images/s"));
-                }
-                Event::Skipped(s) => {
-                    bar.suspend(|| eprintln!("skipped {}: {}", s.path.display(), s.reason))
-                }
-                Event::Notice(n) => bar.suspend(|| eprintln!("note: {n}")),
-                Event::BuildingGraph { points } => {
-                    bar.set_style(
-                        ProgressStyle::with_template("{spinner} {msg}").expect("static template"),
-                    );
-                    bar.set_message(format!(
-                        "building the nearest-neighbour graph of {points} images"
-                    ));
-                }
-                Event::Finished(_) => break,
-            }
+    let result = run_update(library, options, cancel, |event| match event {
+        Event::Scanning { found } => bar.set_message(format!("scanning: {found} images found")),
+        Event::Planned {
+            to_embed, reused, ..
+        } => {
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} embedded, {msg} [{elapsed_precise}, ETA {eta}]",
+                )
+                .expect("static template"),
+            );
+            bar.set_length(to_embed as u64);
+            bar.set_message(format!("{reused} reused"));
         }
-        drop(rx);
-        job.join().expect("the indexing thread panicked")
+        Event::Progress {
+            done,
+            images_per_sec,
+            ..
+        } => {
+            bar.set_position(done as u64);
+            bar.set_message(format!("{images_per_sec:.1} images/s"));
+        }
+        Event::Skipped(s) => bar.suspend(|| eprintln!("skipped {}: {}", shown(&s.path), s.reason)),
+        Event::Notice(n) => bar.suspend(|| eprintln!("note: {n}")),
+        Event::Saved { .. } => {}
+        Event::BuildingGraph { points } => {
+            bar.set_style(spinner());
+            bar.set_message(format!(
+                "building the nearest-neighbour graph of {points} images"
+            ));
+        }
     });
     bar.finish_and_clear();
-    result
+    Ok(result?)
 }
 
 fn print_summary(library: &Library, s: &Summary) {
     println!(
         "{} {}: {} images ({} embedded, {} reused, {} removed, {} skipped) in {:.1} s, {:.1} images/s",
         if s.cancelled { "Cancelled indexing" } else { "Indexed" },
-        library.root().display(),
+        shown(library.root()),
         s.indexed,
         s.embedded,
         s.reused,
@@ -235,36 +255,82 @@ fn print_summary(library: &Library, s: &Summary) {
         s.seconds,
         s.images_per_sec
     );
+    if s.kept_missing > 0 {
+        println!(
+            "Kept {} photos whose files are missing (most of the index at once: is the folder mounted?). If they were deleted: photo-sim index --prune {}",
+            s.kept_missing,
+            shown(library.root())
+        );
+    }
     if !s.skipped.is_empty() {
         println!("Skipped:");
         for k in &s.skipped {
-            println!("  {}: {}", k.path.display(), k.reason);
+            println!("  {}: {}", shown(&k.path), k.reason);
         }
     }
 }
 
-fn lossy(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+/// A path for a line of text: as it is when it is UTF-8 without control characters, otherwise
+/// in double quotes with escapes (`\n`, `\xe9`), so one path is always one line and the bytes
+/// can be recovered.
+pub fn shown(path: &Path) -> String {
+    let bytes = crate::store::path_bytes(path);
+    match std::str::from_utf8(&bytes) {
+        Ok(s) if !s.chars().any(char::is_control) => s.to_string(),
+        _ => format!("\"{}\"", bytes.escape_ascii()),
+    }
+}
+
+/// A path in JSON: `path` is always a string (with U+FFFD where the name is not UTF-8); a
+/// name that is not UTF-8 also gets `path_bytes`, its exact bytes as an array of numbers.
+fn path_fields(key: &str, path: &Path) -> serde_json::Map<String, serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    map.insert(key.into(), path.to_string_lossy().into_owned().into());
+    if path.to_str().is_none() {
+        let bytes = crate::store::path_bytes(path).into_owned();
+        map.insert(format!("{key}_bytes"), bytes.into());
+    }
+    map
 }
 
 fn summary_json(library: &Library, s: &Summary) -> serde_json::Value {
-    serde_json::json!({
-        "folder": lossy(library.root()),
+    let mut out = path_fields("folder", library.root());
+    let fields = serde_json::json!({
         "indexed": s.indexed,
         "embedded": s.embedded,
         "reused": s.reused,
         "removed": s.removed,
+        "kept_missing": s.kept_missing,
+        "vanished": s.vanished,
+        "changed": s.changed,
         "cancelled": s.cancelled,
         "seconds": s.seconds,
         "images_per_sec": s.images_per_sec,
-        "skipped": s.skipped.iter().map(|k| serde_json::json!({"path": lossy(&k.path), "reason": k.reason})).collect::<Vec<_>>(),
-    })
+        "bytes_written": s.bytes_written,
+        "skipped": s.skipped.iter().map(|k| {
+            let mut m = path_fields("path", &k.path);
+            m.insert("reason".into(), k.reason.clone().into());
+            serde_json::Value::Object(m)
+        }).collect::<Vec<_>>(),
+    });
+    if let serde_json::Value::Object(fields) = fields {
+        out.extend(fields);
+    }
+    serde_json::Value::Object(out)
 }
 
-/// The `search --json` object (paths lossily converted to UTF-8 where they are not).
+/// The `search --json` object.
 pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
-    serde_json::json!({
-        "query": lossy(query),
-        "results": matches.iter().map(|m| serde_json::json!({"path": lossy(&m.path), "similarity": m.similarity})).collect::<Vec<_>>(),
-    })
+    let mut out = path_fields("query", query);
+    let results = matches
+        .iter()
+        .map(|m| {
+            let mut r = path_fields("path", &m.path);
+            r.insert("similarity".into(), m.similarity.into());
+            r.insert("exists".into(), m.exists.into());
+            serde_json::Value::Object(r)
+        })
+        .collect::<Vec<_>>();
+    out.insert("results".into(), results.into());
+    serde_json::Value::Object(out)
 }

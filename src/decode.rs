@@ -23,12 +23,18 @@ pub const INPUT_LEN: usize = 3 * (INPUT_SIZE * INPUT_SIZE) as usize;
 pub const MAX_PIXELS: u64 = 200_000_000;
 /// The most memory one decode may ask for.
 const MAX_ALLOC: u64 = 1 << 30;
+/// Bytes read first, to recognise the format and the claimed size before reading the rest.
+const HEAD: u64 = 64 * 1024;
+/// The most bytes read from a file whose header does not say its size within [`HEAD`].
+const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Why a file could not be turned into pixels, in words a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("empty file (0 bytes)")]
     Empty,
+    #[error("not a regular file ({0})")]
+    NotAFile(&'static str),
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
     #[error("not an image (content not recognised as JPEG, PNG, WebP, GIF, BMP or TIFF)")]
@@ -60,17 +66,191 @@ impl From<image::ImageError> for DecodeError {
 /// the decoder can make it while keeping the shorter side at least `min_shorter` pixels (or the
 /// full size, if the image is smaller than that).
 pub fn load_rgb(path: &Path, min_shorter: u32) -> Result<RgbImage, DecodeError> {
-    let bytes = std::fs::read(path)?;
-    decode_rgb(&bytes, min_shorter)
+    decode_rgb(&read_image(path)?, min_shorter)
+}
+
+/// Opens `path` for reading only if it is a regular file, and without blocking (opening a
+/// named pipe waits for a writer; a device never ends). Returns the file and its length.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, u64), DecodeError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(DecodeError::NotAFile(crate::scan::describe(
+            &meta.file_type(),
+        )));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(DecodeError::NotAFile(crate::scan::describe(
+            &meta.file_type(),
+        )));
+    }
+    Ok((file, meta.len()))
+}
+
+/// The format of the image in `path`, from its first bytes.
+pub fn sniff(path: &Path) -> Result<image::ImageFormat, DecodeError> {
+    let (file, len) = open_regular(path)?;
+    let head = read_up_to(file, len.min(64))?;
+    format_of(&head)
+}
+
+fn format_of(head: &[u8]) -> Result<image::ImageFormat, DecodeError> {
+    if head.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    image::guess_format(head).map_err(|_| DecodeError::NotAnImage)
+}
+
+fn read_up_to(file: impl std::io::Read, n: u64) -> Result<Vec<u8>, DecodeError> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(n.min(HEAD) as usize);
+    file.take(n).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The bytes of an image file, read with care: only a regular file is opened, its format is
+/// recognised from the first bytes before anything else is read, and no more is read than the
+/// format can need for the size its header claims (a size over the limits is refused before
+/// the rest is read at all).
+pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
+    use std::io::Read;
+    let (mut file, len) = open_regular(path)?;
+    let mut bytes = read_up_to(&mut file, len.min(HEAD))?;
+    let format = format_of(&bytes)?;
+    let cap = match claimed_size(format, &bytes) {
+        Some((width, height)) => {
+            check_size(width, height)?;
+            if format == image::ImageFormat::Jpeg {
+                if let Some(frame) = jpeg_frame(&bytes) {
+                    frame.check(len)?;
+                }
+            }
+            // No encoding takes more than 8 bytes a pixel (16-bit RGBA), plus metadata.
+            width * height * 8 + (16 << 20)
+        }
+        None => MAX_FILE_BYTES,
+    };
+    let rest = len.min(cap).saturating_sub(bytes.len() as u64);
+    (&mut file).take(rest).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The pixel size an image's header claims, when the first bytes say it.
+fn claimed_size(format: image::ImageFormat, head: &[u8]) -> Option<(u64, u64)> {
+    if format == image::ImageFormat::Jpeg {
+        return jpeg_frame(head).map(|f| (f.width as u64, f.height as u64));
+    }
+    image::ImageReader::with_format(Cursor::new(head), format)
+        .into_dimensions()
+        .ok()
+        .map(|(w, h)| (w as u64, h as u64))
+}
+
+/// What a JPEG's frame header (SOFn) says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JpegFrame {
+    pub width: u32,
+    pub height: u32,
+    pub progressive: bool,
+    pub arithmetic: bool,
+    /// Sampling factors (horizontal, vertical) of each component.
+    pub sampling: Vec<(u8, u8)>,
+}
+
+impl JpegFrame {
+    /// 8×8 blocks of each component.
+    fn blocks(&self) -> Vec<u64> {
+        let hmax = self.sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1) as u64;
+        let vmax = self.sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1) as u64;
+        self.sampling
+            .iter()
+            .map(|&(h, v)| {
+                let w = (self.width as u64 * h as u64).div_ceil(hmax);
+                let hh = (self.height as u64 * v as u64).div_ceil(vmax);
+                w.div_ceil(8) * hh.div_ceil(8)
+            })
+            .collect()
+    }
+
+    /// Refuses a frame that a file of `len` bytes cannot hold, or whose progressive decode
+    /// would need more memory than [`MAX_ALLOC`]. Huffman coding spends at least one bit on
+    /// every block's DC value, so a complete image needs at least (luma blocks ÷ 8) bytes: a
+    /// 46 KB file claiming 14000×14000 pixels is truncated, however its header reads.
+    fn check(&self, len: u64) -> Result<(), DecodeError> {
+        let blocks = self.blocks();
+        let luma = blocks.first().copied().unwrap_or(0);
+        if !self.arithmetic && len < luma / 8 {
+            return Err(DecodeError::Corrupt(format!(
+                "truncated: {len} bytes cannot hold a {}×{} JPEG",
+                self.width, self.height
+            )));
+        }
+        // A progressive image keeps all its coefficients (64 × 2 bytes a block) until the end.
+        let coefficients = blocks.iter().sum::<u64>() * 128;
+        if self.progressive && coefficients > MAX_ALLOC {
+            return Err(DecodeError::Corrupt(format!(
+                "over the memory limit: a progressive {}×{} JPEG needs {} MB to decode",
+                self.width,
+                self.height,
+                coefficients >> 20
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Finds the frame header among a JPEG's first bytes (`None` if they do not reach it).
+pub fn jpeg_frame(bytes: &[u8]) -> Option<JpegFrame> {
+    let mut i = 2;
+    if bytes.get(..2)? != [0xff, 0xd8] {
+        return None;
+    }
+    loop {
+        // Markers may be padded with any number of 0xff bytes.
+        while *bytes.get(i)? == 0xff && *bytes.get(i + 1)? == 0xff {
+            i += 1;
+        }
+        if *bytes.get(i)? != 0xff {
+            return None;
+        }
+        let marker = *bytes.get(i + 1)?;
+        let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
+        let is_sof = matches!(marker, 0xc0..=0xcf) && !matches!(marker, 0xc4 | 0xc8 | 0xcc);
+        if is_sof {
+            let seg = bytes.get(i + 4..i + 2 + len)?;
+            let height = u16::from_be_bytes([*seg.get(1)?, *seg.get(2)?]) as u32;
+            let width = u16::from_be_bytes([*seg.get(3)?, *seg.get(4)?]) as u32;
+            let n = *seg.get(5)? as usize;
+            let sampling = (0..n)
+                .map(|c| seg.get(7 + 3 * c).map(|s| (s >> 4, s & 15)))
+                .collect::<Option<Vec<_>>>()?;
+            return Some(JpegFrame {
+                width,
+                height,
+                progressive: matches!(marker, 0xc2 | 0xc6 | 0xca | 0xce),
+                arithmetic: marker >= 0xc9,
+                sampling,
+            });
+        }
+        if marker == 0xda || len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
 }
 
 /// [`load_rgb`] on bytes already in memory.
 pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
-    if bytes.is_empty() {
-        return Err(DecodeError::Empty);
-    }
-    let format = image::guess_format(bytes).map_err(|_| DecodeError::NotAnImage)?;
+    let format = format_of(bytes)?;
     if format == image::ImageFormat::Jpeg {
+        if let Some(frame) = jpeg_frame(bytes) {
+            frame.check(bytes.len() as u64)?;
+        }
         decode_jpeg(bytes, min_shorter)
     } else {
         decode_other(bytes, format)

@@ -34,15 +34,17 @@ pub struct RawOutput {
 
 impl Model {
     /// The model in `path`, or the built-in one.
-    pub fn load(path: Option<&Path>) -> Result<Self> {
+    pub fn load(path: Option<&Path>) -> crate::Result<Self> {
         match path {
             Some(p) => {
-                let bytes = std::fs::read(p)
-                    .with_context(|| format!("cannot read the model file {}", p.display()))?;
-                Self::from_bytes(&bytes)
-                    .with_context(|| format!("cannot load the model {}", p.display()))
+                let failed = |source| crate::Error::ModelFile {
+                    path: p.to_path_buf(),
+                    source,
+                };
+                let bytes = std::fs::read(p).map_err(|e| failed(e.into()))?;
+                Self::from_bytes(&bytes).map_err(failed)
             }
-            None => Self::from_bytes(DEFAULT_MODEL),
+            None => Self::from_bytes(DEFAULT_MODEL).map_err(crate::Error::Model),
         }
     }
 

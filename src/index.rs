@@ -1,12 +1,15 @@
 //! The on-disk index of one folder: which files it holds, their fingerprints and their
 //! embedding vectors (and, for large folders, the nearest-neighbour graph in a second file).
 //!
-//! Every file starts with a magic number and a format version, then a header that names the
-//! model that made the vectors and a hash of the body, so an old, foreign, truncated or
-//! corrupted file is recognised and reported instead of being misread.
+//! A file is `MAGIC | format version | header length | header | meta | data`. The header names
+//! the kind of file, the model that made the vectors, the sizes of what follows and a hash of
+//! it, so an old, foreign, truncated or corrupted file is recognised before any of it is
+//! trusted. The meta (paths, fingerprints, reasons) is bincode; the data is the raw vectors.
+//! A hand-made file with a valid hash is still refused: every length is checked against the
+//! bytes the file really has before anything is allocated, and every entry is validated.
 
 use crate::scan::Fingerprint;
-use crate::store::write_atomic;
+use crate::store::{write_atomic, Written};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::io::Read;
 use std::path::Path;
@@ -14,7 +17,12 @@ use std::path::Path;
 /// First bytes of every file photo-sim writes.
 pub const MAGIC: [u8; 8] = *b"PHOTOSIM";
 /// Bumped whenever the layout below changes; an older file is rebuilt, never misread.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: raw vector block after the meta, descriptor named in the model id, checkpoint log.
+pub const FORMAT_VERSION: u32 = 2;
+/// The generation of "no index yet": a checkpoint log written before the first save names it.
+pub const EMPTY_GENERATION: u64 = 0;
+/// A header is a few fixed-size fields; anything longer is not ours.
+const MAX_HEADER: u32 = 1024;
 
 /// One indexed image.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,12 +42,12 @@ pub struct Failed {
 }
 
 /// Everything known about one folder's images.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vectors {
     /// The indexed folder (canonical path bytes).
     pub folder: Vec<u8>,
     pub dim: u32,
-    /// Changes every time the content changes, so a graph built from an older content is
+    /// Unique to each saved content, so a graph or a checkpoint log made for another content is
     /// known to be stale.
     pub generation: u64,
     pub entries: Vec<Entry>,
@@ -48,7 +56,23 @@ pub struct Vectors {
     pub failed: Vec<Failed>,
 }
 
+/// The bincode part of a vectors file (the vectors themselves follow as raw floats).
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    folder: Vec<u8>,
+    entries: Vec<Entry>,
+    failed: Vec<Failed>,
+}
+
 impl Vectors {
+    pub fn empty(folder: Vec<u8>, dim: usize) -> Self {
+        Self {
+            folder,
+            dim: dim as u32,
+            generation: EMPTY_GENERATION,
+            ..Self::default()
+        }
+    }
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -59,20 +83,79 @@ impl Vectors {
         let d = self.dim as usize;
         &self.data[i * d..(i + 1) * d]
     }
+
+    /// Checks what a hash cannot: that every entry is a path inside the folder, named once,
+    /// and every vector a finite unit vector. A file failing this is treated as corrupt.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.data.len() != self.entries.len() * self.dim as usize {
+            return Err("the vector block does not match the entries".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            check_path(&e.path).map_err(|why| format!("entry {i}: {why}"))?;
+            if !seen.insert(e.path.as_slice()) {
+                return Err(format!("entry {i}: the same path twice"));
+            }
+            check_vector(self.row(i)).map_err(|why| format!("entry {i}: {why}"))?;
+        }
+        for (i, f) in self.failed.iter().enumerate() {
+            check_path(&f.path).map_err(|why| format!("failed entry {i}: {why}"))?;
+        }
+        Ok(())
+    }
 }
 
-/// Which of photo-sim's files this is; a header checked on read so the two are never swapped.
+/// A stored path must name a file inside the indexed folder: relative, no `.` or `..`
+/// component, no empty component, no NUL.
+pub fn check_path(path: &[u8]) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("empty path");
+    }
+    if path[0] == b'/' {
+        return Err("absolute path");
+    }
+    if path.contains(&0) {
+        return Err("NUL in a path");
+    }
+    for part in path.split(|&b| b == b'/') {
+        match part {
+            b"" => return Err("empty path component"),
+            b"." | b".." => return Err("`.` or `..` in a path"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A stored vector must be finite and of unit length (the dot product is the cosine).
+pub fn check_vector(v: &[f32]) -> Result<(), &'static str> {
+    if !v.iter().all(|x| x.is_finite()) {
+        return Err("a vector with NaN or infinite values");
+    }
+    let norm2: f32 = v.iter().map(|x| x * x).sum();
+    if (norm2 - 1.0).abs() > 1e-3 {
+        return Err("a vector that is not of unit length");
+    }
+    Ok(())
+}
+
+/// Which of photo-sim's files this is; a header checked on read so they are never swapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
     Vectors,
     Graph,
+    Journal,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Header {
     kind: Kind,
     model_id: [u8; 32],
-    body_len: u64,
+    generation: u64,
+    dim: u32,
+    rows: u64,
+    meta_len: u64,
+    /// blake3 of everything after the header (meta, then data).
     body_hash: [u8; 32],
 }
 
@@ -87,8 +170,8 @@ pub enum LoadError {
     NotOurs,
     #[error("the index was written by format version {found}; this version of photo-sim writes version {FORMAT_VERSION}")]
     Version { found: u32 },
-    #[error("the index was made with a different model")]
-    OtherModel,
+    #[error("the index was made with a different model or descriptor")]
+    OtherModel { rows: u64 },
     #[error("the index file is corrupt or truncated ({0})")]
     Corrupt(String),
 }
@@ -97,42 +180,44 @@ fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// Writes `body` to `path` atomically, with magic, version and header.
-pub fn save<T: Serialize>(
-    path: &Path,
-    kind: Kind,
-    model_id: [u8; 32],
-    body: &T,
-) -> anyhow::Result<()> {
-    let body = bincode::serde::encode_to_vec(body, config())?;
-    let header = Header {
-        kind,
-        model_id,
-        body_len: body.len() as u64,
-        body_hash: *blake3::hash(&body).as_bytes(),
-    };
-    let header = bincode::serde::encode_to_vec(&header, config())?;
-    write_atomic(path, |w| {
-        w.write_all(&MAGIC)?;
-        w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-        w.write_all(&header)?;
-        w.write_all(&body)?;
-        Ok(())
-    })
+/// Encodes with bincode (the same layout every file uses).
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    bincode::serde::encode_to_vec(value, config()).expect("encoding into memory cannot fail")
 }
 
-/// Reads a file written by [`save`], checking everything before trusting any of it.
-pub fn load<T: DeserializeOwned>(
-    path: &Path,
-    kind: Kind,
-    model_id: [u8; 32],
-) -> Result<T, LoadError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
-        Err(e) => return Err(LoadError::Io(e)),
-    };
-    let mut r = std::io::BufReader::new(file);
+/// Decodes all of `bytes` as one `T`, with bincode's decode limit set from the input size, so
+/// a crafted length field is refused instead of allocated: strings and byte buffers claim
+/// their length against the limit, and sequences grow only as elements are really read.
+pub(crate) fn decode_bounded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    fn with_limit<T: DeserializeOwned, const N: usize>(bytes: &[u8]) -> Result<T, String> {
+        let config = config().with_limit::<N>();
+        let (value, used) =
+            bincode::serde::decode_from_slice(bytes, config).map_err(|e| e.to_string())?;
+        if used != bytes.len() {
+            return Err(format!("{} bytes left over", bytes.len() - used));
+        }
+        Ok(value)
+    }
+    match bytes.len() {
+        n if n <= 1 << 16 => with_limit::<T, { 1 << 16 }>(bytes),
+        n if n <= 1 << 20 => with_limit::<T, { 1 << 20 }>(bytes),
+        n if n <= 1 << 24 => with_limit::<T, { 1 << 24 }>(bytes),
+        n if n <= 1 << 28 => with_limit::<T, { 1 << 28 }>(bytes),
+        n if n <= 1 << 32 => with_limit::<T, { 1 << 32 }>(bytes),
+        _ => Err("too large".into()),
+    }
+}
+
+/// The fixed start of every file: magic and format version.
+pub(crate) fn prelude() -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..8].copy_from_slice(&MAGIC);
+    out[8..].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out
+}
+
+/// Reads and checks the magic and format version.
+pub(crate) fn read_prelude(r: &mut impl Read) -> Result<(), LoadError> {
     let mut magic = [0u8; 8];
     if r.read_exact(&mut magic).is_err() || magic != MAGIC {
         return Err(LoadError::NotOurs);
@@ -144,31 +229,209 @@ pub fn load<T: DeserializeOwned>(
     if found != FORMAT_VERSION {
         return Err(LoadError::Version { found });
     }
-    let header: Header = bincode::serde::decode_from_std_read(&mut r, config())
-        .map_err(|e| LoadError::Corrupt(format!("bad header: {e}")))?;
+    Ok(())
+}
+
+/// What a file holds: its header's generation, the decoded meta and the raw vector block.
+pub struct Loaded<T> {
+    pub generation: u64,
+    pub dim: usize,
+    pub meta: T,
+    pub data: Vec<f32>,
+}
+
+/// Writes a file atomically: prelude, header, `meta` (bincode), then `data` (`rows` vectors of
+/// `dim` floats, little-endian). Returns the bytes written.
+pub fn save<T: Serialize>(
+    path: &Path,
+    kind: Kind,
+    model_id: [u8; 32],
+    generation: u64,
+    dim: usize,
+    meta: &T,
+    data: &[f32],
+) -> std::io::Result<Written> {
+    let meta = encode(meta);
+    let data_bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&meta);
+    hasher.update(&data_bytes);
+    let header = encode(&Header {
+        kind,
+        model_id,
+        generation,
+        dim: dim as u32,
+        rows: data.len().checked_div(dim).unwrap_or(0) as u64,
+        meta_len: meta.len() as u64,
+        body_hash: *hasher.finalize().as_bytes(),
+    });
+    write_atomic(path, |w| {
+        w.write_all(&prelude())?;
+        w.write_all(&(header.len() as u32).to_le_bytes())?;
+        w.write_all(&header)?;
+        w.write_all(&meta)?;
+        w.write_all(&data_bytes)?;
+        Ok(())
+    })
+}
+
+/// Reads a file written by [`save`], checking everything before trusting any of it. Nothing
+/// larger than the file itself is ever allocated.
+pub fn load<T: DeserializeOwned>(
+    path: &Path,
+    kind: Kind,
+    model_id: [u8; 32],
+) -> Result<Loaded<T>, LoadError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
+        Err(e) => return Err(LoadError::Io(e)),
+    };
+    let file_len = file.metadata().map_err(LoadError::Io)?.len();
+    let mut r = std::io::BufReader::new(file);
+    read_prelude(&mut r)?;
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)
+        .map_err(|_| LoadError::Corrupt("no header".into()))?;
+    let header_len = u32::from_le_bytes(len);
+    if header_len > MAX_HEADER {
+        return Err(LoadError::Corrupt("header too long".into()));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    r.read_exact(&mut header)
+        .map_err(|_| LoadError::Corrupt("header cut short".into()))?;
+    let header: Header =
+        decode_bounded(&header).map_err(|e| LoadError::Corrupt(format!("bad header: {e}")))?;
     if header.kind != kind {
         return Err(LoadError::NotOurs);
     }
     if header.model_id != model_id {
-        return Err(LoadError::OtherModel);
+        return Err(LoadError::OtherModel { rows: header.rows });
     }
-    let mut body = Vec::new();
-    r.take(header.body_len)
-        .read_to_end(&mut body)
-        .map_err(LoadError::Io)?;
-    if body.len() as u64 != header.body_len {
-        return Err(LoadError::Corrupt(format!(
-            "{} of {} bytes",
-            body.len(),
-            header.body_len
-        )));
+    // Every size the header claims must add up to exactly the bytes the file has.
+    let data_len = header
+        .rows
+        .checked_mul(header.dim as u64)
+        .and_then(|n| n.checked_mul(4));
+    let expected = data_len
+        .and_then(|d| d.checked_add(header.meta_len))
+        .and_then(|b| b.checked_add(16 + header_len as u64));
+    match expected {
+        Some(n) if n == file_len => {}
+        Some(n) => {
+            return Err(LoadError::Corrupt(format!(
+                "{file_len} bytes where the header says {n}"
+            )))
+        }
+        None => return Err(LoadError::Corrupt("impossible sizes in the header".into())),
     }
-    if blake3::hash(&body).as_bytes() != &header.body_hash {
+    let mut hasher = blake3::Hasher::new();
+    let mut meta = vec![0u8; header.meta_len as usize];
+    r.read_exact(&mut meta).map_err(LoadError::Io)?;
+    hasher.update(&meta);
+    let floats = (header.rows * header.dim as u64) as usize;
+    let mut data = Vec::with_capacity(floats);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = floats * 4;
+    while left > 0 {
+        let n = left.min(buf.len());
+        r.read_exact(&mut buf[..n]).map_err(LoadError::Io)?;
+        hasher.update(&buf[..n]);
+        data.extend(
+            buf[..n]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+        left -= n;
+    }
+    if hasher.finalize().as_bytes() != &header.body_hash {
         return Err(LoadError::Corrupt("checksum mismatch".into()));
     }
-    let (value, _) = bincode::serde::decode_from_slice(&body, config())
-        .map_err(|e| LoadError::Corrupt(e.to_string()))?;
-    Ok(value)
+    let meta = decode_bounded(&meta).map_err(LoadError::Corrupt)?;
+    Ok(Loaded {
+        generation: header.generation,
+        dim: header.dim as usize,
+        meta,
+        data,
+    })
+}
+
+/// Saves the vectors file of a folder's index.
+pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Result<Written> {
+    let meta = Meta {
+        folder: v.folder.clone(),
+        entries: v.entries.clone(),
+        failed: v.failed.clone(),
+    };
+    save(
+        path,
+        Kind::Vectors,
+        model_id,
+        v.generation,
+        v.dim as usize,
+        &meta,
+        &v.data,
+    )
+}
+
+/// Loads and validates the vectors file of a folder's index.
+pub fn load_vectors(path: &Path, model_id: [u8; 32], dim: usize) -> Result<Vectors, LoadError> {
+    let loaded = load::<Meta>(path, Kind::Vectors, model_id)?;
+    if loaded.dim != dim {
+        return Err(LoadError::OtherModel {
+            rows: loaded.data.len() as u64 / loaded.dim.max(1) as u64,
+        });
+    }
+    let v = Vectors {
+        folder: loaded.meta.folder,
+        dim: dim as u32,
+        generation: loaded.generation,
+        entries: loaded.meta.entries,
+        data: loaded.data,
+        failed: loaded.meta.failed,
+    };
+    v.validate().map_err(LoadError::Corrupt)?;
+    Ok(v)
+}
+
+/// A generation no other saved content has: the clock and the process, hashed.
+pub fn fresh_generation() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mut h = blake3::Hasher::new();
+    h.update(&now.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    h.update(
+        &COUNTER
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes(),
+    );
+    let g = u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"));
+    g.max(1)
+}
+
+/// For tests that craft hostile files: after the meta bytes of a file made by [`save`] were
+/// edited (even to another length), makes its header agree again (meta length, body hash), so
+/// that only the decoder's own checks stand in the way.
+#[doc(hidden)]
+pub fn reseal(bytes: &mut Vec<u8>) -> Option<()> {
+    let header_len = u32::from_le_bytes(bytes.get(12..16)?.try_into().ok()?) as usize;
+    let mut header: Header = decode_bounded(bytes.get(16..16 + header_len)?).ok()?;
+    let data_len = (header.rows as usize)
+        .checked_mul(header.dim as usize)?
+        .checked_mul(4)?;
+    let body = bytes.get(16 + header_len..)?.to_vec();
+    header.meta_len = body.len().checked_sub(data_len)? as u64;
+    header.body_hash = *blake3::hash(&body).as_bytes();
+    let header = encode(&header);
+    bytes.truncate(12);
+    bytes.extend((header.len() as u32).to_le_bytes());
+    bytes.extend(header);
+    bytes.extend(body);
+    Some(())
 }
 
 #[cfg(test)]
@@ -197,43 +460,66 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("index.bin");
         let id = [1u8; 32];
+        assert!(matches!(load_vectors(&p, id, 2), Err(LoadError::Missing)));
+        save_vectors(&p, id, &sample()).unwrap();
+        assert_eq!(load_vectors(&p, id, 2).unwrap(), sample());
         assert!(matches!(
-            load::<Vectors>(&p, Kind::Vectors, id),
-            Err(LoadError::Missing)
-        ));
-        save(&p, Kind::Vectors, id, &sample()).unwrap();
-        assert_eq!(load::<Vectors>(&p, Kind::Vectors, id).unwrap(), sample());
-        assert!(matches!(
-            load::<Vectors>(&p, Kind::Vectors, [2; 32]),
-            Err(LoadError::OtherModel)
+            load_vectors(&p, [2; 32], 2),
+            Err(LoadError::OtherModel { rows: 1 })
         ));
         assert!(matches!(
-            load::<Vectors>(&p, Kind::Graph, id),
+            load::<Meta>(&p, Kind::Graph, id),
             Err(LoadError::NotOurs)
         ));
 
         let good = std::fs::read(&p).unwrap();
         std::fs::write(&p, &good[..good.len() - 3]).unwrap();
         assert!(matches!(
-            load::<Vectors>(&p, Kind::Vectors, id),
+            load_vectors(&p, id, 2),
             Err(LoadError::Corrupt(_))
         ));
         let mut flipped = good.clone();
         *flipped.last_mut().unwrap() ^= 0x40;
         std::fs::write(&p, &flipped).unwrap();
         assert!(matches!(
-            load::<Vectors>(&p, Kind::Vectors, id),
+            load_vectors(&p, id, 2),
             Err(LoadError::Corrupt(_))
         ));
         let mut old = good.clone();
         old[8..12].copy_from_slice(&0u32.to_le_bytes());
         std::fs::write(&p, &old).unwrap();
-        let err = load::<Vectors>(&p, Kind::Vectors, id).unwrap_err();
+        let err = load_vectors(&p, id, 2).unwrap_err();
         assert!(err.to_string().contains("format version 0"), "{err}");
         std::fs::write(&p, b"").unwrap();
-        assert!(matches!(
-            load::<Vectors>(&p, Kind::Vectors, id),
-            Err(LoadError::NotOurs)
-        ));
+        assert!(matches!(load_vectors(&p, id, 2), Err(LoadError::NotOurs)));
+    }
+
+    #[test]
+    fn entries_outside_the_folder_and_bad_vectors_are_refused() {
+        for (path, why) in [
+            (&b"/etc/passwd"[..], "absolute"),
+            (b"a/../../etc/passwd", "`..`"),
+            (b"a//b.jpg", "empty path component"),
+            (b"", "empty path"),
+        ] {
+            assert!(check_path(path).unwrap_err().contains(why), "{path:?}");
+        }
+        assert!(check_path("sous-dossier/é.jpg".as_bytes()).is_ok());
+        assert!(check_vector(&[f32::NAN, 1.0]).is_err());
+        assert!(check_vector(&[3.0, 4.0]).is_err());
+        assert!(check_vector(&[0.6, 0.8]).is_ok());
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.bin");
+        let mut bad = sample();
+        bad.entries[0].path = b"/etc/passwd".to_vec();
+        save_vectors(&p, [1; 32], &bad).unwrap();
+        let err = load_vectors(&p, [1; 32], 2).unwrap_err();
+        assert!(err.to_string().contains("absolute path"), "{err}");
+        let mut bad = sample();
+        bad.data = vec![f32::NAN, 0.0];
+        save_vectors(&p, [1; 32], &bad).unwrap();
+        let err = load_vectors(&p, [1; 32], 2).unwrap_err();
+        assert!(err.to_string().contains("NaN"), "{err}");
     }
 }

@@ -7,22 +7,29 @@
 //! ```
 //!
 //! The whole API is [`Library`] (one folder's index: `open`, `update`, `search`), [`Model`]
-//! (the network, loaded once and shared), [`Store`] (where files live) and the [`progress`]
-//! events and cancel token a long update reports through.
+//! (the network, loaded once and shared), [`Store`] (where files live), [`run_update`] (the one
+//! way the CLI and the GUI run an update and hear its [`progress`] events) and [`Error`].
 
 pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod decode;
 pub mod embed;
+pub mod error;
 pub mod index;
+pub mod journal;
 pub mod library;
+pub mod lock;
 pub mod nearest;
+pub mod plan;
 pub mod progress;
 pub mod scan;
 pub mod store;
+pub mod update;
 
 pub use embed::Model;
-pub use library::{Library, Match};
+pub use error::{Error, Result};
+pub use library::{IndexStatus, Library, Match};
 pub use progress::{CancelToken, Event, Skipped, Summary};
 pub use store::Store;
+pub use update::{run_update, UpdateOptions};

@@ -109,6 +109,17 @@ impl Graph {
         self.rows.len()
     }
 
+    /// True when the graph maps its points one to one onto `n` rows (a file that passed its
+    /// checksum may still have been made by hand).
+    pub fn is_valid_for(&self, n: usize) -> bool {
+        let mut seen = vec![false; n];
+        self.rows.len() == n
+            && self
+                .rows
+                .iter()
+                .all(|&r| (r as usize) < n && !std::mem::replace(&mut seen[r as usize], true))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -54,10 +54,10 @@ pub enum Event {
     Skipped(Skipped),
     /// Something the person should know that is not about one file (e.g. an index was rebuilt).
     Notice(String),
+    /// A checkpoint was saved: searches now see `indexed` photos (the run goes on).
+    Saved { indexed: usize },
     /// The approximate-nearest-neighbour graph is being built for a large collection.
     BuildingGraph { points: usize },
-    /// The run is over (finished or cancelled); the index on disk is up to date with it.
-    Finished(Summary),
 }
 
 /// What an indexing run did, for the CLI's closing line and the GUI's status bar.
@@ -68,11 +68,20 @@ pub struct Summary {
     pub embedded: usize,
     pub reused: usize,
     pub removed: usize,
+    /// Photos whose files are missing but that were kept, because most of the index vanished
+    /// at once (a drive that is not mounted?); `index --prune` removes them.
+    pub kept_missing: usize,
+    /// Files deleted or renamed while the run went on (the next run sees their new names).
+    pub vanished: usize,
     pub skipped: Vec<Skipped>,
     pub cancelled: bool,
+    /// True when the index's content changed, so results computed before may be stale.
+    pub changed: bool,
     pub seconds: f64,
-    /// Images embedded per second of the embedding phase.
+    /// Images embedded per second of the run.
     pub images_per_sec: f64,
+    /// Bytes written to the index folder (checkpoints, the index, the graph).
+    pub bytes_written: u64,
 }
 
 /// Where events go. Sending never fails the job: a caller that stopped listening is not an error.

@@ -1,7 +1,6 @@
 //! Finding the photos in a folder, with the fingerprint that says whether each one changed.
 
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -50,6 +49,9 @@ pub struct Scan {
     pub found: Vec<Found>,
     /// Folders or entries that could not be read, with the reason.
     pub skipped: Vec<Skipped>,
+    /// Those of them that could not be read at all, relative to the folder: what the index
+    /// holds below them is kept, since nothing says it was deleted.
+    pub unreadable: Vec<PathBuf>,
     pub cancelled: bool,
 }
 
@@ -69,17 +71,31 @@ pub fn scan(root: &Path, progress: Option<&Sender>, cancel: &CancelToken) -> Sca
         let entry = match entry {
             Ok(e) => e,
             Err(err) => {
-                out.skipped.push(walk_error(root, &err));
+                out.skip_walk_error(root, &err);
                 continue;
             }
         };
-        if !entry.file_type().is_file() || !looks_like_image(entry.path()) {
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            // Never opened: reading a named pipe blocks, reading a device never ends.
+            if has_image_extension(entry.path()) {
+                out.skipped.push(Skipped {
+                    path: entry.path().to_path_buf(),
+                    reason: format!("not a regular file ({})", describe(&kind)),
+                });
+            }
+            continue;
+        }
+        if !looks_like_image(entry.path()) {
             continue;
         }
         let meta = match entry.metadata() {
             Ok(m) => m,
             Err(err) => {
-                out.skipped.push(walk_error(root, &err));
+                out.skip_walk_error(root, &err);
                 continue;
             }
         };
@@ -111,6 +127,32 @@ pub fn scan(root: &Path, progress: Option<&Sender>, cancel: &CancelToken) -> Sca
     out
 }
 
+impl Scan {
+    fn skip_walk_error(&mut self, root: &Path, err: &walkdir::Error) {
+        let skipped = walk_error(root, err);
+        if err.loop_ancestor().is_none() {
+            if let Ok(rel) = skipped.path.strip_prefix(root) {
+                self.unreadable.push(rel.to_path_buf());
+            }
+        }
+        self.skipped.push(skipped);
+    }
+}
+
+/// What kind of special file this is, in words.
+pub fn describe(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a named pipe"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
     crate::store::path_bytes(Path::new(name)).first() == Some(&b'.')
 }
@@ -118,21 +160,21 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// True for the image extensions, and for extension-less files whose first bytes are an image's.
 pub fn looks_like_image(path: &Path) -> bool {
     match path.extension() {
-        Some(ext) => {
-            let ext = ext.to_string_lossy().to_ascii_lowercase();
-            IMAGE_EXTENSIONS.contains(&ext.as_str())
-        }
+        Some(_) => has_image_extension(path),
         None => sniff(path),
     }
 }
 
+/// True when the file name ends with one of [`IMAGE_EXTENSIONS`].
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| {
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        IMAGE_EXTENSIONS.contains(&ext.as_str())
+    })
+}
+
 fn sniff(path: &Path) -> bool {
-    let mut head = [0u8; 16];
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let n = f.read(&mut head).unwrap_or(0);
-    image::guess_format(&head[..n]).is_ok()
+    crate::decode::sniff(path).is_ok()
 }
 
 fn walk_error(root: &Path, err: &walkdir::Error) -> Skipped {

@@ -1,6 +1,5 @@
 //! Where photo-sim keeps its files, and how it writes them without ever leaving half a file.
 
-use anyhow::{Context, Result};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,13 +21,12 @@ pub struct Store {
 impl Store {
     /// The per-user directories, or everything under `override_dir` when one is given
     /// (tests and scripts use that so they never touch a person's real data).
-    pub fn new(override_dir: Option<&Path>) -> Result<Self> {
+    pub fn new(override_dir: Option<&Path>) -> Result<Self, crate::Error> {
         if let Some(dir) = override_dir {
             return Ok(Self::under(dir));
         }
-        let dirs = directories::ProjectDirs::from("", "", "photo-sim").context(
-            "cannot find a home directory for photo-sim's data; pass --data-dir <dir> or set PHOTO_SIM_DATA_DIR",
-        )?;
+        let dirs =
+            directories::ProjectDirs::from("", "", "photo-sim").ok_or(crate::Error::NoHome)?;
         Ok(Self {
             data_dir: dirs.data_dir().to_path_buf(),
             cache_dir: dirs.cache_dir().to_path_buf(),
@@ -78,42 +76,83 @@ pub fn path_from_bytes(bytes: &[u8]) -> PathBuf {
     }
 }
 
+/// Bytes written to disk, so a run can report what its saves cost.
+pub type Written = u64;
+
 /// Writes `path` through a temporary file in the same directory, then renames it into place,
-/// so a reader (or a crash) sees either the old file or the new one, never a mix.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let dir = path
-        .parent()
-        .context("a file to write needs a parent directory")?;
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path.file_name().context("a file to write needs a name")?;
+/// so a reader (or a crash) sees either the old file or the new one, never a mix. Returns the
+/// bytes written. A failed write removes its temporary file; one left by a killed process is
+/// removed by [`remove_temp_files`] the next time the index is updated.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<Written> {
+    let no_parent = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder");
+    let dir = path.parent().ok_or_else(no_parent)?;
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().ok_or_else(no_parent)?;
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}{TEMP_SUFFIX}",
         name.to_string_lossy(),
         std::process::id()
     ));
     let result = (|| {
-        let file =
-            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let mut out = std::io::BufWriter::new(file);
+        let file = fs::File::create(&tmp)?;
+        let mut out = CountingWriter {
+            inner: std::io::BufWriter::new(file),
+            written: 0,
+        };
         write(&mut out)?;
-        let file = out
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot flush {}", tmp.display()))?;
-        fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move {} into place", path.display()))?;
+        let written = out.written;
+        let file = out.inner.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
         // The rename itself must reach the disk too, or a power cut could undo it.
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(written)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// How temporary files end (see [`write_atomic`]).
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes the temporary files [`write_atomic`] left in `dir` when a process was killed in the
+/// middle of a save. Only call it while holding the lock of whatever writes in `dir`.
+pub fn remove_temp_files(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name();
+            let name = path_bytes(Path::new(&name));
+            name.starts_with(b".") && name.ends_with(TEMP_SUFFIX.as_bytes())
+        })
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+struct CountingWriter<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
@@ -127,12 +166,19 @@ mod tests {
         fs::write(&target, b"old").unwrap();
         let err = write_atomic(&target, |w| {
             w.write_all(b"half")?;
-            anyhow::bail!("disk full")
+            Err(std::io::Error::other("disk full"))
         });
         assert!(err.is_err());
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-        write_atomic(&target, |w| Ok(w.write_all(b"new")?)).unwrap();
+        assert_eq!(write_atomic(&target, |w| w.write_all(b"new")).unwrap(), 3);
         assert_eq!(fs::read(&target).unwrap(), b"new");
+        fs::write(
+            dir.path().join(".f.bin.4242.tmp"),
+            b"left by a killed process",
+        )
+        .unwrap();
+        assert_eq!(remove_temp_files(dir.path()), 1);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

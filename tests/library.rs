@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fixture, fixture_image, save_jpeg, synthetic, variant, Sandbox};
-use photo_sim::{CancelToken, Library};
+use photo_sim::{run_update, CancelToken, Event, Library, UpdateOptions};
 use std::fs;
 use std::path::Path;
 
@@ -89,7 +89,9 @@ fn reindexing_embeds_only_new_and_changed_files_and_drops_removed_ones() {
     let (lib, first) = sb.index();
     assert_eq!((first.embedded, first.reused, lib.len()), (6, 0, 6));
 
-    let again = lib.update(None, &CancelToken::new()).unwrap();
+    let again = lib
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
     assert_eq!((again.embedded, again.reused, again.removed), (0, 6, 0));
 
     save_jpeg(&synthetic(100, 200, 150), &p.join("new.jpg"), 90);
@@ -102,7 +104,9 @@ fn reindexing_embeds_only_new_and_changed_files_and_drops_removed_ones() {
     f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
         .unwrap();
     drop(f);
-    let third = lib.update(None, &CancelToken::new()).unwrap();
+    let third = lib
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
     assert_eq!(
         (third.embedded, third.reused, third.removed, lib.len()),
         (2, 4, 1, 6)
@@ -125,28 +129,45 @@ fn the_index_survives_a_restart_without_re_embedding() {
     assert!(reopened.notices().is_empty(), "{:?}", reopened.notices());
     assert_eq!(reopened.vectors(), before);
     assert_eq!(reopened.search(&query, 5).unwrap(), results);
-    let summary = reopened.update(None, &CancelToken::new()).unwrap();
+    let summary = reopened
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
     assert_eq!((summary.embedded, summary.reused), (0, before.len()));
 }
 
 #[test]
-fn a_cancelled_run_keeps_what_it_embedded_and_the_next_run_finishes() {
+fn a_run_cancelled_midway_keeps_what_it_embedded_and_the_next_run_embeds_only_the_rest() {
     let sb = Sandbox::new();
-    for seed in 0..10 {
-        save_jpeg(
-            &synthetic(seed, 160, 120),
-            &sb.photos().join(format!("{seed}.jpg")),
-            90,
-        );
-    }
-    let lib = sb.open();
+    common::small_photos(&sb.photos(), 40);
+    let lib = sb.open().with_checkpoint_every(std::time::Duration::ZERO);
     let cancel = CancelToken::new();
-    cancel.cancel();
-    let summary = lib.update(None, &cancel).unwrap();
+    let mut checkpoints = 0;
+    let summary = run_update(
+        &lib,
+        &UpdateOptions::default(),
+        &cancel,
+        |event| match event {
+            Event::Progress { done, .. } if done >= 8 => cancel.cancel(),
+            Event::Saved { .. } => checkpoints += 1,
+            _ => {}
+        },
+    )
+    .unwrap();
     assert!(summary.cancelled);
-    let summary = lib.update(None, &CancelToken::new()).unwrap();
-    assert!(!summary.cancelled);
-    assert_eq!(lib.len(), 10);
+    assert!(checkpoints > 0, "checkpoints were saved before the cancel");
+    let kept = summary.embedded;
+    assert!((8..40).contains(&kept), "cancelled midway: {kept} embedded");
+    assert_eq!(lib.len(), kept);
+    drop(lib);
+
+    let reopened = sb.open();
+    assert_eq!(reopened.len(), kept, "what was embedded is on disk");
+    let next = reopened
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert!(!next.cancelled);
+    assert_eq!((next.embedded, next.reused), (40 - kept, kept));
+    assert_eq!(reopened.len(), 40);
 }
 
 #[test]
@@ -183,7 +204,9 @@ fn a_damaged_or_old_index_file_is_reported_and_rebuilt() {
             "{words}: {:?}",
             lib.notices()
         );
-        let summary = lib.update(None, &CancelToken::new()).unwrap();
+        let summary = lib
+            .update(&UpdateOptions::default(), None, &CancelToken::new())
+            .unwrap();
         assert_eq!(summary.embedded, n);
         assert!(sb.open().notices().is_empty());
     }
@@ -303,7 +326,9 @@ fn bad_input_is_named_and_the_rest_of_the_folder_is_indexed() {
     assert_eq!(hit[0].path.file_name().unwrap(), weird);
 
     // Failures are remembered (not retried while unchanged) and reported again.
-    let again = lib.update(None, &CancelToken::new()).unwrap();
+    let again = lib
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
     assert_eq!(again.embedded, 0);
     assert_eq!(again.skipped.len(), summary.skipped.len());
 }
@@ -340,7 +365,8 @@ fn the_graph_agrees_with_the_exact_scan_on_real_embeddings() {
     let lib = Library::open(&p, &sb.store(), common::model())
         .unwrap()
         .with_graph_threshold(100);
-    lib.update(None, &CancelToken::new()).unwrap();
+    lib.update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
     assert!(lib.uses_graph());
     let vectors = lib.vectors();
     let mut hits = 0;

@@ -4,7 +4,7 @@
 
 use super::state::{Command, Msg, Settings};
 use crate::progress::CancelToken;
-use crate::{Library, Model, Store};
+use crate::{Library, Model, Store, UpdateOptions};
 use crossbeam_channel::{Receiver, Sender};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -76,7 +76,7 @@ impl Engine {
                     .spawn(move || {
                         let result = Model::load(path.as_deref())
                             .map(Arc::new)
-                            .map_err(|e| format!("The model could not be loaded: {e:#}"));
+                            .map_err(|e| format!("The model could not be loaded: {e}"));
                         if let Err(e) = &result {
                             let _ = tx.send(Msg::Error(e.clone()));
                             wake();
@@ -117,7 +117,11 @@ impl Engine {
         match command {
             Command::PickFolder => self.dialog(true),
             Command::PickPhoto => self.dialog(false),
-            Command::Open { folder, generation } => self.open(folder, generation),
+            Command::Open {
+                folder,
+                generation,
+                prune,
+            } => self.open(folder, generation, prune),
             Command::Query { id, path } => {
                 let _ = self.queries.send((id, path));
             }
@@ -194,7 +198,7 @@ impl Engine {
 
     /// Opens `folder` and brings its index up to date, on a background thread. The previous
     /// folder's indexing is cancelled and waited for first, so two runs never write at once.
-    fn open(&mut self, folder: PathBuf, generation: u64) {
+    fn open(&mut self, folder: PathBuf, generation: u64, prune: bool) {
         self.cancel.cancel();
         self.cancel = CancelToken::new();
         let previous = self.job.take();
@@ -222,7 +226,7 @@ impl Engine {
                 }
                 let lib = match Library::open(&folder, &store, model) {
                     Ok(l) => Arc::new(l),
-                    Err(e) => return fail(format!("{e:#}")),
+                    Err(e) => return fail(e.to_string()),
                 };
                 *library.write().expect("library lock") = Some(lib.clone());
                 send(Msg::Opened {
@@ -232,27 +236,12 @@ impl Engine {
                     notices: lib.notices().to_vec(),
                     skipped: lib.skipped(),
                 });
-                let (etx, erx) = crossbeam_channel::unbounded();
-                std::thread::scope(|s| {
-                    let update = s.spawn(|| {
-                        let result = lib.update(Some(&etx), &cancel);
-                        drop(etx);
-                        result
-                    });
-                    for event in erx.iter() {
-                        send(Msg::Index { generation, event });
-                    }
-                    match update.join() {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => send(Msg::IndexFailed {
-                            generation,
-                            error: format!("{e:#}"),
-                        }),
-                        Err(_) => send(Msg::IndexFailed {
-                            generation,
-                            error: "the indexing thread crashed".into(),
-                        }),
-                    }
+                let result = crate::run_update(&lib, &UpdateOptions { prune }, &cancel, |event| {
+                    send(Msg::Index { generation, event })
+                });
+                send(Msg::Indexed {
+                    generation,
+                    result: result.map_err(|e| e.to_string()),
                 });
             })
             .expect("spawn a thread");
@@ -318,22 +307,11 @@ fn search(
         Some(lib) => lib
             .search(&query, super::state::RESULTS + 1)
             .map(|m| (query, m, true))
-            .map_err(|e| format!("{e:#}")),
+            .map_err(|e| e.to_string()),
         None => {
             // No folder to search yet: check that the photo is one, so a bad drop says so now.
-            let mut head = [0u8; 64];
-            let n = std::io::Read::read(
-                &mut std::fs::File::open(&query)
-                    .map_err(|e| format!("Cannot open {}: {e}", query.display()))?,
-                &mut head,
-            )
-            .map_err(|e| format!("Cannot read {}: {e}", query.display()))?;
-            image::guess_format(&head[..n]).map_err(|_| {
-                format!(
-                    "Cannot use {}: not an image (content not recognised as JPEG, PNG, WebP, GIF, BMP or TIFF)",
-                    query.display()
-                )
-            })?;
+            crate::decode::sniff(&query)
+                .map_err(|e| format!("Cannot use {}: {e}", query.display()))?;
             Ok((query, Vec::new(), false))
         }
     }

@@ -43,6 +43,9 @@ pub enum Action {
     ShowInFolder(PathBuf),
     /// Hide one error message.
     DismissError(usize),
+    /// Remove the photos whose files are missing from the index (the person confirms they were
+    /// deleted, not on a drive that is not mounted).
+    PruneMissing,
 }
 
 /// Work for the engine, produced by [`State::apply`] and [`State::handle`].
@@ -51,9 +54,11 @@ pub enum Command {
     PickFolder,
     PickPhoto,
     /// Open this folder's index and bring it up to date; `generation` tags its messages.
+    /// `prune` removes missing photos even when most of the index vanished at once.
     Open {
         folder: PathBuf,
         generation: u64,
+        prune: bool,
     },
     /// Find the matches of `path`; `id` tags the answer.
     Query {
@@ -88,10 +93,11 @@ pub enum Msg {
         generation: u64,
         event: Event,
     },
-    /// Indexing failed (e.g. the index could not be saved).
-    IndexFailed {
+    /// Indexing of the folder opened with `generation` ended: its summary, or why it failed
+    /// (e.g. the index could not be saved).
+    Indexed {
         generation: u64,
-        error: String,
+        result: Result<Summary, String>,
     },
     /// The answer to `Command::Query { id, .. }`. `query` is the canonical path of the query;
     /// `matches` come best first and may include the query itself. `searched` is false when no
@@ -142,7 +148,8 @@ impl Settings {
 
     pub fn save(&self, config_dir: &Path) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        crate::store::write_atomic(&Self::file(config_dir), |w| Ok(w.write_all(&json)?))
+        crate::store::write_atomic(&Self::file(config_dir), |w| w.write_all(&json))?;
+        Ok(())
     }
 }
 
@@ -319,29 +326,37 @@ impl State {
         }
     }
 
+    /// Opens `folder` (cancelling any indexing first) and brings its index up to date.
+    fn open_folder(&mut self, folder: PathBuf, prune: bool) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if self.is_indexing() {
+            commands.push(Command::Cancel);
+        }
+        self.generation += 1;
+        self.folder = None;
+        self.indexed = 0;
+        self.indexing = Indexing::Opening;
+        self.skipped.clear();
+        self.notices.clear();
+        self.last_summary = None;
+        self.version += 1;
+        commands.push(Command::Open {
+            folder,
+            generation: self.generation,
+            prune,
+        });
+        commands
+    }
+
     pub fn apply(&mut self, action: Action) -> Vec<Command> {
         match action {
             Action::ChooseFolder => vec![Command::PickFolder],
             Action::ChoosePhoto => vec![Command::PickPhoto],
-            Action::OpenFolder(folder) => {
-                let mut commands = Vec::new();
-                if self.is_indexing() {
-                    commands.push(Command::Cancel);
-                }
-                self.generation += 1;
-                self.folder = None;
-                self.indexed = 0;
-                self.indexing = Indexing::Opening;
-                self.skipped.clear();
-                self.notices.clear();
-                self.last_summary = None;
-                self.version += 1;
-                commands.push(Command::Open {
-                    folder,
-                    generation: self.generation,
-                });
-                commands
-            }
+            Action::OpenFolder(folder) => self.open_folder(folder, false),
+            Action::PruneMissing => match self.folder.clone() {
+                Some(folder) if !self.is_indexing() => self.open_folder(folder, true),
+                _ => Vec::new(),
+            },
             Action::SetQuery(path) => {
                 if self.query() == Some(path.as_path()) && self.current().is_some() {
                     // Dropping the same photo again just refreshes it.
@@ -469,12 +484,18 @@ impl State {
                 }
                 self.handle_event(event)
             }
-            Msg::IndexFailed { generation, error } => {
-                if generation == self.generation {
-                    self.indexing = Indexing::Idle;
-                    self.error(format!("Indexing failed: {error}"));
+            Msg::Indexed { generation, result } => {
+                if generation != self.generation {
+                    return Vec::new();
                 }
-                Vec::new()
+                self.indexing = Indexing::Idle;
+                match result {
+                    Ok(summary) => self.indexed_with(summary),
+                    Err(error) => {
+                        self.error(format!("Indexing failed: {error}"));
+                        Vec::new()
+                    }
+                }
             }
             Msg::Results {
                 id,
@@ -599,21 +620,31 @@ impl State {
             Event::BuildingGraph { points } if !cancelling => {
                 self.indexing = Indexing::BuildingGraph { points }
             }
-            Event::Finished(summary) => {
-                self.indexing = Indexing::Idle;
-                self.indexed = summary.indexed;
-                self.skipped = summary.skipped.clone();
-                let changed = summary.embedded > 0 || summary.removed > 0;
-                self.last_summary = Some(summary);
-                if changed {
-                    self.version += 1;
-                }
-                // The current query's matches may be different (or exist at all) now.
-                if self.current().is_some() && (changed || self.results().is_empty()) {
+            Event::Saved { indexed } => {
+                // A checkpoint: the matches of the open query improve as the folder indexes.
+                self.indexed = indexed;
+                self.version += 1;
+                if self.current().is_some() && self.pending_query.is_none() {
                     return self.query_command();
                 }
             }
             _ => {}
+        }
+        Vec::new()
+    }
+
+    /// A finished (or cancelled) indexing run.
+    fn indexed_with(&mut self, summary: Summary) -> Vec<Command> {
+        self.indexed = summary.indexed;
+        self.skipped = summary.skipped.clone();
+        let changed = summary.changed;
+        self.last_summary = Some(summary);
+        if changed {
+            self.version += 1;
+        }
+        // The current query's matches may be different (or exist at all) now.
+        if self.current().is_some() && (changed || self.results().is_empty()) {
+            return self.query_command();
         }
         Vec::new()
     }
@@ -667,6 +698,7 @@ mod tests {
         Match {
             path: PathBuf::from(path),
             similarity,
+            exists: true,
         }
     }
 
@@ -699,7 +731,8 @@ mod tests {
             commands,
             vec![Command::Open {
                 folder: PathBuf::from("/photos"),
-                generation: 1
+                generation: 1,
+                prune: false,
             }]
         );
         let commands = state.handle(Msg::Opened {
@@ -776,19 +809,77 @@ mod tests {
         let mut s = State::new(Settings::default());
         open(&mut s);
         answered(&mut s, "/photos/a.jpg", grid("b", 10));
-        let commands = s.handle(Msg::Index {
+        let commands = s.handle(Msg::Indexed {
             generation: 1,
-            event: Event::Finished(Summary {
+            result: Ok(Summary {
                 indexed: 20,
                 embedded: 20,
+                changed: true,
+                ..Summary::default()
+            }),
+        });
+        let id = query_id(&commands);
+        assert_eq!(s.indexed, 20);
+        // A stale answer is ignored, the pending one is accepted.
+        answer(&mut s, 999, "/photos/a.jpg", grid("x", 10));
+        assert_eq!(s.results()[0].path, PathBuf::from("/photos/b0.jpg"));
+        answer(&mut s, id, "/photos/a.jpg", grid("y", 10));
+        assert_eq!(s.results()[0].path, PathBuf::from("/photos/y0.jpg"));
+        assert!(s.pending_query.is_none());
+    }
+
+    #[test]
+    fn a_run_that_only_dropped_a_vector_still_refreshes_the_results() {
+        // A changed file that now fails to decode loses its vector: nothing was embedded or
+        // removed, but the index changed, and the grid must not keep showing it.
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let commands = s.handle(Msg::Indexed {
+            generation: 1,
+            result: Ok(Summary {
+                indexed: 19,
+                changed: true,
                 ..Summary::default()
             }),
         });
         query_id(&commands);
-        assert_eq!(s.indexed, 20);
-        // The pending answer is accepted, a stale one would not be.
-        answer(&mut s, 999, "/photos/a.jpg", grid("x", 10));
-        assert_eq!(s.results()[0].path, PathBuf::from("/photos/b0.jpg"));
+        let commands = s.handle(Msg::Indexed {
+            generation: 1,
+            result: Ok(Summary {
+                indexed: 19,
+                ..Summary::default()
+            }),
+        });
+        assert_eq!(commands, vec![], "an unchanged index keeps the results");
+    }
+
+    #[test]
+    fn checkpoints_refresh_the_open_query_while_indexing() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/a.jpg"))));
+        answer(&mut s, id, "/photos/a.jpg", vec![]);
+        let commands = s.handle(Msg::Index {
+            generation: 1,
+            event: Event::Saved { indexed: 40 },
+        });
+        let id = query_id(&commands);
+        assert_eq!(s.indexed, 40);
+        answer(&mut s, id, "/photos/a.jpg", grid("b", 10));
+        assert_eq!(s.results().len(), 10);
+    }
+
+    #[test]
+    fn an_indexing_failure_is_shown_and_ends_indexing() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        s.handle(Msg::Indexed {
+            generation: 1,
+            result: Err("cannot save the index in /data: No space left on device".into()),
+        });
+        assert_eq!(s.indexing, Indexing::Idle);
+        assert!(s.errors[0].contains("No space left"), "{:?}", s.errors);
     }
 
     #[test]
@@ -903,16 +994,16 @@ mod tests {
             },
         );
         assert_eq!(s.indexing, Indexing::Cancelling);
-        ev(
-            &mut s,
-            Event::Finished(Summary {
+        s.handle(Msg::Indexed {
+            generation: 1,
+            result: Ok(Summary {
                 indexed: 7,
                 embedded: 5,
                 cancelled: true,
                 skipped: vec![skipped],
                 ..Summary::default()
             }),
-        );
+        });
         assert_eq!(s.indexing, Indexing::Idle);
         assert_eq!(s.indexed, 7);
         assert_eq!(s.skipped.len(), 1);
@@ -949,7 +1040,8 @@ mod tests {
                 Command::Cancel,
                 Command::Open {
                     folder: PathBuf::from("/other"),
-                    generation: 2
+                    generation: 2,
+                    prune: false,
                 }
             ]
         );

@@ -254,7 +254,17 @@ mod tests {
         assert_ne!(cache_file(&cache, &large).unwrap(), file);
         let img = load(&cache, &large).unwrap();
         assert_eq!(img.size, [600, 300], "never scaled up");
-        // From the cache now, even with the original unreadable as an image.
+        // From the cache now, even with the original unreadable as an image: its bytes are
+        // garbage, with the same length and modification time (the cache key).
+        let meta = std::fs::metadata(&photo).unwrap();
+        std::fs::write(&photo, vec![0u8; meta.len() as usize]).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&photo)
+            .unwrap()
+            .set_modified(meta.modified().unwrap())
+            .unwrap();
+        assert!(decode::load_rgb(&photo, GRID_SIDE).is_err());
         let cached = load(&cache, &key).unwrap();
         assert_eq!(cached.size, [GRID_SIDE as usize, GRID_SIDE as usize]);
         let text = dir.path().join("t.jpg");

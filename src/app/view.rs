@@ -294,6 +294,24 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     for n in &state.notices {
         ui.label(RichText::new(format!("Note: {n}")).color(ui.visuals().warn_fg_color));
     }
+    let missing = state.last_summary.as_ref().map_or(0, |s| s.kept_missing);
+    if missing > 0 && !state.is_indexing() {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new(format!(
+                    "{missing} indexed photos are missing from the folder (is it on a drive that is not mounted?). They are kept until you say they were deleted."
+                ))
+                .color(ui.visuals().warn_fg_color),
+            );
+            if ui
+                .button(format!("Remove the {missing} missing photos"))
+                .on_hover_text("They were deleted: drop them from the index")
+                .clicked()
+            {
+                actions.push(Action::PruneMissing);
+            }
+        });
+    }
 }
 
 fn errors(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
@@ -500,7 +518,11 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
         }
         let text_color = ui.visuals().text_color();
         let score = ui.painter().layout_no_wrap(
-            format!("{:.3}", m.similarity),
+            if m.exists {
+                format!("{:.3}", m.similarity)
+            } else {
+                format!("{:.3} (missing)", m.similarity)
+            },
             FontId::monospace(13.0),
             ui.visuals().strong_text_color(),
         );

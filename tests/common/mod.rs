@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use image::{Rgb, RgbImage};
-use photo_sim::{CancelToken, Library, Model, Store, Summary};
+use photo_sim::{CancelToken, Library, Model, Store, Summary, UpdateOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -115,7 +115,59 @@ impl Sandbox {
     }
     pub fn index(&self) -> (Library, Summary) {
         let lib = self.open();
-        let summary = lib.update(None, &CancelToken::new()).unwrap();
+        let summary = lib
+            .update(&UpdateOptions::default(), None, &CancelToken::new())
+            .unwrap();
         (lib, summary)
     }
+}
+
+/// The photo-sim binary, with its data directory inside the sandbox.
+pub fn cli(sb: &Sandbox) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_photo-sim"));
+    cmd.env("PHOTO_SIM_DATA_DIR", sb.dir.path().join("data"));
+    cmd
+}
+
+/// Runs `cmd` to the end, failing the test (instead of hanging it) after `secs` seconds.
+pub fn run_within(cmd: &mut std::process::Command, secs: u64) -> std::process::Output {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("{cmd:?} hung: still running after {secs} s");
+        }
+    }
+}
+
+/// Fills `dir` with `n` distinct small pictures named `0000.jpg`, `0001.jpg`, …
+pub fn small_photos(dir: &Path, n: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    for seed in 0..n {
+        save_jpeg(
+            &synthetic(seed, 160, 120),
+            &dir.join(format!("{seed:04}.jpg")),
+            90,
+        );
+    }
+}
+
+/// Stdout and stderr of a finished command, for assertions.
+pub fn texts(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -1,0 +1,54 @@
+//! The engine's errors: what went wrong, in words a person can act on, with the path involved.
+//!
+//! The library returns these typed errors (so the GUI and the CLI can tell a missing folder from
+//! a full disk); only the binary's edge (`cli`) wraps them in `anyhow` for printing.
+
+use crate::decode::DecodeError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open the folder {path}: {source}")]
+    FolderUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not a folder")]
+    NotAFolder(PathBuf),
+    /// Reading, writing or locking one of photo-sim's own files failed.
+    #[error("cannot {action} {path}: {source}")]
+    Store {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot use {path}: {source}")]
+    Image { path: PathBuf, source: DecodeError },
+    #[error("the model failed: {0:#}")]
+    Model(anyhow::Error),
+    #[error("cannot load the model {path}: {source:#}")]
+    ModelFile {
+        path: PathBuf,
+        source: anyhow::Error,
+    },
+    #[error("cannot find a home directory for photo-sim's data; pass --data-dir <dir> or set PHOTO_SIM_DATA_DIR")]
+    NoHome,
+    #[error("the indexing thread crashed: {0}")]
+    Crashed(String),
+}
+
+impl Error {
+    pub(crate) fn store(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Error::Store {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

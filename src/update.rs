@@ -1,0 +1,503 @@
+//! Bringing a folder's index up to date, one stage after the other: take the index lock, catch
+//! up with what another process saved, scan, plan, embed (saving checkpoints as it goes), save,
+//! and build the graph for large folders. Each stage returns its result or an error; nothing
+//! is dropped from the index unless the scan says it is gone.
+//!
+//! [`run_update`] is the one road every caller takes: it runs an update on its own thread and
+//! forwards its events until the update ends, however it ends (finished, failed or panicked).
+
+use crate::embed::Session;
+use crate::error::{Error, Result};
+use crate::index::{self, Kind, Vectors};
+use crate::journal::{self, Journal};
+use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Stamp, GRAPH_FILE};
+use crate::lock::IndexLock;
+use crate::nearest::Graph;
+use crate::plan::{Done, Plan};
+use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
+use crate::{decode, scan, store};
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the person asked of an update.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateOptions {
+    /// Drop the photos that are missing even when most of the index vanished at once (the
+    /// person confirmed that they were deleted, not on a drive that is not mounted).
+    pub prune: bool,
+}
+
+/// Runs `library.update` on its own thread and hands each of its events to `forward` on this
+/// one, returning the update's result once it has ended. The CLI and the GUI both index
+/// through this, so neither can wait for an event an error path never sends.
+pub fn run_update(
+    library: &Library,
+    options: &UpdateOptions,
+    cancel: &CancelToken,
+    forward: impl FnMut(Event),
+) -> Result<Summary> {
+    run_forwarding(|tx| library.update(options, Some(tx), cancel), forward)
+}
+
+/// Runs `job` on a thread of its own, forwarding the events it sends. The sender belongs to
+/// the job, so the job's end (a return, an error or a panic) closes the channel and ends the
+/// loop; a panic comes back as [`Error::Crashed`].
+pub fn run_forwarding<T: Send>(
+    job: impl FnOnce(&Sender) -> Result<T> + Send,
+    mut forward: impl FnMut(Event),
+) -> Result<T> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::scope(|s| {
+        let handle = s.spawn(move || {
+            let tx = tx;
+            job(&tx)
+        });
+        for event in rx.iter() {
+            forward(event);
+        }
+        handle
+            .join()
+            .unwrap_or_else(|panic| Err(Error::Crashed(panic_text(panic.as_ref()))))
+    })
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+impl Library {
+    /// Brings the index up to date with the folder: embeds new and changed files, reuses the
+    /// vectors of unchanged ones, drops removed ones, and saves. On cancellation everything
+    /// embedded so far is kept and saved. Another process updating the same index is waited
+    /// for, and its work is read before this one starts.
+    pub fn update(
+        &self,
+        options: &UpdateOptions,
+        progress: Option<&Sender>,
+        cancel: &CancelToken,
+    ) -> Result<Summary> {
+        let mut known = self.updating.lock().expect("update lock");
+        let result = Run {
+            lib: self,
+            progress,
+            cancel,
+            started: Instant::now(),
+            skipped: Vec::new(),
+            bytes_written: 0,
+        }
+        .go(options, &mut known);
+        if result.is_err() {
+            // What is on disk is not known for sure now: read it again next time.
+            *known = None;
+        }
+        result
+    }
+}
+
+/// One update in progress.
+struct Run<'a> {
+    lib: &'a Library,
+    progress: Option<&'a Sender>,
+    cancel: &'a CancelToken,
+    started: Instant,
+    skipped: Vec<Skipped>,
+    bytes_written: u64,
+}
+
+/// The files embedded so far, and those not yet in a checkpoint.
+struct Work {
+    done: Vec<Option<Done>>,
+    unsaved: Vec<usize>,
+    journal: Option<Journal>,
+}
+
+impl Run<'_> {
+    fn go(mut self, options: &UpdateOptions, known: &mut Option<Stamp>) -> Result<Summary> {
+        let lib = self.lib;
+        let waiting = || {
+            self.notice(
+                "Another photo-sim is updating this folder's index; waiting for it to finish…"
+                    .into(),
+            )
+        };
+        let Some(_lock) = IndexLock::acquire(&lib.dir, self.cancel, waiting)? else {
+            return Ok(self.summary_of_nothing());
+        };
+        store::remove_temp_files(&lib.dir);
+        self.catch_up(known);
+        let old = lib.current();
+        // A folder gone missing must not look like "every photo was deleted".
+        std::fs::read_dir(&lib.root).map_err(|source| Error::FolderUnreadable {
+            path: lib.root.clone(),
+            source,
+        })?;
+        let scan = scan::scan(&lib.root, self.progress, self.cancel);
+        if scan.cancelled {
+            return Ok(self.summary_of_nothing());
+        }
+        let plan = self.plan(&old.vectors, scan, options.prune);
+        let work = self.embed(&plan, &old.vectors, known)?;
+        let vectors = self.save(&plan, &old, &work, known)?;
+        if !self.cancel.is_cancelled() {
+            self.build_graph(&vectors)?;
+        }
+        Ok(self.summary(&plan, &work, vectors.len()))
+    }
+
+    fn notice(&self, text: String) {
+        emit(self.progress, Event::Notice(text));
+    }
+
+    fn skip(&mut self, s: Skipped) {
+        emit(self.progress, Event::Skipped(s.clone()));
+        self.skipped.push(s);
+    }
+
+    /// Reads the index again when another process saved it since this one last looked.
+    fn catch_up(&self, known: &mut Option<Stamp>) {
+        let lib = self.lib;
+        let now = stamp(&lib.dir);
+        if *known == Some(now) {
+            return;
+        }
+        let disk = read_index(&lib.dir, &lib.root, &lib.model);
+        if known.is_some() && disk.status == IndexStatus::Loaded {
+            self.notice(
+                "The index was updated by another photo-sim process; continuing from its version."
+                    .into(),
+            );
+        }
+        if known.is_some() {
+            disk.notices.into_iter().for_each(|n| self.notice(n));
+        }
+        lib.publish(Snapshot::new(disk.vectors, disk.graph));
+        *known = Some(disk.stamp);
+    }
+
+    /// Works out what to do and tells the caller.
+    fn plan(&mut self, old: &Vectors, scan: scan::Scan, prune: bool) -> Plan {
+        let mut scan = scan;
+        let scan_skipped = std::mem::take(&mut scan.skipped);
+        let plan = Plan::new(old, scan, prune);
+        for s in scan_skipped {
+            self.skip(s);
+        }
+        for f in &plan.still_failed {
+            let s = self.lib.skip_of(&f.path, &f.reason);
+            self.skip(s);
+        }
+        if plan.kept_missing > 0 {
+            self.notice(if plan.total() == 0 {
+                format!(
+                    "The folder is empty or not mounted: kept the index of {} photos. Remove them only if they were deleted (photo-sim index --prune).",
+                    plan.kept_missing
+                )
+            } else {
+                format!(
+                    "{} indexed photos are missing (most of the index at once): kept them in case part of the folder is not mounted. Remove them only if they were deleted (photo-sim index --prune).",
+                    plan.kept_missing
+                )
+            });
+        }
+        emit(
+            self.progress,
+            Event::Planned {
+                total: plan.total(),
+                to_embed: plan.to_embed.len(),
+                reused: plan.reused(),
+                removed: plan.removed,
+            },
+        );
+        plan
+    }
+
+    /// Decodes and embeds the planned files on every core, streaming the results back here,
+    /// where progress is reported and checkpoints are saved while the workers go on.
+    fn embed(&mut self, plan: &Plan, old: &Vectors, known: &mut Option<Stamp>) -> Result<Work> {
+        let n = plan.to_embed.len();
+        let mut work = Work {
+            done: vec![None; n],
+            unsaved: Vec::new(),
+            journal: None,
+        };
+        if n == 0 {
+            return Ok(work);
+        }
+        let lib = self.lib;
+        let cancel = self.cancel;
+        let stop = &CancelToken::new();
+        let halted = move || cancel.is_cancelled() || stop.is_cancelled();
+        let (tx, rx) = crossbeam_channel::bounded::<(usize, Result<Done>)>(64);
+        let started = Instant::now();
+        let mut next_checkpoint = started + lib.tuning.first_checkpoint;
+        let mut failure = None;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let tx = tx;
+                (0..n).into_par_iter().for_each_init(
+                    || lib.model.session(),
+                    |session, pos| {
+                        if halted() {
+                            return;
+                        }
+                        let path = lib.root.join(&plan.found[plan.to_embed[pos]].rel_path);
+                        let result = match session {
+                            Ok(session) => Ok(embed_one(session, &path)),
+                            Err(e) => Err(Error::Model(anyhow::anyhow!("{e:#}"))),
+                        };
+                        let _ = tx.send((pos, result));
+                    },
+                );
+            });
+            let mut received = 0;
+            for (pos, result) in rx.iter() {
+                let done = match result {
+                    Ok(done) => done,
+                    Err(e) => {
+                        stop.cancel();
+                        failure.get_or_insert(e);
+                        continue;
+                    }
+                };
+                if let Done::Failed(reason) = &done {
+                    let path = lib.root.join(&plan.found[plan.to_embed[pos]].rel_path);
+                    self.skip(Skipped {
+                        path,
+                        reason: reason.clone(),
+                    });
+                }
+                work.done[pos] = Some(done);
+                work.unsaved.push(pos);
+                received += 1;
+                let rate = received as f64 / started.elapsed().as_secs_f64().max(1e-6);
+                emit(
+                    self.progress,
+                    Event::Progress {
+                        done: received,
+                        to_embed: n,
+                        images_per_sec: rate,
+                        eta: Some(Duration::from_secs_f64((n - received) as f64 / rate)),
+                    },
+                );
+                if failure.is_none() && received < n && Instant::now() >= next_checkpoint {
+                    if let Err(e) = self.checkpoint(plan, old, &mut work, known) {
+                        stop.cancel();
+                        failure = Some(e);
+                    }
+                    next_checkpoint = Instant::now() + lib.tuning.checkpoint_every;
+                }
+            }
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(work),
+        }
+    }
+
+    /// Appends what was embedded since the last checkpoint to the log, and lets queries see it.
+    fn checkpoint(
+        &mut self,
+        plan: &Plan,
+        old: &Vectors,
+        work: &mut Work,
+        known: &mut Option<Stamp>,
+    ) -> Result<()> {
+        let lib = self.lib;
+        let changes: Vec<_> = work
+            .unsaved
+            .drain(..)
+            .filter_map(|pos| plan.change(pos, work.done[pos].as_ref()?))
+            .collect();
+        if !changes.is_empty() {
+            let file = lib.dir.join(journal::FILE);
+            let journal = match &mut work.journal {
+                Some(j) => j,
+                None => {
+                    let (j, written) =
+                        Journal::open(&lib.dir, lib.model.id, old.generation, lib.model.dim)
+                            .map_err(Error::store("save a checkpoint in", &file))?;
+                    self.bytes_written += written;
+                    work.journal.insert(j)
+                }
+            };
+            self.bytes_written += journal
+                .append(&changes)
+                .map_err(Error::store("save a checkpoint in", &file))?;
+            *known = Some(stamp(&lib.dir));
+        }
+        let merged = plan.merge(old, &work.done);
+        let indexed = merged.len();
+        lib.publish(Snapshot::new(merged, None));
+        emit(self.progress, Event::Saved { indexed });
+        Ok(())
+    }
+
+    /// Writes the new index in one piece (replacing the checkpoint log) when anything changed.
+    fn save(
+        &mut self,
+        plan: &Plan,
+        old: &Snapshot,
+        work: &Work,
+        known: &mut Option<Stamp>,
+    ) -> Result<Vectors> {
+        let lib = self.lib;
+        let processed = work.done.iter().any(Option::is_some);
+        let file = lib.dir.join(crate::library::VECTORS_FILE);
+        let log = lib.dir.join(journal::FILE);
+        let changed = processed || plan.removed > 0 || !file.exists() || log.exists();
+        if !changed {
+            return Ok(old.vectors.clone());
+        }
+        let vectors = plan.merge(&old.vectors, &work.done);
+        self.bytes_written += index::save_vectors(&file, lib.model.id, &vectors)
+            .map_err(Error::store("save the index in", &file))?;
+        match std::fs::remove_file(&log) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::store("remove the checkpoint log", &log)(e)),
+        }
+        *known = Some(stamp(&lib.dir));
+        lib.publish(Snapshot::new(vectors.clone(), None));
+        Ok(vectors)
+    }
+
+    /// Builds (and saves) the nearest-neighbour graph when the folder is large enough to need
+    /// one and the saved graph is not of this content.
+    fn build_graph(&mut self, vectors: &Vectors) -> Result<()> {
+        let lib = self.lib;
+        if vectors.len() < lib.tuning.graph_threshold {
+            return Ok(());
+        }
+        if lib
+            .current()
+            .graph
+            .as_ref()
+            .is_some_and(|g| g.generation == vectors.generation)
+        {
+            return Ok(());
+        }
+        emit(
+            self.progress,
+            Event::BuildingGraph {
+                points: vectors.len(),
+            },
+        );
+        let g = Graph::build(&vectors.data, vectors.dim as usize, vectors.generation);
+        let file = lib.dir.join(GRAPH_FILE);
+        self.bytes_written += index::save(
+            &file,
+            Kind::Graph,
+            lib.model.id,
+            vectors.generation,
+            0,
+            &g,
+            &[],
+        )
+        .map_err(Error::store("save the graph in", &file))?;
+        lib.publish(Snapshot::new(vectors.clone(), Some(Arc::new(g))));
+        Ok(())
+    }
+
+    fn summary(self, plan: &Plan, work: &Work, indexed: usize) -> Summary {
+        let mut embedded = 0;
+        let mut vanished = 0;
+        let mut lost_vector = false;
+        for (pos, d) in work.done.iter().enumerate() {
+            match d {
+                Some(Done::Embedded(_)) => embedded += 1,
+                Some(Done::Vanished) => vanished += 1,
+                _ => {}
+            }
+            if matches!(d, Some(Done::Failed(_) | Done::Vanished)) {
+                lost_vector |= plan.replaces_a_vector(pos);
+            }
+        }
+        let seconds = self.started.elapsed().as_secs_f64();
+        Summary {
+            indexed,
+            embedded,
+            reused: plan.reused(),
+            removed: plan.removed,
+            kept_missing: plan.kept_missing,
+            vanished,
+            changed: embedded > 0 || plan.removed > 0 || lost_vector,
+            skipped: self.skipped,
+            cancelled: self.cancel.is_cancelled(),
+            seconds,
+            images_per_sec: embedded as f64 / seconds.max(1e-6),
+            bytes_written: self.bytes_written,
+        }
+    }
+
+    /// The summary of a run that stopped before it planned anything (cancelled early).
+    fn summary_of_nothing(self) -> Summary {
+        Summary {
+            indexed: self.lib.len(),
+            cancelled: true,
+            seconds: self.started.elapsed().as_secs_f64(),
+            ..Summary::default()
+        }
+    }
+}
+
+/// Decodes and embeds one file. A file that disappeared meanwhile is `Vanished` (the next scan
+/// finds it under its new name); any other failure, a crash of a decoder included, is the
+/// reason shown to the person.
+fn embed_one(session: &mut Session, path: &Path) -> Done {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let input = match decode::model_input(path) {
+            Ok(input) => input,
+            Err(decode::DecodeError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Done::Vanished
+            }
+            Err(e) => return Done::Failed(e.to_string()),
+        };
+        match session.embed(&input) {
+            Ok(v) => Done::Embedded(v),
+            Err(e) => Done::Failed(format!("the model failed on it: {e}")),
+        }
+    }));
+    result.unwrap_or_else(|panic| {
+        Done::Failed(format!(
+            "the decoder crashed on it ({})",
+            panic_text(panic.as_ref())
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarding_ends_when_the_job_fails_or_panics_without_a_last_event() {
+        let mut seen = Vec::new();
+        let result: Result<()> = run_forwarding(
+            |tx| {
+                emit(Some(tx), Event::Scanning { found: 1 });
+                Err(Error::NotAFolder("/x".into()))
+            },
+            |e| seen.push(format!("{e:?}")),
+        );
+        assert!(matches!(result, Err(Error::NotAFolder(_))));
+        assert_eq!(seen.len(), 1);
+
+        let result: Result<()> = run_forwarding(
+            |tx| {
+                emit(Some(tx), Event::Scanning { found: 2 });
+                panic!("disk on fire")
+            },
+            |_| {},
+        );
+        match result {
+            Err(Error::Crashed(text)) => assert!(text.contains("disk on fire")),
+            other => panic!("{other:?}"),
+        }
+    }
+}
