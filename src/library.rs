@@ -205,6 +205,13 @@ impl Library {
         }
         std::fs::read_dir(&root).map_err(unreadable)?;
         let dir = store.index_dir(&root);
+        // Temp files of a save that was killed: only a writer would leave them, and none is
+        // writing if the lock is free.
+        if dir.is_dir() {
+            if let Some(_lock) = crate::lock::IndexLock::try_now(&dir) {
+                crate::store::remove_temp_files(&dir);
+            }
+        }
         let disk = read_index(&dir, &root, &model);
         Ok(Self {
             root,

@@ -53,6 +53,21 @@ impl IndexLock {
     }
 }
 
+impl IndexLock {
+    /// The lock of an existing index folder if no one holds it now (never waits, never creates
+    /// the folder).
+    pub fn try_now(dir: &Path) -> Option<Self> {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+            .ok()?;
+        file.try_lock().ok()?;
+        Some(Self { _file: file })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -256,3 +256,37 @@ fn a_non_image_drop_shows_an_error() {
     h.step();
     assert!(h.state().state().errors.is_empty());
 }
+
+fn indexed(app: &App) -> bool {
+    let s = app.state();
+    s.folder.is_some() && !s.is_indexing()
+}
+
+#[test]
+fn an_emptied_folder_keeps_its_index_until_the_person_removes_the_missing_photos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photo_folder(tmp.path());
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = harness(store.clone());
+    h.state_mut()
+        .apply(photo_sim::app::state::Action::OpenFolder(photos.clone()));
+    run_until(&mut h, "indexing", indexed);
+    assert_eq!(h.state().state().indexed, 16);
+    drop(h);
+
+    // The folder is now empty, as an unmounted drive's mount point is.
+    let away = tmp.path().join("away");
+    std::fs::rename(&photos, &away).unwrap();
+    std::fs::create_dir(&photos).unwrap();
+    let mut h = harness(store);
+    run_until(&mut h, "reopening", indexed);
+    assert_eq!(h.state().state().indexed, 16, "kept");
+    h.get_by_label_contains("empty or not mounted");
+    h.get_by_label("Remove the 16 missing photos").click();
+    h.step();
+    run_until(&mut h, "pruning", |app| {
+        indexed(app) && app.state().last_summary.is_some()
+    });
+    assert_eq!(h.state().state().indexed, 0);
+    assert!(h.query_by_label("Remove the 16 missing photos").is_none());
+}

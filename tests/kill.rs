@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cli, small_photos, Sandbox};
+use common::{small_photos, spawn_indexing, Sandbox};
 use photo_sim::IndexStatus;
 use std::time::{Duration, Instant};
 
@@ -23,14 +23,7 @@ fn kill_9_at_random_moments_loses_at_most_the_last_checkpoint() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let mut child = cli(&sb)
-            .env("PHOTO_SIM_CHECKPOINT_MS", "20")
-            .arg("index")
-            .arg(sb.photos())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_indexing(&sb, 20);
         // Model loading takes about a second; kill anywhere from before it ends to well after.
         std::thread::sleep(Duration::from_millis(500 + seed % 2500));
         child.kill().unwrap();

@@ -298,7 +298,7 @@ fn a_run_waits_for_another_process_and_neither_loses_the_others_work() {
 }
 
 #[test]
-fn temp_files_left_by_a_killed_save_are_removed_by_the_next_run() {
+fn temp_files_left_by_a_killed_save_are_removed_by_the_next_run_or_open() {
     let sb = Sandbox::new();
     small_photos(&sb.photos(), 2);
     let (lib, _) = sb.index();
@@ -306,6 +306,10 @@ fn temp_files_left_by_a_killed_save_are_removed_by_the_next_run() {
     fs::write(&stale, vec![0u8; 1000]).unwrap();
     lib.update(&UpdateOptions::default(), None, &CancelToken::new())
         .unwrap();
+    assert!(!stale.exists());
+    fs::write(&stale, vec![0u8; 1000]).unwrap();
+    drop(lib);
+    sb.open();
     assert!(!stale.exists());
 }
 
@@ -417,14 +421,7 @@ fn sigterm_saves_the_work_like_ctrl_c() {
     let sb = Sandbox::new();
     small_photos(&sb.photos(), 150);
     let dir = index_dir(&sb);
-    let child = cli(&sb)
-        .env("PHOTO_SIM_CHECKPOINT_MS", "100")
-        .arg("index")
-        .arg(sb.photos())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = common::spawn_indexing(&sb, 100);
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while !dir.join("journal.bin").exists() {
         assert!(std::time::Instant::now() < deadline, "no checkpoint");

@@ -750,6 +750,14 @@ mod tests {
         );
     }
 
+    /// A state with a folder open and `/photos/a.jpg` answered by `b0.jpg`…`b9.jpg`.
+    fn showing_a() -> State {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        s
+    }
+
     fn grid(prefix: &str, n: usize) -> Vec<Match> {
         (0..n)
             .map(|i| m(&format!("/photos/{prefix}{i}.jpg"), 0.9 - i as f32 * 0.01))
@@ -774,9 +782,7 @@ mod tests {
 
     #[test]
     fn pivot_back_and_forward_walk_the_history() {
-        let mut s = State::new(Settings::default());
-        open(&mut s);
-        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let mut s = showing_a();
         // Pivot to the third result.
         let id = query_id(&s.apply(Action::Pivot(2)));
         assert_eq!(s.query(), Some(Path::new("/photos/b2.jpg")));
@@ -806,9 +812,7 @@ mod tests {
 
     #[test]
     fn a_changed_index_refreshes_cached_results() {
-        let mut s = State::new(Settings::default());
-        open(&mut s);
-        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let mut s = showing_a();
         let commands = s.handle(Msg::Indexed {
             generation: 1,
             result: Ok(Summary {
@@ -832,9 +836,7 @@ mod tests {
     fn a_run_that_only_dropped_a_vector_still_refreshes_the_results() {
         // A changed file that now fails to decode loses its vector: nothing was embedded or
         // removed, but the index changed, and the grid must not keep showing it.
-        let mut s = State::new(Settings::default());
-        open(&mut s);
-        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let mut s = showing_a();
         let commands = s.handle(Msg::Indexed {
             generation: 1,
             result: Ok(Summary {
@@ -897,9 +899,7 @@ mod tests {
 
     #[test]
     fn selection_moves_in_the_grid_and_enter_pivots() {
-        let mut s = State::new(Settings::default());
-        open(&mut s);
-        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let mut s = showing_a();
         s.apply(Action::MoveSelection(1, 0));
         assert_eq!(
             s.selection,
@@ -1012,9 +1012,7 @@ mod tests {
 
     #[test]
     fn a_failed_query_is_an_error_and_leaves_the_history() {
-        let mut s = State::new(Settings::default());
-        open(&mut s);
-        answered(&mut s, "/photos/a.jpg", grid("b", 10));
+        let mut s = showing_a();
         let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/tmp/notes.txt"))));
         s.handle(Msg::QueryFailed {
             id,

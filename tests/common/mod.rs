@@ -171,3 +171,16 @@ pub fn texts(out: &std::process::Output) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Starts `photo-sim index` on the sandbox's photos in the background, saving a checkpoint
+/// every `checkpoint_ms` milliseconds, its output discarded.
+pub fn spawn_indexing(sb: &Sandbox, checkpoint_ms: u64) -> std::process::Child {
+    cli(sb)
+        .env("PHOTO_SIM_CHECKPOINT_MS", checkpoint_ms.to_string())
+        .arg("index")
+        .arg(sb.photos())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
