@@ -1,17 +1,20 @@
 //! `photo-sim bench <folder>`: the speed and memory figures, measured on a real folder.
 //!
-//! Separately: decoding alone, the model alone, and the whole indexing pipeline, all on every
-//! core; then query latency, index size on disk, and peak memory of the process. The exact
-//! scan and the HNSW graph are also timed on synthetic vectors at several sizes, which is how
-//! [`crate::nearest::GRAPH_THRESHOLD`] was chosen.
+//! Stage by stage, each returning its figures: the whole indexing pipeline (as `photo-sim
+//! index` runs it), decoding alone, the model alone (with and without the NHWC layout, back to
+//! back in one process), how throughput scales with threads, query latency, and the exact scan
+//! and HNSW graph on synthetic vectors (which is how [`crate::nearest::GRAPH_THRESHOLD`] was
+//! chosen). Everything is printed as one JSON object, progress on stderr.
 
 use crate::decode;
+use crate::embed::{self, Model};
 use crate::nearest::{self, Graph};
 use crate::progress::CancelToken;
-use crate::{Library, Model, Store};
+use crate::{Library, Store};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
-use std::path::PathBuf;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,7 +31,16 @@ pub struct BenchArgs {
     /// Build an HNSW graph of this many synthetic vectors to time its build and queries (0: skip).
     #[arg(long, default_value_t = 0)]
     pub graph_size: usize,
+    /// Thread counts to measure decode+embed throughput with (comma list; default: 1 up to
+    /// the number of cores).
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
 }
+
+/// Floating-point operations of one EfficientNet-Lite0 run (385 M multiply-adds).
+const MODEL_FLOP: f64 = 0.77e9;
+/// A core's peak here: AVX-512, two FMA units, 16 lanes each, ~1.95 GHz ≈ 125 GFLOP/s.
+const CORE_PEAK_FLOPS: f64 = 125e9;
 
 fn median_ms(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
@@ -43,60 +55,127 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
 
 /// Runs every measurement and prints one JSON object (also readable by a person).
 pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
+    let files = image_files(&args.folder)?;
     let cores = rayon::current_num_threads();
-    let scan = crate::scan::scan(&args.folder, None, &CancelToken::new());
+    eprintln!("{} images, {cores} threads", files.len());
+    let tmp = TempDir::new()?;
+    let (library, index) = measure_indexing(&args.folder, &tmp.0, &model)?;
+    let (inputs, decode) = measure_decoding(&files)?;
+    let model_only = measure_model(&model, &inputs)?;
+    let one_ms = model_only["ms_per_image_one_thread"]
+        .as_f64()
+        .unwrap_or_default();
+    let embedded = index["embedded"].as_f64().unwrap_or_default();
+    let model_only_s = embedded * one_ms / 1000.0 / cores as f64;
+    let threads = if args.threads.is_empty() {
+        (1..=cores).collect()
+    } else {
+        args.threads.clone()
+    };
+    let scaling = measure_scaling(&model, &files, &threads)?;
+    let query = args.query.clone().unwrap_or_else(|| files[0].clone());
+    let queries = measure_queries(&library, &files[0], &query, &tmp.0)?;
+    let scan = measure_exact_scan(model.dim, &args.scan_sizes);
+    let graph = measure_graph(model.dim, args.graph_size);
+    let report = json!({
+        "images": files.len(),
+        "threads": cores,
+        "index": index,
+        "end_to_end_over_model_only": index["seconds"].as_f64().unwrap_or_default() / model_only_s,
+        "decode": decode,
+        "model": model_only,
+        "scaling": scaling,
+        "queries": queries,
+        "index_bytes": dir_size(library.index_dir()),
+        "peak_rss_mb_whole_bench": peak_rss_mb(),
+        "exact_scan": scan,
+        "graph": graph,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// The image files of `folder`, as the scan finds them.
+fn image_files(folder: &Path) -> Result<Vec<PathBuf>> {
+    let scan = crate::scan::scan(folder, None, &CancelToken::new());
     let files: Vec<PathBuf> = scan
         .found
         .iter()
-        .map(|f| args.folder.join(&f.rel_path))
+        .map(|f| folder.join(&f.rel_path))
         .collect();
     if files.is_empty() {
-        bail!("no images in {}", args.folder.display());
+        bail!("no images in {}", folder.display());
     }
-    let n = files.len();
-    eprintln!("{n} images, {cores} threads");
+    Ok(files)
+}
 
-    // The whole pipeline, as `photo-sim index` runs it, into a throwaway data directory.
-    let tmp = tempfile_dir()?;
-    let store = Store::under(&tmp);
-    let library = Library::open(&args.folder, &store, model.clone())?;
-    let (summary, index_s) =
+/// The whole pipeline, as `photo-sim index` runs it, into a throwaway data directory.
+fn measure_indexing(folder: &Path, tmp: &Path, model: &Arc<Model>) -> Result<(Library, Value)> {
+    let library = Library::open(folder, &Store::under(tmp), model.clone())?;
+    let (summary, seconds) =
         time(|| library.update(&Default::default(), None, &CancelToken::new()));
     let summary = summary?;
-    let index_rate = summary.embedded as f64 / index_s;
-    let index_peak_mb = peak_rss_mb();
-    eprintln!("index: {index_rate:.1} images/s end to end, peak memory {index_peak_mb:.0} MiB");
+    let rate = summary.embedded as f64 / seconds;
+    let peak = peak_rss_mb();
+    eprintln!("index: {rate:.1} images/s end to end, peak memory {peak:.0} MiB");
+    let figures = json!({
+        "images_per_s": rate,
+        "seconds": seconds,
+        "embedded": summary.embedded,
+        "skipped": summary.skipped.len(),
+        "bytes_written": summary.bytes_written,
+        "peak_rss_mb": peak,
+    });
+    Ok((library, figures))
+}
 
-    // Decoding alone, every core.
-    let (inputs, decode_s) = time(|| {
+/// Decoding alone, on every core; returns model inputs of the first images for the next stage.
+fn measure_decoding(files: &[PathBuf]) -> Result<(Vec<Vec<f32>>, Value)> {
+    let (inputs, seconds) = time(|| {
         files
             .par_iter()
             .enumerate()
-            .map(|(i, p)| {
-                let input = decode::model_input(p).ok();
-                input.filter(|_| i < 256)
-            })
+            .map(|(i, p)| decode::model_input(p).ok().filter(|_| i < 256))
             .collect::<Vec<_>>()
     });
     let inputs: Vec<Vec<f32>> = inputs.into_iter().flatten().collect();
     if inputs.is_empty() {
-        bail!(
-            "none of the first images of {} could be decoded",
-            args.folder.display()
-        );
+        bail!("none of the first images could be decoded");
     }
-    eprintln!("decode: {:.1} images/s", n as f64 / decode_s);
+    let rate = files.len() as f64 / seconds;
+    eprintln!("decode: {rate:.1} images/s");
+    let one: Vec<f64> = files
+        .iter()
+        .take(30)
+        .map(|p| time(|| decode::model_input(p)).1)
+        .collect();
+    let one_ms = median_ms(one);
+    Ok((
+        inputs,
+        json!({"images_per_s": rate, "ms_per_image_one_thread": one_ms}),
+    ))
+}
 
-    // The model alone, on already-decoded inputs: one thread, then every core.
+/// Median milliseconds of one embedding on one thread.
+fn one_thread_ms(model: &Model, inputs: &[Vec<f32>]) -> Result<f64> {
     let mut session = model.session()?;
     session.embed(&inputs[0])?;
-    let single: Vec<f64> = inputs
+    let samples = inputs
         .iter()
-        .take(20)
+        .cycle()
+        .take(30)
         .map(|i| time(|| session.embed(i)).1)
         .collect();
-    let one_ms = median_ms(single);
-    let (_, embed_s) = time(|| {
+    Ok(median_ms(samples))
+}
+
+/// The model alone on decoded inputs: one thread (NHWC and, for comparison, NCHW), then
+/// every core; and how close one thread comes to the core's arithmetic peak.
+fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
+    let one_ms = one_thread_ms(model, inputs)?;
+    let nchw = Model::from_bytes_with(embed::DEFAULT_MODEL, &embed::Options { nhwc: false })?;
+    let nchw_ms = one_thread_ms(&nchw, inputs)?;
+    let (_, seconds) = time(|| {
         inputs
             .par_iter()
             .map_init(
@@ -105,45 +184,77 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
             )
             .collect::<Result<Vec<_>>>()
     });
-    let embed_rate = inputs.len() as f64 / embed_s;
-    eprintln!("embed: {one_ms:.1} ms/image on one thread, {embed_rate:.1} images/s on all");
+    let rate = inputs.len() as f64 / seconds;
+    let floor_ms = MODEL_FLOP / CORE_PEAK_FLOPS * 1000.0;
+    eprintln!(
+        "embed: {one_ms:.1} ms/image on one thread ({nchw_ms:.1} ms without NHWC), {rate:.1} images/s on all"
+    );
+    Ok(json!({
+        "ms_per_image_one_thread": one_ms,
+        "ms_per_image_one_thread_nchw": nchw_ms,
+        "nhwc_speedup": nchw_ms / one_ms,
+        "images_per_s": rate,
+        "floor_ms_per_image": floor_ms,
+        "fraction_of_floor": floor_ms / one_ms,
+    }))
+}
 
-    let model_only_s = summary.embedded as f64 * one_ms / 1000.0 / cores as f64;
+/// Decode and embed together (as indexing does) on pools of several sizes.
+fn measure_scaling(model: &Model, files: &[PathBuf], threads: &[usize]) -> Result<Value> {
+    let sample: Vec<&PathBuf> = files.iter().take(200).collect();
+    let mut out = Vec::new();
+    for &n in threads {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build()?;
+        let (_, seconds) = time(|| {
+            pool.install(|| {
+                sample.par_iter().for_each_init(
+                    || model.session().expect("session"),
+                    |s, p| {
+                        if let Ok(input) = decode::model_input(p) {
+                            let _ = s.embed(&input);
+                        }
+                    },
+                )
+            })
+        });
+        let rate = sample.len() as f64 / seconds;
+        eprintln!("{n} threads: {rate:.1} images/s (decode + embed)");
+        out.push(json!({"threads": n, "images_per_s": rate}));
+    }
+    Ok(Value::Array(out))
+}
 
-    // Query latency: an indexed photo (stored vector), and a photo from outside the folder
-    // (decoded and embedded on the spot).
-    let query = args.query.clone().unwrap_or_else(|| files[0].clone());
+/// Query latency: an indexed photo (stored vector), and a photo from outside the folder
+/// (decoded and embedded on the spot).
+fn measure_queries(library: &Library, indexed: &Path, query: &Path, tmp: &Path) -> Result<Value> {
     let outside = tmp.join(format!(
         "outside-query.{}",
         query.extension().and_then(|e| e.to_str()).unwrap_or("jpg")
     ));
-    std::fs::copy(&query, &outside).context("cannot copy the query image")?;
+    std::fs::copy(query, &outside).context("cannot copy the query image")?;
     library.search(&outside, 10)?;
     let indexed_ms = median_ms(
         (0..50)
-            .map(|_| time(|| library.search(&files[0], 10)).1)
+            .map(|_| time(|| library.search(indexed, 10)).1)
             .collect(),
     );
     let outside_ms = median_ms(
-        (0..10)
+        (0..15)
             .map(|_| time(|| library.search(&outside, 10)).1)
             .collect(),
     );
+    eprintln!("query: indexed {indexed_ms:.2} ms, from outside {outside_ms:.1} ms");
     let top10: Vec<String> = library
-        .search(&query, 10)?
+        .search(query, 10)?
         .iter()
         .map(|m| m.path.to_string_lossy().into_owned())
         .collect();
-    let index_bytes: u64 = std::fs::read_dir(library.index_dir())
-        .context("index directory")?
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum();
+    Ok(json!({"indexed_ms": indexed_ms, "outside_ms": outside_ms, "top10": top10}))
+}
 
-    // Exact scan versus graph on synthetic unit vectors.
-    let dim = model.dim;
-    let mut scans = Vec::new();
-    for &size in &args.scan_sizes {
+/// The exact scan on synthetic unit vectors of several collection sizes.
+fn measure_exact_scan(dim: usize, sizes: &[usize]) -> Value {
+    let rows = sizes.iter().map(|&size| {
         let data = synthetic(size, dim);
         let q = &data[..dim];
         let ms = median_ms(
@@ -152,68 +263,65 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
                 .collect(),
         );
         eprintln!("exact scan of {size}: {ms:.2} ms");
-        scans.push(serde_json::json!({"vectors": size, "exact_scan_ms": ms}));
-    }
-    let graph = if args.graph_size > 0 {
-        let data = synthetic(args.graph_size, dim);
-        let (g, build_s) = time(|| Graph::build(&data, dim, 0));
-        let queries: Vec<&[f32]> = data
-            .chunks_exact(dim)
-            .step_by(args.graph_size / 50 + 1)
-            .collect();
-        let ms = median_ms(queries.iter().map(|q| time(|| g.search(q, 10)).1).collect());
-        let recall = queries
-            .iter()
-            .map(|q| {
-                let want: Vec<usize> = nearest::exact(&data, dim, q, 10)
-                    .iter()
-                    .map(|r| r.0)
-                    .collect();
-                g.search(q, 10)
-                    .iter()
-                    .filter(|r| want.contains(&r.0))
-                    .count() as f64
-                    / 10.0
-            })
-            .sum::<f64>()
-            / queries.len() as f64;
-        eprintln!(
-            "graph of {}: built in {build_s:.1} s, {ms:.2} ms/query, recall@10 {recall:.3}",
-            args.graph_size
-        );
-        serde_json::json!({"vectors": args.graph_size, "build_s": build_s, "query_ms": ms, "recall_at_10": recall})
-    } else {
-        serde_json::Value::Null
-    };
-
-    let report = serde_json::json!({
-        "images": n,
-        "threads": cores,
-        "decode_images_per_s": n as f64 / decode_s,
-        "embed_ms_per_image_one_thread": one_ms,
-        "embed_images_per_s": embed_rate,
-        "index_images_per_s": index_rate,
-        "index_s": index_s,
-        "end_to_end_over_model_only": index_s / model_only_s,
-        "skipped": summary.skipped.len(),
-        "query_indexed_ms": indexed_ms,
-        "query_outside_ms": outside_ms,
-        "index_bytes": index_bytes,
-        "peak_rss_mb_indexing": index_peak_mb,
-        "peak_rss_mb_whole_bench": peak_rss_mb(),
-        "exact_scan": scans,
-        "graph": graph,
-        "top10": top10,
+        json!({"vectors": size, "exact_scan_ms": ms})
     });
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    let _ = std::fs::remove_dir_all(&tmp);
-    Ok(())
+    Value::Array(rows.collect())
 }
 
-fn tempfile_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("photo-sim-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// Build time, query time and recall@10 of an HNSW graph of `size` synthetic vectors.
+fn measure_graph(dim: usize, size: usize) -> Value {
+    if size == 0 {
+        return Value::Null;
+    }
+    let data = synthetic(size, dim);
+    let (g, build_s) = time(|| Graph::build(&data, dim, 0));
+    let queries: Vec<&[f32]> = data.chunks_exact(dim).step_by(size / 50 + 1).collect();
+    let ms = median_ms(queries.iter().map(|q| time(|| g.search(q, 10)).1).collect());
+    let recall = queries
+        .iter()
+        .map(|q| {
+            let want: Vec<usize> = nearest::exact(&data, dim, q, 10)
+                .iter()
+                .map(|r| r.0)
+                .collect();
+            g.search(q, 10)
+                .iter()
+                .filter(|r| want.contains(&r.0))
+                .count() as f64
+                / 10.0
+        })
+        .sum::<f64>()
+        / queries.len() as f64;
+    eprintln!("graph of {size}: built in {build_s:.1} s, {ms:.2} ms/query, recall@10 {recall:.3}");
+    json!({"vectors": size, "build_s": build_s, "query_ms": ms, "recall_at_10": recall})
+}
+
+/// A temporary data directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("photo-sim-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Deterministic pseudo-random unit vectors.

@@ -5,6 +5,7 @@
 //! a 224×224 model input or a thumbnail needs. Every decode is bounded in memory, so a
 //! "decompression bomb" is refused before anything big is allocated.
 
+use crate::jpeg;
 use fast_image_resize as fr;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, RgbImage};
@@ -126,8 +127,8 @@ pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
         Some((width, height)) => {
             check_size(width, height)?;
             if format == image::ImageFormat::Jpeg {
-                if let Some(frame) = jpeg_frame(&bytes) {
-                    frame.check(len)?;
+                if let Some(frame) = jpeg::frame(&bytes) {
+                    frame.check(len, MAX_ALLOC)?;
                 }
             }
             // No encoding takes more than 8 bytes a pixel (16-bit RGBA), plus metadata.
@@ -143,7 +144,7 @@ pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
 /// The pixel size an image's header claims, when the first bytes say it.
 fn claimed_size(format: image::ImageFormat, head: &[u8]) -> Option<(u64, u64)> {
     if format == image::ImageFormat::Jpeg {
-        return jpeg_frame(head).map(|f| (f.width as u64, f.height as u64));
+        return jpeg::frame(head).map(|f| (f.width as u64, f.height as u64));
     }
     image::ImageReader::with_format(Cursor::new(head), format)
         .into_dimensions()
@@ -151,107 +152,15 @@ fn claimed_size(format: image::ImageFormat, head: &[u8]) -> Option<(u64, u64)> {
         .map(|(w, h)| (w as u64, h as u64))
 }
 
-/// What a JPEG's frame header (SOFn) says.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JpegFrame {
-    pub width: u32,
-    pub height: u32,
-    pub progressive: bool,
-    pub arithmetic: bool,
-    /// Sampling factors (horizontal, vertical) of each component.
-    pub sampling: Vec<(u8, u8)>,
-}
-
-impl JpegFrame {
-    /// 8×8 blocks of each component.
-    fn blocks(&self) -> Vec<u64> {
-        let hmax = self.sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1) as u64;
-        let vmax = self.sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1) as u64;
-        self.sampling
-            .iter()
-            .map(|&(h, v)| {
-                let w = (self.width as u64 * h as u64).div_ceil(hmax);
-                let hh = (self.height as u64 * v as u64).div_ceil(vmax);
-                w.div_ceil(8) * hh.div_ceil(8)
-            })
-            .collect()
-    }
-
-    /// Refuses a frame that a file of `len` bytes cannot hold, or whose progressive decode
-    /// would need more memory than [`MAX_ALLOC`]. Huffman coding spends at least one bit on
-    /// every block's DC value, so a complete image needs at least (luma blocks ÷ 8) bytes: a
-    /// 46 KB file claiming 14000×14000 pixels is truncated, however its header reads.
-    fn check(&self, len: u64) -> Result<(), DecodeError> {
-        let blocks = self.blocks();
-        let luma = blocks.first().copied().unwrap_or(0);
-        if !self.arithmetic && len < luma / 8 {
-            return Err(DecodeError::Corrupt(format!(
-                "truncated: {len} bytes cannot hold a {}×{} JPEG",
-                self.width, self.height
-            )));
-        }
-        // A progressive image keeps all its coefficients (64 × 2 bytes a block) until the end.
-        let coefficients = blocks.iter().sum::<u64>() * 128;
-        if self.progressive && coefficients > MAX_ALLOC {
-            return Err(DecodeError::Corrupt(format!(
-                "over the memory limit: a progressive {}×{} JPEG needs {} MB to decode",
-                self.width,
-                self.height,
-                coefficients >> 20
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Finds the frame header among a JPEG's first bytes (`None` if they do not reach it).
-pub fn jpeg_frame(bytes: &[u8]) -> Option<JpegFrame> {
-    let mut i = 2;
-    if bytes.get(..2)? != [0xff, 0xd8] {
-        return None;
-    }
-    loop {
-        // Markers may be padded with any number of 0xff bytes.
-        while *bytes.get(i)? == 0xff && *bytes.get(i + 1)? == 0xff {
-            i += 1;
-        }
-        if *bytes.get(i)? != 0xff {
-            return None;
-        }
-        let marker = *bytes.get(i + 1)?;
-        let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
-        let is_sof = matches!(marker, 0xc0..=0xcf) && !matches!(marker, 0xc4 | 0xc8 | 0xcc);
-        if is_sof {
-            let seg = bytes.get(i + 4..i + 2 + len)?;
-            let height = u16::from_be_bytes([*seg.get(1)?, *seg.get(2)?]) as u32;
-            let width = u16::from_be_bytes([*seg.get(3)?, *seg.get(4)?]) as u32;
-            let n = *seg.get(5)? as usize;
-            let sampling = (0..n)
-                .map(|c| seg.get(7 + 3 * c).map(|s| (s >> 4, s & 15)))
-                .collect::<Option<Vec<_>>>()?;
-            return Some(JpegFrame {
-                width,
-                height,
-                progressive: matches!(marker, 0xc2 | 0xc6 | 0xca | 0xce),
-                arithmetic: marker >= 0xc9,
-                sampling,
-            });
-        }
-        if marker == 0xda || len < 2 {
-            return None;
-        }
-        i += 2 + len;
-    }
-}
-
 /// [`load_rgb`] on bytes already in memory.
 pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
     let format = format_of(bytes)?;
     if format == image::ImageFormat::Jpeg {
-        if let Some(frame) = jpeg_frame(bytes) {
-            frame.check(bytes.len() as u64)?;
+        if let Some(frame) = jpeg::frame(bytes) {
+            check_size(frame.width as u64, frame.height as u64)?;
+            frame.check(bytes.len() as u64, MAX_ALLOC)?;
         }
-        decode_jpeg(bytes, min_shorter)
+        jpeg::decode(bytes, min_shorter)
     } else {
         decode_other(bytes, format)
     }
@@ -262,67 +171,6 @@ fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
         return Err(DecodeError::TooLarge { width, height });
     }
     Ok(())
-}
-
-fn decode_jpeg(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
-    use jpeg_decoder::{Decoder, PixelFormat};
-    let mut decoder = Decoder::new(Cursor::new(bytes));
-    decoder.set_max_decoding_buffer_size(MAX_ALLOC as usize);
-    decoder.read_info().map_err(jpeg_error)?;
-    let info = decoder.info().ok_or(DecodeError::NotAnImage)?;
-    check_size(info.width as u64, info.height as u64)?;
-    // The decoder picks the smallest scale that reaches the request on *either* axis, so ask
-    // only for the shorter one.
-    let want = min_shorter.min(u16::MAX as u32) as u16;
-    let request = if info.width <= info.height {
-        (want, u16::MAX)
-    } else {
-        (u16::MAX, want)
-    };
-    let (width, height) = decoder.scale(request.0, request.1).map_err(jpeg_error)?;
-    let pixels = decoder.decode().map_err(jpeg_error)?;
-    // The EXIF block is only known for sure once decoding has read every marker.
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    let info = decoder.info().ok_or(DecodeError::NotAnImage)?;
-    let (w, h) = (width as u32, height as u32);
-    let rgb: Vec<u8> = match info.pixel_format {
-        PixelFormat::RGB24 => pixels,
-        PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
-        PixelFormat::L16 => pixels
-            .chunks_exact(2)
-            .flat_map(|c| [c[0], c[0], c[0]])
-            .collect(),
-        PixelFormat::CMYK32 => pixels
-            .chunks_exact(4)
-            .flat_map(|c| {
-                // jpeg-decoder returns CMYK already inverted (Adobe convention): k = 255 is white.
-                let k = c[3] as u32;
-                [
-                    (c[0] as u32 * k / 255) as u8,
-                    (c[1] as u32 * k / 255) as u8,
-                    (c[2] as u32 * k / 255) as u8,
-                ]
-            })
-            .collect(),
-    };
-    let image = RgbImage::from_raw(w, h, rgb)
-        .ok_or_else(|| DecodeError::Corrupt("decoder returned too few pixels".into()))?;
-    let mut image = DynamicImage::ImageRgb8(image);
-    image.apply_orientation(orientation);
-    Ok(image.into_rgb8())
-}
-
-fn jpeg_error(err: jpeg_decoder::Error) -> DecodeError {
-    match err {
-        jpeg_decoder::Error::Unsupported(u) => DecodeError::Unsupported(format!("JPEG {u:?}")),
-        jpeg_decoder::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            DecodeError::Corrupt("file ends too early".into())
-        }
-        other => DecodeError::Corrupt(other.to_string()),
-    }
 }
 
 fn decode_other(bytes: &[u8], format: image::ImageFormat) -> Result<RgbImage, DecodeError> {
@@ -425,11 +273,12 @@ mod tests {
 
     #[test]
     fn large_jpeg_is_decoded_at_reduced_size_but_not_below_the_request() {
-        // 1/8 would give 300×200, below 256 on the shorter side; 1/4 is the smallest that fits.
+        // 1/8 would give 300×200, below 256 on the shorter side; 2/8 is the smallest that fits.
         let img = decode_rgb(&jpeg(2400, 1600), 256).unwrap();
         assert_eq!((img.width(), img.height()), (600, 400));
+        // libjpeg scales by any n/8: 3/8 reaches 600.
         let img = decode_rgb(&jpeg(2400, 1600), 600).unwrap();
-        assert_eq!((img.width(), img.height()), (1200, 800));
+        assert_eq!((img.width(), img.height()), (900, 600));
         let img = decode_rgb(&jpeg(200, 100), 256).unwrap();
         assert_eq!((img.width(), img.height()), (200, 100));
     }

@@ -26,6 +26,20 @@ pub struct Model {
     has_logits: bool,
 }
 
+/// How the model is prepared for tract.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Run the convolutions channels-last (NHWC): the same numbers, about a quarter faster
+    /// (depthwise convolutions most of all).
+    pub nhwc: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { nhwc: true }
+    }
+}
+
 /// Raw outputs of one run, before normalisation: for checks against other runtimes.
 pub struct RawOutput {
     pub embedding: Vec<f32>,
@@ -37,9 +51,9 @@ impl Model {
     pub fn load(path: Option<&Path>) -> crate::Result<Self> {
         match path {
             Some(p) => {
-                let failed = |source| crate::Error::ModelFile {
+                let failed = |cause| crate::Error::ModelFile {
                     path: p.to_path_buf(),
-                    source,
+                    cause,
                 };
                 let bytes = std::fs::read(p).map_err(|e| failed(e.into()))?;
                 Self::from_bytes(&bytes).map_err(failed)
@@ -52,6 +66,11 @@ impl Model {
     /// (and optionally `logits`). The batch is fixed to 1: tract runs a fixed shape several
     /// times faster than a symbolic one, and batching gains nothing on CPU here.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_with(bytes, &Options::default())
+    }
+
+    /// [`Model::from_bytes`] with the optimisations chosen (the benchmark compares them).
+    pub fn from_bytes_with(bytes: &[u8], options: &Options) -> Result<Self> {
         let id = *blake3::hash(bytes).as_bytes();
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(bytes))
@@ -75,10 +94,19 @@ impl Model {
             }
         }
         let size = INPUT_SIZE as usize;
-        let model = model
+        let mut model = model
             .with_input_fact(0, f32::fact([1, 3, size, size]).into())?
+            .into_typed()?
+            .into_decluttered()
+            .context("cannot prepare the model for a 1×3×224×224 input")?;
+        if options.nhwc {
+            if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
+                nhwc.transform(&mut model)?;
+            }
+        }
+        let model = model
             .into_optimized()
-            .context("cannot optimise the model for a 1×3×224×224 input")?;
+            .context("cannot optimise the model")?;
         let dim = model
             .output_fact(0)?
             .shape

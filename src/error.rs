@@ -1,4 +1,5 @@
 //! The engine's errors: what went wrong, in words a person can act on, with the path involved.
+//! Each message already says why (its `cause`), so printing the chain never repeats it.
 //!
 //! The library returns these typed errors (so the GUI and the CLI can tell a missing folder from
 //! a full disk); only the binary's edge (`cli`) wraps them in `anyhow` for printing.
@@ -8,29 +9,26 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot open the folder {path}: {source}")]
+    #[error("cannot open the folder {path}: {cause}")]
     FolderUnreadable {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{0} is not a folder")]
     NotAFolder(PathBuf),
     /// Reading, writing or locking one of photo-sim's own files failed.
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {cause}")]
     Store {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot use {path}: {source}")]
-    Image { path: PathBuf, source: DecodeError },
+    #[error("cannot use {path}: {cause}")]
+    Image { path: PathBuf, cause: DecodeError },
     #[error("the model failed: {0:#}")]
     Model(anyhow::Error),
-    #[error("cannot load the model {path}: {source:#}")]
-    ModelFile {
-        path: PathBuf,
-        source: anyhow::Error,
-    },
+    #[error("cannot load the model {path}: {cause:#}")]
+    ModelFile { path: PathBuf, cause: anyhow::Error },
     #[error("cannot find a home directory for photo-sim's data; pass --data-dir <dir> or set PHOTO_SIM_DATA_DIR")]
     NoHome,
     #[error("the indexing thread crashed: {0}")]
@@ -43,10 +41,10 @@ impl Error {
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Error::Store {
+        move |cause| Error::Store {
             action,
             path,
-            source,
+            cause,
         }
     }
 }

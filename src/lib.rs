@@ -18,6 +18,7 @@ pub mod embed;
 pub mod error;
 pub mod index;
 pub mod journal;
+pub mod jpeg;
 pub mod library;
 pub mod lock;
 pub mod nearest;

@@ -195,9 +195,9 @@ impl Library {
     /// Opens the index of `folder` (creating nothing on disk yet). An unreadable index is
     /// reported in [`Library::notices`] and [`Library::status`]; the next update rebuilds it.
     pub fn open(folder: &Path, store: &Store, model: Arc<Model>) -> Result<Self> {
-        let unreadable = |source| Error::FolderUnreadable {
+        let unreadable = |cause| Error::FolderUnreadable {
             path: folder.to_path_buf(),
-            source,
+            cause,
         };
         let root = folder.canonicalize().map_err(unreadable)?;
         if !root.is_dir() {
@@ -308,23 +308,23 @@ impl Library {
     pub fn vector_of(&self, image: &Path) -> Result<Vec<f32>> {
         let path = image.canonicalize().map_err(|e| Error::Image {
             path: image.to_path_buf(),
-            source: e.into(),
+            cause: e.into(),
         })?;
         if let Ok(rel) = path.strip_prefix(&self.root) {
             let snap = self.current();
             if let Some(&row) = snap.rows.get(path_bytes(rel).as_ref()) {
                 let meta = std::fs::metadata(&path).map_err(|e| Error::Image {
                     path: path.clone(),
-                    source: e.into(),
+                    cause: e.into(),
                 })?;
                 if snap.vectors.entries[row].fingerprint == Fingerprint::of(&meta) {
                     return Ok(snap.vectors.row(row).to_vec());
                 }
             }
         }
-        let input = decode::model_input(&path).map_err(|source| Error::Image {
+        let input = decode::model_input(&path).map_err(|cause| Error::Image {
             path: path.clone(),
-            source,
+            cause,
         })?;
         self.model
             .session()

@@ -133,9 +133,9 @@ impl Run<'_> {
         self.catch_up(known);
         let old = lib.current();
         // A folder gone missing must not look like "every photo was deleted".
-        std::fs::read_dir(&lib.root).map_err(|source| Error::FolderUnreadable {
+        std::fs::read_dir(&lib.root).map_err(|cause| Error::FolderUnreadable {
             path: lib.root.clone(),
-            source,
+            cause,
         })?;
         let scan = scan::scan(&lib.root, self.progress, self.cancel);
         if scan.cancelled {

@@ -228,26 +228,27 @@ fn a_run_waits_for_another_process_and_neither_loses_the_others_work() {
     let sb = Sandbox::new();
     let photos = sb.photos();
     small_photos(&photos, 12);
-    // Run A: paused right after its first checkpoint.
+    // Run A: paused right after its first checkpoint (its events go through a channel with no
+    // room, so it stops at the next one until they are read).
     let a = Library::open(&photos, &sb.store(), model())
         .unwrap()
         .with_checkpoint_every(Duration::ZERO);
-    let (paused_tx, paused_rx) = std::sync::mpsc::channel();
-    let (resume_tx, resume_rx) = std::sync::mpsc::channel::<()>();
+    let (events, events_rx) = crossbeam_channel::bounded(0);
     let a = &a;
     std::thread::scope(|s| {
         let run_a = s.spawn(move || {
-            let mut paused = false;
-            run_update(a, &UpdateOptions::default(), &CancelToken::new(), |event| {
-                if matches!(event, Event::Saved { .. }) && !paused {
-                    paused = true;
-                    paused_tx.send(()).unwrap();
-                    resume_rx.recv().unwrap();
-                }
-            })
+            a.update(
+                &UpdateOptions::default(),
+                Some(&events),
+                &CancelToken::new(),
+            )
             .unwrap()
         });
-        paused_rx.recv().unwrap();
+        for event in events_rx.iter() {
+            if matches!(event, Event::Saved { .. }) {
+                break;
+            }
+        }
         // Meanwhile: two photos deleted, two added, and run B (another process) indexes.
         fs::remove_file(photos.join("0000.jpg")).unwrap();
         fs::remove_file(photos.join("0011.jpg")).unwrap();
@@ -270,7 +271,7 @@ fn a_run_waits_for_another_process_and_neither_loses_the_others_work() {
             .unwrap();
         // B must wait for A rather than race it; give it time to show that it waits.
         std::thread::sleep(Duration::from_secs(3));
-        resume_tx.send(()).unwrap();
+        for _ in events_rx.iter() {}
         run_a.join().unwrap();
         let out = b.wait_with_output().unwrap();
         let (_, stderr) = texts(&out);
