@@ -171,6 +171,13 @@ impl Session {
         normalize(&mut v);
         Ok(v)
     }
+
+    /// [`Session::embed`] with the matrix products spread over every core: for the one query
+    /// a person is waiting for (indexing already keeps every core busy, one image each).
+    pub fn embed_now(&mut self, input: &[f32]) -> Result<Vec<f32>> {
+        use tract_linalg::multithread::{multithread_tract_scope, Executor};
+        multithread_tract_scope(Executor::RayonGlobal, || self.embed(input))
+    }
 }
 
 /// Scales `v` to unit length (leaves an all-zero vector as it is).

@@ -328,7 +328,7 @@ impl Library {
         })?;
         self.model
             .session()
-            .and_then(|mut s| s.embed(&input))
+            .and_then(|mut s| s.embed_now(&input))
             .map_err(Error::Model)
     }
 
