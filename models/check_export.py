@@ -6,7 +6,11 @@ Requirements (pip): onnxruntime numpy pillow, and `pip install --no-deps timm`
 the 1000 ILSVRC-2012 synsets; class index = position in that list).
 
 Usage:
-    python3 models/check_export.py FOLDER [--model PATH] [--verbose]
+    python3 models/check_export.py FOLDER [--model PATH] [--size S] [--verbose]
+
+--size S is the model's input side (default: read from the model's input shape,
+else 224); preprocessing then resizes the shorter side to round(S*256/224) and
+centre-crops SxS (S=224: 256 and 224).
 
 FOLDER holds images named <synset>_<anything>.<ext> (any depth), e.g.
 imagenet-100/<class name>/n01440764_123.JPEG. Prints top-1 / top-5 accuracy.
@@ -22,16 +26,34 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
-def preprocess(path):
-    """RGB, shorter side -> 256 (PIL BILINEAR), centre crop 224, (x-127)/128, CHW float32."""
-    im = Image.open(path).convert('RGB')
+def resize_side(size):
+    """Shorter side before the centre crop: round(size*256/224) (256 for 224, 293 for 256, 329 for 288)."""
+    return int(round(size * 256 / 224))
+
+
+def preprocess_image(im, size=224):
+    """PIL image -> RGB, shorter side -> resize_side(size) (PIL BILINEAR), centre crop size x size,
+    (x-127)/128, CHW float32."""
+    im = im.convert('RGB')
     w, h = im.size
-    s = 256 / min(w, h)
-    im = im.resize((max(224, round(w * s)), max(224, round(h * s))), Image.BILINEAR)
+    s = resize_side(size) / min(w, h)
+    im = im.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BILINEAR)
     w, h = im.size
-    l, t = (w - 224) // 2, (h - 224) // 2
-    a = np.asarray(im.crop((l, t, l + 224, t + 224)), np.float32)
+    l, t = (w - size) // 2, (h - size) // 2
+    a = np.asarray(im.crop((l, t, l + size, t + size)), np.float32)
     return ((a - 127.0) / 128.0).transpose(2, 0, 1)
+
+
+def preprocess(path, size=224):
+    """Image file -> CHW float32 input, see preprocess_image."""
+    with Image.open(path) as im:
+        return preprocess_image(im, size)
+
+
+def model_size(sess, default=224):
+    """The model's input side if its input shape is static, else default."""
+    shape = sess.get_inputs()[0].shape
+    return shape[2] if isinstance(shape[2], int) else default
 
 
 def imagenet_synsets():
@@ -67,10 +89,16 @@ def main():
     if '--model' in sys.argv:
         model = sys.argv[sys.argv.index('--model') + 1]
         args.remove(model)
+    size = None
+    if '--size' in sys.argv:
+        size = int(sys.argv[sys.argv.index('--size') + 1])
+        args.remove(str(size))
     verbose = '--verbose' in sys.argv
     index = {s: i for i, s in enumerate(imagenet_synsets())}
     names = class_names()
     sess = session(model)
+    size = size or model_size(sess)
+    print('model %s, input %dx%d, shorter side resized to %d' % (model, size, size, resize_side(size)))
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.lower().endswith(EXTS))
     n = top1 = top5 = 0
     for path in files:
@@ -78,7 +106,7 @@ def main():
         if syn not in index:
             continue
         label = index[syn]
-        logits = sess.run(['logits'], {'input': preprocess(path)[None]})[0][0]
+        logits = sess.run(['logits'], {'input': preprocess(path, size)[None]})[0][0]
         best = np.argsort(-logits)[:5]
         n += 1
         top1 += int(best[0] == label)

