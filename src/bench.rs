@@ -31,6 +31,13 @@ pub struct BenchArgs {
     /// Build an HNSW graph of this many synthetic vectors to time its build and queries (0: skip).
     #[arg(long, default_value_t = 0)]
     pub graph_size: usize,
+    /// Measure retrieval quality instead of speed: edited copies of the folder's photos query
+    /// the originals (see `quality.rs`).
+    #[arg(long)]
+    pub quality: bool,
+    /// How many photos of the folder the quality benchmark uses.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
     /// Thread counts to measure decode+embed throughput with (comma list; default: 1 up to
     /// the number of cores).
     #[arg(long, value_delimiter = ',')]
@@ -56,6 +63,11 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
 /// Runs every measurement and prints one JSON object (also readable by a person).
 pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
     let files = image_files(&args.folder)?;
+    if args.quality {
+        let report = crate::quality::run(&model, &files, args.limit)?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     let cores = rayon::current_num_threads();
     eprintln!("{} images, {cores} threads", files.len());
     let tmp = TempDir::new()?;
@@ -196,7 +208,13 @@ fn one_thread_ms(models: &[&Model], inputs: &[Vec<f32>]) -> Result<Vec<f64>> {
 /// The model alone on decoded inputs: one thread (NHWC and, for comparison, NCHW), then
 /// every core; and how close one thread comes to the core's arithmetic peak.
 fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
-    let nchw = Model::from_bytes_with(embed::DEFAULT_MODEL, &embed::Options { nhwc: false })?;
+    let nchw = Model::from_bytes_with(
+        embed::DEFAULT_MODEL,
+        &embed::Options {
+            nhwc: false,
+            ..Default::default()
+        },
+    )?;
     let ms = one_thread_ms(&[model, &nchw], inputs)?;
     let (one_ms, nchw_ms) = (ms[0], ms[1]);
     let fresh_ms = median_ms(
@@ -264,24 +282,35 @@ fn measure_queries(library: &Library, indexed: &Path, query: &Path, tmp: &Path) 
         query.extension().and_then(|e| e.to_str()).unwrap_or("jpg")
     ));
     std::fs::copy(query, &outside).context("cannot copy the query image")?;
-    library.search(&outside, 10)?;
-    let indexed_ms = median_ms(
-        (0..50)
-            .map(|_| time(|| library.search(indexed, 10)).1)
-            .collect(),
+    let upright = crate::QueryOptions { rotations: false };
+    let rotations = crate::QueryOptions::default();
+    let latency = |path: &Path, options: &crate::QueryOptions, runs: usize| -> Result<f64> {
+        library.search_with(path, 10, options)?;
+        Ok(median_ms(
+            (0..runs)
+                .map(|_| time(|| library.search_with(path, 10, options)).1)
+                .collect(),
+        ))
+    };
+    let indexed_ms = latency(indexed, &upright, 50)?;
+    let outside_ms = latency(&outside, &upright, 15)?;
+    let indexed_rotations_ms = latency(indexed, &rotations, 15)?;
+    let outside_rotations_ms = latency(&outside, &rotations, 15)?;
+    eprintln!(
+        "query: indexed {indexed_ms:.2} ms, from outside {outside_ms:.1} ms; with rotations {indexed_rotations_ms:.1} / {outside_rotations_ms:.1} ms"
     );
-    let outside_ms = median_ms(
-        (0..15)
-            .map(|_| time(|| library.search(&outside, 10)).1)
-            .collect(),
-    );
-    eprintln!("query: indexed {indexed_ms:.2} ms, from outside {outside_ms:.1} ms");
     let top10: Vec<String> = library
         .search(query, 10)?
         .iter()
         .map(|m| m.path.to_string_lossy().into_owned())
         .collect();
-    Ok(json!({"indexed_ms": indexed_ms, "outside_ms": outside_ms, "top10": top10}))
+    Ok(json!({
+        "indexed_ms": indexed_ms,
+        "outside_ms": outside_ms,
+        "indexed_rotations_ms": indexed_rotations_ms,
+        "outside_rotations_ms": outside_rotations_ms,
+        "top10": top10,
+    }))
 }
 
 /// The exact scan on synthetic unit vectors of several collection sizes.

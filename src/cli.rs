@@ -52,6 +52,10 @@ pub enum Command {
         /// Print one JSON object: {"query": ..., "results": [{"path": ..., "similarity": ..., "exists": ...}]}.
         #[arg(long)]
         json: bool,
+        /// Compare the photo only as it is, not also turned by 90°, 180° and 270° (faster: one
+        /// network run instead of four).
+        #[arg(long)]
+        no_rotations: bool,
     },
     /// Open the desktop browser on a folder, optionally with a query photo.
     Open {
@@ -127,6 +131,7 @@ fn run(args: Args) -> Result<ExitCode> {
             folder,
             k,
             json,
+            no_rotations,
         }) => {
             let cancel = cancel_on_signals();
             let query = image
@@ -159,7 +164,10 @@ fn run(args: Args) -> Result<ExitCode> {
                     bail!("indexing was cancelled");
                 }
             }
-            let matches = library.search(&query, k)?;
+            let options = crate::QueryOptions {
+                rotations: !no_rotations,
+            };
+            let matches = library.search_with(&query, k, &options)?;
             let missing = matches.iter().filter(|m| !m.exists).count();
             if missing > 0 {
                 eprintln!(

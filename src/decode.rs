@@ -251,6 +251,28 @@ pub fn to_model_input(src: &RgbImage) -> Vec<f32> {
     out
 }
 
+/// A model input turned by `quarter_turns` × 90° clockwise (the centre crop is square, so
+/// this is the input of the rotated photo, without decoding it again).
+pub fn rotate_input(input: &[f32], quarter_turns: u8) -> Vec<f32> {
+    let n = INPUT_SIZE as usize;
+    let mut out = vec![0f32; input.len()];
+    for (src, dst) in input.chunks_exact(n * n).zip(out.chunks_exact_mut(n * n)) {
+        for y in 0..n {
+            for x in 0..n {
+                let (sx, sy) = match quarter_turns % 4 {
+                    0 => (x, y),
+                    // Clockwise: the output's top row is the source's left column, bottom up.
+                    1 => (y, n - 1 - x),
+                    2 => (n - 1 - x, n - 1 - y),
+                    _ => (n - 1 - y, x),
+                };
+                dst[y * n + x] = src[sy * n + sx];
+            }
+        }
+    }
+    out
+}
+
 /// Reads `path` and returns the model input for it.
 pub fn model_input(path: &Path) -> Result<Vec<f32>, DecodeError> {
     Ok(to_model_input(&load_rgb(path, RESIZE_SHORTER)?))
@@ -313,6 +335,29 @@ mod tests {
         let input = to_model_input(&img);
         assert_eq!(input.len(), INPUT_LEN);
         assert!(input.iter().all(|v| (-1.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn a_rotated_input_is_the_input_of_the_rotated_picture() {
+        let img = RgbImage::from_fn(320, 224, |x, y| {
+            image::Rgb([(x % 251) as u8, (y * 3 % 256) as u8, ((x + y) % 256) as u8])
+        });
+        let input = to_model_input(&img);
+        for turns in 1..4u8 {
+            let mut turned = img.clone();
+            for _ in 0..turns {
+                turned = image::imageops::rotate90(&turned);
+            }
+            let want = to_model_input(&turned);
+            let got = rotate_input(&input, turns);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 0.02, "{turns} turns: {worst}");
+        }
+        assert_eq!(rotate_input(&input, 4), input);
     }
 
     #[test]

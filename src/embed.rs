@@ -1,7 +1,12 @@
 //! The neural network: an ONNX model loaded and optimised once by tract, then run from many
-//! threads at once to turn model inputs into unit-length embedding vectors.
+//! threads at once to turn model inputs into unit-length descriptor vectors.
+//!
+//! The descriptor is pooled here from the network's last feature map (see [`crate::rmac`]):
+//! R-MAC by default, or the plain global average (GAP) for comparison and for models that only
+//! give an `embedding` output.
 
 use crate::decode::{INPUT_LEN, INPUT_SIZE};
+use crate::rmac;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::sync::Arc;
@@ -16,17 +21,46 @@ pub const MODEL_ENV: &str = "PHOTO_SIM_MODEL";
 
 type Plan = Arc<TypedRunnableModel>;
 
+/// How a feature map becomes one vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Descriptor {
+    /// Global average pooling: the model's own `embedding`.
+    Gap,
+    /// Regional maximum activations (needs the `features` output).
+    Rmac,
+}
+
+impl Descriptor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Descriptor::Gap => "gap",
+            Descriptor::Rmac => "rmac",
+        }
+    }
+}
+
 /// A loaded, optimised model, shared by all threads.
 pub struct Model {
     plan: Plan,
     /// Runners that finished, kept with their buffers for the next session: a new one pays for
     /// its first run's allocations.
     idle: std::sync::Mutex<Vec<TypedSimpleState>>,
-    /// blake3 of the model file: an index remembers it, so a different model means re-embedding.
+    /// blake3 of the model file and the descriptor: an index remembers it, so a different
+    /// model or descriptor means re-embedding.
     pub id: [u8; 32],
-    /// Length of the embedding vector.
+    /// Length of the descriptor vector.
     pub dim: usize,
-    has_logits: bool,
+    pub descriptor: Descriptor,
+    outputs: Outputs,
+}
+
+/// Where each output is in the plan's outputs, and the feature map's shape.
+#[derive(Clone, Debug)]
+struct Outputs {
+    /// `features` [1, C, h, w] and its (C, h, w).
+    features: Option<(usize, (usize, usize, usize))>,
+    embedding: Option<usize>,
+    logits: Option<usize>,
 }
 
 /// How the model is prepared for tract.
@@ -35,16 +69,24 @@ pub struct Options {
     /// Run the convolutions channels-last (NHWC): the same numbers, about a quarter faster
     /// (depthwise convolutions most of all).
     pub nhwc: bool,
+    /// The descriptor to compute (R-MAC falls back to GAP for a model without `features`).
+    pub descriptor: Descriptor,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { nhwc: true }
+        Self {
+            nhwc: true,
+            descriptor: Descriptor::Rmac,
+        }
     }
 }
 
-/// Raw outputs of one run, before normalisation: for checks against other runtimes.
+/// Raw outputs of one run, before pooling or normalisation: for checks against other runtimes.
 pub struct RawOutput {
+    /// The feature map (C × h × w, channel-major) when the model gives it.
+    pub features: Option<Vec<f32>>,
+    /// The model's `embedding` output, or the spatial mean of the features.
     pub embedding: Vec<f32>,
     pub logits: Option<Vec<f32>>,
 }
@@ -65,16 +107,16 @@ impl Model {
         }
     }
 
-    /// Loads an ONNX model with an input `[N,3,224,224]` and an output named `embedding`
-    /// (and optionally `logits`). The batch is fixed to 1: tract runs a fixed shape several
-    /// times faster than a symbolic one, and batching gains nothing on CPU here.
+    /// Loads an ONNX model with an input `[N,3,224,224]` and an output named `features` (the
+    /// last feature map) or `embedding` (a pooled vector), and optionally `logits`. The batch is
+    /// fixed to 1: tract runs a fixed shape several times faster than a symbolic one, and
+    /// batches of 2 to 8 are slower per image here.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         Self::from_bytes_with(bytes, &Options::default())
     }
 
-    /// [`Model::from_bytes`] with the optimisations chosen (the benchmark compares them).
+    /// [`Model::from_bytes`] with the optimisations and descriptor chosen.
     pub fn from_bytes_with(bytes: &[u8], options: &Options) -> Result<Self> {
-        let id = *blake3::hash(bytes).as_bytes();
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(bytes))
             .context("not a readable ONNX model")?;
@@ -85,17 +127,27 @@ impl Model {
                 .copied()
                 .find(|o| model.outlet_label(*o) == Some(name))
         };
-        let (embedding, logits) = (named("embedding"), named("logits"));
-        let has_logits = embedding.is_some() && logits.is_some();
-        match (embedding, logits) {
-            (Some(e), Some(l)) => model.select_output_outlets(&[e, l])?,
-            (Some(e), None) => model.select_output_outlets(&[e])?,
-            (None, _) if outlets.len() == 1 => {}
-            (None, _) => {
+        let (features, embedding, logits) =
+            (named("features"), named("embedding"), named("logits"));
+        let descriptor = match features {
+            Some(_) => options.descriptor,
+            None => Descriptor::Gap,
+        };
+        // The feature map when there is one (both descriptors pool it; its mean is the model's
+        // `embedding`), and the logits, for checks.
+        let pooled = match (features, embedding) {
+            (Some(f), _) | (None, Some(f)) => f,
+            (None, None) if outlets.len() == 1 => outlets[0],
+            _ => {
                 let names: Vec<_> = outlets.iter().map(|o| model.outlet_label(*o)).collect();
-                bail!("the model has no output named `embedding` (outputs: {names:?})");
+                bail!(
+                    "the model has no output named `features` or `embedding` (outputs: {names:?})"
+                );
             }
-        }
+        };
+        let mut selected = vec![pooled];
+        selected.extend(logits);
+        model.select_output_outlets(&selected)?;
         let size = INPUT_SIZE as usize;
         let mut model = model
             .with_input_fact(0, f32::fact([1, 3, size, size]).into())?
@@ -110,19 +162,36 @@ impl Model {
         let model = model
             .into_optimized()
             .context("cannot optimise the model")?;
-        let dim = model
+        let shape = model
             .output_fact(0)?
             .shape
             .as_concrete()
-            .and_then(|s| s.last().copied())
-            .context("the embedding output has no fixed size")?;
-        let plan = model.into_runnable()?;
+            .map(|s| s.to_vec())
+            .context("the model's output has no fixed size")?;
+        let outputs = match shape.as_slice() {
+            [1, c, h, w] => Outputs {
+                features: Some((0, (*c, *h, *w))),
+                embedding: None,
+                logits: logits.map(|_| 1),
+            },
+            [1, _] => Outputs {
+                features: None,
+                embedding: Some(0),
+                logits: logits.map(|_| 1),
+            },
+            other => bail!("unexpected output shape {other:?}"),
+        };
+        let dim = shape[1];
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(bytes);
+        hasher.update(descriptor.name().as_bytes());
         Ok(Self {
-            plan,
+            plan: model.into_runnable()?,
             idle: Default::default(),
-            id,
+            id: *hasher.finalize().as_bytes(),
             dim,
-            has_logits,
+            descriptor,
+            outputs,
         })
     }
 
@@ -138,11 +207,6 @@ impl Model {
             model: self,
             state: Some(state),
         })
-    }
-
-    /// One unit-length embedding for one model input (see [`crate::decode::to_model_input`]).
-    pub fn embed(&self, input: &[f32]) -> Result<Vec<f32>> {
-        self.session()?.embed(input)
     }
 
     /// The hex form of [`Model::id`], for messages.
@@ -174,7 +238,7 @@ impl Drop for Session<'_> {
 }
 
 impl Session<'_> {
-    /// The embedding and (when the model has them) logits, as the model computed them.
+    /// The outputs as the model computed them.
     pub fn run(&mut self, input: &[f32]) -> Result<RawOutput> {
         if input.len() != INPUT_LEN {
             bail!("a model input has {INPUT_LEN} values, not {}", input.len());
@@ -183,20 +247,61 @@ impl Session<'_> {
         let tensor = Tensor::from_shape(&[1, 3, size, size], input)?;
         let state = self.state.as_mut().expect("a live session has its state");
         let outputs = state.run(tvec!(tensor.into_tvalue()))?;
-        let embedding = outputs[0].try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
-        let logits = if self.model.has_logits {
-            Some(outputs[1].try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
-        } else {
-            None
+        let floats = |i: usize| -> Result<Vec<f32>> {
+            Ok(outputs[i].try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
         };
-        Ok(RawOutput { embedding, logits })
+        let out = &self.model.outputs;
+        let (features, embedding) = match (out.features, out.embedding) {
+            (Some((i, (c, h, w))), _) => {
+                let f = floats(i)?;
+                let mean = f
+                    .chunks_exact(h * w)
+                    .map(|p| p.iter().sum::<f32>() / (h * w) as f32)
+                    .collect();
+                debug_assert_eq!(f.len(), c * h * w);
+                (Some(f), mean)
+            }
+            (None, Some(i)) => (None, floats(i)?),
+            (None, None) => unreachable!("a model has a features or an embedding output"),
+        };
+        let logits = out.logits.map(floats).transpose()?;
+        Ok(RawOutput {
+            features,
+            embedding,
+            logits,
+        })
     }
 
-    /// The L2-normalised embedding, so that a dot product is the cosine similarity.
+    /// The unit-length descriptor of one model input (see [`crate::decode::to_model_input`]),
+    /// so that a dot product is the cosine similarity.
     pub fn embed(&mut self, input: &[f32]) -> Result<Vec<f32>> {
-        let mut v = self.run(input)?.embedding;
-        normalize(&mut v);
-        Ok(v)
+        let descriptor = self.model.descriptor;
+        Ok(self.describe(input, &[descriptor])?.remove(0))
+    }
+
+    /// Several descriptors of one input from a single run (the benchmark compares them).
+    pub fn describe(&mut self, input: &[f32], which: &[Descriptor]) -> Result<Vec<Vec<f32>>> {
+        let raw = self.run(input)?;
+        let shape = self.model.outputs.features.map(|(_, shape)| shape);
+        which
+            .iter()
+            .map(|d| match (d, &raw.features, shape) {
+                (Descriptor::Rmac, Some(f), Some((channels, height, width))) => {
+                    Ok(rmac::rmac(rmac::Map {
+                        data: f,
+                        channels,
+                        height,
+                        width,
+                    }))
+                }
+                (Descriptor::Rmac, _, _) => bail!("R-MAC needs the model's `features` output"),
+                (Descriptor::Gap, _, _) => {
+                    let mut v = raw.embedding.clone();
+                    normalize(&mut v);
+                    Ok(v)
+                }
+            })
+            .collect()
     }
 
     /// [`Session::embed`] with the matrix products spread over every core: for the one query

@@ -24,13 +24,15 @@ pub mod lock;
 pub mod nearest;
 pub mod plan;
 pub mod progress;
+pub mod quality;
+pub mod rmac;
 pub mod scan;
 pub mod store;
 pub mod update;
 
 pub use embed::Model;
 pub use error::{Error, Result};
-pub use library::{IndexStatus, Library, Match};
+pub use library::{IndexStatus, Library, Match, QueryOptions};
 pub use progress::{CancelToken, Event, Skipped, Summary};
 pub use store::Store;
 pub use update::{run_update, UpdateOptions};

@@ -12,6 +12,7 @@ use crate::nearest::{self, Graph};
 use crate::progress::Skipped;
 use crate::scan::Fingerprint;
 use crate::store::{path_bytes, path_from_bytes, Store};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +31,19 @@ pub struct Match {
     pub similarity: f32,
     /// False when the file is no longer there (deleted, or on a drive that is not mounted).
     pub exists: bool,
+}
+
+/// How a query photo is compared with the index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryOptions {
+    /// Also compare the photo turned by 90°, 180° and 270° (three more network runs a query).
+    pub rotations: bool,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        Self { rotations: true }
+    }
 }
 
 /// What opening the index found on disk.
@@ -303,52 +317,104 @@ impl Library {
         }
     }
 
-    /// The embedding of `image`: the stored one when the file is in the index and unchanged
-    /// (instant), otherwise computed now.
-    pub fn vector_of(&self, image: &Path) -> Result<Vec<f32>> {
+    /// The stored vector of `path` (canonical) when it is indexed and unchanged since.
+    fn stored_vector(&self, path: &Path) -> Result<Option<Vec<f32>>> {
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return Ok(None);
+        };
+        let snap = self.current();
+        let Some(&row) = snap.rows.get(path_bytes(rel).as_ref()) else {
+            return Ok(None);
+        };
+        let meta = std::fs::metadata(path).map_err(|e| Error::Image {
+            path: path.to_path_buf(),
+            cause: e.into(),
+        })?;
+        Ok(
+            (snap.vectors.entries[row].fingerprint == Fingerprint::of(&meta))
+                .then(|| snap.vectors.row(row).to_vec()),
+        )
+    }
+
+    /// The descriptors of `image` a search compares with: upright (the stored one when the
+    /// file is indexed and unchanged), and with `rotations` also turned by 90°, 180° and 270°,
+    /// so a photo stored sideways (pixels turned, no EXIF tag) finds its upright copy.
+    pub fn query_vectors(&self, image: &Path, options: &QueryOptions) -> Result<Vec<Vec<f32>>> {
         let path = image.canonicalize().map_err(|e| Error::Image {
             path: image.to_path_buf(),
             cause: e.into(),
         })?;
-        if let Ok(rel) = path.strip_prefix(&self.root) {
-            let snap = self.current();
-            if let Some(&row) = snap.rows.get(path_bytes(rel).as_ref()) {
-                let meta = std::fs::metadata(&path).map_err(|e| Error::Image {
-                    path: path.clone(),
-                    cause: e.into(),
-                })?;
-                if snap.vectors.entries[row].fingerprint == Fingerprint::of(&meta) {
-                    return Ok(snap.vectors.row(row).to_vec());
-                }
-            }
+        let stored = self.stored_vector(&path)?;
+        if let (Some(v), false) = (&stored, options.rotations) {
+            return Ok(vec![v.clone()]);
         }
         let input = decode::model_input(&path).map_err(|cause| Error::Image {
             path: path.clone(),
             cause,
         })?;
-        self.model
-            .session()
-            .and_then(|mut s| s.embed_now(&input))
-            .map_err(Error::Model)
+        let first_turn = u8::from(stored.is_some());
+        let turns = if options.rotations { 4 } else { 1 };
+        // One photo, several runs: on every core at once.
+        let mut vectors = (first_turn..turns)
+            .into_par_iter()
+            .map(|t| {
+                let mut session = self.model.session()?;
+                let rotated = decode::rotate_input(&input, t);
+                if turns - first_turn == 1 {
+                    session.embed_now(&rotated)
+                } else {
+                    session.embed(&rotated)
+                }
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(Error::Model)?;
+        if let Some(v) = stored {
+            vectors.insert(0, v);
+        }
+        Ok(vectors)
     }
 
-    /// The `k` indexed images most like `image` (which may be outside the folder), best first.
-    /// When `image` is itself indexed it comes first, with a similarity of about 1.
+    /// The upright descriptor of `image` (see [`Library::query_vectors`]).
+    pub fn vector_of(&self, image: &Path) -> Result<Vec<f32>> {
+        let no_rotations = QueryOptions { rotations: false };
+        Ok(self.query_vectors(image, &no_rotations)?.remove(0))
+    }
+
+    /// The `k` indexed images most like `image` (which may be outside the folder), best first,
+    /// rotated copies included. When `image` is itself indexed it comes first, with a
+    /// similarity of about 1.
     pub fn search(&self, image: &Path, k: usize) -> Result<Vec<Match>> {
-        let v = self.vector_of(image)?;
-        Ok(self.search_vector(&v, k))
+        self.search_with(image, k, &QueryOptions::default())
+    }
+
+    /// [`Library::search`] with the query options chosen.
+    pub fn search_with(
+        &self,
+        image: &Path,
+        k: usize,
+        options: &QueryOptions,
+    ) -> Result<Vec<Match>> {
+        let vectors = self.query_vectors(image, options)?;
+        Ok(self.search_vectors(&vectors, k))
     }
 
     /// The `k` indexed images nearest to a unit vector, best first.
     pub fn search_vector(&self, query: &[f32], k: usize) -> Vec<Match> {
+        self.search_vectors(&[query.to_vec()], k)
+    }
+
+    /// The `k` indexed images nearest to any of `queries` (one photo seen several ways), each
+    /// with its best similarity, best first.
+    pub fn search_vectors(&self, queries: &[Vec<f32>], k: usize) -> Vec<Match> {
         let snap = self.current();
         let v = &snap.vectors;
-        let exact = || nearest::exact(&v.data, v.dim as usize, query, k);
+        let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+        let exact = || nearest::exact_any(&v.data, v.dim as usize, &queries, k);
         let hits = match &snap.graph {
             // A graph whose links were tampered with could index out of bounds: the exact
             // scan is always right, only slower.
             Some(g) if v.len() >= self.tuning.graph_threshold => {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.search(query, k)))
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.search_any(&queries, k)))
                     .unwrap_or_else(|_| exact())
             }
             _ => exact(),

@@ -30,11 +30,27 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The `k` rows of `data` (each `dim` long) most similar to `query`, best first, as
 /// (row, cosine similarity). Ties keep the lower row first, so results are deterministic.
 pub fn exact(data: &[f32], dim: usize, query: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut scored: Vec<(usize, f32)> = data
+    exact_any(data, dim, std::slice::from_ref(&query), k)
+}
+
+/// [`exact`] for a query seen several ways (e.g. rotated): each row scores its best
+/// similarity to any of `queries`.
+pub fn exact_any(data: &[f32], dim: usize, queries: &[&[f32]], k: usize) -> Vec<(usize, f32)> {
+    let scored: Vec<(usize, f32)> = data
         .chunks_exact(dim)
-        .map(|row| dot(row, query))
+        .map(|row| {
+            queries
+                .iter()
+                .map(|q| dot(row, q))
+                .fold(f32::NEG_INFINITY, f32::max)
+        })
         .enumerate()
         .collect();
+    best(scored, k)
+}
+
+/// The `k` best (row, similarity) pairs, best first; ties keep the lower row first.
+pub fn best(mut scored: Vec<(usize, f32)>, k: usize) -> Vec<(usize, f32)> {
     let by_score = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     let k = k.min(scored.len());
     if k == 0 {
@@ -103,6 +119,18 @@ impl Graph {
                 )
             })
             .collect()
+    }
+
+    /// [`Graph::search`] for a query seen several ways: each row keeps its best similarity.
+    pub fn search_any(&self, queries: &[&[f32]], k: usize) -> Vec<(usize, f32)> {
+        let mut by_row: std::collections::HashMap<usize, f32> = Default::default();
+        for q in queries {
+            for (row, sim) in self.search(q, k) {
+                let best = by_row.entry(row).or_insert(sim);
+                *best = best.max(sim);
+            }
+        }
+        best(by_row.into_iter().collect(), k)
     }
 
     pub fn len(&self) -> usize {

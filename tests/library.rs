@@ -387,3 +387,47 @@ fn the_graph_agrees_with_the_exact_scan_on_real_embeddings() {
         .with_graph_threshold(100);
     assert!(reopened.uses_graph());
 }
+
+#[test]
+fn rotated_and_mirrored_copies_find_their_original_first() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 8);
+    let (lib, _) = sb.index();
+    let outside = tempfile::tempdir().unwrap();
+    for name in ["cat", "coffee"] {
+        let img = fixture_image(&format!("{name}.jpg"));
+        let unrotated = lib
+            .search(&sb.photos().join(format!("{name}_edit2.jpg")), 2)
+            .unwrap()[1]
+            .similarity;
+        let copies = [
+            ("rot90", image::imageops::rotate90(&img)),
+            ("rot180", image::imageops::rotate180(&img)),
+            ("rot270", image::imageops::rotate270(&img)),
+            ("mirror", image::imageops::flip_horizontal(&img)),
+        ];
+        for (edit, copy) in copies {
+            let path = outside.path().join(format!("{name}_{edit}.jpg"));
+            save_jpeg(&copy, &path, 90);
+            let got = lib.search(&path, 1).unwrap();
+            assert_eq!(names(&got)[0], format!("{name}.jpg"), "{edit}");
+            assert!(
+                got[0].similarity > unrotated - 0.05,
+                "{name} {edit}: {} vs {unrotated} for a re-compressed copy",
+                got[0].similarity
+            );
+        }
+        // Without rotations, a photo turned by 90° looks much less like itself.
+        let turned = outside.path().join(format!("{name}_rot90.jpg"));
+        let plain = lib
+            .search_with(&turned, 1, &photo_sim::QueryOptions { rotations: false })
+            .unwrap();
+        let robust = lib.search(&turned, 1).unwrap();
+        assert!(
+            plain[0].similarity < robust[0].similarity - 0.1,
+            "{name}: {} without rotations, {} with",
+            plain[0].similarity,
+            robust[0].similarity
+        );
+    }
+}

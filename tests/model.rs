@@ -42,6 +42,26 @@ fn tract_matches_onnxruntime_within_1e_3_on_the_same_input() {
 }
 
 #[test]
+fn tract_rmac_matches_onnxruntime_features_pooled_by_the_reference_script() {
+    // cat.rmac.f32: onnxruntime's `features` for cat.input.f32, pooled by models/rmac.py.
+    let model = common::model();
+    assert_eq!(model.descriptor, photo_sim::embed::Descriptor::Rmac);
+    let input = read_f32("cat.input.f32");
+    let want = read_f32("cat.rmac.f32");
+    let got = model.session().unwrap().embed(&input).unwrap();
+    assert_eq!(got.len(), want.len());
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        worst < 1e-3,
+        "largest difference from the reference: {worst}"
+    );
+}
+
+#[test]
 fn known_photos_get_their_imagenet_class_through_the_whole_pipeline() {
     let model = common::model();
     let classes: Vec<String> = std::fs::read_to_string(

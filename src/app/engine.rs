@@ -4,7 +4,7 @@
 
 use super::state::{Command, Msg, Settings};
 use crate::progress::CancelToken;
-use crate::{Library, Model, Store, UpdateOptions};
+use crate::{Library, Model, QueryOptions, Store, UpdateOptions};
 use crossbeam_channel::{Receiver, Sender};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -59,7 +59,7 @@ pub struct Engine {
     cancel: CancelToken,
     /// The thread opening and indexing the current folder.
     job: Option<JoinHandle<()>>,
-    queries: Sender<(u64, PathBuf)>,
+    queries: Sender<(u64, PathBuf, QueryOptions)>,
 }
 
 impl Engine {
@@ -87,7 +87,7 @@ impl Engine {
             }
         }
         let library: Arc<RwLock<Option<Arc<Library>>>> = Arc::default();
-        let (queries, query_rx) = crossbeam_channel::unbounded::<(u64, PathBuf)>();
+        let (queries, query_rx) = crossbeam_channel::unbounded::<(u64, PathBuf, QueryOptions)>();
         {
             let (tx, wake, library) = (tx.clone(), wake.clone(), library.clone());
             std::thread::Builder::new()
@@ -122,8 +122,12 @@ impl Engine {
                 generation,
                 prune,
             } => self.open(folder, generation, prune),
-            Command::Query { id, path } => {
-                let _ = self.queries.send((id, path));
+            Command::Query {
+                id,
+                path,
+                rotations,
+            } => {
+                let _ = self.queries.send((id, path, QueryOptions { rotations }));
             }
             Command::Cancel => self.cancel.cancel(),
             Command::OpenExternal(path) => self.open_external(&path),
@@ -262,7 +266,7 @@ impl Drop for Engine {
 /// Answers queries one at a time; when several wait, only the newest is answered (the others
 /// would be ignored by the state anyway).
 fn query_loop(
-    rx: Receiver<(u64, PathBuf)>,
+    rx: Receiver<(u64, PathBuf, QueryOptions)>,
     library: Arc<RwLock<Option<Arc<Library>>>>,
     tx: Sender<Msg>,
     wake: Waker,
@@ -271,10 +275,10 @@ fn query_loop(
         while let Ok(newer) = rx.try_recv() {
             job = newer;
         }
-        let (id, path) = job;
+        let (id, path, options) = job;
         let started = Instant::now();
         let lib = library.read().expect("library lock").clone();
-        let msg = match search(lib.as_deref(), &path) {
+        let msg = match search(lib.as_deref(), &path, &options) {
             Ok((query, matches, searched)) => Msg::Results {
                 id,
                 query,
@@ -292,6 +296,7 @@ fn query_loop(
 fn search(
     lib: Option<&Library>,
     path: &Path,
+    options: &QueryOptions,
 ) -> Result<(PathBuf, Vec<crate::Match>, bool), String> {
     let query = path
         .canonicalize()
@@ -305,7 +310,7 @@ fn search(
     match lib {
         // Ask for one more than shown: the query itself, when indexed, comes first.
         Some(lib) => lib
-            .search(&query, super::state::RESULTS + 1)
+            .search_with(&query, super::state::RESULTS + 1, options)
             .map(|m| (query, m, true))
             .map_err(|e| e.to_string()),
         None => {

@@ -43,6 +43,8 @@ pub enum Action {
     ShowInFolder(PathBuf),
     /// Hide one error message.
     DismissError(usize),
+    /// Turn the search for rotated copies on or off (the open query is searched again).
+    SetRotations(bool),
     /// Remove the photos whose files are missing from the index (the person confirms they were
     /// deleted, not on a drive that is not mounted).
     PruneMissing,
@@ -64,6 +66,8 @@ pub enum Command {
     Query {
         id: u64,
         path: PathBuf,
+        /// Also compare the photo turned by 90°, 180° and 270°.
+        rotations: bool,
     },
     Cancel,
     OpenExternal(PathBuf),
@@ -127,10 +131,26 @@ pub enum Msg {
 }
 
 /// What is remembered between runs (`settings.json` in the config directory).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     #[serde(default)]
     pub last_folder: Option<PathBuf>,
+    /// Find copies of the query turned by 90°, 180° or 270° too.
+    #[serde(default = "yes")]
+    pub rotations: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            last_folder: None,
+            rotations: true,
+        }
+    }
 }
 
 impl Settings {
@@ -298,7 +318,11 @@ impl State {
             engine: None,
             thumbs_logged: false,
         });
-        vec![Command::Query { id, path }]
+        vec![Command::Query {
+            id,
+            path,
+            rotations: self.settings.rotations,
+        }]
     }
 
     /// Shows the current step: its cached results at once, and a fresh query when those are
@@ -353,6 +377,17 @@ impl State {
             Action::ChooseFolder => vec![Command::PickFolder],
             Action::ChoosePhoto => vec![Command::PickPhoto],
             Action::OpenFolder(folder) => self.open_folder(folder, false),
+            Action::SetRotations(on) => {
+                if self.settings.rotations == on {
+                    return Vec::new();
+                }
+                self.settings.rotations = on;
+                let mut commands = vec![Command::SaveSettings(self.settings.clone())];
+                if self.current().is_some() {
+                    commands.extend(self.query_command());
+                }
+                commands
+            }
             Action::PruneMissing => match self.folder.clone() {
                 Some(folder) if !self.is_indexing() => self.open_folder(folder, true),
                 _ => Vec::new(),
@@ -745,7 +780,8 @@ mod tests {
         assert_eq!(
             commands,
             vec![Command::SaveSettings(Settings {
-                last_folder: Some(PathBuf::from("/photos"))
+                last_folder: Some(PathBuf::from("/photos")),
+                rotations: true,
             })]
         );
     }
@@ -1085,11 +1121,28 @@ mod tests {
     }
 
     #[test]
+    fn turning_rotations_off_searches_again_and_is_remembered() {
+        let mut s = showing_a();
+        let commands = s.apply(Action::SetRotations(false));
+        assert_eq!(commands.len(), 2, "{commands:?}");
+        assert!(matches!(&commands[0], Command::SaveSettings(st) if !st.rotations));
+        assert!(matches!(
+            &commands[1],
+            Command::Query {
+                rotations: false,
+                ..
+            }
+        ));
+        assert_eq!(s.apply(Action::SetRotations(false)), vec![]);
+    }
+
+    #[test]
     fn settings_round_trip_and_pasted_paths() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(Settings::load(dir.path()), Settings::default());
         let s = Settings {
             last_folder: Some(PathBuf::from("/photos")),
+            rotations: false,
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);

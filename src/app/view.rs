@@ -375,6 +375,16 @@ fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &m
     )
     .on_hover_text(path.display().to_string());
     ui.add(egui::Label::new(RichText::new(path.display().to_string()).weak().small()).truncate());
+    let mut rotations = state.settings.rotations;
+    if ui
+        .checkbox(&mut rotations, "Also find rotated copies")
+        .on_hover_text(
+            "Compare the photo turned by 90°, 180° and 270° too, so a copy stored sideways is found (a query takes about three times as long)",
+        )
+        .changed()
+    {
+        actions.push(Action::SetRotations(rotations));
+    }
     ui.add_space(4.0);
     let avail = ui.available_size() - Vec2::new(0.0, 8.0);
     match thumbs.get(path, Size::Large) {
