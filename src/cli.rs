@@ -49,9 +49,13 @@ pub enum Command {
         /// How many matches.
         #[arg(short, default_value_t = 10)]
         k: usize,
-        /// Print one JSON object: {"query": ..., "results": [{"path": ..., "similarity": ..., "exists": ...}]}.
+        /// Print one JSON object: {"query": ..., "results": [{"path": ..., "similarity": ...,
+        /// "label": ..., "percentile": ..., "exists": ...}]}.
         #[arg(long)]
         json: bool,
+        /// Only matches at least this alike: same (photo), near (duplicate), similar, related.
+        #[arg(long, value_parser = parse_label)]
+        min_label: Option<crate::labels::Label>,
         /// Compare the photo only as it is, not also turned by 90°, 180° and 270° (faster: one
         /// network run instead of four).
         #[arg(long)]
@@ -131,6 +135,7 @@ fn run(args: Args) -> Result<ExitCode> {
             folder,
             k,
             json,
+            min_label,
             no_rotations,
         }) => {
             let cancel = cancel_on_signals();
@@ -167,7 +172,13 @@ fn run(args: Args) -> Result<ExitCode> {
             let options = crate::QueryOptions {
                 rotations: !no_rotations,
             };
-            let matches = library.search_with(&query, k, &options)?;
+            let mut matches = library.search_with(&query, k, &options)?;
+            if let Some(min) = min_label {
+                if library.model().thresholds().is_none() {
+                    bail!("--min-label needs the built-in model (its similarity thresholds were measured; this model's were not)");
+                }
+                matches.retain(|m| m.label.is_some_and(|l| l >= min));
+            }
             let missing = matches.iter().filter(|m| !m.exists).count();
             if missing > 0 {
                 eprintln!(
@@ -179,7 +190,15 @@ fn run(args: Args) -> Result<ExitCode> {
             } else {
                 for m in &matches {
                     let gone = if m.exists { "" } else { "  (missing)" };
-                    println!("{:.4}  {}{gone}", m.similarity, shown(&m.path));
+                    let label = m.label.map_or("", |l| l.words());
+                    let rank = m
+                        .percentile
+                        .map_or(String::new(), |p| format!("closer than {p:.2}% of pairs"));
+                    println!(
+                        "{:.4}  {label:<15}  {rank:<29}  {}{gone}",
+                        m.similarity,
+                        shown(&m.path)
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -278,6 +297,14 @@ fn print_summary(library: &Library, s: &Summary) {
     }
 }
 
+/// `--min-label`: a label's short name (same, near, similar, related) or its words.
+fn parse_label(text: &str) -> Result<crate::labels::Label, String> {
+    crate::labels::Label::ALL
+        .into_iter()
+        .find(|l| l.key() == text || l.words() == text)
+        .ok_or_else(|| "one of: same, near, similar, related, unrelated".to_string())
+}
+
 /// A path for a line of text: as it is when it is UTF-8 without control characters, otherwise
 /// in double quotes with escapes (`\n`, `\xe9`), so one path is always one line and the bytes
 /// can be recovered.
@@ -335,6 +362,12 @@ pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
         .map(|m| {
             let mut r = path_fields("path", &m.path);
             r.insert("similarity".into(), m.similarity.into());
+            if let Some(label) = m.label {
+                r.insert("label".into(), label.words().into());
+            }
+            if let Some(p) = m.percentile {
+                r.insert("percentile".into(), p.into());
+            }
             r.insert("exists".into(), m.exists.into());
             serde_json::Value::Object(r)
         })

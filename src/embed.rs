@@ -52,6 +52,8 @@ pub struct Model {
     pub dim: usize,
     pub descriptor: Descriptor,
     outputs: Outputs,
+    /// True for the built-in model, whose similarity thresholds were measured.
+    builtin: bool,
 }
 
 /// Where each output is in the plan's outputs, and the feature map's shape.
@@ -192,6 +194,15 @@ impl Model {
             dim,
             descriptor,
             outputs,
+            builtin: bytes == DEFAULT_MODEL,
+        })
+    }
+
+    /// The similarity thresholds of the labels, where they were measured (the built-in model).
+    pub fn thresholds(&self) -> Option<crate::labels::Thresholds> {
+        self.builtin.then_some(match self.descriptor {
+            Descriptor::Rmac => crate::labels::RMAC,
+            Descriptor::Gap => crate::labels::GAP,
         })
     }
 

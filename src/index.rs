@@ -54,6 +54,9 @@ pub struct Vectors {
     /// `entries.len() × dim` values, row `i` being the unit vector of `entries[i]`.
     pub data: Vec<f32>,
     pub failed: Vec<Failed>,
+    /// A sorted sample of the similarities between the photos (see
+    /// [`crate::labels::sample_pairs`]): where a match stands in this library.
+    pub pairs: Vec<f32>,
 }
 
 /// The bincode part of a vectors file (the vectors themselves follow as raw floats).
@@ -62,6 +65,7 @@ struct Meta {
     folder: Vec<u8>,
     entries: Vec<Entry>,
     failed: Vec<Failed>,
+    pairs: Vec<f32>,
 }
 
 impl Vectors {
@@ -100,6 +104,10 @@ impl Vectors {
         }
         for (i, f) in self.failed.iter().enumerate() {
             check_path(&f.path).map_err(|why| format!("failed entry {i}: {why}"))?;
+        }
+        let in_range = |p: &f32| (-1.001..=1.001).contains(p);
+        if !self.pairs.iter().all(in_range) || !self.pairs.is_sorted() {
+            return Err("the sample of pair similarities is not sorted cosines".into());
         }
         Ok(())
     }
@@ -362,6 +370,7 @@ pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Re
         folder: v.folder.clone(),
         entries: v.entries.clone(),
         failed: v.failed.clone(),
+        pairs: v.pairs.clone(),
     };
     save(
         path,
@@ -389,6 +398,7 @@ pub fn load_vectors(path: &Path, model_id: [u8; 32], dim: usize) -> Result<Vecto
         entries: loaded.meta.entries,
         data: loaded.data,
         failed: loaded.meta.failed,
+        pairs: loaded.meta.pairs,
     };
     v.validate().map_err(LoadError::Corrupt)?;
     Ok(v)
@@ -452,6 +462,7 @@ mod tests {
             }],
             data: vec![0.6, 0.8],
             failed: vec![],
+            pairs: vec![0.1, 0.2],
         }
     }
 

@@ -260,6 +260,7 @@ pub fn apply(v: &mut Vectors, changes: Vec<Change>) {
             }),
         }
     }
+    out.pairs = crate::labels::sample_pairs(&out.data, dim);
     *v = out;
 }
 

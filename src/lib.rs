@@ -19,6 +19,7 @@ pub mod error;
 pub mod index;
 pub mod journal;
 pub mod jpeg;
+pub mod labels;
 pub mod library;
 pub mod lock;
 pub mod nearest;

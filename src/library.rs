@@ -31,6 +31,10 @@ pub struct Match {
     pub similarity: f32,
     /// False when the file is no longer there (deleted, or on a drive that is not mounted).
     pub exists: bool,
+    /// The similarity in words (where the model's thresholds were measured).
+    pub label: Option<crate::labels::Label>,
+    /// The share of this library's pairs of photos that are less similar, in percent.
+    pub percentile: Option<f32>,
 }
 
 /// How a query photo is compared with the index.
@@ -431,6 +435,7 @@ impl Library {
     }
 
     fn matches(&self, snap: &Snapshot, hits: Vec<(usize, f32)>) -> Vec<Match> {
+        let thresholds = self.model.thresholds();
         hits.into_iter()
             .map(|(row, similarity)| {
                 let path = self
@@ -440,6 +445,8 @@ impl Library {
                     exists: path.is_file(),
                     path,
                     similarity,
+                    label: thresholds.map(|t| t.label(similarity)),
+                    percentile: crate::labels::percentile(&snap.vectors.pairs, similarity),
                 }
             })
             .collect()

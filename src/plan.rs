@@ -162,6 +162,7 @@ impl Plan {
             entries: Vec::with_capacity(self.found.len() + self.kept.len()),
             data: Vec::with_capacity((self.found.len() + self.kept.len()) * dim),
             failed: self.still_failed.clone(),
+            pairs: Vec::new(),
         };
         let mut push = |path: Vec<u8>, fingerprint: Fingerprint, row: &[f32]| {
             out.entries.push(Entry { path, fingerprint });
@@ -195,6 +196,7 @@ impl Plan {
             );
         }
         out.failed.extend(failed);
+        out.pairs = crate::labels::sample_pairs(&out.data, dim);
         out
     }
 }

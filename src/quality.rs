@@ -219,13 +219,23 @@ pub fn run(model: &Model, files: &[PathBuf], limit: usize) -> Result<Value> {
                 unrelated["p999"].as_f64().unwrap_or_default(),
                 unrelated["max"].as_f64().unwrap_or_default()
             );
+            let mut part = json!({"edits": per_edit, "unrelated": unrelated});
+            if let Some(t) = crate::labels::Thresholds::from_quality(&part) {
+                eprintln!(
+                    "  thresholds: same photo {:.2}, near-duplicate {:.2}, similar {:.2}, loosely related {:.2}",
+                    t.same, t.near, t.similar, t.related
+                );
+                part["thresholds"] = json!({
+                    "same": t.same, "near": t.near, "similar": t.similar, "related": t.related,
+                });
+            }
             report.insert(
                 format!(
                     "{}{}",
                     descriptor.name(),
                     if rotations { "_rotations" } else { "" }
                 ),
-                json!({"edits": per_edit, "unrelated": unrelated}),
+                part,
             );
         }
     }

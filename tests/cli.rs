@@ -61,6 +61,17 @@ fn index_then_search_prints_one_json_object_best_first() {
         .map(|r| r["similarity"].as_f64().unwrap())
         .collect();
     assert!((sims[0] - 1.0).abs() < 1e-3 && sims.windows(2).all(|w| w[0] >= w[1]));
+    assert_eq!(results[0]["label"], "same photo");
+    assert!(results[0]["percentile"].as_f64().unwrap() >= 99.0);
+
+    // Only the same photo: coffee.jpg itself, nothing else here is a copy of it.
+    let out = photo_sim(&sb)
+        .args(["search", "--json", "--min-label", "same"])
+        .arg(p.join("coffee.jpg"))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), 1, "{json}");
 
     // A query outside every indexed folder names the way out.
     let out = photo_sim(&sb)

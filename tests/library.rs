@@ -431,3 +431,63 @@ fn rotated_and_mirrored_copies_find_their_original_first() {
         );
     }
 }
+
+#[test]
+fn labels_name_copies_as_the_same_photo_and_strangers_as_unrelated() {
+    use photo_sim::labels::Label;
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    let cat = fixture_image("cat.jpg");
+    save_jpeg(&cat, &p.join("cat.jpg"), 92);
+    // Copies that keep the photo itself.
+    let (w, h) = cat.dimensions();
+    let smaller =
+        image::imageops::resize(&cat, w / 2, h / 2, image::imageops::FilterType::Triangle);
+    save_jpeg(&smaller, &p.join("same-resized.jpg"), 90);
+    save_jpeg(&cat, &p.join("same-recompressed.jpg"), 35);
+    let mut warmer = cat.clone();
+    warmer
+        .pixels_mut()
+        .for_each(|px| px.0[0] = px.0[0].saturating_add(20));
+    save_jpeg(&warmer, &p.join("same-warmer.jpg"), 90);
+    save_jpeg(
+        &image::imageops::rotate90(&cat),
+        &p.join("same-turned.jpg"),
+        90,
+    );
+    // Part of the scene.
+    let crop = image::imageops::crop_imm(&cat, w / 6, h / 6, w * 2 / 3, h * 2 / 3).to_image();
+    save_jpeg(&crop, &p.join("near-crop.jpg"), 90);
+    for seed in 0..6 {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &p.join(format!("stranger{seed}.jpg")),
+            90,
+        );
+    }
+    let (lib, _) = sb.index();
+    let got = lib.search(&p.join("cat.jpg"), 20).unwrap();
+    for m in &got[1..] {
+        let name = m.path.file_name().unwrap().to_string_lossy().into_owned();
+        let label = m.label.expect("the built-in model has thresholds");
+        let want_at_least = if name.starts_with("same") {
+            Label::SamePhoto
+        } else if name.starts_with("near") {
+            Label::NearDuplicate
+        } else {
+            assert!(
+                label <= Label::Related,
+                "{name}: {label:?} at {}",
+                m.similarity
+            );
+            continue;
+        };
+        assert!(
+            label >= want_at_least,
+            "{name}: {label:?} at {}",
+            m.similarity
+        );
+        // A third of this small library is copies of the cat, so "above most pairs" is all.
+        assert!(m.percentile.unwrap() > 50.0, "{name}: {:?}", m.percentile);
+    }
+}

@@ -734,6 +734,8 @@ mod tests {
             path: PathBuf::from(path),
             similarity,
             exists: true,
+            label: None,
+            percentile: None,
         }
     }
 
