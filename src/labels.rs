@@ -138,7 +138,7 @@ pub const PAIR_SAMPLE: usize = 20_000;
 /// pair of a small library, [`PAIR_SAMPLE`] pseudo-random pairs of a large one (the same ones
 /// for the same rows, so an unchanged library keeps its figures).
 pub fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
-    let n = if dim == 0 { 0 } else { data.len() / dim };
+    let n = data.len().checked_div(dim).unwrap_or(0);
     let row = |i: usize| &data[i * dim..(i + 1) * dim];
     let dot = crate::nearest::dot;
     let mut out = Vec::new();
