@@ -31,6 +31,10 @@ pub struct BenchArgs {
     /// Build an HNSW graph of this many synthetic vectors to time its build and queries (0: skip).
     #[arg(long, default_value_t = 0)]
     pub graph_size: usize,
+    /// Time the duplicates grouping on this many synthetic vectors (comma list; each tenth
+    /// has a near copy planted), instead of everything else.
+    #[arg(long, value_delimiter = ',')]
+    pub group_sizes: Vec<usize>,
     /// Measure retrieval quality instead of speed: edited copies of the folder's photos query
     /// the originals (see `quality.rs`).
     #[arg(long)]
@@ -62,6 +66,11 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
 
 /// Runs every measurement and prints one JSON object (also readable by a person).
 pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
+    if !args.group_sizes.is_empty() {
+        let report = measure_grouping(model.dim, &args.group_sizes);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     let files = image_files(&args.folder)?;
     if args.quality {
         let report = crate::quality::run(&model, &files, args.limit)?;
@@ -355,6 +364,35 @@ fn measure_graph(dim: usize, size: usize) -> Value {
         / queries.len() as f64;
     eprintln!("graph of {size}: built in {build_s:.1} s, {ms:.2} ms/query, recall@10 {recall:.3}");
     json!({"vectors": size, "build_s": build_s, "query_ms": ms, "recall_at_10": recall})
+}
+
+/// The duplicates grouping (all pairs above the near-duplicate threshold, then groups) on
+/// synthetic unit vectors, every tenth followed by a slightly moved copy of itself.
+fn measure_grouping(dim: usize, sizes: &[usize]) -> Value {
+    let rows = sizes.iter().map(|&size| {
+        let mut data = synthetic(size, dim);
+        for i in (0..size.saturating_sub(1)).step_by(10) {
+            let (head, tail) = data.split_at_mut((i + 1) * dim);
+            let copy = &mut tail[..dim];
+            copy.copy_from_slice(&head[i * dim..]);
+            copy[i % dim] += 0.3;
+            crate::embed::normalize(copy);
+        }
+        let threshold = crate::labels::RMAC.near;
+        let before = peak_rss_mb();
+        let (groups, seconds) = time(|| {
+            let lists = crate::duplicates::neighbours(&data, dim, threshold);
+            crate::duplicates::group(&lists, |a, b| a.cmp(&b))
+        });
+        eprintln!(
+            "grouping {size} vectors: {seconds:.2} s, {} groups, peak memory {:.0} MiB (data {:.0} MiB)",
+            groups.len(),
+            peak_rss_mb().max(before),
+            (size * dim * 4) as f64 / (1 << 20) as f64
+        );
+        json!({"vectors": size, "seconds": seconds, "groups": groups.len(), "peak_rss_mb": peak_rss_mb()})
+    });
+    Value::Array(rows.collect())
 }
 
 /// A temporary data directory, removed when dropped.

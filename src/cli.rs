@@ -61,6 +61,21 @@ pub enum Command {
         #[arg(long)]
         no_rotations: bool,
     },
+    /// Groups of duplicates and bursts in an indexed folder, largest first, each with the
+    /// suggested keeper (most pixels, then the largest file, then the oldest).
+    Duplicates {
+        folder: PathBuf,
+        /// How alike the members must be: same (photo), near (duplicate: same scene, moments
+        /// apart) or similar.
+        #[arg(long, value_parser = parse_label, default_value = "near", conflicts_with = "min_similarity")]
+        level: crate::labels::Label,
+        /// A similarity threshold instead of a level (0 to 1).
+        #[arg(long)]
+        min_similarity: Option<f32>,
+        /// Print one JSON object: {"groups": [{"keeper": ..., "members": [...]}]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Open the desktop browser on a folder, optionally with a query photo.
     Open {
         folder: PathBuf,
@@ -200,6 +215,38 @@ fn run(args: Args) -> Result<ExitCode> {
                         shown(&m.path)
                     );
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Duplicates {
+            folder,
+            level,
+            min_similarity,
+            json,
+        }) => {
+            let cancel = cancel_on_signals();
+            let library = Library::open(&folder, &store, load_model()?)?;
+            if library.status() != &IndexStatus::Loaded {
+                eprintln!(
+                    "{} is not indexed (or its index must be rebuilt); indexing it first.",
+                    shown(library.root())
+                );
+                if index_with_progress(&library, &UpdateOptions::default(), &cancel)?.cancelled {
+                    bail!("indexing was cancelled");
+                }
+            }
+            let threshold = match (min_similarity, library.model().thresholds()) {
+                (Some(t), _) => t,
+                (None, Some(t)) => t.floor(level),
+                (None, None) => {
+                    bail!("this model's similarity levels were not measured; pass --min-similarity")
+                }
+            };
+            let groups = library.duplicates(threshold);
+            if json {
+                println!("{}", duplicates_json(&groups, threshold));
+            } else {
+                print_duplicates(&groups, threshold);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -374,4 +421,102 @@ pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
         .collect::<Vec<_>>();
     out.insert("results".into(), results.into());
     serde_json::Value::Object(out)
+}
+
+/// A time in nanoseconds since 1970 as `YYYY-MM-DD HH:MM` (UTC).
+fn date(ns: i128) -> String {
+    let secs = ns.div_euclid(1_000_000_000) as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn photo_line(p: &crate::Photo) -> String {
+    let size = p
+        .pixels
+        .map_or("?×?".to_string(), |(w, h)| format!("{w}×{h}"));
+    format!(
+        "{}  {size}  {}  {}",
+        shown(&p.path),
+        megabytes(p.bytes),
+        date(p.modified_ns)
+    )
+}
+
+fn print_duplicates(groups: &[crate::DuplicateGroup], threshold: f32) {
+    let photos: usize = groups.iter().map(|g| g.members.len() + 1).sum();
+    let reclaimable: u64 = groups.iter().map(|g| g.reclaimable()).sum();
+    println!(
+        "{} groups, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: most pixels, then the largest file, then the oldest)",
+        groups.len(),
+        megabytes(reclaimable)
+    );
+    for (i, g) in groups.iter().enumerate() {
+        println!("\nGroup {} ({} photos)", i + 1, g.members.len() + 1);
+        println!("  keep    {}", photo_line(&g.keeper));
+        for (p, s) in &g.members {
+            println!("  {s:.4}  {}", photo_line(p));
+        }
+    }
+}
+
+fn photo_json(p: &crate::Photo) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = path_fields("path", &p.path);
+    if let Some((w, h)) = p.pixels {
+        m.insert("width".into(), w.into());
+        m.insert("height".into(), h.into());
+    }
+    m.insert("bytes".into(), p.bytes.into());
+    m.insert("date".into(), date(p.modified_ns).into());
+    m
+}
+
+/// The `duplicates --json` object.
+fn duplicates_json(groups: &[crate::DuplicateGroup], threshold: f32) -> serde_json::Value {
+    let groups: Vec<serde_json::Value> = groups
+        .iter()
+        .map(|g| {
+            let members: Vec<serde_json::Value> = g
+                .members
+                .iter()
+                .map(|(p, s)| {
+                    let mut m = photo_json(p);
+                    m.insert("similarity".into(), (*s).into());
+                    serde_json::Value::Object(m)
+                })
+                .collect();
+            serde_json::json!({"keeper": photo_json(&g.keeper), "members": members})
+        })
+        .collect();
+    serde_json::json!({"min_similarity": threshold, "groups": groups})
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(super::date(0), "1970-01-01 00:00");
+        assert_eq!(super::date(951_782_400 * 1_000_000_000), "2000-02-29 00:00");
+        assert_eq!(
+            super::date(1_764_084_180 * 1_000_000_000),
+            "2025-11-25 15:23"
+        );
+    }
 }

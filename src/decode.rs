@@ -141,6 +141,15 @@ pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
     Ok(bytes)
 }
 
+/// The pixel size of the image in `path`, from its header (without decoding it), upright:
+/// `None` when the first bytes do not say it.
+pub fn dimensions(path: &Path) -> Option<(u32, u32)> {
+    let (file, len) = open_regular(path).ok()?;
+    let head = read_up_to(file, len.min(HEAD)).ok()?;
+    let (w, h) = claimed_size(format_of(&head).ok()?, &head)?;
+    Some((w as u32, h as u32))
+}
+
 /// The pixel size an image's header claims, when the first bytes say it.
 fn claimed_size(format: image::ImageFormat, head: &[u8]) -> Option<(u64, u64)> {
     if format == image::ImageFormat::Jpeg {

@@ -14,6 +14,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod decode;
+pub mod duplicates;
 pub mod embed;
 pub mod error;
 pub mod index;
@@ -33,7 +34,7 @@ pub mod update;
 
 pub use embed::Model;
 pub use error::{Error, Result};
-pub use library::{IndexStatus, Library, Match, QueryOptions};
+pub use library::{DuplicateGroup, IndexStatus, Library, Match, Photo, QueryOptions};
 pub use progress::{CancelToken, Event, Skipped, Summary};
 pub use store::Store;
 pub use update::{run_update, UpdateOptions};

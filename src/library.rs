@@ -37,6 +37,42 @@ pub struct Match {
     pub percentile: Option<f32>,
 }
 
+/// A photo as the duplicates view shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Photo {
+    pub path: PathBuf,
+    /// Width and height, from the file's header (`None` if it does not say).
+    pub pixels: Option<(u32, u32)>,
+    pub bytes: u64,
+    /// Modification time, in nanoseconds since 1970.
+    pub modified_ns: i128,
+}
+
+/// A group of duplicates: the photo to keep and the others, with their similarity to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuplicateGroup {
+    pub keeper: Photo,
+    pub members: Vec<(Photo, f32)>,
+}
+
+impl DuplicateGroup {
+    /// Bytes freed by removing every member but the keeper.
+    pub fn reclaimable(&self) -> u64 {
+        self.members.iter().map(|(p, _)| p.bytes).sum()
+    }
+}
+
+/// The keeper rule, best first: most pixels, then the largest file, then the oldest, then by
+/// path (so the choice never depends on the order of the index).
+pub fn keeper_first(a: &Photo, b: &Photo) -> std::cmp::Ordering {
+    let pixels = |p: &Photo| p.pixels.map_or(0, |(w, h)| w as u64 * h as u64);
+    pixels(b)
+        .cmp(&pixels(a))
+        .then(b.bytes.cmp(&a.bytes))
+        .then(a.modified_ns.cmp(&b.modified_ns))
+        .then(a.path.cmp(&b.path))
+}
+
 /// How a query photo is compared with the index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryOptions {
@@ -450,6 +486,42 @@ impl Library {
                 }
             })
             .collect()
+    }
+
+    /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
+    /// chosen by [`keeper_first`] (see `duplicates.rs`; no new embedding is computed).
+    pub fn duplicates(&self, min_similarity: f32) -> Vec<DuplicateGroup> {
+        let snap = self.current();
+        let v = &snap.vectors;
+        let lists = crate::duplicates::neighbours(&v.data, v.dim as usize, min_similarity);
+        let photos: Vec<Option<Photo>> = (0..v.len())
+            .into_par_iter()
+            .map(|row| {
+                (!lists[row].is_empty()).then(|| {
+                    let e = &v.entries[row];
+                    let path = self.root.join(path_from_bytes(&e.path));
+                    Photo {
+                        pixels: crate::decode::dimensions(&path),
+                        bytes: e.fingerprint.size,
+                        modified_ns: e.fingerprint.mtime_ns,
+                        path,
+                    }
+                })
+            })
+            .collect();
+        let photo = |row: usize| photos[row].clone().expect("grouped rows are described");
+        crate::duplicates::group(&lists, |a, b| {
+            keeper_first(
+                photos[a].as_ref().expect("grouped"),
+                photos[b].as_ref().expect("grouped"),
+            )
+        })
+        .into_iter()
+        .map(|g| DuplicateGroup {
+            keeper: photo(g.keeper),
+            members: g.members.into_iter().map(|(r, s)| (photo(r), s)).collect(),
+        })
+        .collect()
     }
 
     /// Every indexed image with its stored vector, in index order.

@@ -1,0 +1,216 @@
+//! Groups of duplicates and bursts, from the stored vectors (no new embedding pass).
+//!
+//! Every pair of photos at least as similar as a threshold is found by a blocked matrix
+//! product over the unit vectors, on every core. Groups are then formed around a keeper, and
+//! every member must be close enough to *its keeper*: A≈B and B≈C never put A and C together
+//! unless A≈C too (no chaining through a middle photo).
+
+use rayon::prelude::*;
+use std::cmp::Ordering;
+
+/// Rows compared at a time against another block of rows (a 1024×1024 block of similarities
+/// is 4 MB, which stays in cache).
+const BLOCK: usize = 1024;
+
+/// For each row, the other rows at least `threshold` similar to it, with the similarity,
+/// sorted by row.
+pub fn neighbours(data: &[f32], dim: usize, threshold: f32) -> Vec<Vec<(u32, f32)>> {
+    let n = data.len().checked_div(dim).unwrap_or(0);
+    let blocks = n.div_ceil(BLOCK);
+    let pairs: Vec<(usize, usize)> = (0..blocks)
+        .flat_map(|a| (a..blocks).map(move |b| (a, b)))
+        .collect();
+    let found: Vec<Vec<(u32, u32, f32)>> = pairs
+        .par_iter()
+        .map_init(
+            || vec![0f32; BLOCK * BLOCK],
+            |c, &(a, b)| {
+                let (a0, a1) = (a * BLOCK, ((a + 1) * BLOCK).min(n));
+                let (b0, b1) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
+                let (m, k, w) = (a1 - a0, dim, b1 - b0);
+                // C (m × w) = A (m × k) · Bᵀ (k × w), both row-major in `data`.
+                // SAFETY: the slices hold m×k and w×k floats and C holds m×w.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        w,
+                        1.0,
+                        data[a0 * dim..].as_ptr(),
+                        dim as isize,
+                        1,
+                        data[b0 * dim..].as_ptr(),
+                        1,
+                        dim as isize,
+                        0.0,
+                        c.as_mut_ptr(),
+                        w as isize,
+                        1,
+                    );
+                }
+                let mut out = Vec::new();
+                for i in 0..m {
+                    let row = &c[i * w..(i + 1) * w];
+                    let start = if a == b { i + 1 } else { 0 };
+                    for (j, &s) in row.iter().enumerate().skip(start) {
+                        if s >= threshold {
+                            out.push(((a0 + i) as u32, (b0 + j) as u32, s));
+                        }
+                    }
+                }
+                out
+            },
+        )
+        .collect();
+    let mut lists = vec![Vec::new(); n];
+    for (i, j, s) in found.into_iter().flatten() {
+        lists[i as usize].push((j, s));
+        lists[j as usize].push((i, s));
+    }
+    lists
+        .par_iter_mut()
+        .for_each(|l| l.sort_by_key(|&(j, _)| j));
+    lists
+}
+
+/// One group: its keeper and the other members with their similarity to the keeper, best
+/// first (rows of the vectors).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub keeper: usize,
+    pub members: Vec<(usize, f32)>,
+}
+
+fn similarity(lists: &[Vec<(u32, f32)>], a: usize, b: usize) -> Option<f32> {
+    let l = &lists[a];
+    l.binary_search_by_key(&(b as u32), |&(j, _)| j)
+        .ok()
+        .map(|i| l[i].1)
+}
+
+/// Groups the rows: the most connected photo not yet grouped gathers its neighbours not yet
+/// grouped; the best of them by `better` (the keeper rule) becomes the keeper, and only those
+/// close enough to the keeper stay. Largest groups first.
+pub fn group(lists: &[Vec<(u32, f32)>], better: impl Fn(usize, usize) -> Ordering) -> Vec<Group> {
+    let mut order: Vec<usize> = (0..lists.len()).filter(|&i| !lists[i].is_empty()).collect();
+    order.sort_by(|&a, &b| lists[b].len().cmp(&lists[a].len()).then(a.cmp(&b)));
+    let mut taken = vec![false; lists.len()];
+    let mut groups = Vec::new();
+    for centre in order {
+        if taken[centre] {
+            continue;
+        }
+        let candidates: Vec<usize> = std::iter::once(centre)
+            .chain(lists[centre].iter().map(|&(j, _)| j as usize))
+            .filter(|&j| !taken[j])
+            .collect();
+        if candidates.len() < 2 {
+            continue;
+        }
+        let best = *candidates
+            .iter()
+            .min_by(|&&a, &&b| better(a, b))
+            .expect("two candidates");
+        let mut keeper = best;
+        let mut members: Vec<(usize, f32)> = candidates
+            .iter()
+            .filter(|&&j| j != keeper)
+            .filter_map(|&j| similarity(lists, keeper, j).map(|s| (j, s)))
+            .collect();
+        if members.is_empty() {
+            // The best photo is only close to the centre: the centre keeps the group.
+            keeper = centre;
+            members = candidates[1..]
+                .iter()
+                .filter_map(|&j| similarity(lists, keeper, j).map(|s| (j, s)))
+                .collect();
+        }
+        members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        taken[keeper] = true;
+        for &(j, _) in &members {
+            taken[j] = true;
+        }
+        groups.push(Group { keeper, members });
+    }
+    groups.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then(a.keeper.cmp(&b.keeper))
+    });
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let mut v = v.to_vec();
+        crate::embed::normalize(&mut v);
+        v
+    }
+
+    #[test]
+    fn the_blocked_product_finds_exactly_the_pairs_above_the_threshold() {
+        let dim = 8;
+        let mut s = 7u64;
+        let data: Vec<f32> = (0..(BLOCK + 300))
+            .flat_map(|_| {
+                let v: Vec<f32> = (0..dim)
+                    .map(|_| {
+                        s ^= s << 13;
+                        s ^= s >> 7;
+                        s ^= s << 17;
+                        (s % 1000) as f32 / 500.0 - 1.0
+                    })
+                    .collect();
+                unit(&v)
+            })
+            .collect();
+        let lists = neighbours(&data, dim, 0.9);
+        let n = data.len() / dim;
+        for i in (0..n).step_by(97) {
+            let want: Vec<u32> = (0..n)
+                .filter(|&j| {
+                    j != i
+                        && crate::nearest::dot(&data[i * dim..][..dim], &data[j * dim..][..dim])
+                            >= 0.9
+                })
+                .map(|j| j as u32)
+                .collect();
+            let got: Vec<u32> = lists[i].iter().map(|&(j, _)| j).collect();
+            // Rounding differences between the two products may only touch the threshold.
+            let differ = want.len().abs_diff(got.len());
+            assert!(differ <= 1, "row {i}: {want:?} vs {got:?}");
+        }
+    }
+
+    #[test]
+    fn groups_do_not_chain_through_a_middle_photo() {
+        // A≈B (0.9), B≈C (0.9), A and C only 0.62 apart; the threshold is 0.8.
+        let a = unit(&[1.0, 0.0, 0.0]);
+        let b = unit(&[0.9, 0.436, 0.0]);
+        let c = unit(&[0.62, 0.785, 0.0]);
+        let d = unit(&[0.0, 0.0, 1.0]);
+        let data: Vec<f32> = [a, b, c, d].concat();
+        let lists = neighbours(&data, 3, 0.8);
+        assert_eq!(lists[1].len(), 2, "B is close to both");
+        assert!(similarity(&lists, 0, 2).is_none(), "A and C are not");
+        // The keeper rule prefers A (row 0), then C.
+        let groups = group(&lists, |x, y| x.cmp(&y));
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].keeper, 0);
+        assert_eq!(
+            groups[0].members.iter().map(|m| m.0).collect::<Vec<_>>(),
+            [1]
+        );
+        // Preferring C instead: C keeps B, and A is alone.
+        let groups = group(&lists, |x, y| y.cmp(&x));
+        assert_eq!(groups[0].keeper, 2);
+        assert_eq!(
+            groups[0].members.iter().map(|m| m.0).collect::<Vec<_>>(),
+            [1]
+        );
+    }
+}
