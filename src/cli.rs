@@ -117,7 +117,29 @@ fn cancel_on_signals() -> CancelToken {
     cancel
 }
 
+/// Lets a command whose output is cut short (`photo-sim search … | head -1`) end quietly as
+/// Unix tools do, instead of panicking on the broken pipe. Not for the window, whose portal
+/// and display connections are sockets too.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default action, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn run(args: Args) -> Result<ExitCode> {
+    if matches!(
+        args.command,
+        Some(
+            Command::Index { .. }
+                | Command::Search { .. }
+                | Command::Duplicates { .. }
+                | Command::Bench(_)
+        )
+    ) {
+        quiet_on_closed_pipe();
+    }
     let store = Store::new(args.data_dir.as_deref())?;
     let model = args.model.clone();
     let load_model = || -> Result<Arc<Model>> { Ok(Arc::new(Model::load(model.as_deref())?)) };

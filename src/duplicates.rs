@@ -73,6 +73,14 @@ pub fn neighbours(data: &[f32], dim: usize, threshold: f32) -> Vec<Vec<(u32, f32
     lists
 }
 
+/// The neighbour lists kept to those at least `threshold` similar.
+pub fn at_least(lists: &[Vec<(u32, f32)>], threshold: f32) -> Vec<Vec<(u32, f32)>> {
+    lists
+        .iter()
+        .map(|l| l.iter().copied().filter(|&(_, s)| s >= threshold).collect())
+        .collect()
+}
+
 /// One group: its keeper and the other members with their similarity to the keeper, best
 /// first (rows of the vectors).
 #[derive(Clone, Debug, PartialEq)]

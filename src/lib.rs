@@ -17,6 +17,7 @@ pub mod decode;
 pub mod duplicates;
 pub mod embed;
 pub mod error;
+pub mod file_ops;
 pub mod index;
 pub mod journal;
 pub mod jpeg;

@@ -491,13 +491,25 @@ impl Library {
     /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
     /// chosen by [`keeper_first`] (see `duplicates.rs`; no new embedding is computed).
     pub fn duplicates(&self, min_similarity: f32) -> Vec<DuplicateGroup> {
+        self.duplicate_levels(&[min_similarity])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// [`Library::duplicates`] at several thresholds, from one pass over the vectors (the
+    /// app shows the counts of every level at once).
+    pub fn duplicate_levels(&self, thresholds: &[f32]) -> Vec<Vec<DuplicateGroup>> {
+        let Some(lowest) = thresholds.iter().copied().min_by(f32::total_cmp) else {
+            return Vec::new();
+        };
         let snap = self.current();
         let v = &snap.vectors;
-        let lists = crate::duplicates::neighbours(&v.data, v.dim as usize, min_similarity);
+        let dim = v.dim as usize;
+        let all = crate::duplicates::neighbours(&v.data, dim, lowest);
         let photos: Vec<Option<Photo>> = (0..v.len())
             .into_par_iter()
             .map(|row| {
-                (!lists[row].is_empty()).then(|| {
+                (!all[row].is_empty()).then(|| {
                     let e = &v.entries[row];
                     let path = self.root.join(path_from_bytes(&e.path));
                     Photo {
@@ -510,18 +522,25 @@ impl Library {
             })
             .collect();
         let photo = |row: usize| photos[row].clone().expect("grouped rows are described");
-        crate::duplicates::group(&lists, |a, b| {
+        let better = |a: usize, b: usize| {
             keeper_first(
                 photos[a].as_ref().expect("grouped"),
                 photos[b].as_ref().expect("grouped"),
             )
-        })
-        .into_iter()
-        .map(|g| DuplicateGroup {
-            keeper: photo(g.keeper),
-            members: g.members.into_iter().map(|(r, s)| (photo(r), s)).collect(),
-        })
-        .collect()
+        };
+        thresholds
+            .iter()
+            .map(|&t| {
+                let lists = crate::duplicates::at_least(&all, t);
+                crate::duplicates::group(&lists, better)
+                    .into_iter()
+                    .map(|g| DuplicateGroup {
+                        keeper: photo(g.keeper),
+                        members: g.members.into_iter().map(|(r, s)| (photo(r), s)).collect(),
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// Every indexed image with its stored vector, in index order.

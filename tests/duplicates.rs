@@ -183,3 +183,24 @@ fn the_cli_prints_groups_as_one_json_object_largest_first() {
     assert!(stdout.contains("reclaimable"), "{stdout}");
     assert!(stdout.contains("keep "), "{stdout}");
 }
+
+#[test]
+fn output_cut_short_by_a_closed_pipe_is_not_a_crash() {
+    use std::process::Stdio;
+    let sb = Sandbox::new();
+    library(&sb.photos());
+    run_within(cli(&sb).arg("index").arg(sb.photos()), 300);
+    // `photo-sim duplicates … | head -0`: the reader is gone before the first line (the
+    // model takes a while to load, so the pipe is closed before anything is printed).
+    let mut child = cli(&sb)
+        .arg("duplicates")
+        .arg(sb.photos())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

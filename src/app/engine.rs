@@ -2,6 +2,7 @@
 //! and indexing a folder, queries, native dialogs) runs on a background thread here, and
 //! reports back as [`Msg`]s on one channel that the UI thread drains each frame.
 
+use super::cleanup::{Level, LEVELS};
 use super::state::{Command, Msg, Settings};
 use crate::progress::CancelToken;
 use crate::{Library, Model, QueryOptions, Store, UpdateOptions};
@@ -44,6 +45,14 @@ impl ModelSlot {
             value = self.ready.wait(value).expect("model lock");
         }
     }
+}
+
+/// The native dialogs the app shows.
+#[derive(Clone, Copy)]
+enum Dialog {
+    Folder,
+    Photo,
+    MoveTarget,
 }
 
 /// A dialog that returns sooner than this did not wait for a person: it failed to show.
@@ -115,8 +124,13 @@ impl Engine {
 
     pub fn run(&mut self, command: Command) {
         match command {
-            Command::PickFolder => self.dialog(true),
-            Command::PickPhoto => self.dialog(false),
+            Command::PickFolder => self.dialog(Dialog::Folder),
+            Command::PickPhoto => self.dialog(Dialog::Photo),
+            Command::PickMoveTarget => self.dialog(Dialog::MoveTarget),
+            Command::FindDuplicates { id } => self.find_duplicates(id),
+            Command::MovePhotos { photos, to } => self.in_background("move", move || Msg::Moved {
+                reports: crate::file_ops::move_photos(&photos, &to),
+            }),
             Command::Open {
                 folder,
                 generation,
@@ -165,39 +179,79 @@ impl Engine {
         }
     }
 
-    fn dialog(&self, folder: bool) {
+    /// Runs `work` on a thread of its own and sends its message.
+    fn in_background(&self, name: &str, work: impl FnOnce() -> Msg + Send + 'static) {
         let (tx, wake) = (self.tx.clone(), self.wake.clone());
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _ = tx.send(work());
+                wake();
+            })
+            .expect("spawn a thread");
+    }
+
+    /// Groups the open folder's photos at every level the Duplicates view offers.
+    fn find_duplicates(&self, id: u64) {
+        let lib = self.library.read().expect("library lock").clone();
+        self.in_background("duplicates", move || {
+            let result = match lib {
+                None => Err("no folder is open".to_string()),
+                Some(lib) => match lib.model().thresholds() {
+                    None => Err(
+                        "this model's similarity levels were not measured (see models/README.md)"
+                            .to_string(),
+                    ),
+                    Some(t) => {
+                        let thresholds: Vec<f32> = LEVELS.iter().map(|&l| t.floor(l)).collect();
+                        let groups = lib.duplicate_levels(&thresholds);
+                        Ok(LEVELS
+                            .iter()
+                            .zip(thresholds)
+                            .zip(groups)
+                            .map(|((&label, threshold), groups)| Level {
+                                label,
+                                threshold,
+                                groups,
+                            })
+                            .collect())
+                    }
+                },
+            };
+            Msg::Duplicates { id, result }
+        });
+    }
+
+    fn dialog(&self, kind: Dialog) {
         let start = self
             .library
             .read()
             .expect("library lock")
             .as_ref()
             .map(|l| l.root().to_path_buf());
-        std::thread::Builder::new()
-            .name("dialog".into())
-            .spawn(move || {
-                let started = Instant::now();
-                let mut dialog = rfd::FileDialog::new();
-                if let Some(dir) = start {
-                    dialog = dialog.set_directory(dir);
-                }
-                let msg = if folder {
-                    let path = dialog.set_title("Open a folder of photos").pick_folder();
-                    let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
-                    Msg::PickedFolder { path, failed }
-                } else {
-                    let exts: Vec<&str> = crate::scan::IMAGE_EXTENSIONS.to_vec();
-                    let path = dialog
-                        .set_title("Choose a photo")
-                        .add_filter("Images", &exts)
-                        .pick_file();
-                    let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
-                    Msg::PickedPhoto { path, failed }
-                };
-                let _ = tx.send(msg);
-                wake();
-            })
-            .expect("spawn a thread");
+        self.in_background("dialog", move || {
+            let started = Instant::now();
+            let mut dialog = rfd::FileDialog::new();
+            if let Some(dir) = start {
+                dialog = dialog.set_directory(dir);
+            }
+            let path = match kind {
+                Dialog::Folder => dialog.set_title("Open a folder of photos").pick_folder(),
+                Dialog::MoveTarget => dialog
+                    .set_title("Move the selected photos to…")
+                    .pick_folder(),
+                Dialog::Photo => dialog
+                    .set_title("Choose a photo")
+                    .add_filter("Images", crate::scan::IMAGE_EXTENSIONS)
+                    .pick_file(),
+            };
+            let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
+            match kind {
+                Dialog::Folder => Msg::PickedFolder { path, failed },
+                Dialog::MoveTarget => Msg::PickedMoveTarget { path, failed },
+                Dialog::Photo => Msg::PickedPhoto { path, failed },
+            }
+        });
     }
 
     /// Opens `folder` and brings its index up to date, on a background thread. The previous

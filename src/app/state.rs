@@ -5,7 +5,11 @@
 //! dialog...). The engine answers with [`Msg`]s, which [`State::handle`] folds back in. So
 //! every transition can be tested by feeding actions and messages, without threads or a window.
 
+use super::cleanup::{Cleanup, Level};
+use crate::file_ops::{Destination, Report};
+use crate::labels::Label;
 use crate::progress::{Event, Skipped, Summary};
+use crate::Photo;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,9 +19,35 @@ pub const RESULTS: usize = 10;
 /// Columns of the result grid (so [`RESULTS`] / `COLUMNS` rows).
 pub const COLUMNS: usize = 5;
 
+/// The two views of a folder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// A query and its ten nearest matches.
+    #[default]
+    Search,
+    /// Groups of copies and bursts, to clean up.
+    Duplicates,
+}
+
 /// Something the person asked for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
+    ShowView(View),
+    /// Show the duplicate groups of this level.
+    SetLevel(Label),
+    /// Select or deselect a photo of a duplicate group.
+    ToggleSelected(PathBuf),
+    /// Select every member of the shown groups but their keepers.
+    SelectAllButKeepers,
+    ClearSelection,
+    /// Move the selected photos to the desktop's trash.
+    TrashSelected,
+    /// Show the folder dialog for where to move the selected photos.
+    ChooseMoveTarget,
+    /// Move the selected photos into this folder.
+    MoveSelectedTo(PathBuf),
+    /// Search with this photo (from the Duplicates view).
+    SearchWith(PathBuf),
     /// Show the native folder dialog.
     ChooseFolder,
     /// Show the native file dialog for a query photo.
@@ -55,6 +85,17 @@ pub enum Action {
 pub enum Command {
     PickFolder,
     PickPhoto,
+    /// The folder dialog for where to move photos.
+    PickMoveTarget,
+    /// Find the duplicate groups of the open folder at every level; `id` tags the answer.
+    FindDuplicates {
+        id: u64,
+    },
+    /// Move these photos (each checked against its indexed size and time first).
+    MovePhotos {
+        photos: Vec<Photo>,
+        to: Destination,
+    },
     /// Open this folder's index and bring it up to date; `generation` tags its messages.
     /// `prune` removes missing photos even when most of the index vanished at once.
     Open {
@@ -125,6 +166,19 @@ pub enum Msg {
     PickedPhoto {
         path: Option<PathBuf>,
         failed: bool,
+    },
+    PickedMoveTarget {
+        path: Option<PathBuf>,
+        failed: bool,
+    },
+    /// The answer to `Command::FindDuplicates { id }`: the groups at each level.
+    Duplicates {
+        id: u64,
+        result: Result<Vec<Level>, String>,
+    },
+    /// `Command::MovePhotos` ended: what happened to each file.
+    Moved {
+        reports: Vec<Report>,
     },
     /// Something went wrong that the person should see.
     Error(String),
@@ -236,6 +290,9 @@ pub struct State {
     pub pending_query: Option<u64>,
     next_query_id: u64,
     pub timing: Option<QueryTiming>,
+    pub view: View,
+    pub cleanup: Cleanup,
+    next_duplicates_id: u64,
 }
 
 impl State {
@@ -257,6 +314,9 @@ impl State {
             pending_query: None,
             next_query_id: 0,
             timing: None,
+            view: View::Search,
+            cleanup: Cleanup::default(),
+            next_duplicates_id: 0,
         }
     }
 
@@ -284,9 +344,13 @@ impl State {
         self.pos + 1 < self.history.len()
     }
 
-    /// True while indexing or a query runs (the view keeps repainting then).
+    /// True while indexing, a query, a search for duplicates or a move runs (the view keeps
+    /// repainting then).
     pub fn busy(&self) -> bool {
-        self.indexing != Indexing::Idle || self.pending_query.is_some()
+        self.indexing != Indexing::Idle
+            || self.pending_query.is_some()
+            || self.cleanup.pending.is_some()
+            || self.cleanup.moving
     }
 
     pub fn is_indexing(&self) -> bool {
@@ -350,6 +414,37 @@ impl State {
         }
     }
 
+    /// Finds the duplicate groups again when the Duplicates view shows groups older than the
+    /// index (or none), and the index is not changing.
+    fn refresh_duplicates(&mut self) -> Vec<Command> {
+        let c = &self.cleanup;
+        let fresh = c.levels.is_some() && c.version == self.version;
+        if self.view != View::Duplicates
+            || self.folder.is_none()
+            || self.is_indexing()
+            || fresh
+            || c.pending.is_some()
+        {
+            return Vec::new();
+        }
+        self.next_duplicates_id += 1;
+        let id = self.next_duplicates_id;
+        self.cleanup.pending = Some(id);
+        self.cleanup.version = self.version;
+        vec![Command::FindDuplicates { id }]
+    }
+
+    /// Moves the selected photos (not while the index changes, nor during another move).
+    fn move_selected(&mut self, to: Destination) -> Vec<Command> {
+        let photos = self.cleanup.selected_photos();
+        if photos.is_empty() || self.cleanup.moving || self.is_indexing() {
+            return Vec::new();
+        }
+        self.cleanup.moving = true;
+        self.cleanup.report.clear();
+        vec![Command::MovePhotos { photos, to }]
+    }
+
     /// Opens `folder` (cancelling any indexing first) and brings its index up to date.
     fn open_folder(&mut self, folder: PathBuf, prune: bool) -> Vec<Command> {
         let mut commands = Vec::new();
@@ -364,6 +459,7 @@ impl State {
         self.notices.clear();
         self.last_summary = None;
         self.version += 1;
+        self.cleanup.pending = None;
         commands.push(Command::Open {
             folder,
             generation: self.generation,
@@ -374,6 +470,33 @@ impl State {
 
     pub fn apply(&mut self, action: Action) -> Vec<Command> {
         match action {
+            Action::ShowView(view) => {
+                self.view = view;
+                self.refresh_duplicates()
+            }
+            Action::SetLevel(label) => {
+                self.cleanup.level = label;
+                Vec::new()
+            }
+            Action::ToggleSelected(path) => {
+                self.cleanup.toggle(path);
+                Vec::new()
+            }
+            Action::SelectAllButKeepers => {
+                self.cleanup.select_all_but_keepers();
+                Vec::new()
+            }
+            Action::ClearSelection => {
+                self.cleanup.selected.clear();
+                Vec::new()
+            }
+            Action::TrashSelected => self.move_selected(Destination::Trash),
+            Action::ChooseMoveTarget => vec![Command::PickMoveTarget],
+            Action::MoveSelectedTo(dir) => self.move_selected(Destination::Folder(dir)),
+            Action::SearchWith(path) => {
+                self.view = View::Search;
+                self.apply(Action::SetQuery(path))
+            }
             Action::ChooseFolder => vec![Command::PickFolder],
             Action::ChoosePhoto => vec![Command::PickPhoto],
             Action::OpenFolder(folder) => self.open_folder(folder, false),
@@ -606,6 +729,49 @@ impl State {
                 }
                 None => Vec::new(),
             },
+            Msg::PickedMoveTarget { path, failed } => match path {
+                Some(p) => self.apply(Action::MoveSelectedTo(p)),
+                None if failed => {
+                    self.error(
+                        "The folder dialog could not be shown (no desktop portal or zenity \
+                         is available). Type the folder's path in \"Move to\" and press Move.",
+                    );
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+            Msg::Duplicates { id, result } => {
+                if self.cleanup.pending != Some(id) {
+                    return Vec::new();
+                }
+                self.cleanup.pending = None;
+                match result {
+                    Ok(levels) => {
+                        self.cleanup.levels = Some(levels);
+                        self.cleanup.prune_selection();
+                    }
+                    Err(e) => self.error(format!("Duplicates could not be found: {e}")),
+                }
+                // The index may have changed while they were found.
+                self.refresh_duplicates()
+            }
+            Msg::Moved { reports } => {
+                self.cleanup.moving = false;
+                let moved: std::collections::BTreeSet<PathBuf> = reports
+                    .iter()
+                    .filter(|r| r.outcome.moved())
+                    .map(|r| r.path.clone())
+                    .collect();
+                self.cleanup.forget(&moved);
+                self.cleanup.report = reports;
+                let moved = !moved.is_empty();
+                // The moved photos leave the index (the person chose to move them, so their
+                // absence is not a drive that is not mounted).
+                match self.folder.clone() {
+                    Some(folder) if moved => self.open_folder(folder, true),
+                    _ => Vec::new(),
+                }
+            }
             Msg::Error(e) => {
                 self.error(e);
                 Vec::new()
@@ -677,11 +843,12 @@ impl State {
         if changed {
             self.version += 1;
         }
+        let mut commands = self.refresh_duplicates();
         // The current query's matches may be different (or exist at all) now.
         if self.current().is_some() && (changed || self.results().is_empty()) {
-            return self.query_command();
+            commands.extend(self.query_command());
         }
-        Vec::new()
+        commands
     }
 }
 

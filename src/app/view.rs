@@ -1,7 +1,7 @@
 //! Drawing only: reads the [`State`], draws the window, and returns what the person asked for
 //! as [`Action`]s. Nothing here changes the state or talks to the engine.
 
-use super::state::{path_from_text, Action, Indexing, State, COLUMNS, RESULTS};
+use super::state::{path_from_text, Action, Indexing, State, View, COLUMNS, RESULTS};
 use super::thumbs::{Size, Thumb, Thumbs};
 use eframe::egui;
 use egui::{
@@ -16,6 +16,8 @@ use std::time::Duration;
 pub struct Fields {
     pub folder_path: String,
     pub photo_path: String,
+    /// Where the Duplicates view moves the selected photos.
+    pub move_target: String,
 }
 
 pub fn file_name(path: &Path) -> String {
@@ -57,6 +59,13 @@ pub fn draw(
     }
     if !state.skipped.is_empty() {
         egui::Panel::bottom("skipped").show(ui, |ui| skipped(ui, state));
+    }
+    if state.view == View::Duplicates {
+        egui::CentralPanel::default().show(ui, |ui| {
+            super::cleanup_view::draw(ui, state, thumbs, &mut fields.move_target, &mut actions)
+        });
+        drop_overlay(ui.ctx());
+        return actions;
     }
     if state.query().is_some() {
         egui::Panel::left("query")
@@ -138,6 +147,27 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
 
 fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
+        for (view, name, hint) in [
+            (
+                View::Search,
+                "Search",
+                "A photo and the ten that look most like it",
+            ),
+            (
+                View::Duplicates,
+                "Duplicates",
+                "Groups of copies and bursts, to clean up",
+            ),
+        ] {
+            if ui
+                .selectable_label(state.view == view, name)
+                .on_hover_text(hint)
+                .clicked()
+            {
+                actions.push(Action::ShowView(view));
+            }
+        }
+        ui.separator();
         if ui
             .add_enabled(state.can_go_back(), egui::Button::new("Back"))
             .on_hover_text("Previous query (Alt+←, mouse back button)")
@@ -425,7 +455,7 @@ fn fit_size(t: &TextureHandle, avail: Vec2) -> Vec2 {
     s * scale
 }
 
-fn placeholder(ui: &egui::Ui, rect: Rect) {
+pub(super) fn placeholder(ui: &egui::Ui, rect: Rect) {
     ui.painter()
         .rect_filled(rect, CornerRadius::same(4), ui.visuals().faint_bg_color);
     let side = (rect.width().min(rect.height()) * 0.2).clamp(12.0, 40.0);
@@ -612,17 +642,17 @@ fn drop_overlay(ctx: &egui::Context) {
 
 /// A toolbar group: a button that opens a native dialog, and a labelled path field (the
 /// fallback where no dialog can be shown) with its submit button.
-struct PathRow {
-    dialog: &'static str,
-    dialog_hint: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    submit: &'static str,
+pub(super) struct PathRow {
+    pub dialog: &'static str,
+    pub dialog_hint: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub submit: &'static str,
 }
 
 impl PathRow {
     /// Draws the group; returns whether the dialog button was clicked and the submitted path.
-    fn show(&self, ui: &mut egui::Ui, text: &mut String) -> (bool, Option<PathBuf>) {
+    pub fn show(&self, ui: &mut egui::Ui, text: &mut String) -> (bool, Option<PathBuf>) {
         let dialog = ui
             .button(self.dialog)
             .on_hover_text(self.dialog_hint)

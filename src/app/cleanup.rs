@@ -1,0 +1,225 @@
+//! The Duplicates view's state: the groups found at each level (same photo, near-duplicate,
+//! similar), which one is shown, the photos the person selected, and what the last move did.
+//! Plain Rust like [`super::state`], which owns one of these and routes its actions here.
+
+use crate::file_ops::Report;
+use crate::labels::Label;
+use crate::{DuplicateGroup, Photo};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The levels offered, strictest first.
+pub const LEVELS: [Label; 3] = [Label::SamePhoto, Label::NearDuplicate, Label::Similar];
+
+/// The groups at one level.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Level {
+    pub label: Label,
+    /// The similarity every member has with its keeper, at least.
+    pub threshold: f32,
+    pub groups: Vec<DuplicateGroup>,
+}
+
+/// Groups, photos and bytes freed by keeping only the keepers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub groups: usize,
+    pub photos: usize,
+    pub reclaimable: u64,
+}
+
+impl Level {
+    pub fn counts(&self) -> Counts {
+        Counts {
+            groups: self.groups.len(),
+            photos: self.groups.iter().map(|g| g.members.len() + 1).sum(),
+            reclaimable: self.groups.iter().map(|g| g.reclaimable()).sum(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Cleanup {
+    /// The level shown.
+    pub level: Label,
+    /// The groups at every level, for the index version `version`; `None` until found.
+    pub levels: Option<Vec<Level>>,
+    pub version: u64,
+    /// The id of the search whose answer is awaited.
+    pub pending: Option<u64>,
+    pub selected: BTreeSet<PathBuf>,
+    /// True while selected photos are being moved.
+    pub moving: bool,
+    /// What the last move did to each file.
+    pub report: Vec<Report>,
+}
+
+impl Default for Cleanup {
+    fn default() -> Self {
+        Self {
+            level: Label::NearDuplicate,
+            levels: None,
+            version: 0,
+            pending: None,
+            selected: BTreeSet::new(),
+            moving: false,
+            report: Vec::new(),
+        }
+    }
+}
+
+impl Cleanup {
+    /// The shown level's groups (empty until found).
+    pub fn current(&self) -> Option<&Level> {
+        self.levels.as_ref()?.iter().find(|l| l.label == self.level)
+    }
+
+    pub fn groups(&self) -> &[DuplicateGroup] {
+        self.current().map_or(&[], |l| &l.groups)
+    }
+
+    pub fn is_selected(&self, path: &Path) -> bool {
+        self.selected.contains(path)
+    }
+
+    pub fn toggle(&mut self, path: PathBuf) {
+        if !self.selected.remove(&path) {
+            self.selected.insert(path);
+        }
+    }
+
+    /// Selects every member of every shown group, and never a keeper.
+    pub fn select_all_but_keepers(&mut self) {
+        let keepers: BTreeSet<PathBuf> = self
+            .groups()
+            .iter()
+            .map(|g| g.keeper.path.clone())
+            .collect();
+        let members: Vec<PathBuf> = self
+            .groups()
+            .iter()
+            .flat_map(|g| g.members.iter().map(|(p, _)| p.path.clone()))
+            .collect();
+        self.selected.retain(|p| !keepers.contains(p));
+        self.selected.extend(members);
+    }
+
+    /// The selected photos shown at this level, as they were indexed (what the move checks
+    /// each file against).
+    pub fn selected_photos(&self) -> Vec<Photo> {
+        self.groups()
+            .iter()
+            .flat_map(|g| std::iter::once(&g.keeper).chain(g.members.iter().map(|(p, _)| p)))
+            .filter(|p| self.selected.contains(&p.path))
+            .cloned()
+            .collect()
+    }
+
+    /// Keeps only selected photos that are still in a group (after the groups were found
+    /// again, moved photos are gone from them).
+    pub fn prune_selection(&mut self) {
+        let shown: BTreeSet<PathBuf> = self
+            .levels
+            .iter()
+            .flatten()
+            .flat_map(|l| &l.groups)
+            .flat_map(|g| std::iter::once(&g.keeper).chain(g.members.iter().map(|(p, _)| p)))
+            .map(|p| p.path.clone())
+            .collect();
+        self.selected.retain(|p| shown.contains(p));
+    }
+
+    /// Takes photos that were moved out of the groups at once (before the groups are found
+    /// again); a group left with only its keeper, or without it, goes.
+    pub fn forget(&mut self, moved: &BTreeSet<PathBuf>) {
+        for level in self.levels.iter_mut().flatten() {
+            level.groups.retain_mut(|g| {
+                g.members.retain(|(p, _)| !moved.contains(&p.path));
+                !g.members.is_empty() && !moved.contains(&g.keeper.path)
+            });
+        }
+        self.selected.retain(|p| !moved.contains(p));
+    }
+
+    /// A one-line summary of the last move.
+    pub fn report_summary(&self) -> Option<String> {
+        if self.report.is_empty() {
+            return None;
+        }
+        let moved = self.report.iter().filter(|r| r.outcome.moved()).count();
+        let kept = self.report.len() - moved;
+        let mut text = format!("{moved} of {} photos moved", self.report.len());
+        if kept > 0 {
+            text += &format!("; {kept} not touched (see below)");
+        }
+        Some(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo(name: &str, bytes: u64) -> Photo {
+        Photo {
+            path: PathBuf::from(name),
+            pixels: Some((10, 10)),
+            bytes,
+            modified_ns: 0,
+        }
+    }
+
+    fn cleanup() -> Cleanup {
+        let group = |k: &str, m: &[&str]| DuplicateGroup {
+            keeper: photo(k, 100),
+            members: m.iter().map(|n| (photo(n, 10), 0.95)).collect(),
+        };
+        Cleanup {
+            levels: Some(vec![
+                Level {
+                    label: Label::SamePhoto,
+                    threshold: 0.9,
+                    groups: vec![group("a", &["a2"])],
+                },
+                Level {
+                    label: Label::NearDuplicate,
+                    threshold: 0.7,
+                    groups: vec![group("a", &["a2", "a3"]), group("b", &["b2"])],
+                },
+            ]),
+            ..Cleanup::default()
+        }
+    }
+
+    #[test]
+    fn select_all_but_the_keeper_never_selects_a_keeper() {
+        let mut c = cleanup();
+        c.toggle(PathBuf::from("a"));
+        c.select_all_but_keepers();
+        let got: Vec<_> = c.selected.iter().cloned().collect();
+        assert_eq!(got, ["a2", "a3", "b2"].map(PathBuf::from));
+        assert_eq!(c.selected_photos().len(), 3);
+    }
+
+    #[test]
+    fn counts_say_groups_photos_and_bytes_freed() {
+        let c = cleanup();
+        assert_eq!(
+            c.current().unwrap().counts(),
+            Counts {
+                groups: 2,
+                photos: 5,
+                reclaimable: 30
+            }
+        );
+    }
+
+    #[test]
+    fn the_selection_forgets_photos_no_longer_grouped() {
+        let mut c = cleanup();
+        c.toggle(PathBuf::from("b2"));
+        c.toggle(PathBuf::from("gone"));
+        c.prune_selection();
+        assert_eq!(c.selected.len(), 1);
+    }
+}

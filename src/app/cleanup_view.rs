@@ -1,0 +1,340 @@
+//! Drawing the Duplicates view: the level control with its counts, the keeper rule, the
+//! selection and move buttons, the last move's report, and the groups as rows of thumbnails.
+//! Like [`super::view`], it only reads the state and returns [`Action`]s.
+
+use super::cleanup::{Counts, LEVELS};
+use super::state::{Action, State};
+use super::thumbs::{Size, Thumb, Thumbs};
+use super::view::{file_name, placeholder, PathRow};
+use crate::Photo;
+use eframe::egui;
+use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
+
+/// Groups drawn at most (the largest first); the counts still cover all of them.
+const MAX_GROUPS_SHOWN: usize = 500;
+/// Side of a thumbnail in a group row.
+const TILE: f32 = 132.0;
+
+/// Bytes as a person reads them (1.2 MB, 2.3 GB).
+pub fn bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.1} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else {
+        format!("{:.0} KB", n / 1e3)
+    }
+}
+
+/// A count with thousands separators (1,104).
+fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "312 groups, 1,104 photos, 2.3 GB reclaimable".
+pub fn counts_text(c: Counts) -> String {
+    format!(
+        "{} groups, {} photos, {} reclaimable",
+        count(c.groups),
+        count(c.photos),
+        bytes(c.reclaimable)
+    )
+}
+
+pub fn draw(
+    ui: &mut egui::Ui,
+    state: &State,
+    thumbs: &mut Thumbs,
+    move_target: &mut String,
+    actions: &mut Vec<Action>,
+) {
+    let c = &state.cleanup;
+    if state.folder.is_none() {
+        ui.label("Open a folder of photos to find its duplicates.");
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Level:");
+        for label in LEVELS {
+            let n = c
+                .levels
+                .iter()
+                .flatten()
+                .find(|l| l.label == label)
+                .map(|l| format!(" ({})", count(l.groups.len())))
+                .unwrap_or_default();
+            let name = capitalised(label.words());
+            if ui
+                .selectable_label(c.level == label, format!("{name}{n}"))
+                .on_hover_text(level_hint(label))
+                .clicked()
+            {
+                actions.push(Action::SetLevel(label));
+            }
+        }
+        if c.pending.is_some() {
+            ui.spinner();
+            ui.label("Finding duplicates…");
+        } else if state.is_indexing() {
+            ui.spinner();
+            ui.label("Indexing; the groups are found again when it ends.");
+        }
+    });
+    if let Some(level) = c.current() {
+        ui.label(RichText::new(counts_text(level.counts())).strong());
+        ui.label(
+            RichText::new(format!(
+                "Each photo in a group is at least {:.2} similar to its keeper. Keeper: the one with the most pixels, then the largest file, then the oldest.",
+                level.threshold
+            ))
+            .weak(),
+        );
+    }
+    ui.horizontal_wrapped(|ui| {
+        let idle = !c.moving && !state.is_indexing();
+        if ui
+            .button("Select all but the keepers")
+            .on_hover_text("Select every photo of the groups shown except each group's keeper")
+            .clicked()
+        {
+            actions.push(Action::SelectAllButKeepers);
+        }
+        if ui
+            .add_enabled(!c.selected.is_empty(), egui::Button::new("Clear selection"))
+            .clicked()
+        {
+            actions.push(Action::ClearSelection);
+        }
+        ui.separator();
+        let n = c.selected_photos().len();
+        if ui
+            .add_enabled(
+                idle && n > 0,
+                egui::Button::new(format!("Move to trash ({n})")),
+            )
+            .on_hover_text(
+                "Into the desktop's trash, from where they can be restored; a file changed since it was indexed is not touched",
+            )
+            .clicked()
+        {
+            actions.push(Action::TrashSelected);
+        }
+        let row = PathRow {
+            dialog: "Move to folder…",
+            dialog_hint: "Choose a folder to move the selected photos into",
+            label: "Move to",
+            hint: "/path/to/folder",
+            submit: "Move",
+        };
+        let (dialog, typed) = row.show(ui, move_target);
+        if idle && n > 0 {
+            if dialog {
+                actions.push(Action::ChooseMoveTarget);
+            }
+            if let Some(dir) = typed {
+                actions.push(Action::MoveSelectedTo(dir));
+            }
+        }
+        if c.moving {
+            ui.spinner();
+            ui.label("Moving…");
+        }
+    });
+    report(ui, state);
+    ui.separator();
+    groups(ui, state, thumbs, actions);
+}
+
+fn capitalised(words: &str) -> String {
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|f| f.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn level_hint(label: crate::labels::Label) -> &'static str {
+    use crate::labels::Label;
+    match label {
+        Label::SamePhoto => {
+            "The same photo: resized, re-compressed, lightly cropped or colour-shifted copies"
+        }
+        Label::NearDuplicate => "Also the same scene moments apart: the frames of a burst",
+        _ => "Also photos of the same scene or subject",
+    }
+}
+
+fn report(ui: &mut egui::Ui, state: &State) {
+    let c = &state.cleanup;
+    let Some(summary) = c.report_summary() else {
+        return;
+    };
+    let untouched: Vec<_> = c.report.iter().filter(|r| !r.outcome.moved()).collect();
+    let color = if untouched.is_empty() {
+        ui.visuals().text_color()
+    } else {
+        ui.visuals().warn_fg_color
+    };
+    ui.label(RichText::new(summary).color(color));
+    egui::CollapsingHeader::new(format!("What happened to each file ({})", c.report.len()))
+        .id_salt("move-report")
+        .default_open(!untouched.is_empty())
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("move-report-list")
+                .max_height(120.0)
+                .show(ui, |ui| {
+                    for r in &c.report {
+                        ui.label(format!("{}: {}", r.path.display(), r.outcome));
+                    }
+                });
+        });
+}
+
+fn groups(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
+    let c = &state.cleanup;
+    let groups = c.groups();
+    if c.levels.is_some() && groups.is_empty() {
+        ui.label("No duplicates at this level.");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("groups")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for (i, g) in groups.iter().take(MAX_GROUPS_SHOWN).enumerate() {
+                ui.label(
+                    RichText::new(format!(
+                        "Group {} · {} photos · {} reclaimable",
+                        i + 1,
+                        g.members.len() + 1,
+                        bytes(g.reclaimable())
+                    ))
+                    .strong(),
+                );
+                ui.horizontal_wrapped(|ui| {
+                    tile(ui, state, thumbs, &g.keeper, None, actions);
+                    for (p, s) in &g.members {
+                        tile(ui, state, thumbs, p, Some(*s), actions);
+                    }
+                });
+                ui.add_space(6.0);
+            }
+            if groups.len() > MAX_GROUPS_SHOWN {
+                ui.label(format!(
+                    "…and {} smaller groups (a stricter level shows fewer).",
+                    groups.len() - MAX_GROUPS_SHOWN
+                ));
+            }
+        });
+}
+
+/// One photo of a group: its thumbnail (click to search with it), a checkbox named after the
+/// file, and what it is (keeper or similarity, pixels, size).
+fn tile(
+    ui: &mut egui::Ui,
+    state: &State,
+    thumbs: &mut Thumbs,
+    photo: &Photo,
+    similarity: Option<f32>,
+    actions: &mut Vec<Action>,
+) {
+    ui.vertical(|ui| {
+        ui.set_width(TILE);
+        let (rect, resp) = ui.allocate_exact_size(Vec2::splat(TILE), Sense::click());
+        // Only thumbnails on screen are loaded.
+        if ui.is_rect_visible(rect) {
+            match thumbs.get(&photo.path, Size::Grid) {
+                Thumb::Ready(t) => {
+                    ui.painter().image(
+                        t.id(),
+                        rect,
+                        egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                        Color32::WHITE,
+                    );
+                }
+                Thumb::Loading => placeholder(ui, rect),
+                Thumb::Failed(_) => {
+                    ui.painter().rect_filled(
+                        rect,
+                        CornerRadius::same(4),
+                        ui.visuals().faint_bg_color,
+                    );
+                }
+            }
+        }
+        let selected = state.cleanup.is_selected(&photo.path);
+        let keeper = similarity.is_none();
+        if keeper || selected {
+            let color = if selected {
+                Color32::from_rgb(220, 80, 60)
+            } else {
+                Color32::from_rgb(80, 170, 90)
+            };
+            ui.painter().rect_stroke(
+                rect.expand(2.0),
+                CornerRadius::same(3),
+                Stroke::new(3.0, color),
+                egui::StrokeKind::Outside,
+            );
+        }
+        let name = file_name(&photo.path);
+        resp.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Search with {name}"))
+        });
+        let resp = resp.on_hover_text(format!(
+            "{}\nClick to search with it, double-click to open",
+            photo.path.display()
+        ));
+        if resp.double_clicked() {
+            actions.push(Action::OpenExternal(photo.path.clone()));
+        } else if resp.clicked() {
+            actions.push(Action::SearchWith(photo.path.clone()));
+        }
+        let mut checked = selected;
+        if ui
+            .checkbox(&mut checked, name)
+            .on_hover_text(photo.path.display().to_string())
+            .changed()
+        {
+            actions.push(Action::ToggleSelected(photo.path.clone()));
+        }
+        let what = match similarity {
+            None => RichText::new("Keeper").color(Color32::from_rgb(80, 170, 90)),
+            Some(s) => RichText::new(format!("{s:.3} to keeper")),
+        };
+        ui.label(what.small());
+        let pixels = photo
+            .pixels
+            .map_or("?×?".to_string(), |(w, h)| format!("{w}×{h}"));
+        ui.label(
+            RichText::new(format!("{pixels} · {}", bytes(photo.bytes)))
+                .small()
+                .weak(),
+        );
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_a_person_writes_them() {
+        let text = counts_text(Counts {
+            groups: 312,
+            photos: 1104,
+            reclaimable: 2_300_000_000,
+        });
+        assert_eq!(text, "312 groups, 1,104 photos, 2.3 GB reclaimable");
+    }
+}

@@ -1,0 +1,232 @@
+//! Moving photos out of the way: to the desktop's trash or into another folder, never deleting
+//! anything. Each file is checked first against what was indexed (its size and modification
+//! time): a file changed or gone since is not touched. Every file gets its own outcome, so a
+//! failure in the middle says exactly which files moved and which did not.
+
+use crate::scan::Fingerprint;
+use crate::Photo;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Where the photos go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// The desktop's own trash (freedesktop.org on Linux), from which they can be restored.
+    Trash,
+    /// Into this folder, under their own name (or `name (2).jpg` when it is taken).
+    Folder(PathBuf),
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Trashed,
+    Moved(PathBuf),
+    /// Not touched: it changed since it was indexed (it may no longer be the duplicate).
+    Changed,
+    /// Not touched: it is gone.
+    Missing,
+    /// Not touched: the move failed (why).
+    Failed(String),
+}
+
+impl Outcome {
+    /// True when the file left its place.
+    pub fn moved(&self) -> bool {
+        matches!(self, Outcome::Trashed | Outcome::Moved(_))
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Trashed => write!(f, "moved to the trash"),
+            Outcome::Moved(to) => write!(f, "moved to {}", to.display()),
+            Outcome::Changed => write!(f, "not touched: it changed since it was indexed"),
+            Outcome::Missing => write!(f, "not touched: it is gone"),
+            Outcome::Failed(e) => write!(f, "not touched: {e}"),
+        }
+    }
+}
+
+/// One file's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+/// Moves each photo to `to`, in order, after checking it is still the file that was indexed.
+/// Never stops at a failure: every photo gets its outcome.
+pub fn move_photos(photos: &[Photo], to: &Destination) -> Vec<Report> {
+    photos
+        .iter()
+        .map(|p| Report {
+            path: p.path.clone(),
+            outcome: move_one(p, to),
+        })
+        .collect()
+}
+
+fn move_one(photo: &Photo, to: &Destination) -> Outcome {
+    let meta = match std::fs::metadata(&photo.path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Outcome::Missing,
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    let now = Fingerprint::of(&meta);
+    if !meta.is_file() || now.size != photo.bytes || now.mtime_ns != photo.modified_ns {
+        return Outcome::Changed;
+    }
+    match to {
+        Destination::Trash => match trash::delete(&photo.path) {
+            Ok(()) => Outcome::Trashed,
+            Err(e) => Outcome::Failed(format!("the trash refused it: {e}")),
+        },
+        Destination::Folder(dir) => match move_into(&photo.path, dir) {
+            Ok(to) => Outcome::Moved(to),
+            Err(e) => Outcome::Failed(e.to_string()),
+        },
+    }
+}
+
+/// A name in `dir` for `file_name` that is not taken yet: the name itself, else `stem (2).ext`…
+fn free_name(dir: &Path, file_name: &std::ffi::OsStr, attempt: u32) -> PathBuf {
+    if attempt == 1 {
+        return dir.join(file_name);
+    }
+    let name = Path::new(file_name);
+    let mut new = name.file_stem().unwrap_or(file_name).to_os_string();
+    new.push(format!(" ({attempt})"));
+    if let Some(ext) = name.extension() {
+        new.push(".");
+        new.push(ext);
+    }
+    dir.join(new)
+}
+
+/// Moves `file` into `dir` without ever replacing a file there: a hard link (which fails if
+/// the name is taken) then removing the original; across drives, a copy to a new file, synced,
+/// then removing the original.
+fn move_into(file: &Path, dir: &Path) -> io::Result<PathBuf> {
+    if !dir.is_dir() {
+        return Err(io::Error::other(format!(
+            "{} is not a folder",
+            dir.display()
+        )));
+    }
+    let name = file
+        .file_name()
+        .ok_or_else(|| io::Error::other("the path has no file name"))?;
+    for attempt in 1..1000 {
+        let target = free_name(dir, name, attempt);
+        match std::fs::hard_link(file, &target) {
+            Ok(()) => {
+                if let Err(e) = std::fs::remove_file(file) {
+                    // Leave one copy, never two names for a file the person thinks moved.
+                    let _ = std::fs::remove_file(&target);
+                    return Err(e);
+                }
+                return Ok(target);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(_) => return copy_then_remove(file, dir, name),
+        }
+    }
+    Err(io::Error::other("no free name in the destination folder"))
+}
+
+/// The move across drives (or file systems without hard links).
+fn copy_then_remove(file: &Path, dir: &Path, name: &std::ffi::OsStr) -> io::Result<PathBuf> {
+    for attempt in 1..1000 {
+        let target = free_name(dir, name, attempt);
+        let mut out = match std::fs::File::create_new(&target) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let copied = std::fs::File::open(file)
+            .and_then(|mut input| io::copy(&mut input, &mut out))
+            .and_then(|_| out.sync_all());
+        if let Err(e) = copied.and_then(|_| std::fs::remove_file(file)) {
+            let _ = std::fs::remove_file(&target);
+            return Err(e);
+        }
+        return Ok(target);
+    }
+    Err(io::Error::other("no free name in the destination folder"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo(path: &Path) -> Photo {
+        let meta = std::fs::metadata(path).unwrap();
+        let f = Fingerprint::of(&meta);
+        Photo {
+            path: path.to_path_buf(),
+            pixels: None,
+            bytes: f.size,
+            modified_ns: f.mtime_ns,
+        }
+    }
+
+    #[test]
+    fn moving_never_replaces_a_file_in_the_destination() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, dst) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&dst).unwrap();
+        std::fs::write(src.join("x.jpg"), b"new").unwrap();
+        std::fs::write(dst.join("x.jpg"), b"old").unwrap();
+        let p = photo(&src.join("x.jpg"));
+        let r = move_photos(&[p], &Destination::Folder(dst.clone()));
+        assert_eq!(r[0].outcome, Outcome::Moved(dst.join("x (2).jpg")));
+        assert_eq!(std::fs::read(dst.join("x.jpg")).unwrap(), b"old");
+        assert_eq!(std::fs::read(dst.join("x (2).jpg")).unwrap(), b"new");
+        assert!(!src.join("x.jpg").exists());
+    }
+
+    #[test]
+    fn a_changed_or_missing_file_is_not_touched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dst = tmp.path().join("dst");
+        std::fs::create_dir_all(&dst).unwrap();
+        let changed = tmp.path().join("changed.jpg");
+        std::fs::write(&changed, b"before").unwrap();
+        let before = photo(&changed);
+        std::fs::write(&changed, b"after, longer").unwrap();
+        let gone = tmp.path().join("gone.jpg");
+        std::fs::write(&gone, b"x").unwrap();
+        let gone_photo = photo(&gone);
+        std::fs::remove_file(&gone).unwrap();
+        let r = move_photos(&[before, gone_photo], &Destination::Folder(dst.clone()));
+        assert_eq!(r[0].outcome, Outcome::Changed);
+        assert_eq!(r[1].outcome, Outcome::Missing);
+        assert!(changed.exists());
+        assert_eq!(std::fs::read_dir(&dst).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_failure_in_the_middle_reports_each_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..3)
+            .map(|i| {
+                let p = tmp.path().join(format!("{i}.jpg"));
+                std::fs::write(&p, [i as u8]).unwrap();
+                p
+            })
+            .collect();
+        let photos: Vec<Photo> = files.iter().map(|p| photo(p)).collect();
+        // The middle one is replaced by a folder of the same size and time: not a file any more.
+        std::fs::remove_file(&files[1]).unwrap();
+        std::fs::create_dir(&files[1]).unwrap();
+        let dst = tmp.path().join("dst");
+        std::fs::create_dir(&dst).unwrap();
+        let r = move_photos(&photos, &Destination::Folder(dst.clone()));
+        assert!(r[0].outcome.moved() && r[2].outcome.moved(), "{r:?}");
+        assert!(!r[1].outcome.moved());
+        assert!(dst.join("0.jpg").exists() && dst.join("2.jpg").exists());
+    }
+}

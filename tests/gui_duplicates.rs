@@ -1,0 +1,211 @@
+//! The Duplicates view, driven headless through egui_kittest by its labels: find the groups,
+//! select all but the keepers, move to a test trash (a temporary XDG data dir) and to a folder,
+//! see a file changed since indexing left alone, and the index and both views update.
+//!
+//! One test in its own binary: it sets `XDG_DATA_HOME` for the whole process, so the desktop's
+//! real trash is never touched.
+
+mod common;
+
+use common::{fixture_image, model, save_jpeg, synthetic};
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use photo_sim::app::state::View;
+use photo_sim::app::App;
+use photo_sim::Store;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Steps frames until `done` holds (the first frame applies the clicks made before).
+fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    h.step();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    h.step();
+}
+
+/// Clicks the widget labelled `label` and draws the frame after the click was applied.
+fn click(h: &mut Harness<'_, App>, label: &str) {
+    h.get_by_label(label).click();
+    h.step();
+    h.step();
+}
+
+fn idle(app: &App) -> bool {
+    let s = app.state();
+    s.folder.is_some() && !s.busy() && (s.view != View::Duplicates || s.cleanup.levels.is_some())
+}
+
+/// Two photos with two copies each (smaller; re-compressed) and four unrelated pictures.
+fn library(dir: &Path) {
+    std::fs::create_dir_all(dir.join("copies")).unwrap();
+    for name in ["cat", "coffee"] {
+        let img = fixture_image(&format!("{name}.jpg"));
+        save_jpeg(&img, &dir.join(format!("{name}.jpg")), 92);
+        let (w, h) = img.dimensions();
+        let small =
+            image::imageops::resize(&img, w / 2, h / 2, image::imageops::FilterType::Triangle);
+        save_jpeg(
+            &small,
+            &dir.join("copies").join(format!("{name}_small.jpg")),
+            88,
+        );
+        save_jpeg(
+            &img,
+            &dir.join("copies").join(format!("{name}_whatsapp.jpg")),
+            45,
+        );
+    }
+    for seed in 0..4 {
+        save_jpeg(
+            &synthetic(seed * 11 + 3, 320, 240),
+            &dir.join(format!("other{seed}.jpg")),
+            90,
+        );
+    }
+}
+
+fn names(paths: impl IntoIterator<Item = PathBuf>) -> Vec<String> {
+    let mut v: Vec<String> = paths
+        .into_iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn select_trash_move_and_the_index_follows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg-data");
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::env::set_var("XDG_DATA_HOME", &xdg);
+    let photos = tmp.path().join("photos");
+    library(&photos);
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 900.0))
+        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
+    h.step();
+    h.get_by_label("Folder path").focus();
+    h.step();
+    h.get_by_label("Folder path")
+        .type_text(&photos.display().to_string());
+    h.step();
+    h.get_by_label("Open").click();
+    run_until(&mut h, "indexing", idle);
+    assert_eq!(h.state().state().indexed, 10);
+
+    // The Duplicates view finds the two families at the "same photo" level.
+    h.get_by_label("Duplicates").click();
+    run_until(&mut h, "the groups", idle);
+    click(&mut h, "Same photo (2)");
+    h.get_by_label_contains("2 groups, 6 photos");
+    let groups = h.state().state().cleanup.groups().to_vec();
+    assert_eq!(groups.len(), 2);
+    for g in &groups {
+        // The keeper is the full-size, better-quality original.
+        let keeper = g.keeper.path.file_name().unwrap().to_string_lossy();
+        assert!(keeper == "cat.jpg" || keeper == "coffee.jpg", "{keeper}");
+    }
+
+    // Select all but the keepers, then deselect one copy by its checkbox.
+    click(&mut h, "Select all but the keepers");
+    assert_eq!(
+        names(h.state().state().cleanup.selected.iter().cloned()),
+        [
+            "cat_small.jpg",
+            "cat_whatsapp.jpg",
+            "coffee_small.jpg",
+            "coffee_whatsapp.jpg"
+        ]
+    );
+    click(&mut h, "coffee_small.jpg");
+    assert_eq!(h.state().state().cleanup.selected.len(), 3);
+
+    // A file changed since it was indexed is not touched.
+    let changed = photos.join("copies/cat_whatsapp.jpg");
+    let mut bytes = std::fs::read(&changed).unwrap();
+    bytes.extend_from_slice(b"edited");
+    std::fs::write(&changed, &bytes).unwrap();
+
+    h.get_by_label("Move to trash (3)").click();
+    run_until(&mut h, "the move and the new index", idle);
+    let s = h.state().state();
+    let report: Vec<(String, bool)> = s
+        .cleanup
+        .report
+        .iter()
+        .map(|r| {
+            (
+                r.path.file_name().unwrap().to_string_lossy().into_owned(),
+                r.outcome.moved(),
+            )
+        })
+        .collect();
+    assert_eq!(report.iter().filter(|r| r.1).count(), 2, "{report:?}");
+    assert!(report.contains(&("cat_whatsapp.jpg".into(), false)));
+    h.get_by_label_contains("2 of 3 photos moved; 1 not touched");
+    assert!(changed.exists(), "the changed file stays");
+    // Into the test trash, with the information to restore them.
+    let trashed = names(
+        std::fs::read_dir(xdg.join("Trash/files"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    assert_eq!(trashed, ["cat_small.jpg", "coffee_whatsapp.jpg"]);
+    assert_eq!(
+        std::fs::read_dir(xdg.join("Trash/info")).unwrap().count(),
+        2
+    );
+    // The index forgot them; the groups were found again without them.
+    assert_eq!(s.indexed, 8, "errors: {:?}", s.errors);
+    assert_eq!(s.cleanup.groups().len(), 2);
+    assert!(
+        s.cleanup.selected.is_empty()
+            || names(s.cleanup.selected.iter().cloned()) == ["cat_whatsapp.jpg"]
+    );
+
+    // Move the remaining coffee copy into another folder, typed in "Move to".
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    click(&mut h, "Clear selection");
+    click(&mut h, "coffee_small.jpg");
+    h.get_by_label("Move to").focus();
+    h.step();
+    h.get_by_label("Move to")
+        .type_text(&elsewhere.display().to_string());
+    h.step();
+    h.get_by_label("Move").click();
+    run_until(&mut h, "the move to a folder", idle);
+    assert!(elsewhere.join("coffee_small.jpg").exists());
+    assert!(!photos.join("copies/coffee_small.jpg").exists());
+    let s = h.state().state();
+    assert_eq!(s.indexed, 7);
+    // Coffee has no copy left in the folder: only the cat's group remains.
+    assert_eq!(s.cleanup.groups().len(), 1);
+
+    // Clicking a photo of a group searches with it, in the search view.
+    h.get_by_label("Search with cat.jpg").click();
+    run_until(&mut h, "the search", |app| {
+        let s = app.state();
+        s.view == View::Search && s.current().is_some_and(|c| c.results.is_some())
+    });
+    h.get_by_label("Query: cat.jpg");
+    let results = h.state().state().results().to_vec();
+    assert_eq!(
+        results[0].path.file_name().unwrap(),
+        "cat_whatsapp.jpg",
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|m| m.path.exists()),
+        "no moved photo is offered as a match"
+    );
+}
