@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, fixture_image, model, save_jpeg, synthetic};
+use common::{fixture, fixture_image, model, save_jpeg, synthetic, type_and_submit};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
@@ -108,12 +108,7 @@ fn open_drop_pivot_back_forward() {
     h.get_by_label_contains("Open a folder of photos to begin");
 
     // Open the folder through the path field.
-    h.get_by_label("Folder path").focus();
-    h.step();
-    h.get_by_label("Folder path")
-        .type_text(&photos.display().to_string());
-    h.step();
-    h.get_by_label("Open").click();
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
     h.step();
     run_until(&mut h, "indexing", |app| {
         let s = app.state();

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fixture_image, model, save_jpeg, synthetic};
+use common::{fixture_image, model, save_jpeg, synthetic, type_and_submit};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
@@ -93,12 +93,7 @@ fn select_trash_move_and_the_index_follows() {
         .with_size(egui::Vec2::new(1200.0, 900.0))
         .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
     h.step();
-    h.get_by_label("Folder path").focus();
-    h.step();
-    h.get_by_label("Folder path")
-        .type_text(&photos.display().to_string());
-    h.step();
-    h.get_by_label("Open").click();
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
     run_until(&mut h, "indexing", idle);
     assert_eq!(h.state().state().indexed, 10);
 
@@ -177,12 +172,7 @@ fn select_trash_move_and_the_index_follows() {
     std::fs::create_dir_all(&elsewhere).unwrap();
     click(&mut h, "Clear selection");
     click(&mut h, "coffee_small.jpg");
-    h.get_by_label("Move to").focus();
-    h.step();
-    h.get_by_label("Move to")
-        .type_text(&elsewhere.display().to_string());
-    h.step();
-    h.get_by_label("Move").click();
+    type_and_submit(&mut h, "Move to", &elsewhere.display().to_string(), "Move");
     run_until(&mut h, "the move to a folder", idle);
     assert!(elsewhere.join("coffee_small.jpg").exists());
     assert!(!photos.join("copies/coffee_small.jpg").exists());

@@ -706,40 +706,27 @@ impl State {
                 }
                 Vec::new()
             }
-            Msg::PickedFolder { path, failed } => match path {
-                Some(p) => self.apply(Action::OpenFolder(p)),
-                None if failed => {
-                    self.error(
-                        "The folder dialog could not be shown (no desktop portal or zenity \
-                         is available). Type the folder's path in \"Folder path\" and press Open.",
-                    );
-                    Vec::new()
-                }
-                None => Vec::new(),
-            },
-            Msg::PickedPhoto { path, failed } => match path {
-                Some(p) => self.apply(Action::SetQuery(p)),
-                None if failed => {
-                    self.error(
-                        "The file dialog could not be shown (no desktop portal or zenity is \
-                         available). Type the photo's path in \"Photo path\", or drop the photo \
-                         on the window.",
-                    );
-                    Vec::new()
-                }
-                None => Vec::new(),
-            },
-            Msg::PickedMoveTarget { path, failed } => match path {
-                Some(p) => self.apply(Action::MoveSelectedTo(p)),
-                None if failed => {
-                    self.error(
-                        "The folder dialog could not be shown (no desktop portal or zenity \
-                         is available). Type the folder's path in \"Move to\" and press Move.",
-                    );
-                    Vec::new()
-                }
-                None => Vec::new(),
-            },
+            Msg::PickedFolder { path, failed } => self.picked(
+                path,
+                failed,
+                Action::OpenFolder,
+                "The folder dialog",
+                "Type the folder's path in \"Folder path\" and press Open.",
+            ),
+            Msg::PickedPhoto { path, failed } => self.picked(
+                path,
+                failed,
+                Action::SetQuery,
+                "The file dialog",
+                "Type the photo's path in \"Photo path\", or drop the photo on the window.",
+            ),
+            Msg::PickedMoveTarget { path, failed } => self.picked(
+                path,
+                failed,
+                Action::MoveSelectedTo,
+                "The folder dialog",
+                "Type the folder's path in \"Move to\" and press Move.",
+            ),
             Msg::Duplicates { id, result } => {
                 if self.cleanup.pending != Some(id) {
                     return Vec::new();
@@ -776,6 +763,28 @@ impl State {
                 self.error(e);
                 Vec::new()
             }
+        }
+    }
+
+    /// A closed dialog: the path chosen becomes `action`; a dialog that could not be shown
+    /// says so, and where to type the path instead.
+    fn picked(
+        &mut self,
+        path: Option<PathBuf>,
+        failed: bool,
+        action: fn(PathBuf) -> Action,
+        dialog: &str,
+        instead: &str,
+    ) -> Vec<Command> {
+        match path {
+            Some(p) => self.apply(action(p)),
+            None if failed => {
+                self.error(format!(
+                    "{dialog} could not be shown (no desktop portal or zenity is available). {instead}"
+                ));
+                Vec::new()
+            }
+            None => Vec::new(),
         }
     }
 

@@ -184,3 +184,19 @@ pub fn spawn_indexing(sb: &Sandbox, checkpoint_ms: u64) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+/// Types `text` into the window's field labelled `field`, then clicks the button `submit`
+/// (the typed-path fallback of every dialog).
+pub fn type_and_submit<S>(
+    h: &mut egui_kittest::Harness<'_, S>,
+    field: &str,
+    text: &str,
+    submit: &str,
+) {
+    use egui_kittest::kittest::Queryable;
+    h.get_by_label(field).focus();
+    h.step();
+    h.get_by_label(field).type_text(text);
+    h.step();
+    h.get_by_label(submit).click();
+}
