@@ -141,12 +141,26 @@ fn open_drop_pivot_back_forward() {
     }
     run_until(&mut h, "the thumbnails", App::thumbnails_ready);
 
-    // Click a match: it becomes the query.
+    // Each match says how alike it is in words: the resized copy is the same photo.
+    let score = h.get_by_label("cat_small.jpg").value().unwrap_or_default();
+    assert!(score.starts_with("same photo · 0.9"), "{score}");
+    let last = results[9]
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let weakest = h.get_by_label(&last).value().unwrap_or_default();
+    assert!(!weakest.starts_with("same photo"), "{weakest}");
+
+    // Click a match: it becomes the query, and "Photo path" follows it.
     h.get_by_label("cat_small.jpg").click();
     h.step();
     run_until(&mut h, "the pivot", results_shown);
     assert_eq!(query_name(&h).as_deref(), Some("cat_small.jpg"));
     h.get_by_label("Query: cat_small.jpg");
+    let field = h.get_by_label("Photo path").value().unwrap_or_default();
+    assert!(field.ends_with("cat_small.jpg"), "{field}");
     assert_eq!(
         h.state().state().results()[0].path.file_name().unwrap(),
         "cat.jpg"
@@ -284,4 +298,29 @@ fn an_emptied_folder_keeps_its_index_until_the_person_removes_the_missing_photos
     });
     assert_eq!(h.state().state().indexed, 0);
     assert!(h.query_by_label("Remove the 16 missing photos").is_none());
+}
+
+#[test]
+fn the_toolbar_fits_a_640_by_480_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(640.0, 480.0))
+        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
+    h.step();
+    h.step();
+    for label in [
+        "Search",
+        "Duplicates",
+        "Open folder…",
+        "Folder path",
+        "Choose photo…",
+        "Photo path",
+    ] {
+        let rect = h.get_all_by_label(label).next().unwrap().rect();
+        assert!(
+            rect.max.x <= 640.0 && rect.max.y <= 480.0,
+            "{label} is cut off at {rect:?}"
+        );
+    }
 }

@@ -292,13 +292,16 @@ fn tile(
             egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Search with {name}"))
         });
         let resp = resp.on_hover_text(format!(
-            "{}\nClick to search with it, double-click to open",
-            photo.path.display()
+            "{}\n{}",
+            photo.path.display(),
+            super::view::OPEN_GESTURES
         ));
-        if resp.double_clicked() {
-            actions.push(Action::OpenExternal(photo.path.clone()));
-        } else if resp.clicked() {
-            actions.push(Action::SearchWith(photo.path.clone()));
+        if resp.clicked() {
+            actions.push(if ui.input(|i| i.modifiers.command) {
+                Action::OpenExternal(photo.path.clone())
+            } else {
+                Action::SearchWith(photo.path.clone())
+            });
         }
         let mut checked = selected;
         if ui

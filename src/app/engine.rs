@@ -171,11 +171,8 @@ impl Engine {
     }
 
     fn open_external(&self, path: &Path) {
-        if let Err(e) = open::that_detached(path) {
-            self.send(Msg::Error(format!(
-                "Could not open {} with the system viewer: {e}",
-                path.display()
-            )));
+        if open::that_detached(path).is_err() {
+            self.send(Msg::Error(cannot_open(path)));
         }
     }
 
@@ -317,6 +314,22 @@ impl Drop for Engine {
     }
 }
 
+/// Why a file or folder could not be opened, in words (the launcher only reports an exit
+/// status).
+fn cannot_open(path: &Path) -> String {
+    let name = super::view::file_name(path);
+    if path.is_dir() {
+        return format!(
+            "Could not open the folder {name}: no file manager is set up on this desktop."
+        );
+    }
+    let kind = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_uppercase())
+        .unwrap_or_else(|| "these".into());
+    format!("Could not open {name}: no program to open {kind} files is set up on this desktop.")
+}
+
 /// Answers queries one at a time; when several wait, only the newest is answered (the others
 /// would be ignored by the state anyway).
 fn query_loop(
@@ -373,5 +386,19 @@ fn search(
                 .map_err(|e| format!("Cannot use {}: {e}", query.display()))?;
             Ok((query, Vec::new(), false))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_opened_is_explained_in_words() {
+        let text = cannot_open(Path::new("/photos/IMG_1.jpg"));
+        assert_eq!(
+            text,
+            "Could not open IMG_1.jpg: no program to open JPG files is set up on this desktop."
+        );
     }
 }

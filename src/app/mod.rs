@@ -42,7 +42,7 @@ pub fn run(
             .with_title("photo-sim")
             .with_app_id("photo-sim")
             .with_inner_size([1200.0, 800.0])
-            .with_min_inner_size([700.0, 450.0])
+            .with_min_inner_size([640.0, 450.0])
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Glow,
         ..Default::default()
@@ -240,6 +240,7 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let started = Instant::now();
+        self.fields.follow_query(self.state.query());
         let actions = view::draw(ui, &self.state, &mut self.thumbs, &mut self.fields);
         for action in actions {
             if let Action::OpenFolder(f) = &action {

@@ -71,8 +71,8 @@ pub enum Action {
     OpenExternal(PathBuf),
     /// Open the folder that holds a file.
     ShowInFolder(PathBuf),
-    /// Hide one error message.
-    DismissError(usize),
+    /// Hide the error messages.
+    DismissErrors,
     /// Turn the search for rotated copies on or off (the open query is searched again).
     SetRotations(bool),
     /// Remove the photos whose files are missing from the index (the person confirms they were
@@ -469,6 +469,10 @@ impl State {
     }
 
     pub fn apply(&mut self, action: Action) -> Vec<Command> {
+        if starts_something(&action) {
+            // The errors of what was tried before are stale now.
+            self.errors.clear();
+        }
         match action {
             Action::ShowView(view) => {
                 self.view = view;
@@ -593,10 +597,8 @@ impl State {
             }
             Action::OpenExternal(path) => vec![Command::OpenExternal(path)],
             Action::ShowInFolder(path) => vec![Command::ShowInFolder(path)],
-            Action::DismissError(i) => {
-                if i < self.errors.len() {
-                    self.errors.remove(i);
-                }
+            Action::DismissErrors => {
+                self.errors.clear();
                 Vec::new()
             }
         }
@@ -859,6 +861,24 @@ impl State {
         }
         commands
     }
+}
+
+/// True for the actions that begin new work (their errors replace the old ones); selecting,
+/// dismissing and the like keep the messages shown.
+fn starts_something(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::OpenFolder(_)
+            | Action::SetQuery(_)
+            | Action::Pivot(_)
+            | Action::PivotSelected
+            | Action::Back
+            | Action::Forward
+            | Action::SearchWith(_)
+            | Action::TrashSelected
+            | Action::MoveSelectedTo(_)
+            | Action::PruneMissing
+    )
 }
 
 /// A path from pasted text: a plain path or a `file://` URI (what file managers copy), if the
@@ -1237,7 +1257,26 @@ mod tests {
         assert_eq!(s.query(), Some(Path::new("/photos/a.jpg")));
         assert_eq!(s.history.len(), 1);
         assert_eq!(s.results().len(), 10);
-        s.apply(Action::DismissError(0));
+        s.apply(Action::DismissErrors);
+        assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn a_new_action_clears_the_errors_of_the_ones_before() {
+        let mut s = showing_a();
+        for name in ["typo1.jpg", "typo2.jpg"] {
+            let id = query_id(&s.apply(Action::SetQuery(PathBuf::from(name))));
+            s.handle(Msg::QueryFailed {
+                id,
+                error: format!("cannot open {name}"),
+            });
+        }
+        // Each new query cleared the error of the one before it.
+        assert_eq!(s.errors, ["cannot open typo2.jpg"]);
+        // Moving the selection is not new work: the message stays.
+        s.apply(Action::MoveSelection(1, 0));
+        assert_eq!(s.errors.len(), 1);
+        s.apply(Action::OpenFolder(PathBuf::from("/photos")));
         assert!(s.errors.is_empty());
     }
 

@@ -18,6 +18,21 @@ pub struct Fields {
     pub photo_path: String,
     /// Where the Duplicates view moves the selected photos.
     pub move_target: String,
+    /// The query "Photo path" was last set to: the field follows pivots, Back and pastes.
+    pub shown_query: Option<PathBuf>,
+}
+
+impl Fields {
+    /// Shows the current query in "Photo path" whenever the query changes (so Search never
+    /// jumps back to an old photo).
+    pub fn follow_query(&mut self, query: Option<&Path>) {
+        if self.shown_query.as_deref() != query {
+            self.shown_query = query.map(Path::to_path_buf);
+            if let Some(q) = query {
+                self.photo_path = q.display().to_string();
+            }
+        }
+    }
 }
 
 pub fn file_name(path: &Path) -> String {
@@ -48,15 +63,6 @@ pub fn draw(
             ui.add_space(2.0);
         });
     }
-    if !state.errors.is_empty() {
-        egui::Panel::top("errors")
-            .frame(
-                egui::Frame::new()
-                    .fill(Color32::from_rgb(120, 30, 30))
-                    .inner_margin(6.0),
-            )
-            .show(ui, |ui| errors(ui, state, &mut actions));
-    }
     if !state.skipped.is_empty() {
         egui::Panel::bottom("skipped").show(ui, |ui| skipped(ui, state));
     }
@@ -64,13 +70,16 @@ pub fn draw(
         egui::CentralPanel::default().show(ui, |ui| {
             super::cleanup_view::draw(ui, state, thumbs, &mut fields.move_target, &mut actions)
         });
+        messages(ui.ctx(), state, &mut actions);
         drop_overlay(ui.ctx());
         return actions;
     }
     if state.query().is_some() {
+        // Under half the window, so a small (or shrunk) window still has room for the grid.
+        let width = ui.available_width();
         egui::Panel::left("query")
-            .default_size(380.0)
-            .size_range(260.0..=800.0)
+            .default_size((width * 0.3).clamp(180.0, 380.0))
+            .size_range(160.0..=(width * 0.4).clamp(160.0, 800.0))
             .show(ui, |ui| query_pane(ui, state, thumbs, &mut actions));
     }
     egui::CentralPanel::default().show(ui, |ui| {
@@ -80,6 +89,7 @@ pub fn draw(
             empty_state(ui, state);
         }
     });
+    messages(ui.ctx(), state, &mut actions);
     drop_overlay(ui.ctx());
     actions
 }
@@ -146,7 +156,8 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
 }
 
 fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut Vec<Action>) {
-    ui.horizontal(|ui| {
+    // Wraps onto a second line in a small window instead of running off its edge.
+    ui.horizontal_wrapped(|ui| {
         for (view, name, hint) in [
             (
                 View::Search,
@@ -344,15 +355,40 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     }
 }
 
-fn errors(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
-    for (i, e) in state.errors.iter().enumerate() {
-        ui.horizontal(|ui| {
-            if ui.small_button("Dismiss").clicked() {
-                actions.push(Action::DismissError(i));
-            }
-            ui.add(egui::Label::new(RichText::new(e).color(Color32::WHITE)).wrap());
+/// The one message area: the latest error, floating over the bottom of the window so it never
+/// moves the grid, with how many came before it.
+fn messages(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
+    let Some(latest) = state.errors.last() else {
+        return;
+    };
+    egui::Area::new(egui::Id::unique("messages"))
+        .order(egui::Order::Foreground)
+        .anchor(Align2::CENTER_BOTTOM, Vec2::new(0.0, -12.0))
+        .show(ctx, |ui| {
+            egui::Frame::new()
+                .fill(Color32::from_rgb(120, 30, 30))
+                .corner_radius(CornerRadius::same(6))
+                .inner_margin(8.0)
+                .show(ui, |ui| {
+                    ui.set_max_width((ctx.content_rect().width() - 48.0).max(200.0));
+                    ui.horizontal(|ui| {
+                        if ui.small_button("Dismiss").clicked() {
+                            actions.push(Action::DismissErrors);
+                        }
+                        let earlier = state.errors.len() - 1;
+                        let mut text = latest.clone();
+                        if earlier > 0 {
+                            text += &format!(" (and {earlier} earlier)");
+                        }
+                        let label = ui.add(
+                            egui::Label::new(RichText::new(text).color(Color32::WHITE)).wrap(),
+                        );
+                        if earlier > 0 {
+                            label.on_hover_text(state.errors.join("\n"));
+                        }
+                    });
+                });
         });
-    }
 }
 
 fn skipped(ui: &mut egui::Ui, state: &State) {
@@ -515,7 +551,12 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
         );
         let name = file_name(&m.path);
         let resp = ui.interact(rect, ui.scope_id().with(("cell", i)), Sense::click());
-        resp.widget_info(|| WidgetInfo::labeled(Role::Button, true, &name));
+        resp.widget_info(|| {
+            // Screen readers (and the tests) hear the score in words as the cell's value.
+            let mut info = WidgetInfo::labeled(Role::Button, true, &name);
+            info.current_text_value = Some(score_text(m));
+            info
+        });
         let image_rect = Rect::from_min_size(rect.min, Vec2::splat(side));
         match thumbs.get(&m.path, Size::Grid) {
             Thumb::Ready(t) => {
@@ -556,16 +597,33 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
                 egui::StrokeKind::Outside,
             );
         }
-        let text_color = ui.visuals().text_color();
-        let score = ui.painter().layout_no_wrap(
-            if m.exists {
-                format!("{:.3}", m.similarity)
-            } else {
-                format!("{:.3} (missing)", m.similarity)
-            },
-            FontId::monospace(13.0),
-            ui.visuals().strong_text_color(),
+        let weak = is_weak(m);
+        if weak {
+            // Under the "similar" cut: visibly not the same kind of match.
+            ui.painter().rect_filled(
+                image_rect,
+                CornerRadius::ZERO,
+                Color32::from_black_alpha(140),
+            );
+        }
+        let text_color = if weak {
+            ui.visuals().weak_text_color()
+        } else {
+            ui.visuals().text_color()
+        };
+        let mut job = egui::text::LayoutJob::single_section(
+            score_text(m),
+            egui::TextFormat::simple(
+                FontId::proportional(13.0),
+                if weak {
+                    ui.visuals().weak_text_color()
+                } else {
+                    ui.visuals().strong_text_color()
+                },
+            ),
         );
+        job.wrap = egui::text::TextWrapping::truncate_at_width(side);
+        let score = ui.painter().layout_job(job);
         ui.painter().galley(
             egui::pos2(image_rect.min.x, image_rect.max.y + 3.0),
             score,
@@ -582,15 +640,18 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
             galley,
             text_color,
         );
-        let resp = resp.on_hover_text(format!(
-            "{}\nsimilarity {:.4}\nClick to search with it, double-click to open",
-            m.path.display(),
-            m.similarity
-        ));
-        if resp.double_clicked() {
-            actions.push(Action::OpenExternal(m.path.clone()));
-        } else if resp.clicked() {
-            actions.push(Action::Pivot(i));
+        let mut hover = format!("{}\nsimilarity {:.4}", m.path.display(), m.similarity);
+        if let Some(p) = m.percentile {
+            hover += &format!(", closer than {p:.1} % of the pairs in this folder");
+        }
+        hover += &format!("\n{OPEN_GESTURES}");
+        let resp = resp.on_hover_text(hover);
+        if resp.clicked() {
+            actions.push(if ui.input(|i| i.modifiers.command) {
+                Action::OpenExternal(m.path.clone())
+            } else {
+                Action::Pivot(i)
+            });
         }
         file_menu(&resp, &m.path, actions);
     }
@@ -601,6 +662,29 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
         ),
         Sense::hover(),
     );
+}
+
+/// How to open a photo, where a click searches with it (a double-click would land its second
+/// click on the new match drawn under the pointer).
+pub(super) const OPEN_GESTURES: &str =
+    "Click to search with it; Ctrl+click (or right-click, Open) to open it";
+
+/// A match's score as a person reads it: the label in words, then the similarity.
+pub fn score_text(m: &crate::Match) -> String {
+    let mut text = match m.label {
+        Some(label) => format!("{} · {:.2}", label.words(), m.similarity),
+        None => format!("{:.3}", m.similarity),
+    };
+    if !m.exists {
+        text += " (missing)";
+    }
+    text
+}
+
+/// Matches under the "similar" cut (loosely related or unrelated) are drawn dimmed.
+fn is_weak(m: &crate::Match) -> bool {
+    use crate::labels::Label;
+    matches!(m.label, Some(Label::Related | Label::Unrelated))
 }
 
 fn drop_overlay(ctx: &egui::Context) {
