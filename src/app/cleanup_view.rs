@@ -4,8 +4,8 @@
 
 use super::cleanup::{Counts, LEVELS};
 use super::state::{Action, State};
-use super::thumbs::{Size, Thumb, Thumbs};
-use super::view::{file_name, placeholder, PathRow};
+use super::thumbs::Thumbs;
+use super::view::{file_name, grid_thumbnail, PathRow};
 use crate::Photo;
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
@@ -253,24 +253,7 @@ fn tile(
         let (rect, resp) = ui.allocate_exact_size(Vec2::splat(TILE), Sense::click());
         // Only thumbnails on screen are loaded.
         if ui.is_rect_visible(rect) {
-            match thumbs.get(&photo.path, Size::Grid) {
-                Thumb::Ready(t) => {
-                    ui.painter().image(
-                        t.id(),
-                        rect,
-                        egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                        Color32::WHITE,
-                    );
-                }
-                Thumb::Loading => placeholder(ui, rect),
-                Thumb::Failed(_) => {
-                    ui.painter().rect_filled(
-                        rect,
-                        CornerRadius::same(4),
-                        ui.visuals().faint_bg_color,
-                    );
-                }
-            }
+            grid_thumbnail(ui, thumbs, &photo.path, rect);
         }
         let selected = state.cleanup.is_selected(&photo.path);
         let keeper = similarity.is_none();

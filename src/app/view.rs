@@ -491,6 +491,33 @@ fn fit_size(t: &TextureHandle, avail: Vec2) -> Vec2 {
     s * scale
 }
 
+/// A photo's square grid thumbnail in `rect`: the picture, a spinner while it loads, or why
+/// it cannot be shown.
+pub(super) fn grid_thumbnail(ui: &egui::Ui, thumbs: &mut Thumbs, path: &Path, rect: Rect) {
+    match thumbs.get(path, Size::Grid) {
+        Thumb::Ready(t) => {
+            ui.painter().image(
+                t.id(),
+                rect,
+                Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+        }
+        Thumb::Loading => placeholder(ui, rect),
+        Thumb::Failed(e) => {
+            ui.painter()
+                .rect_filled(rect, CornerRadius::same(4), ui.visuals().faint_bg_color);
+            ui.painter().text(
+                rect.center(),
+                Align2::CENTER_CENTER,
+                format!("cannot show:\n{e}"),
+                FontId::proportional(11.0),
+                ui.visuals().error_fg_color,
+            );
+        }
+    }
+}
+
 pub(super) fn placeholder(ui: &egui::Ui, rect: Rect) {
     ui.painter()
         .rect_filled(rect, CornerRadius::same(4), ui.visuals().faint_bg_color);
@@ -558,31 +585,7 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
             info
         });
         let image_rect = Rect::from_min_size(rect.min, Vec2::splat(side));
-        match thumbs.get(&m.path, Size::Grid) {
-            Thumb::Ready(t) => {
-                ui.painter().image(
-                    t.id(),
-                    image_rect,
-                    Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                    Color32::WHITE,
-                );
-            }
-            Thumb::Loading => placeholder(ui, image_rect),
-            Thumb::Failed(e) => {
-                ui.painter().rect_filled(
-                    image_rect,
-                    CornerRadius::same(4),
-                    ui.visuals().faint_bg_color,
-                );
-                ui.painter().text(
-                    image_rect.center(),
-                    Align2::CENTER_CENTER,
-                    format!("cannot show:\n{e}"),
-                    FontId::proportional(11.0),
-                    ui.visuals().error_fg_color,
-                );
-            }
-        }
+        grid_thumbnail(ui, thumbs, &m.path, image_rect);
         let selected = state.selection == Some(i);
         if selected || resp.hovered() {
             let color = if selected {
