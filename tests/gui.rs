@@ -192,6 +192,20 @@ fn open_drop_pivot_back_forward() {
         .unwrap()
         .to_string_lossy()
         .into_owned();
+    // Space previews the selected match large, over the grid; Esc closes it.
+    h.key_press(egui::Key::Space);
+    h.step();
+    h.step();
+    h.get_by_label(&format!("Preview of {second}"));
+    h.key_press(egui::Key::Escape);
+    h.step();
+    h.step();
+    assert!(h.query_by_label(&format!("Preview of {second}")).is_none());
+    assert_eq!(
+        h.state().state().selection,
+        Some(1),
+        "the grid is as it was"
+    );
     h.key_press(egui::Key::Enter);
     h.step();
     run_until(&mut h, "enter", results_shown);

@@ -48,6 +48,10 @@ pub enum Action {
     MoveSelectedTo(PathBuf),
     /// Search with this photo (from the Duplicates view).
     SearchWith(PathBuf),
+    /// Show the selected match (or the query when none is selected) large over the grid, or
+    /// close the preview if it is open.
+    TogglePreview,
+    ClosePreview,
     /// Show the native folder dialog.
     ChooseFolder,
     /// Show the native file dialog for a query photo.
@@ -292,6 +296,8 @@ pub struct State {
     pub timing: Option<QueryTiming>,
     pub view: View,
     pub cleanup: Cleanup,
+    /// The photo shown large over the grid, if any.
+    pub preview: Option<PathBuf>,
     next_duplicates_id: u64,
 }
 
@@ -316,6 +322,7 @@ impl State {
             timing: None,
             view: View::Search,
             cleanup: Cleanup::default(),
+            preview: None,
             next_duplicates_id: 0,
         }
     }
@@ -470,8 +477,9 @@ impl State {
 
     pub fn apply(&mut self, action: Action) -> Vec<Command> {
         if starts_something(&action) {
-            // The errors of what was tried before are stale now.
+            // The errors of what was tried before are stale now, and so is a preview.
             self.errors.clear();
+            self.preview = None;
         }
         match action {
             Action::ShowView(view) => {
@@ -497,6 +505,21 @@ impl State {
             Action::TrashSelected => self.move_selected(Destination::Trash),
             Action::ChooseMoveTarget => vec![Command::PickMoveTarget],
             Action::MoveSelectedTo(dir) => self.move_selected(Destination::Folder(dir)),
+            Action::TogglePreview => {
+                self.preview = match self.preview {
+                    Some(_) => None,
+                    None => self
+                        .selection
+                        .and_then(|i| self.results().get(i))
+                        .map(|m| m.path.clone())
+                        .or_else(|| self.query().map(Path::to_path_buf)),
+                };
+                Vec::new()
+            }
+            Action::ClosePreview => {
+                self.preview = None;
+                Vec::new()
+            }
             Action::SearchWith(path) => {
                 self.view = View::Search;
                 self.apply(Action::SetQuery(path))
@@ -1259,6 +1282,21 @@ mod tests {
         assert_eq!(s.results().len(), 10);
         s.apply(Action::DismissErrors);
         assert!(s.errors.is_empty());
+    }
+
+    #[test]
+    fn space_previews_the_selected_match_or_else_the_query() {
+        let mut s = showing_a();
+        s.apply(Action::TogglePreview);
+        assert_eq!(s.preview.as_deref(), Some(Path::new("/photos/a.jpg")));
+        s.apply(Action::TogglePreview);
+        assert_eq!(s.preview, None);
+        s.apply(Action::Select(Some(2)));
+        s.apply(Action::TogglePreview);
+        assert_eq!(s.preview.as_ref(), Some(&s.results()[2].path));
+        // Pivoting is new work: the preview closes.
+        s.apply(Action::PivotSelected);
+        assert_eq!(s.preview, None);
     }
 
     #[test]

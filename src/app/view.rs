@@ -89,9 +89,59 @@ pub fn draw(
             empty_state(ui, state);
         }
     });
+    preview(ui.ctx(), state, thumbs, &mut actions);
     messages(ui.ctx(), state, &mut actions);
     drop_overlay(ui.ctx());
     actions
+}
+
+/// The preview: one photo as large as the window allows, over the grid (Space or Esc closes).
+fn preview(ctx: &egui::Context, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
+    let Some(path) = &state.preview else { return };
+    let screen = ctx.content_rect();
+    egui::Area::new(egui::Id::unique("preview"))
+        .order(egui::Order::Foreground)
+        .fixed_pos(screen.min)
+        .show(ctx, |ui| {
+            let (rect, resp) = ui.allocate_exact_size(screen.size(), Sense::click());
+            ui.painter()
+                .rect_filled(rect, CornerRadius::ZERO, Color32::from_black_alpha(230));
+            let name = format!("Preview of {}", file_name(path));
+            resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, &name));
+            let area = rect.shrink(24.0);
+            match thumbs.get(path, Size::Large) {
+                Thumb::Ready(t) => {
+                    let size = fit_size(&t, area.size() - Vec2::new(0.0, 28.0));
+                    let image = Rect::from_center_size(area.center(), size);
+                    ui.painter().image(
+                        t.id(),
+                        image,
+                        Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                        Color32::WHITE,
+                    );
+                }
+                Thumb::Loading => placeholder(ui, area),
+                Thumb::Failed(e) => {
+                    ui.painter().text(
+                        area.center(),
+                        Align2::CENTER_CENTER,
+                        format!("Cannot show this photo: {e}"),
+                        FontId::proportional(16.0),
+                        Color32::WHITE,
+                    );
+                }
+            }
+            ui.painter().text(
+                egui::pos2(area.center().x, area.max.y),
+                Align2::CENTER_BOTTOM,
+                format!("{}   (Space or Esc to close)", path.display()),
+                FontId::proportional(14.0),
+                Color32::WHITE,
+            );
+            if resp.clicked() {
+                actions.push(Action::ClosePreview);
+            }
+        });
 }
 
 fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
@@ -126,6 +176,12 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
             }
             if i.consume_key(Modifiers::NONE, Key::Backspace) {
                 actions.push(Action::Back);
+            }
+            if state.view == View::Search && i.consume_key(Modifiers::NONE, Key::Space) {
+                actions.push(Action::TogglePreview);
+            }
+            if state.preview.is_some() && i.consume_key(Modifiers::NONE, Key::Escape) {
+                actions.push(Action::ClosePreview);
             }
             // A path pasted with no text field focused: a photo becomes the query, a folder opens.
             for event in &i.events {
@@ -440,7 +496,7 @@ fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &m
         egui::Label::new(RichText::new(format!("Query: {}", file_name(path))).heading()).truncate(),
     )
     .on_hover_text(path.display().to_string());
-    ui.add(egui::Label::new(RichText::new(path.display().to_string()).weak().small()).truncate());
+    ui.add(egui::Label::new(RichText::new(path.display().to_string()).size(13.0)).truncate());
     let mut rotations = state.settings.rotations;
     if ui
         .checkbox(&mut rotations, "Also find rotated copies")
