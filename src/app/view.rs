@@ -805,7 +805,7 @@ impl PathRow {
             .add(
                 egui::TextEdit::singleline(text)
                     .hint_text(self.hint)
-                    .desired_width(220.0),
+                    .desired_width(170.0),
             )
             .labelled_by(label.id);
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
