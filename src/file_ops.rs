@@ -105,6 +105,24 @@ fn free_name(dir: &Path, file_name: &std::ffi::OsStr, attempt: u32) -> PathBuf {
     dir.join(new)
 }
 
+/// Claims the first free name for `name` in `dir` (the name itself, then `stem (2).ext`…):
+/// `claim` creates the file or link and fails with `AlreadyExists` when the name is taken.
+fn first_free<T>(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    mut claim: impl FnMut(&Path) -> io::Result<T>,
+) -> io::Result<(PathBuf, T)> {
+    for attempt in 1..1000 {
+        let target = free_name(dir, name, attempt);
+        match claim(&target) {
+            Ok(v) => return Ok((target, v)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("no free name in the destination folder"))
+}
+
 /// Moves `file` into `dir` without ever replacing a file there: a hard link (which fails if
 /// the name is taken) then removing the original; across drives, a copy to a new file, synced,
 /// then removing the original.
@@ -118,43 +136,28 @@ fn move_into(file: &Path, dir: &Path) -> io::Result<PathBuf> {
     let name = file
         .file_name()
         .ok_or_else(|| io::Error::other("the path has no file name"))?;
-    for attempt in 1..1000 {
-        let target = free_name(dir, name, attempt);
-        match std::fs::hard_link(file, &target) {
-            Ok(()) => {
-                if let Err(e) = std::fs::remove_file(file) {
-                    // Leave one copy, never two names for a file the person thinks moved.
-                    let _ = std::fs::remove_file(&target);
-                    return Err(e);
-                }
-                return Ok(target);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(_) => return copy_then_remove(file, dir, name),
-        }
+    let Ok((target, ())) = first_free(dir, name, |t| std::fs::hard_link(file, t)) else {
+        return copy_then_remove(file, dir, name);
+    };
+    if let Err(e) = std::fs::remove_file(file) {
+        // Leave one copy, never two names for a file the person thinks moved.
+        let _ = std::fs::remove_file(&target);
+        return Err(e);
     }
-    Err(io::Error::other("no free name in the destination folder"))
+    Ok(target)
 }
 
 /// The move across drives (or file systems without hard links).
 fn copy_then_remove(file: &Path, dir: &Path, name: &std::ffi::OsStr) -> io::Result<PathBuf> {
-    for attempt in 1..1000 {
-        let target = free_name(dir, name, attempt);
-        let mut out = match std::fs::File::create_new(&target) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        };
-        let copied = std::fs::File::open(file)
-            .and_then(|mut input| io::copy(&mut input, &mut out))
-            .and_then(|_| out.sync_all());
-        if let Err(e) = copied.and_then(|_| std::fs::remove_file(file)) {
-            let _ = std::fs::remove_file(&target);
-            return Err(e);
-        }
-        return Ok(target);
+    let (target, mut out) = first_free(dir, name, |t| std::fs::File::create_new(t))?;
+    let copied = std::fs::File::open(file)
+        .and_then(|mut input| io::copy(&mut input, &mut out))
+        .and_then(|_| out.sync_all());
+    if let Err(e) = copied.and_then(|_| std::fs::remove_file(file)) {
+        let _ = std::fs::remove_file(&target);
+        return Err(e);
     }
-    Err(io::Error::other("no free name in the destination folder"))
+    Ok(target)
 }
 
 #[cfg(test)]

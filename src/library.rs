@@ -56,6 +56,11 @@ pub struct DuplicateGroup {
 }
 
 impl DuplicateGroup {
+    /// The keeper, then the other members.
+    pub fn photos(&self) -> impl Iterator<Item = &Photo> {
+        std::iter::once(&self.keeper).chain(self.members.iter().map(|(p, _)| p))
+    }
+
     /// Bytes freed by removing every member but the keeper.
     pub fn reclaimable(&self) -> u64 {
         self.members.iter().map(|(p, _)| p.bytes).sum()

@@ -109,7 +109,7 @@ impl Cleanup {
     pub fn selected_photos(&self) -> Vec<Photo> {
         self.groups()
             .iter()
-            .flat_map(|g| std::iter::once(&g.keeper).chain(g.members.iter().map(|(p, _)| p)))
+            .flat_map(|g| g.photos())
             .filter(|p| self.selected.contains(&p.path))
             .cloned()
             .collect()
@@ -123,7 +123,7 @@ impl Cleanup {
             .iter()
             .flatten()
             .flat_map(|l| &l.groups)
-            .flat_map(|g| std::iter::once(&g.keeper).chain(g.members.iter().map(|(p, _)| p)))
+            .flat_map(|g| g.photos())
             .map(|p| p.path.clone())
             .collect();
         self.selected.retain(|p| shown.contains(p));
