@@ -113,12 +113,7 @@ fn preview(ctx: &egui::Context, state: &State, thumbs: &mut Thumbs, actions: &mu
                 Thumb::Ready(t) => {
                     let size = fit_size(&t, area.size() - Vec2::new(0.0, 28.0));
                     let image = Rect::from_center_size(area.center(), size);
-                    ui.painter().image(
-                        t.id(),
-                        image,
-                        Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                        Color32::WHITE,
-                    );
+                    paint(ui, &t, image);
                 }
                 Thumb::Loading => placeholder(ui, area),
                 Thumb::Failed(e) => {
@@ -513,12 +508,7 @@ fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &m
         Thumb::Ready(t) => {
             let size = fit_size(&t, avail);
             let (rect, resp) = ui.allocate_exact_size(size, Sense::click());
-            ui.painter().image(
-                t.id(),
-                rect,
-                Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                Color32::WHITE,
-            );
+            paint(ui, &t, rect);
             resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, "Query photo"));
             let resp = resp.on_hover_text(format!("{}\nDouble-click to open", path.display()));
             if resp.double_clicked() {
@@ -547,17 +537,18 @@ fn fit_size(t: &TextureHandle, avail: Vec2) -> Vec2 {
     s * scale
 }
 
+/// Draws a whole texture stretched over `rect`.
+fn paint(ui: &egui::Ui, t: &TextureHandle, rect: Rect) {
+    let uv = Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+    ui.painter().image(t.id(), rect, uv, Color32::WHITE);
+}
+
 /// A photo's square grid thumbnail in `rect`: the picture, a spinner while it loads, or why
 /// it cannot be shown.
 pub(super) fn grid_thumbnail(ui: &egui::Ui, thumbs: &mut Thumbs, path: &Path, rect: Rect) {
     match thumbs.get(path, Size::Grid) {
         Thumb::Ready(t) => {
-            ui.painter().image(
-                t.id(),
-                rect,
-                Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                Color32::WHITE,
-            );
+            paint(ui, &t, rect);
         }
         Thumb::Loading => placeholder(ui, rect),
         Thumb::Failed(e) => {
