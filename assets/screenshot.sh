@@ -8,7 +8,9 @@
 # thumbnail is on screen, and saves the window to <out.png>.
 # Needs: xvfb, xdotool, imagemagick, libgl1-mesa-dri; `cargo build --release` first.
 # Environment: PHOTO_SIM_BIN (default target/release/photo-sim), SCREENSHOT_DISPLAY (:77),
-# SCREENSHOT_TIMEOUT (seconds, default 300), SCREENSHOT_DATA (data dir to reuse).
+# SCREENSHOT_TIMEOUT (seconds, default 300), SCREENSHOT_DATA (data dir to reuse),
+# SCREENSHOT_SIZE (window size, e.g. 640x480; default the app's own), SCREENSHOT_WHILE_INDEXING=1
+# (take it as soon as the first matches are on screen, while indexing goes on).
 set -eu
 
 if [ $# -ne 3 ]; then
@@ -25,7 +27,7 @@ timeout=${SCREENSHOT_TIMEOUT:-300}
 data=${SCREENSHOT_DATA:-$(mktemp -d)}
 log=$(mktemp)
 
-Xvfb "$display" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb "$display" -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb=$!
 app=
 cleanup() {
@@ -48,10 +50,26 @@ PHOTO_SIM_TIMING=1 LIBGL_ALWAYS_SOFTWARE=1 WINIT_UNIX_BACKEND=x11 \
     "$bin" --data-dir "$data" open "$folder" --query "$query" >"$log" 2>&1 &
 app=$!
 
-# Ready when, after indexing finished, a query's thumbnails were all on screen.
+if [ -n "${SCREENSHOT_SIZE:-}" ]; then
+    i=0
+    until wid=$(xdotool search --name '^photo-sim$' 2>/dev/null | head -n 1) && [ -n "$wid" ]; do
+        i=$((i + 1))
+        [ $i -gt 300 ] && { echo "no window" >&2; exit 1; }
+        sleep 0.1
+    done
+    xdotool windowsize "$wid" "${SCREENSHOT_SIZE%x*}" "${SCREENSHOT_SIZE#*x}"
+fi
+
+# Ready when, after indexing finished, a query's thumbnails were all on screen (or, while
+# indexing, when the first matches are).
 start=$(date +%s)
 while :; do
-    if awk '/indexing finished|Up to date/ {done=1} done && /all thumbnails ready/ {ok=1} END {exit !ok}' "$log"; then
+    if [ -n "${SCREENSHOT_WHILE_INDEXING:-}" ]; then
+        if grep -q "first matches on screen" "$log"; then
+            sleep 2
+            break
+        fi
+    elif awk '/indexing finished|Up to date/ {done=1} done && /all thumbnails ready/ {ok=1} END {exit !ok}' "$log"; then
         break
     fi
     if ! kill -0 "$app" 2>/dev/null; then
@@ -67,7 +85,7 @@ while :; do
     sleep 0.5
 done
 # No hover effects or tooltips in the picture.
-xdotool mousemove 1279 899
+xdotool mousemove 1919 1079
 sleep 1
 wid=$(xdotool search --name '^photo-sim$' | head -n 1)
 import -window "$wid" "$out"

@@ -117,6 +117,32 @@ fn cancel_on_signals() -> CancelToken {
     cancel
 }
 
+/// Opens `folder`'s library for a command that reads the index (search, duplicates): a
+/// folder not indexed yet, or whose index file cannot be used (named), is indexed first.
+fn open_indexed(
+    folder: &Path,
+    store: &Store,
+    model: Arc<Model>,
+    cancel: &CancelToken,
+) -> Result<Library> {
+    let library = Library::open(folder, store, model)?;
+    match library.status() {
+        IndexStatus::Loaded => return Ok(library),
+        IndexStatus::Missing => eprintln!(
+            "{} is not indexed yet; indexing it first.",
+            shown(library.root())
+        ),
+        IndexStatus::Unusable { file, reason } => eprintln!(
+            "The index file {} cannot be used ({reason}); rebuilding it first.",
+            shown(file)
+        ),
+    }
+    if index_with_progress(&library, &UpdateOptions::default(), cancel)?.cancelled {
+        bail!("indexing was cancelled");
+    }
+    Ok(library)
+}
+
 /// Lets a command whose output is cut short (`photo-sim search … | head -1`) end quietly as
 /// Unix tools do, instead of panicking on the broken pipe. Not for the window, whose portal
 /// and display connections are sockets too.
@@ -188,24 +214,7 @@ fn run(args: Args) -> Result<ExitCode> {
                     )
                 })?,
             };
-            let library = Library::open(&folder, &store, load_model()?)?;
-            match library.status() {
-                IndexStatus::Loaded => {}
-                IndexStatus::Missing => eprintln!(
-                    "{} is not indexed yet; indexing it first.",
-                    shown(library.root())
-                ),
-                IndexStatus::Unusable { file, reason } => eprintln!(
-                    "The index file {} cannot be used ({reason}); rebuilding it first.",
-                    shown(file)
-                ),
-            }
-            if library.status() != &IndexStatus::Loaded {
-                let summary = index_with_progress(&library, &UpdateOptions::default(), &cancel)?;
-                if summary.cancelled {
-                    bail!("indexing was cancelled");
-                }
-            }
+            let library = open_indexed(&folder, &store, load_model()?, &cancel)?;
             let options = crate::QueryOptions {
                 rotations: !no_rotations,
             };
@@ -247,16 +256,7 @@ fn run(args: Args) -> Result<ExitCode> {
             json,
         }) => {
             let cancel = cancel_on_signals();
-            let library = Library::open(&folder, &store, load_model()?)?;
-            if library.status() != &IndexStatus::Loaded {
-                eprintln!(
-                    "{} is not indexed (or its index must be rebuilt); indexing it first.",
-                    shown(library.root())
-                );
-                if index_with_progress(&library, &UpdateOptions::default(), &cancel)?.cancelled {
-                    bail!("indexing was cancelled");
-                }
-            }
+            let library = open_indexed(&folder, &store, load_model()?, &cancel)?;
             let threshold = match (min_similarity, library.model().thresholds()) {
                 (Some(t), _) => t,
                 (None, Some(t)) => t.floor(level),
@@ -447,27 +447,7 @@ pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
 
 /// A time in nanoseconds since 1970 as `YYYY-MM-DD HH:MM` (UTC).
 fn date(ns: i128) -> String {
-    let secs = ns.div_euclid(1_000_000_000) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60
-    )
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+    crate::details::utc_date(ns.div_euclid(1_000_000_000) as i64)
 }
 
 fn photo_line(p: &crate::Photo) -> String {
@@ -477,7 +457,7 @@ fn photo_line(p: &crate::Photo) -> String {
     format!(
         "{}  {size}  {}  {}",
         shown(&p.path),
-        megabytes(p.bytes),
+        crate::details::size_text(p.bytes),
         date(p.modified_ns)
     )
 }
@@ -488,7 +468,7 @@ fn print_duplicates(groups: &[crate::DuplicateGroup], threshold: f32) {
     println!(
         "{} groups, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: most pixels, then the largest file, then the oldest)",
         groups.len(),
-        megabytes(reclaimable)
+        crate::details::size_text(reclaimable)
     );
     for (i, g) in groups.iter().enumerate() {
         println!("\nGroup {} ({} photos)", i + 1, g.members.len() + 1);

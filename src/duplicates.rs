@@ -162,20 +162,7 @@ mod tests {
     #[test]
     fn the_blocked_product_finds_exactly_the_pairs_above_the_threshold() {
         let dim = 8;
-        let mut s = 7u64;
-        let data: Vec<f32> = (0..(BLOCK + 300))
-            .flat_map(|_| {
-                let v: Vec<f32> = (0..dim)
-                    .map(|_| {
-                        s ^= s << 13;
-                        s ^= s >> 7;
-                        s ^= s << 17;
-                        (s % 1000) as f32 / 500.0 - 1.0
-                    })
-                    .collect();
-                unit(&v)
-            })
-            .collect();
+        let data = crate::nearest::tests::random_units(BLOCK + 300, dim, 7);
         let lists = neighbours(&data, dim, 0.9);
         let n = data.len() / dim;
         for i in (0..n).step_by(97) {

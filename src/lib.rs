@@ -12,11 +12,14 @@
 
 pub mod app;
 pub mod bench;
+pub mod browse;
 pub mod cli;
 pub mod decode;
+pub mod details;
 pub mod duplicates;
 pub mod embed;
 pub mod error;
+pub mod exif;
 pub mod file_ops;
 pub mod index;
 pub mod journal;

@@ -452,19 +452,60 @@ impl Library {
     /// with its best similarity, best first.
     pub fn search_vectors(&self, queries: &[Vec<f32>], k: usize) -> Vec<Match> {
         let snap = self.current();
+        let hits = self.nearest_rows(&snap, queries, k);
+        self.matches(&snap, hits)
+    }
+
+    /// The `k` rows nearest to any of `queries`: from the graph when there is one and it can
+    /// answer that many, else by the exact scan.
+    fn nearest_rows(&self, snap: &Snapshot, queries: &[Vec<f32>], k: usize) -> Vec<(usize, f32)> {
         let v = &snap.vectors;
         let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
         let exact = || nearest::exact_any(&v.data, v.dim as usize, &queries, k);
-        let hits = match &snap.graph {
+        match &snap.graph {
             // A graph whose links were tampered with could index out of bounds: the exact
             // scan is always right, only slower.
-            Some(g) if v.len() >= self.tuning.graph_threshold => {
+            Some(g) if v.len() >= self.tuning.graph_threshold && k <= nearest::EF_SEARCH => {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.search_any(&queries, k)))
                     .unwrap_or_else(|_| exact())
             }
             _ => exact(),
+        }
+    }
+
+    /// The `k` indexed photos nearest to any of `queries` among those `keep` accepts (`None`:
+    /// all), best first, each with its stored vector so the browser can group look-alikes.
+    pub(crate) fn nearest_with_vectors(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        keep: Option<&(dyn Fn(&Path) -> bool + Sync)>,
+    ) -> Vec<(Match, Vec<f32>)> {
+        let snap = self.current();
+        let v = &snap.vectors;
+        let hits = match keep {
+            None => self.nearest_rows(&snap, queries, k),
+            Some(keep) => {
+                let scored = (0..v.len())
+                    .into_par_iter()
+                    .filter(|&r| keep(&self.root.join(path_from_bytes(&v.entries[r].path))))
+                    .map(|r| {
+                        let best = queries
+                            .iter()
+                            .map(|q| nearest::dot(v.row(r), q))
+                            .fold(f32::NEG_INFINITY, f32::max);
+                        (r, best)
+                    })
+                    .collect();
+                nearest::best(scored, k)
+            }
         };
+        let rows: Vec<usize> = hits.iter().map(|&(r, _)| r).collect();
         self.matches(&snap, hits)
+            .into_iter()
+            .zip(rows)
+            .map(|(m, r)| (m, v.row(r).to_vec()))
+            .collect()
     }
 
     /// Exact-scan results, whatever the collection size (to check the graph against).

@@ -84,7 +84,7 @@ pub struct Graph {
 }
 
 /// How widely a graph search looks; also the most results one search can return.
-const EF_SEARCH: usize = 128;
+pub const EF_SEARCH: usize = 128;
 
 impl Graph {
     /// Builds the graph (all cores; minutes for tens of thousands of images).
@@ -154,10 +154,11 @@ impl Graph {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn random_units(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    /// `n` unit vectors of `dim` random coordinates (deterministic for a seed).
+    pub(crate) fn random_units(n: usize, dim: usize, seed: u64) -> Vec<f32> {
         let mut s = seed;
         let mut data: Vec<f32> = (0..n * dim)
             .map(|_| {

@@ -338,3 +338,250 @@ fn the_toolbar_fits_a_640_by_480_window() {
         );
     }
 }
+
+/// A burst of five frames of the cat (edited copies), the coffee and its copy, and four other
+/// pictures, in two sub-folders.
+fn burst_folder(root: &Path) -> PathBuf {
+    let photos = root.join("burst");
+    let (a, b) = (photos.join("a"), photos.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let cat = fixture_image("cat.jpg");
+    save_jpeg(&cat, &a.join("cat_0.jpg"), 92);
+    for k in 0..4 {
+        save_jpeg(&common::variant(&cat, k), &a.join(format!("cat_{}.jpg", k + 1)), 85);
+    }
+    std::fs::copy(fixture("coffee.jpg"), a.join("coffee.jpg")).unwrap();
+    let coffee = fixture_image("coffee.jpg");
+    save_jpeg(&common::variant(&coffee, 0), &b.join("coffee_copy.jpg"), 85);
+    for seed in 0..4 {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &b.join(format!("synthetic_{seed}.jpg")),
+            90,
+        );
+    }
+    photos
+}
+
+fn cell_index(h: &Harness<'_, App>, name: &str) -> usize {
+    h.state()
+        .state()
+        .cells()
+        .iter()
+        .position(|c| c.m.path.file_name().unwrap() == name)
+        .unwrap_or_else(|| panic!("{name} is not in the grid"))
+}
+
+#[test]
+fn a_burst_is_one_tile_whose_badge_shows_its_frames_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = burst_folder(tmp.path());
+    let mut h = harness(Store::under(&tmp.path().join("data")));
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
+    run_until(&mut h, "indexing", indexed);
+    drop_file(&mut h, &photos.join("a/coffee.jpg"));
+    run_until(&mut h, "the matches", results_shown);
+
+    // Five frames of one shot: one tile, "×5", so the grid shows different things.
+    let tiles = h.state().state().tiles().to_vec();
+    let names: Vec<String> = tiles
+        .iter()
+        .map(|t| t.best.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(tiles.len(), 6, "{names:?}");
+    let burst = tiles.iter().find(|t| t.count() == 5).expect("a ×5 tile");
+    let best = burst.best.path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(best.starts_with("cat_"), "{best}");
+    assert!(burst.also.iter().all(|m| m.similarity <= burst.best.similarity));
+    assert_eq!(names.iter().filter(|n| n.starts_with("cat_")).count(), 1);
+
+    // Its badge shows the other four frames in place, right after it; again hides them.
+    h.get_by_label("×5").click();
+    h.step();
+    h.step();
+    let cells = h.state().state().cells();
+    assert_eq!(cells.len(), 10);
+    let at = cell_index(&h, &best);
+    assert!(cells[at].expanded);
+    assert!(cells[at + 1..at + 5].iter().all(|c| c.member));
+    for c in &cells[at + 1..at + 5] {
+        h.get_by_label(&c.m.path.file_name().unwrap().to_string_lossy());
+    }
+    h.get_by_label("×5").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().state().cells().len(), 6);
+}
+
+#[test]
+fn more_and_less_like_this_scope_and_size_refine_the_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = burst_folder(tmp.path());
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = harness(store.clone());
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
+    run_until(&mut h, "indexing", indexed);
+    drop_file(&mut h, &photos.join("b/synthetic_0.jpg"));
+    run_until(&mut h, "the matches", results_shown);
+    let before = h.state().state().results();
+
+    // Right-click a match, "Less like this": it leaves the grid and shows as a chip.
+    let rejected = before[0].path.file_name().unwrap().to_string_lossy().into_owned();
+    h.get_by_label(&rejected).click_secondary();
+    h.step();
+    h.get_by_label("Less like this").click();
+    h.step();
+    run_until(&mut h, "less like", results_shown);
+    let s = h.state().state();
+    assert_eq!(s.current().unwrap().less.len(), 1);
+    assert!(s.results().iter().all(|m| m.path != before[0].path));
+    h.get_by_label("Less like:");
+    let chip = format!("{rejected} ✕");
+    h.get_by_label(&chip);
+    assert!(s.can_go_back(), "the refined query is a step of the history");
+
+    // "More like this" on the coffee (its copy may be folded into its tile): the other coffee
+    // photo climbs to the top.
+    let coffee = h
+        .state()
+        .state()
+        .results()
+        .into_iter()
+        .find(|m| m.path.file_name().unwrap().to_string_lossy().starts_with("coffee"))
+        .expect("a coffee in the grid");
+    let coffee_name = coffee.path.file_name().unwrap().to_string_lossy().into_owned();
+    h.get_by_label(&coffee_name).click_secondary();
+    h.step();
+    h.get_by_label("More like this").click();
+    h.step();
+    run_until(&mut h, "more like", results_shown);
+    let s = h.state().state();
+    assert_eq!(s.current().unwrap().more, [coffee.path.clone()]);
+    let top = s.results()[0].path.clone();
+    assert!(
+        top != coffee.path && top.file_name().unwrap().to_string_lossy().starts_with("coffee"),
+        "{:?}",
+        s.results()
+    );
+    h.get_by_label("More like:");
+    h.get_by_label(&format!("{coffee_name} ✕"));
+
+    // The chip takes the example out again.
+    h.get_by_label(&chip).click();
+    h.step();
+    run_until(&mut h, "chip removed", results_shown);
+    assert!(h.state().state().current().unwrap().less.is_empty());
+    assert!(h.query_by_label(&chip).is_none());
+
+    // "Only in this folder": every match is in b/; "Not in this folder": none is.
+    let b = photos.join("b").canonicalize().unwrap();
+    for (choice, inside) in [("Only in this folder", true), ("Not in this folder", false)] {
+        h.get_by_role(egui::accesskit::Role::ComboBox).click();
+        h.step();
+        h.get_by_label(choice).click();
+        h.step();
+        run_until(&mut h, choice, results_shown);
+        let results = h.state().state().results();
+        assert!(!results.is_empty(), "{choice}");
+        assert!(
+            results.iter().all(|m| m.path.starts_with(&b) == inside),
+            "{choice}: {results:?}"
+        );
+    }
+
+    // Thumbnail size: the buttons and Ctrl+plus/minus change the columns, remembered.
+    let columns = |h: &Harness<'_, App>| h.state().state().settings.columns;
+    assert_eq!(columns(&h), 5);
+    h.get_by_label("Larger").click();
+    h.step();
+    assert_eq!(columns(&h), 4);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Minus);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Minus);
+    h.step();
+    assert_eq!(columns(&h), 6);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
+    h.step();
+    assert_eq!(columns(&h), 5);
+    h.get_by_label("Smaller").click();
+    h.step();
+    let history_len = h.state().state().history.len();
+    drop(h);
+
+    // A restart brings back the folder, the query, its history and the thumbnail size.
+    let mut h = harness(store);
+    run_until(&mut h, "reopening", |app| indexed(app) && results_shown(app));
+    let s = h.state().state();
+    assert_eq!(s.settings.columns, 6);
+    assert_eq!(s.history.len(), history_len);
+    assert_eq!(
+        s.query().unwrap().file_name().unwrap(),
+        "synthetic_0.jpg"
+    );
+    assert!(s.can_go_back());
+    h.get_by_label("Query: synthetic_0.jpg");
+}
+
+#[test]
+fn a_hover_card_says_where_when_and_how_big() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = burst_folder(tmp.path());
+    let mut h = harness(Store::under(&tmp.path().join("data")));
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
+    run_until(&mut h, "indexing", indexed);
+    drop_file(&mut h, &photos.join("a/coffee.jpg"));
+    run_until(&mut h, "the matches", results_shown);
+    // The query pane says the query's date and size in readable text.
+    let dates = |h: &Harness<'_, App>| h.query_all_by_label_contains("File date ").count();
+    assert_eq!(dates(&h), 1);
+    h.get_by_label_contains("px, ");
+    // Hovering a match shows its card: folder in the library, date, pixels and bytes.
+    h.get_by_label("coffee_copy.jpg").hover();
+    h.step();
+    h.step();
+    h.get_by_label("In b");
+    assert_eq!(dates(&h), 2);
+    let sizes: Vec<String> = h
+        .query_all_by_label_contains(" px, ")
+        .filter_map(|n| n.label())
+        .collect();
+    let (w, hgt) = image::image_dimensions(photos.join("b/coffee_copy.jpg")).unwrap();
+    let kb = std::fs::metadata(photos.join("b/coffee_copy.jpg")).unwrap().len() as f64 / 1e3;
+    let card = format!("{w} × {hgt} px, {kb:.0} KB");
+    assert!(sizes.contains(&card), "{card} not in {sizes:?}");
+}
+
+#[test]
+fn without_a_desktop_dialog_the_in_app_picker_opens_a_folder() {
+    // No session bus: the desktop's folder dialog cannot be shown, as on a bare X server.
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = burst_folder(tmp.path());
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = harness(store);
+    h.step();
+    h.get_by_label("Open folder…").click();
+    h.step();
+    run_until(&mut h, "the in-app picker", |app| app.state().picker.is_some());
+    h.get_by_label("Choose a folder of photos");
+    // Walk to the photos: up from wherever it starts is not needed, type-free clicks only.
+    let start = h.state().state().picker.as_ref().unwrap().dir.clone();
+    assert!(start.is_dir(), "{start:?}");
+    h.state_mut()
+        .apply(photo_sim::app::state::Action::Picker(
+            photo_sim::app::picker::PickerAction::Enter(tmp.path().to_path_buf()),
+        ));
+    h.step();
+    h.get_by_label("📁 burst").click();
+    h.step();
+    h.get_by_label("📁 a");
+    h.get_by_label("Choose this folder").click();
+    h.step();
+    run_until(&mut h, "indexing", indexed);
+    assert!(h.state().state().picker.is_none());
+    assert_eq!(
+        h.state().state().folder.as_deref(),
+        Some(photos.canonicalize().unwrap().as_path())
+    );
+    assert_eq!(h.state().state().indexed, 11);
+}

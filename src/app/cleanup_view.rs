@@ -6,6 +6,7 @@ use super::cleanup::{Counts, LEVELS};
 use super::state::{Action, State};
 use super::thumbs::Thumbs;
 use super::view::{file_name, grid_thumbnail, PathRow};
+use crate::details::size_text;
 use crate::Photo;
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
@@ -14,18 +15,6 @@ use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
 const MAX_GROUPS_SHOWN: usize = 500;
 /// Side of a thumbnail in a group row.
 const TILE: f32 = 132.0;
-
-/// Bytes as a person reads them (1.2 MB, 2.3 GB).
-pub fn bytes(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e9 {
-        format!("{:.1} GB", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else {
-        format!("{:.0} KB", n / 1e3)
-    }
-}
 
 /// A count with thousands separators (1,104).
 fn count(n: usize) -> String {
@@ -46,7 +35,7 @@ pub fn counts_text(c: Counts) -> String {
         "{} groups, {} photos, {} reclaimable",
         count(c.groups),
         count(c.photos),
-        bytes(c.reclaimable)
+        size_text(c.reclaimable)
     )
 }
 
@@ -217,7 +206,7 @@ fn groups(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut V
                         "Group {} · {} photos · {} reclaimable",
                         i + 1,
                         g.members.len() + 1,
-                        bytes(g.reclaimable())
+                        size_text(g.reclaimable())
                     ))
                     .strong(),
                 );
@@ -303,7 +292,7 @@ fn tile(
             .pixels
             .map_or("?×?".to_string(), |(w, h)| format!("{w}×{h}"));
         ui.label(
-            RichText::new(format!("{pixels} · {}", bytes(photo.bytes)))
+            RichText::new(format!("{pixels} · {}", size_text(photo.bytes)))
                 .small()
                 .weak(),
         );

@@ -4,8 +4,10 @@
 
 use super::cleanup::{Level, LEVELS};
 use super::state::{Command, Msg, Settings};
+use crate::browse::{Request, Tile};
+use crate::details::Details;
 use crate::progress::CancelToken;
-use crate::{Library, Model, QueryOptions, Store, UpdateOptions};
+use crate::{Library, Model, Store, UpdateOptions};
 use crossbeam_channel::{Receiver, Sender};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -68,7 +70,7 @@ pub struct Engine {
     cancel: CancelToken,
     /// The thread opening and indexing the current folder.
     job: Option<JoinHandle<()>>,
-    queries: Sender<(u64, PathBuf, QueryOptions)>,
+    queries: Sender<(u64, Request)>,
 }
 
 impl Engine {
@@ -96,7 +98,7 @@ impl Engine {
             }
         }
         let library: Arc<RwLock<Option<Arc<Library>>>> = Arc::default();
-        let (queries, query_rx) = crossbeam_channel::unbounded::<(u64, PathBuf, QueryOptions)>();
+        let (queries, query_rx) = crossbeam_channel::unbounded::<(u64, Request)>();
         {
             let (tx, wake, library) = (tx.clone(), wake.clone(), library.clone());
             std::thread::Builder::new()
@@ -136,12 +138,8 @@ impl Engine {
                 generation,
                 prune,
             } => self.open(folder, generation, prune),
-            Command::Query {
-                id,
-                path,
-                rotations,
-            } => {
-                let _ = self.queries.send((id, path, QueryOptions { rotations }));
+            Command::Query { id, request } => {
+                let _ = self.queries.send((id, request));
             }
             Command::Cancel => self.cancel.cancel(),
             Command::OpenExternal(path) => self.open_external(&path),
@@ -333,7 +331,7 @@ fn cannot_open(path: &Path) -> String {
 /// Answers queries one at a time; when several wait, only the newest is answered (the others
 /// would be ignored by the state anyway).
 fn query_loop(
-    rx: Receiver<(u64, PathBuf, QueryOptions)>,
+    rx: Receiver<(u64, Request)>,
     library: Arc<RwLock<Option<Arc<Library>>>>,
     tx: Sender<Msg>,
     wake: Waker,
@@ -342,17 +340,22 @@ fn query_loop(
         while let Ok(newer) = rx.try_recv() {
             job = newer;
         }
-        let (id, path, options) = job;
+        let (id, request) = job;
         let started = Instant::now();
         let lib = library.read().expect("library lock").clone();
-        let msg = match search(lib.as_deref(), &path, &options) {
-            Ok((query, matches, searched)) => Msg::Results {
-                id,
-                query,
-                matches,
-                searched,
-                elapsed: started.elapsed(),
-            },
+        let msg = match search(lib.as_deref(), request) {
+            Ok((query, tiles, searched)) => {
+                let root = lib.as_deref().map(Library::root);
+                let details = described(&query, &tiles, root);
+                Msg::Results {
+                    id,
+                    query,
+                    tiles,
+                    details,
+                    searched,
+                    elapsed: started.elapsed(),
+                }
+            }
             Err(error) => Msg::QueryFailed { id, error },
         };
         let _ = tx.send(msg);
@@ -360,11 +363,29 @@ fn query_loop(
     }
 }
 
+/// The hover cards of the query and of every photo of the tiles (headers only: a few
+/// milliseconds for a page of results).
+fn described(query: &Path, tiles: &[Tile], root: Option<&Path>) -> Vec<(PathBuf, Details)> {
+    use rayon::prelude::*;
+    let paths: Vec<&Path> = std::iter::once(query)
+        .chain(
+            tiles
+                .iter()
+                .flat_map(|t| std::iter::once(&t.best).chain(&t.also))
+                .map(|m| m.path.as_path()),
+        )
+        .collect();
+    paths
+        .into_par_iter()
+        .map(|p| (p.to_path_buf(), crate::details::of(p, root)))
+        .collect()
+}
+
 fn search(
     lib: Option<&Library>,
-    path: &Path,
-    options: &QueryOptions,
-) -> Result<(PathBuf, Vec<crate::Match>, bool), String> {
+    mut request: Request,
+) -> Result<(PathBuf, Vec<Tile>, bool), String> {
+    let path = &request.photo;
     let query = path
         .canonicalize()
         .map_err(|e| format!("Cannot open {}: {e}", path.display()))?;
@@ -374,11 +395,10 @@ fn search(
             query.display()
         ));
     }
+    request.photo = query.clone();
     match lib {
-        // Ask for one more than shown: the query itself, when indexed, comes first.
-        Some(lib) => lib
-            .search_with(&query, super::state::RESULTS + 1, options)
-            .map(|m| (query, m, true))
+        Some(lib) => crate::browse::browse(lib, &request)
+            .map(|tiles| (query, tiles, true))
             .map_err(|e| e.to_string()),
         None => {
             // No folder to search yet: check that the photo is one, so a bad drop says so now.

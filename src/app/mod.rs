@@ -12,6 +12,7 @@
 pub mod cleanup;
 pub mod cleanup_view;
 pub mod engine;
+pub mod picker;
 pub mod state;
 pub mod thumbs;
 pub mod view;
@@ -45,6 +46,9 @@ pub fn run(
             .with_min_inner_size([640.0, 450.0])
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Glow,
+        // Window size and position come back on the next start.
+        persist_window: true,
+        persistence_path: Some(store.config_dir.join("window")),
         ..Default::default()
     };
     eframe::run_native(
@@ -85,6 +89,9 @@ pub struct App {
     fields: view::Fields,
     timing: bool,
     frames: FrameStats,
+    /// When the app started, and whether the first matches on screen were logged.
+    started: Instant,
+    first_matches_logged: bool,
 }
 
 impl App {
@@ -98,6 +105,8 @@ impl App {
         query: Option<PathBuf>,
     ) -> Self {
         let settings = Settings::load(&store.config_dir);
+        // Ctrl+plus and Ctrl+minus size the thumbnails, not the whole interface.
+        ctx.options_mut(|o| o.zoom_with_keyboard = false);
         let wake_ctx = ctx.clone();
         let engine = Engine::new(
             store.clone(),
@@ -113,6 +122,8 @@ impl App {
             fields: view::Fields::default(),
             timing: std::env::var(TIMING_ENV).is_ok_and(|v| v == "1"),
             frames: FrameStats::default(),
+            started: Instant::now(),
+            first_matches_logged: false,
         };
         if let Some(f) = folder {
             app.fields.folder_path = f.display().to_string();
@@ -140,7 +151,7 @@ impl App {
                 && s.results
                     .iter()
                     .flatten()
-                    .all(|m| self.thumbs.is_ready(&m.path, Size::Grid))
+                    .all(|t| self.thumbs.is_ready(&t.best.path, Size::Grid))
         })
     }
 
@@ -173,6 +184,14 @@ impl App {
         let now = Instant::now();
         // Query: issued → engine results → all thumbnails on screen.
         let all_ready = self.thumbnails_ready();
+        if all_ready && !self.first_matches_logged && !self.state.tiles().is_empty() {
+            self.first_matches_logged = true;
+            eprintln!(
+                "timing: first matches on screen {:.2} s after start ({} photos indexed so far)",
+                self.started.elapsed().as_secs_f64(),
+                self.state.indexed,
+            );
+        }
         if let Some(t) = &mut self.state.timing {
             if let (Some(results_at), false) = (t.results_at, t.thumbs_logged) {
                 if all_ready {

@@ -6,18 +6,76 @@
 //! every transition can be tested by feeding actions and messages, without threads or a window.
 
 use super::cleanup::{Cleanup, Level};
+use super::picker::{Picker, PickerAction, Purpose};
+use crate::browse::{Request, Scope, Tile};
+use crate::details::Details;
 use crate::file_ops::{Destination, Report};
 use crate::labels::Label;
 use crate::progress::{Event, Skipped, Summary};
 use crate::Photo;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Matches shown for a query.
+/// Tiles shown for a query, and how many more "More" shows.
 pub const RESULTS: usize = 10;
-/// Columns of the result grid (so [`RESULTS`] / `COLUMNS` rows).
+/// Columns of the result grid by default (so ten tiles fill two rows).
 pub const COLUMNS: usize = 5;
+/// The fewest and most columns the thumbnail size control allows.
+pub const MIN_COLUMNS: usize = 2;
+pub const MAX_COLUMNS: usize = 10;
+/// Queries remembered across restarts.
+const SAVED_STEPS: usize = 50;
+
+/// Where the matches of a query may be, relative to the query's own folder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Where {
+    #[default]
+    Everywhere,
+    /// Only in the query's folder (and its sub-folders).
+    QueryFolder,
+    /// Anywhere but the query's folder: the same subject in other albums.
+    ElsewhereThanQueryFolder,
+}
+
+impl Where {
+    pub const ALL: [Where; 3] = [
+        Where::Everywhere,
+        Where::QueryFolder,
+        Where::ElsewhereThanQueryFolder,
+    ];
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Where::Everywhere => "Everywhere",
+            Where::QueryFolder => "Only in this folder",
+            Where::ElsewhereThanQueryFolder => "Not in this folder",
+        }
+    }
+
+    fn scope(self, query: &Path) -> Scope {
+        let folder = query.parent().unwrap_or(query).to_path_buf();
+        match self {
+            Where::Everywhere => Scope::Everywhere,
+            Where::QueryFolder => Scope::Inside(folder),
+            Where::ElsewhereThanQueryFolder => Scope::Outside(folder),
+        }
+    }
+}
+
+/// One cell of the result grid: a tile's best match, or (when its group is expanded) one of
+/// the near-duplicates that follow it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    pub m: crate::Match,
+    /// Photos the tile stands for (1 for an expanded group's other members).
+    pub count: usize,
+    /// True for the best of a group that is shown expanded.
+    pub expanded: bool,
+    /// True for a near-duplicate shown after its group's best.
+    pub member: bool,
+}
 
 /// The two views of a folder.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,6 +135,21 @@ pub enum Action {
     ShowInFolder(PathBuf),
     /// Hide the error messages.
     DismissErrors,
+    /// Show (or hide again) the near-duplicates collapsed into the tile at this cell.
+    ToggleGroup(usize),
+    /// Refine the query: the results should look more like the photo at this cell.
+    MoreLike(usize),
+    /// Refine the query: the results should look less like the photo at this cell.
+    LessLike(usize),
+    /// Take a photo out of the query's "more like" or "less like" examples.
+    RemoveExample(PathBuf),
+    SetWhere(Where),
+    /// Show the next ten tiles.
+    ShowMore,
+    /// Bigger (negative) or smaller (positive) thumbnails: fewer or more columns.
+    Zoom(i32),
+    /// Something done in the in-app picker.
+    Picker(PickerAction),
     /// Turn the search for rotated copies on or off (the open query is searched again).
     SetRotations(bool),
     /// Remove the photos whose files are missing from the index (the person confirms they were
@@ -110,9 +183,7 @@ pub enum Command {
     /// Find the matches of `path`; `id` tags the answer.
     Query {
         id: u64,
-        path: PathBuf,
-        /// Also compare the photo turned by 90°, 180° and 270°.
-        rotations: bool,
+        request: Request,
     },
     Cancel,
     OpenExternal(PathBuf),
@@ -149,12 +220,14 @@ pub enum Msg {
         result: Result<Summary, String>,
     },
     /// The answer to `Command::Query { id, .. }`. `query` is the canonical path of the query;
-    /// `matches` come best first and may include the query itself. `searched` is false when no
-    /// folder is open (the photo was only checked to be an image).
+    /// `tiles` come best first, without the query itself; `details` describe the query and
+    /// every match. `searched` is false when no folder is open (the photo was only checked to
+    /// be an image).
     Results {
         id: u64,
         query: PathBuf,
-        matches: Vec<crate::Match>,
+        tiles: Vec<Tile>,
+        details: Vec<(PathBuf, Details)>,
         searched: bool,
         elapsed: Duration,
     },
@@ -196,6 +269,28 @@ pub struct Settings {
     /// Find copies of the query turned by 90°, 180° or 270° too.
     #[serde(default = "yes")]
     pub rotations: bool,
+    /// Columns of the result grid (the thumbnail size).
+    #[serde(default = "default_columns")]
+    pub columns: usize,
+    /// The last queries, oldest first, and which one was shown.
+    #[serde(default)]
+    pub history: Vec<SavedStep>,
+    #[serde(default)]
+    pub pos: usize,
+}
+
+/// A query as it is remembered across restarts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedStep {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub more: Vec<PathBuf>,
+    #[serde(default)]
+    pub less: Vec<PathBuf>,
+}
+
+fn default_columns() -> usize {
+    COLUMNS
 }
 
 fn yes() -> bool {
@@ -207,6 +302,9 @@ impl Default for Settings {
         Self {
             last_folder: None,
             rotations: true,
+            columns: COLUMNS,
+            history: Vec::new(),
+            pos: 0,
         }
     }
 }
@@ -257,7 +355,10 @@ pub enum Indexing {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     pub path: PathBuf,
-    pub results: Option<Vec<crate::Match>>,
+    /// Photos the matches should look more like, and less like.
+    pub more: Vec<PathBuf>,
+    pub less: Vec<PathBuf>,
+    pub results: Option<Vec<Tile>>,
     /// The index version the results were computed on.
     pub version: u64,
     /// False when the results were computed with no folder open.
@@ -299,10 +400,41 @@ pub struct State {
     /// The photo shown large over the grid, if any.
     pub preview: Option<PathBuf>,
     next_duplicates_id: u64,
+    /// Tiles asked for (ten, more after "More").
+    pub count: usize,
+    /// The tile (by its best match) whose near-duplicates are shown.
+    pub expanded: Option<PathBuf>,
+    /// Where the query's matches may be.
+    pub scope: Where,
+    /// What the hover cards say of the query and its matches.
+    pub details: HashMap<PathBuf, Details>,
+    /// The in-app picker, shown where the desktop has no file dialog.
+    pub picker: Option<Picker>,
+}
+
+impl Step {
+    fn new(path: PathBuf, more: Vec<PathBuf>, less: Vec<PathBuf>) -> Self {
+        Self {
+            path,
+            more,
+            less,
+            results: None,
+            version: 0,
+            searched: false,
+        }
+    }
 }
 
 impl State {
-    pub fn new(settings: Settings) -> Self {
+    pub fn new(mut settings: Settings) -> Self {
+        settings.columns = settings.columns.clamp(MIN_COLUMNS, MAX_COLUMNS);
+        // The queries of the last run come back; they are searched once the folder opens.
+        let history: Vec<Step> = settings
+            .history
+            .iter()
+            .map(|s| Step::new(s.path.clone(), s.more.clone(), s.less.clone()))
+            .collect();
+        let pos = settings.pos.min(history.len().saturating_sub(1));
         Self {
             folder: None,
             indexed: 0,
@@ -311,8 +443,8 @@ impl State {
             skipped: Vec::new(),
             notices: Vec::new(),
             errors: Vec::new(),
-            history: Vec::new(),
-            pos: 0,
+            history,
+            pos,
             selection: None,
             settings,
             generation: 0,
@@ -324,6 +456,11 @@ impl State {
             cleanup: Cleanup::default(),
             preview: None,
             next_duplicates_id: 0,
+            count: RESULTS,
+            expanded: None,
+            scope: Where::Everywhere,
+            details: HashMap::new(),
+            picker: None,
         }
     }
 
@@ -336,11 +473,88 @@ impl State {
         self.current().map(|s| s.path.as_path())
     }
 
-    /// The matches shown for the current query (empty while they are computed).
-    pub fn results(&self) -> &[crate::Match] {
+    /// The tiles of the current query (empty while they are computed).
+    pub fn tiles(&self) -> &[Tile] {
         self.current()
             .and_then(|s| s.results.as_deref())
             .unwrap_or(&[])
+    }
+
+    /// The grid's cells: each tile's best match, followed by its near-duplicates when the
+    /// tile is expanded.
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut cells = Vec::new();
+        for t in self.tiles() {
+            let expanded = !t.also.is_empty() && self.expanded.as_ref() == Some(&t.best.path);
+            cells.push(Cell {
+                m: t.best.clone(),
+                count: t.count(),
+                expanded,
+                member: false,
+            });
+            if expanded {
+                cells.extend(t.also.iter().map(|m| Cell {
+                    m: m.clone(),
+                    count: 1,
+                    expanded: false,
+                    member: true,
+                }));
+            }
+        }
+        cells
+    }
+
+    /// The matches of the grid's cells, in order.
+    pub fn results(&self) -> Vec<crate::Match> {
+        self.cells().into_iter().map(|c| c.m).collect()
+    }
+
+    fn cell_path(&self, i: usize) -> Option<PathBuf> {
+        self.cells().into_iter().nth(i).map(|c| c.m.path)
+    }
+
+    /// The settings with the current history, to be saved.
+    fn remember_history(&mut self) -> Command {
+        let start = self.history.len().saturating_sub(SAVED_STEPS);
+        self.settings.history = self.history[start..]
+            .iter()
+            .map(|s| SavedStep {
+                path: s.path.clone(),
+                more: s.more.clone(),
+                less: s.less.clone(),
+            })
+            .collect();
+        self.settings.pos = self.pos.saturating_sub(start);
+        Command::SaveSettings(self.settings.clone())
+    }
+
+    /// Adds a query to the history after the current one (dropping any forward steps), shows
+    /// it and remembers the history.
+    fn push_step(&mut self, step: Step) -> Vec<Command> {
+        if !self.history.is_empty() {
+            self.history.truncate(self.pos + 1);
+        }
+        self.history.push(step);
+        self.pos = self.history.len() - 1;
+        self.count = RESULTS;
+        self.expanded = None;
+        let mut commands = self.show_current();
+        commands.push(self.remember_history());
+        commands
+    }
+
+    /// The current query with `change` made to its examples, as a new step.
+    fn refine(
+        &mut self,
+        change: impl FnOnce(&mut Vec<PathBuf>, &mut Vec<PathBuf>),
+    ) -> Vec<Command> {
+        let Some(current) = self.current() else {
+            return Vec::new();
+        };
+        let (mut more, mut less) = (current.more.clone(), current.less.clone());
+        change(&mut more, &mut less);
+        let path = current.path.clone();
+        self.push_step(Step::new(path, more, less))
     }
 
     pub fn can_go_back(&self) -> bool {
@@ -377,8 +591,18 @@ impl State {
     }
 
     fn query_command(&mut self) -> Vec<Command> {
-        let Some(path) = self.query().map(Path::to_path_buf) else {
+        let Some(step) = self.current() else {
             return Vec::new();
+        };
+        let request = Request {
+            photo: step.path.clone(),
+            more: step.more.clone(),
+            less: step.less.clone(),
+            scope: self.scope.scope(&step.path),
+            tiles: self.count,
+            options: crate::QueryOptions {
+                rotations: self.settings.rotations,
+            },
         };
         self.next_query_id += 1;
         let id = self.next_query_id;
@@ -389,11 +613,7 @@ impl State {
             engine: None,
             thumbs_logged: false,
         });
-        vec![Command::Query {
-            id,
-            path,
-            rotations: self.settings.rotations,
-        }]
+        vec![Command::Query { id, request }]
     }
 
     /// Shows the current step: its cached results at once, and a fresh query when those are
@@ -510,8 +730,7 @@ impl State {
                     Some(_) => None,
                     None => self
                         .selection
-                        .and_then(|i| self.results().get(i))
-                        .map(|m| m.path.clone())
+                        .and_then(|i| self.cell_path(i))
                         .or_else(|| self.query().map(Path::to_path_buf)),
                 };
                 Vec::new()
@@ -550,25 +769,83 @@ impl State {
                     }
                     return self.show_current();
                 }
-                if !self.history.is_empty() {
-                    self.history.truncate(self.pos + 1);
-                }
-                self.history.push(Step {
-                    path,
-                    results: None,
-                    version: self.version,
-                    searched: false,
-                });
-                self.pos = self.history.len() - 1;
-                self.show_current()
+                self.push_step(Step::new(path, Vec::new(), Vec::new()))
             }
-            Action::Pivot(i) => match self.results().get(i) {
-                Some(m) => {
-                    let path = m.path.clone();
-                    self.apply(Action::SetQuery(path))
-                }
+            Action::Pivot(i) => match self.cell_path(i) {
+                Some(path) => self.apply(Action::SetQuery(path)),
                 None => Vec::new(),
             },
+            Action::ToggleGroup(i) => {
+                if let Some(cell) = self.cells().into_iter().nth(i) {
+                    if cell.expanded {
+                        self.expanded = None;
+                    } else if cell.count > 1 {
+                        self.expanded = Some(cell.m.path);
+                    }
+                }
+                Vec::new()
+            }
+            Action::MoreLike(i) => match self.cell_path(i) {
+                Some(p) => self.refine(|more, less| {
+                    less.retain(|l| *l != p);
+                    if !more.contains(&p) {
+                        more.push(p);
+                    }
+                }),
+                None => Vec::new(),
+            },
+            Action::LessLike(i) => match self.cell_path(i) {
+                Some(p) => self.refine(|more, less| {
+                    more.retain(|m| *m != p);
+                    if !less.contains(&p) {
+                        less.push(p);
+                    }
+                }),
+                None => Vec::new(),
+            },
+            Action::RemoveExample(p) => self.refine(|more, less| {
+                more.retain(|m| *m != p);
+                less.retain(|l| *l != p);
+            }),
+            Action::SetWhere(scope) => {
+                if self.scope == scope {
+                    return Vec::new();
+                }
+                self.scope = scope;
+                self.count = RESULTS;
+                self.query_command()
+            }
+            Action::ShowMore => {
+                if self.current().is_none() || self.pending_query.is_some() {
+                    return Vec::new();
+                }
+                self.count += RESULTS;
+                self.query_command()
+            }
+            Action::Picker(PickerAction::Enter(dir)) => {
+                if let Some(p) = &mut self.picker {
+                    p.enter(dir);
+                }
+                Vec::new()
+            }
+            Action::Picker(PickerAction::Choose(path)) => match self.picker.take() {
+                Some(p) => self.apply(p.purpose.action(path)),
+                None => Vec::new(),
+            },
+            Action::Picker(PickerAction::Cancel) => {
+                self.picker = None;
+                Vec::new()
+            }
+            Action::Zoom(step) => {
+                let columns = (self.settings.columns as i64 + i64::from(step))
+                    .clamp(MIN_COLUMNS as i64, MAX_COLUMNS as i64)
+                    as usize;
+                if columns == self.settings.columns {
+                    return Vec::new();
+                }
+                self.settings.columns = columns;
+                vec![Command::SaveSettings(self.settings.clone())]
+            }
             Action::PivotSelected => match self.selection {
                 Some(i) => self.apply(Action::Pivot(i)),
                 None => Vec::new(),
@@ -578,14 +855,18 @@ impl State {
                     return Vec::new();
                 }
                 self.pos -= 1;
-                self.show_current()
+                let mut commands = self.show_current();
+                commands.push(self.remember_history());
+                commands
             }
             Action::Forward => {
                 if !self.can_go_forward() {
                     return Vec::new();
                 }
                 self.pos += 1;
-                self.show_current()
+                let mut commands = self.show_current();
+                commands.push(self.remember_history());
+                commands
             }
             Action::Cancel => {
                 if self.is_indexing() {
@@ -596,7 +877,7 @@ impl State {
                 }
             }
             Action::MoveSelection(dx, dy) => {
-                let n = self.results().len();
+                let n = self.cells().len();
                 if n == 0 {
                     self.selection = None;
                     return Vec::new();
@@ -604,7 +885,7 @@ impl State {
                 self.selection = Some(match self.selection {
                     None => 0,
                     Some(i) => {
-                        let cols = COLUMNS as i32;
+                        let cols = self.settings.columns as i32;
                         let (row, col) = (i as i32 / cols, i as i32 % cols);
                         let col = (col + dx).clamp(0, cols - 1);
                         let rows = (n as i32 + cols - 1) / cols;
@@ -615,7 +896,7 @@ impl State {
                 Vec::new()
             }
             Action::Select(selection) => {
-                self.selection = selection.filter(|&i| i < self.results().len());
+                self.selection = selection.filter(|&i| i < self.cells().len());
                 Vec::new()
             }
             Action::OpenExternal(path) => vec![Command::OpenExternal(path)],
@@ -683,7 +964,8 @@ impl State {
             Msg::Results {
                 id,
                 query,
-                matches,
+                tiles,
+                details,
                 searched,
                 elapsed,
             } => {
@@ -695,19 +977,26 @@ impl State {
                     t.results_at = Some(Instant::now());
                     t.engine = Some(elapsed);
                 }
+                // Only the cards of what is shown are kept.
+                if self.details.len() > 1000 {
+                    self.details.clear();
+                }
+                self.details.extend(details);
                 let version = self.version;
                 if let Some(step) = self.history.get_mut(self.pos) {
-                    // The query's own picture matches itself best: it is left out on purpose,
-                    // so the grid shows the ten *other* nearest photos.
-                    let results: Vec<_> = matches
+                    // The query's own picture would match itself best: the grid shows the
+                    // *other* nearest photos.
+                    let tiles: Vec<Tile> = tiles
                         .into_iter()
-                        .filter(|m| m.path != query && m.path != step.path)
-                        .take(RESULTS)
+                        .filter(|t| t.best.path != query && t.best.path != step.path)
                         .collect();
                     step.path = query;
-                    step.results = Some(results);
+                    step.results = Some(tiles);
                     step.version = version;
                     step.searched = searched;
+                }
+                if self.selection.is_some_and(|i| i >= self.cells().len()) {
+                    self.selection = None;
                 }
                 Vec::new()
             }
@@ -731,27 +1020,11 @@ impl State {
                 }
                 Vec::new()
             }
-            Msg::PickedFolder { path, failed } => self.picked(
-                path,
-                failed,
-                Action::OpenFolder,
-                "The folder dialog",
-                "Type the folder's path in \"Folder path\" and press Open.",
-            ),
-            Msg::PickedPhoto { path, failed } => self.picked(
-                path,
-                failed,
-                Action::SetQuery,
-                "The file dialog",
-                "Type the photo's path in \"Photo path\", or drop the photo on the window.",
-            ),
-            Msg::PickedMoveTarget { path, failed } => self.picked(
-                path,
-                failed,
-                Action::MoveSelectedTo,
-                "The folder dialog",
-                "Type the folder's path in \"Move to\" and press Move.",
-            ),
+            Msg::PickedFolder { path, failed } => self.picked(path, failed, Purpose::OpenFolder),
+            Msg::PickedPhoto { path, failed } => self.picked(path, failed, Purpose::QueryPhoto),
+            Msg::PickedMoveTarget { path, failed } => {
+                self.picked(path, failed, Purpose::MoveTarget)
+            }
             Msg::Duplicates { id, result } => {
                 if self.cleanup.pending != Some(id) {
                     return Vec::new();
@@ -791,22 +1064,18 @@ impl State {
         }
     }
 
-    /// A closed dialog: the path chosen becomes `action`; a dialog that could not be shown
-    /// says so, and where to type the path instead.
-    fn picked(
-        &mut self,
-        path: Option<PathBuf>,
-        failed: bool,
-        action: fn(PathBuf) -> Action,
-        dialog: &str,
-        instead: &str,
-    ) -> Vec<Command> {
+    /// A closed dialog: the path chosen becomes the purpose's action; where the desktop could
+    /// not show a dialog, the in-app picker takes its place.
+    fn picked(&mut self, path: Option<PathBuf>, failed: bool, purpose: Purpose) -> Vec<Command> {
         match path {
-            Some(p) => self.apply(action(p)),
+            Some(p) => self.apply(purpose.action(p)),
             None if failed => {
-                self.error(format!(
-                    "{dialog} could not be shown (no desktop portal or zenity is available). {instead}"
-                ));
+                let start = match purpose {
+                    Purpose::OpenFolder => self.settings.last_folder.clone(),
+                    Purpose::QueryPhoto => self.folder.clone(),
+                    Purpose::MoveTarget => self.folder.as_deref().and_then(Path::parent).map(Path::to_path_buf),
+                };
+                self.picker = Some(Picker::new(purpose, start.as_deref()));
                 Vec::new()
             }
             None => Vec::new(),
@@ -879,7 +1148,7 @@ impl State {
         }
         let mut commands = self.refresh_duplicates();
         // The current query's matches may be different (or exist at all) now.
-        if self.current().is_some() && (changed || self.results().is_empty()) {
+        if self.current().is_some() && (changed || self.tiles().is_empty()) {
             commands.extend(self.query_command());
         }
         commands
@@ -958,10 +1227,18 @@ mod tests {
         }
     }
 
+    /// The id of the one query among `commands` (a new step also saves the history).
     fn query_id(commands: &[Command]) -> u64 {
-        match commands {
-            [Command::Query { id, .. }] => *id,
-            other => panic!("expected one query, got {other:?}"),
+        let ids: Vec<u64> = commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Query { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        match ids[..] {
+            [id] => id,
+            _ => panic!("expected one query, got {commands:?}"),
         }
     }
 
@@ -971,11 +1248,23 @@ mod tests {
         answer(state, id, q, matches);
     }
 
+    /// Each match its own tile.
+    fn tiles(matches: Vec<Match>) -> Vec<Tile> {
+        matches
+            .into_iter()
+            .map(|best| Tile {
+                best,
+                also: Vec::new(),
+            })
+            .collect()
+    }
+
     fn answer(state: &mut State, id: u64, q: &str, matches: Vec<Match>) {
         state.handle(Msg::Results {
             id,
             query: PathBuf::from(q),
-            matches,
+            tiles: tiles(matches),
+            details: Vec::new(),
             searched: true,
             elapsed: Duration::ZERO,
         });
@@ -1002,7 +1291,7 @@ mod tests {
             commands,
             vec![Command::SaveSettings(Settings {
                 last_folder: Some(PathBuf::from("/photos")),
-                rotations: true,
+                ..Settings::default()
             })]
         );
     }
@@ -1047,14 +1336,21 @@ mod tests {
         assert_eq!(s.history.len(), 2);
         assert!(s.can_go_back() && !s.can_go_forward());
 
-        // Back shows the cached results at once, with no new query.
-        assert_eq!(s.apply(Action::Back), vec![]);
+        // Back shows the cached results at once, with no new query (only where it is in the
+        // history is saved).
+        let no_query = |commands: Vec<Command>| {
+            commands
+                .iter()
+                .all(|c| matches!(c, Command::SaveSettings(_)))
+        };
+        assert!(no_query(s.apply(Action::Back)));
+        assert_eq!(s.settings.pos, 0);
         assert_eq!(s.query(), Some(Path::new("/photos/a.jpg")));
         assert_eq!(s.results()[0].path, PathBuf::from("/photos/b0.jpg"));
         assert!(!s.can_go_back() && s.can_go_forward());
         assert_eq!(s.apply(Action::Back), vec![]);
 
-        assert_eq!(s.apply(Action::Forward), vec![]);
+        assert!(no_query(s.apply(Action::Forward)));
         assert_eq!(s.query(), Some(Path::new("/photos/b2.jpg")));
         assert_eq!(s.apply(Action::Forward), vec![]);
 
@@ -1345,11 +1641,20 @@ mod tests {
             failed: false,
         });
         assert_eq!(s.errors.len(), 1, "a cancelled dialog is no error");
+        // No dialog on this desktop: the in-app picker opens instead, and what it picks opens.
+        let dir = tempfile::tempdir().unwrap();
+        s.settings.last_folder = Some(dir.path().to_path_buf());
+        std::fs::create_dir(dir.path().join("album")).unwrap();
         s.handle(Msg::PickedFolder {
             path: None,
             failed: true,
         });
-        assert!(s.errors[1].contains("Folder path"));
+        let picker = s.picker.as_ref().expect("the in-app picker");
+        assert_eq!(picker.folders, [dir.path().join("album")]);
+        s.apply(Action::Picker(PickerAction::Enter(dir.path().join("album"))));
+        let commands = s.apply(Action::Picker(PickerAction::Choose(dir.path().join("album"))));
+        assert!(s.picker.is_none());
+        assert!(matches!(&commands[..], [Command::Open { folder, .. }] if *folder == dir.path().join("album")));
     }
 
     #[test]
@@ -1359,7 +1664,8 @@ mod tests {
         s.handle(Msg::Results {
             id,
             query: PathBuf::from("/photos/a.jpg"),
-            matches: vec![],
+            tiles: vec![],
+            details: vec![],
             searched: false,
             elapsed: Duration::ZERO,
         });
@@ -1383,10 +1689,7 @@ mod tests {
         assert!(matches!(&commands[0], Command::SaveSettings(st) if !st.rotations));
         assert!(matches!(
             &commands[1],
-            Command::Query {
-                rotations: false,
-                ..
-            }
+            Command::Query { request, .. } if !request.options.rotations
         ));
         assert_eq!(s.apply(Action::SetRotations(false)), vec![]);
     }
@@ -1398,6 +1701,7 @@ mod tests {
         let s = Settings {
             last_folder: Some(PathBuf::from("/photos")),
             rotations: false,
+            ..Settings::default()
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);
@@ -1411,5 +1715,106 @@ mod tests {
         let uri = format!("file://{}", file.display()).replace(' ', "%20");
         assert_eq!(path_from_text(&uri), Some(file));
         assert_eq!(path_from_text("no such thing"), None);
+    }
+
+    fn request(commands: &[Command]) -> &Request {
+        commands
+            .iter()
+            .find_map(|c| match c {
+                Command::Query { request, .. } => Some(request),
+                _ => None,
+            })
+            .expect("a query")
+    }
+
+    #[test]
+    fn an_expanded_group_shows_its_members_after_it_and_they_can_be_pivoted_to() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/a.jpg"))));
+        let mut tiles = tiles(grid("b", 3));
+        tiles[1].also = vec![m("/photos/burst1.jpg", 0.7), m("/photos/burst2.jpg", 0.6)];
+        s.handle(Msg::Results {
+            id,
+            query: PathBuf::from("/photos/a.jpg"),
+            tiles,
+            details: vec![],
+            searched: true,
+            elapsed: Duration::ZERO,
+        });
+        assert_eq!(s.cells().len(), 3);
+        assert_eq!(s.cells()[1].count, 3);
+        s.apply(Action::ToggleGroup(0));
+        assert_eq!(s.expanded, None, "a single photo has nothing to show");
+        s.apply(Action::ToggleGroup(1));
+        let cells = s.cells();
+        assert_eq!(cells.len(), 5);
+        assert!(cells[1].expanded && cells[2].member && cells[3].member);
+        assert_eq!(cells[3].m.path, PathBuf::from("/photos/burst2.jpg"));
+        assert_eq!(cells[4].m.path, PathBuf::from("/photos/b2.jpg"));
+        let commands = s.apply(Action::Pivot(3));
+        assert_eq!(request(&commands).photo, PathBuf::from("/photos/burst2.jpg"));
+        assert_eq!(s.expanded, None, "a new query starts collapsed");
+    }
+
+    #[test]
+    fn more_and_less_like_this_are_steps_of_the_history_and_are_remembered() {
+        let mut s = showing_a();
+        let commands = s.apply(Action::MoreLike(1));
+        let r = request(&commands);
+        assert_eq!(r.photo, PathBuf::from("/photos/a.jpg"));
+        assert_eq!(r.more, [PathBuf::from("/photos/b1.jpg")]);
+        assert!(matches!(commands.last(), Some(Command::SaveSettings(st)) if st.history.len() == 2));
+        let id = query_id(&commands[..1]);
+        answer(&mut s, id, "/photos/a.jpg", grid("c", 10));
+        let commands = s.apply(Action::LessLike(0));
+        let r = request(&commands);
+        assert_eq!(r.more, [PathBuf::from("/photos/b1.jpg")]);
+        assert_eq!(r.less, [PathBuf::from("/photos/c0.jpg")]);
+        // Marking a chosen photo "less like" moves it, and a chip removes it.
+        let commands = s.apply(Action::RemoveExample(PathBuf::from("/photos/b1.jpg")));
+        assert!(request(&commands).more.is_empty());
+        assert_eq!(s.history.len(), 4);
+        s.apply(Action::Back);
+        s.apply(Action::Back);
+        assert_eq!(s.current().unwrap().more, [PathBuf::from("/photos/b1.jpg")]);
+        assert!(s.current().unwrap().less.is_empty());
+
+        // The next start has the same history, at the same step.
+        let saved = match s.apply(Action::Forward).pop() {
+            Some(Command::SaveSettings(st)) => st,
+            other => panic!("{other:?}"),
+        };
+        let restored = State::new(saved);
+        assert_eq!(restored.history.len(), 4);
+        assert_eq!(restored.pos, s.pos);
+        assert_eq!(restored.current().unwrap().less, s.current().unwrap().less);
+    }
+
+    #[test]
+    fn scope_more_and_zoom_ask_for_what_they_say() {
+        let mut s = showing_a();
+        let commands = s.apply(Action::SetWhere(Where::QueryFolder));
+        assert_eq!(
+            request(&commands).scope,
+            Scope::Inside(PathBuf::from("/photos"))
+        );
+        let commands = s.apply(Action::SetWhere(Where::ElsewhereThanQueryFolder));
+        assert_eq!(
+            request(&commands).scope,
+            Scope::Outside(PathBuf::from("/photos"))
+        );
+        let id = query_id(&commands);
+        answer(&mut s, id, "/photos/a.jpg", grid("b", 10));
+        assert_eq!(request(&s.apply(Action::ShowMore)).tiles, 2 * RESULTS);
+        for _ in 0..20 {
+            s.apply(Action::Zoom(-1));
+        }
+        assert_eq!(s.settings.columns, MIN_COLUMNS);
+        assert_eq!(s.apply(Action::Zoom(-1)), vec![]);
+        assert!(matches!(
+            s.apply(Action::Zoom(1)).as_slice(),
+            [Command::SaveSettings(st)] if st.columns == MIN_COLUMNS + 1
+        ));
     }
 }

@@ -1,7 +1,7 @@
 //! Drawing only: reads the [`State`], draws the window, and returns what the person asked for
 //! as [`Action`]s. Nothing here changes the state or talks to the engine.
 
-use super::state::{path_from_text, Action, Indexing, State, View, COLUMNS, RESULTS};
+use super::state::{path_from_text, Action, Cell, Indexing, State, View, Where, RESULTS};
 use super::thumbs::{Size, Thumb, Thumbs};
 use eframe::egui;
 use egui::{
@@ -71,6 +71,7 @@ pub fn draw(
             super::cleanup_view::draw(ui, state, thumbs, &mut fields.move_target, &mut actions)
         });
         messages(ui.ctx(), state, &mut actions);
+        picker(ui.ctx(), state, &mut actions);
         drop_overlay(ui.ctx());
         return actions;
     }
@@ -91,8 +92,15 @@ pub fn draw(
     });
     preview(ui.ctx(), state, thumbs, &mut actions);
     messages(ui.ctx(), state, &mut actions);
+    picker(ui.ctx(), state, &mut actions);
     drop_overlay(ui.ctx());
     actions
+}
+
+fn picker(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
+    if let Some(p) = &state.picker {
+        super::picker::draw(ctx, p, actions);
+    }
 }
 
 /// The preview: one photo as large as the window allows, over the grid (Space or Esc closes).
@@ -154,6 +162,15 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
             || i.pointer.button_pressed(PointerButton::Extra2)
         {
             actions.push(Action::Forward);
+        }
+        // Thumbnail size; egui's own Ctrl+plus/minus zoom is turned off in `App::new`.
+        if i.consume_key(Modifiers::COMMAND, Key::Plus)
+            || i.consume_key(Modifiers::COMMAND, Key::Equals)
+        {
+            actions.push(Action::Zoom(-1));
+        }
+        if i.consume_key(Modifiers::COMMAND, Key::Minus) {
+            actions.push(Action::Zoom(1));
         }
         if !typing {
             for (key, dx, dy) in [
@@ -492,6 +509,10 @@ fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &m
     )
     .on_hover_text(path.display().to_string());
     ui.add(egui::Label::new(RichText::new(path.display().to_string()).size(13.0)).truncate());
+    if let Some(d) = state.details.get(path) {
+        ui.label(RichText::new(d.lines()[1..].join(" · ")).size(13.0));
+    }
+    examples(ui, state, actions);
     let mut rotations = state.settings.rotations;
     if ui
         .checkbox(&mut rotations, "Also find rotated copies")
@@ -527,6 +548,31 @@ fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &m
                 format!("Cannot show this photo: {e}"),
             );
         }
+    }
+}
+
+/// The photos the query was refined with, as chips that take them out again.
+fn examples(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    let Some(step) = state.current() else { return };
+    for (title, paths) in [("More like:", &step.more), ("Less like:", &step.less)] {
+        if paths.is_empty() {
+            continue;
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(title).strong());
+            for p in paths {
+                if ui
+                    .button(format!("{} ✕", file_name(p)))
+                    .on_hover_text(format!(
+                        "{}\nClick to take it out of the query",
+                        p.display()
+                    ))
+                    .clicked()
+                {
+                    actions.push(Action::RemoveExample(p.clone()));
+                }
+            }
+        });
     }
 }
 
@@ -573,21 +619,24 @@ pub(super) fn placeholder(ui: &egui::Ui, rect: Rect) {
 }
 
 fn file_menu(resp: &egui::Response, path: &Path, actions: &mut Vec<Action>) {
-    resp.context_menu(|ui| {
-        if ui.button("Open").clicked() {
-            actions.push(Action::OpenExternal(path.to_path_buf()));
-            ui.close();
-        }
-        if ui.button("Show in folder").clicked() {
-            actions.push(Action::ShowInFolder(path.to_path_buf()));
-            ui.close();
-        }
-    });
+    resp.context_menu(|ui| file_menu_items(ui, path, actions));
+}
+
+fn file_menu_items(ui: &mut egui::Ui, path: &Path, actions: &mut Vec<Action>) {
+    if ui.button("Open").clicked() {
+        actions.push(Action::OpenExternal(path.to_path_buf()));
+        ui.close();
+    }
+    if ui.button("Show in folder").clicked() {
+        actions.push(Action::ShowInFolder(path.to_path_buf()));
+        ui.close();
+    }
 }
 
 fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
     let current = state.current().expect("a query is shown");
-    let matches = state.results();
+    let cells = state.cells();
+    grid_controls(ui, state, actions);
     if current.results.is_none() {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -600,117 +649,258 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
             "Open a folder of photos to find the ones like this one."
         });
         return;
-    } else if matches.is_empty() {
+    } else if cells.is_empty() {
         ui.label(if state.is_indexing() {
             "No photos indexed yet; the matches appear when indexing has saved some."
+        } else if state.scope != Where::Everywhere {
+            "No photos here: choose \"Everywhere\" to search the whole folder."
         } else {
             "No other photos in this folder."
         });
         return;
     }
+    let columns = state.settings.columns;
     let gap = 10.0;
     let text_h = 38.0;
-    let rows = RESULTS.div_ceil(COLUMNS);
-    let avail = ui.available_size();
-    let side = ((avail.x - gap * (COLUMNS as f32 - 1.0)) / COLUMNS as f32)
-        .min((avail.y - (gap + text_h) * rows as f32) / rows as f32)
+    // The first ten tiles fill the window; more (after "More") scroll.
+    let rows_in_view = RESULTS.div_ceil(columns).max(1);
+    let avail = ui.available_size() - Vec2::new(0.0, 34.0);
+    let side = ((avail.x - gap * (columns as f32 - 1.0)) / columns as f32)
+        .min((avail.y - (gap + text_h) * rows_in_view as f32) / rows_in_view as f32)
         .max(48.0);
-    let origin = ui.cursor().min;
     let cell = Vec2::new(side, side + text_h);
-    for (i, m) in matches.iter().enumerate() {
-        let (row, col) = (i / COLUMNS, i % COLUMNS);
-        let rect = Rect::from_min_size(
-            origin + Vec2::new(col as f32 * (side + gap), row as f32 * (cell.y + gap)),
-            cell,
-        );
-        let name = file_name(&m.path);
-        let resp = ui.interact(rect, ui.scope_id().with(("cell", i)), Sense::click());
-        resp.widget_info(|| {
-            // Screen readers (and the tests) hear the score in words as the cell's value.
-            let mut info = WidgetInfo::labeled(Role::Button, true, &name);
-            info.current_text_value = Some(score_text(m));
-            info
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            let origin = ui.cursor().min;
+            for (i, c) in cells.iter().enumerate() {
+                let (row, col) = (i / columns, i % columns);
+                let rect = Rect::from_min_size(
+                    origin + Vec2::new(col as f32 * (side + gap), row as f32 * (cell.y + gap)),
+                    cell,
+                );
+                grid_cell(ui, state, thumbs, c, i, rect, actions);
+            }
+            let rows = cells.len().div_ceil(columns);
+            ui.allocate_rect(
+                Rect::from_min_size(
+                    origin,
+                    Vec2::new(columns as f32 * (side + gap), rows as f32 * (cell.y + gap)),
+                ),
+                Sense::hover(),
+            );
+            let exhausted = state.tiles().len() < state.count;
+            if !exhausted
+                && ui
+                    .add_enabled(state.pending_query.is_none(), egui::Button::new("More"))
+                    .on_hover_text(format!("Show the next {RESULTS} matches"))
+                    .clicked()
+            {
+                actions.push(Action::ShowMore);
+            }
         });
-        let image_rect = Rect::from_min_size(rect.min, Vec2::splat(side));
-        grid_thumbnail(ui, thumbs, &m.path, image_rect);
-        let selected = state.selection == Some(i);
-        if selected || resp.hovered() {
-            let color = if selected {
-                ui.visuals().selection.stroke.color
-            } else {
-                ui.visuals().widgets.hovered.bg_stroke.color
-            };
-            ui.painter().rect_stroke(
-                image_rect.expand(2.0),
-                CornerRadius::same(3),
-                Stroke::new(if selected { 3.0 } else { 1.5 }, color),
-                egui::StrokeKind::Outside,
-            );
+}
+
+/// Above the grid: where to search, and the thumbnail size.
+fn grid_controls(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label("Search:");
+        egui::ComboBox::from_id_salt("scope")
+            .selected_text(state.scope.words())
+            .show_ui(ui, |ui| {
+                for w in Where::ALL {
+                    if ui.selectable_label(state.scope == w, w.words()).clicked() {
+                        actions.push(Action::SetWhere(w));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("Look everywhere, only in the query's folder, or everywhere else");
+        ui.separator();
+        ui.label("Thumbnails:");
+        let columns = state.settings.columns;
+        if ui
+            .add_enabled(
+                columns < super::state::MAX_COLUMNS,
+                egui::Button::new("Smaller"),
+            )
+            .on_hover_text("More photos a row (Ctrl+minus)")
+            .clicked()
+        {
+            actions.push(Action::Zoom(1));
         }
-        let weak = is_weak(m);
-        if weak {
-            // Under the "similar" cut: visibly not the same kind of match.
-            ui.painter().rect_filled(
-                image_rect,
-                CornerRadius::ZERO,
-                Color32::from_black_alpha(140),
-            );
+        if ui
+            .add_enabled(
+                columns > super::state::MIN_COLUMNS,
+                egui::Button::new("Larger"),
+            )
+            .on_hover_text("Fewer, bigger photos a row (Ctrl+plus)")
+            .clicked()
+        {
+            actions.push(Action::Zoom(-1));
         }
-        let text_color = if weak {
-            ui.visuals().weak_text_color()
+    });
+    ui.add_space(4.0);
+}
+
+/// One cell: thumbnail, score in words, name, a "×N" badge on a tile that stands for several
+/// near-duplicates, and a hover card saying where and what the photo is.
+fn grid_cell(
+    ui: &mut egui::Ui,
+    state: &State,
+    thumbs: &mut Thumbs,
+    c: &Cell,
+    i: usize,
+    rect: Rect,
+    actions: &mut Vec<Action>,
+) {
+    let m = &c.m;
+    let side = rect.width();
+    let name = file_name(&m.path);
+    let resp = ui.interact(rect, ui.scope_id().with(("cell", i)), Sense::click());
+    resp.widget_info(|| {
+        // Screen readers (and the tests) hear the score in words as the cell's value.
+        let mut info = WidgetInfo::labeled(Role::Button, true, &name);
+        info.current_text_value = Some(score_text(m));
+        info
+    });
+    let image_rect = Rect::from_min_size(rect.min, Vec2::splat(side));
+    if c.member || c.expanded {
+        // The members of an open group sit on one tinted band.
+        ui.painter().rect_filled(
+            rect.expand(4.0),
+            CornerRadius::same(6),
+            ui.visuals().selection.bg_fill.gamma_multiply(0.35),
+        );
+    }
+    grid_thumbnail(ui, thumbs, &m.path, image_rect);
+    let selected = state.selection == Some(i);
+    if selected || resp.hovered() {
+        let color = if selected {
+            ui.visuals().selection.stroke.color
         } else {
-            ui.visuals().text_color()
+            ui.visuals().widgets.hovered.bg_stroke.color
         };
-        let mut job = egui::text::LayoutJob::single_section(
-            score_text(m),
-            egui::TextFormat::simple(
-                FontId::proportional(13.0),
-                if weak {
-                    ui.visuals().weak_text_color()
-                } else {
-                    ui.visuals().strong_text_color()
-                },
-            ),
+        ui.painter().rect_stroke(
+            image_rect.expand(2.0),
+            CornerRadius::same(3),
+            Stroke::new(if selected { 3.0 } else { 1.5 }, color),
+            egui::StrokeKind::Outside,
         );
-        job.wrap = egui::text::TextWrapping::truncate_at_width(side);
-        let score = ui.painter().layout_job(job);
-        ui.painter().galley(
-            egui::pos2(image_rect.min.x, image_rect.max.y + 3.0),
-            score,
-            text_color,
+    }
+    let weak = is_weak(m);
+    if weak {
+        // Under the "similar" cut: visibly not the same kind of match.
+        ui.painter().rect_filled(
+            image_rect,
+            CornerRadius::ZERO,
+            Color32::from_black_alpha(140),
         );
+    }
+    let text_color = if weak {
+        ui.visuals().weak_text_color()
+    } else {
+        ui.visuals().text_color()
+    };
+    let strong = if weak {
+        ui.visuals().weak_text_color()
+    } else {
+        ui.visuals().strong_text_color()
+    };
+    let line = |text: String, size: f32, color: Color32, y: f32| {
         let mut job = egui::text::LayoutJob::single_section(
-            name.clone(),
-            egui::TextFormat::simple(FontId::proportional(12.0), text_color),
+            text,
+            egui::TextFormat::simple(FontId::proportional(size), color),
         );
         job.wrap = egui::text::TextWrapping::truncate_at_width(side);
         let galley = ui.painter().layout_job(job);
         ui.painter().galley(
-            egui::pos2(image_rect.min.x, image_rect.max.y + 20.0),
+            egui::pos2(image_rect.min.x, image_rect.max.y + y),
             galley,
-            text_color,
+            color,
         );
-        let mut hover = format!("{}\nsimilarity {:.4}", m.path.display(), m.similarity);
-        if let Some(p) = m.percentile {
-            hover += &format!(", closer than {p:.1} % of the pairs in this folder");
-        }
-        hover += &format!("\n{OPEN_GESTURES}");
-        let resp = resp.on_hover_text(hover);
-        if resp.clicked() {
-            actions.push(if ui.input(|i| i.modifiers.command) {
-                Action::OpenExternal(m.path.clone())
-            } else {
-                Action::Pivot(i)
-            });
-        }
-        file_menu(&resp, &m.path, actions);
+    };
+    line(score_text(m), 13.0, strong, 3.0);
+    line(name.clone(), 12.0, text_color, 20.0);
+    let resp = resp.on_hover_ui(|ui| hover_card(ui, state, m));
+    if resp.clicked() {
+        actions.push(if ui.input(|i| i.modifiers.command) {
+            Action::OpenExternal(m.path.clone())
+        } else {
+            Action::Pivot(i)
+        });
     }
-    ui.allocate_rect(
-        Rect::from_min_size(
-            origin,
-            Vec2::new(COLUMNS as f32 * (side + gap), rows as f32 * (cell.y + gap)),
-        ),
-        Sense::hover(),
+    resp.context_menu(|ui| {
+        file_menu_items(ui, &m.path, actions);
+        ui.separator();
+        if ui.button("More like this").clicked() {
+            actions.push(Action::MoreLike(i));
+            ui.close();
+        }
+        if ui.button("Less like this").clicked() {
+            actions.push(Action::LessLike(i));
+            ui.close();
+        }
+    });
+    if c.count > 1 {
+        group_badge(ui, c, i, image_rect, actions);
+    }
+}
+
+/// The "×N" badge of a tile that stands for N near-duplicates: a click shows them in place.
+fn group_badge(ui: &mut egui::Ui, c: &Cell, i: usize, image_rect: Rect, actions: &mut Vec<Action>) {
+    let text = format!("×{}", c.count);
+    let galley =
+        ui.painter()
+            .layout_no_wrap(text.clone(), FontId::proportional(14.0), Color32::WHITE);
+    let size = galley.size() + Vec2::new(12.0, 6.0);
+    let badge = Rect::from_min_size(
+        egui::pos2(image_rect.max.x - size.x - 4.0, image_rect.min.y + 4.0),
+        size,
+    );
+    let resp = ui.interact(badge, ui.scope_id().with(("badge", i)), Sense::click());
+    resp.widget_info(|| WidgetInfo::labeled(Role::Button, true, &text));
+    let fill = if resp.hovered() {
+        Color32::from_rgb(40, 110, 200)
+    } else {
+        Color32::from_black_alpha(190)
+    };
+    ui.painter().rect_filled(badge, CornerRadius::same(8), fill);
+    ui.painter()
+        .galley(badge.min + Vec2::new(6.0, 3.0), galley, Color32::WHITE);
+    let hint = if c.expanded {
+        "Hide the near-duplicates of this photo".to_string()
+    } else {
+        format!(
+            "{} near-duplicates of this photo (a burst or copies): click to show them",
+            c.count - 1
+        )
+    };
+    if resp.on_hover_text(hint).clicked() {
+        actions.push(Action::ToggleGroup(i));
+    }
+}
+
+/// What a match is and where: the full path, the score, the folder, date and size.
+fn hover_card(ui: &mut egui::Ui, state: &State, m: &crate::Match) {
+    ui.label(RichText::new(file_name(&m.path)).strong());
+    let mut score = format!("{} (similarity {:.4})", score_text(m), m.similarity);
+    if let Some(p) = m.percentile {
+        score += &format!("\ncloser than {p:.1} % of the pairs in this folder");
+    }
+    ui.label(score);
+    if let Some(d) = state.details.get(&m.path) {
+        for line in d.lines() {
+            ui.label(line);
+        }
+    }
+    ui.label(RichText::new(m.path.display().to_string()).small());
+    ui.label(
+        RichText::new(format!(
+            "{OPEN_GESTURES}; right-click: more or less like this"
+        ))
+        .small(),
     );
 }
 
