@@ -125,7 +125,7 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<Action>) {
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 if let Some(parent) = picker.dir.parent() {
-                    if ui.button("⬆ Up").clicked() {
+                    if ui.button("Up").clicked() {
                         act(PickerAction::Enter(parent.to_path_buf()));
                     }
                 }
@@ -135,8 +135,10 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<Action>) {
                     }
                 }
                 ui.add(
-                    egui::Label::new(egui::RichText::new(picker.dir.display().to_string()).strong())
-                        .truncate(),
+                    egui::Label::new(
+                        egui::RichText::new(picker.dir.display().to_string()).strong(),
+                    )
+                    .truncate(),
                 );
             });
             if let Some(note) = &picker.note {
@@ -150,7 +152,7 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<Action>) {
                 .show(ui, |ui| {
                     for f in &picker.folders {
                         if ui
-                            .selectable_label(false, format!("📁 {}", super::view::file_name(f)))
+                            .selectable_label(false, format!("{}/", super::view::file_name(f)))
                             .clicked()
                         {
                             act(PickerAction::Enter(f.clone()));
@@ -158,7 +160,7 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<Action>) {
                     }
                     for p in &picker.photos {
                         if ui
-                            .selectable_label(false, format!("🖼 {}", super::view::file_name(p)))
+                            .selectable_label(false, super::view::file_name(p))
                             .clicked()
                         {
                             act(PickerAction::Choose(p.clone()));

@@ -1073,7 +1073,11 @@ impl State {
                 let start = match purpose {
                     Purpose::OpenFolder => self.settings.last_folder.clone(),
                     Purpose::QueryPhoto => self.folder.clone(),
-                    Purpose::MoveTarget => self.folder.as_deref().and_then(Path::parent).map(Path::to_path_buf),
+                    Purpose::MoveTarget => self
+                        .folder
+                        .as_deref()
+                        .and_then(Path::parent)
+                        .map(Path::to_path_buf),
                 };
                 self.picker = Some(Picker::new(purpose, start.as_deref()));
                 Vec::new()
@@ -1651,10 +1655,16 @@ mod tests {
         });
         let picker = s.picker.as_ref().expect("the in-app picker");
         assert_eq!(picker.folders, [dir.path().join("album")]);
-        s.apply(Action::Picker(PickerAction::Enter(dir.path().join("album"))));
-        let commands = s.apply(Action::Picker(PickerAction::Choose(dir.path().join("album"))));
+        s.apply(Action::Picker(PickerAction::Enter(
+            dir.path().join("album"),
+        )));
+        let commands = s.apply(Action::Picker(PickerAction::Choose(
+            dir.path().join("album"),
+        )));
         assert!(s.picker.is_none());
-        assert!(matches!(&commands[..], [Command::Open { folder, .. }] if *folder == dir.path().join("album")));
+        assert!(
+            matches!(&commands[..], [Command::Open { folder, .. }] if *folder == dir.path().join("album"))
+        );
     }
 
     #[test]
@@ -1753,7 +1763,10 @@ mod tests {
         assert_eq!(cells[3].m.path, PathBuf::from("/photos/burst2.jpg"));
         assert_eq!(cells[4].m.path, PathBuf::from("/photos/b2.jpg"));
         let commands = s.apply(Action::Pivot(3));
-        assert_eq!(request(&commands).photo, PathBuf::from("/photos/burst2.jpg"));
+        assert_eq!(
+            request(&commands).photo,
+            PathBuf::from("/photos/burst2.jpg")
+        );
         assert_eq!(s.expanded, None, "a new query starts collapsed");
     }
 
@@ -1764,7 +1777,9 @@ mod tests {
         let r = request(&commands);
         assert_eq!(r.photo, PathBuf::from("/photos/a.jpg"));
         assert_eq!(r.more, [PathBuf::from("/photos/b1.jpg")]);
-        assert!(matches!(commands.last(), Some(Command::SaveSettings(st)) if st.history.len() == 2));
+        assert!(
+            matches!(commands.last(), Some(Command::SaveSettings(st)) if st.history.len() == 2)
+        );
         let id = query_id(&commands[..1]);
         answer(&mut s, id, "/photos/a.jpg", grid("c", 10));
         let commands = s.apply(Action::LessLike(0));

@@ -562,7 +562,7 @@ fn examples(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
             ui.label(RichText::new(title).strong());
             for p in paths {
                 if ui
-                    .button(format!("{} ✕", file_name(p)))
+                    .button(format!("{} ×", file_name(p)))
                     .on_hover_text(format!(
                         "{}\nClick to take it out of the query",
                         p.display()
