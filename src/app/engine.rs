@@ -336,6 +336,13 @@ fn query_loop(
     tx: Sender<Msg>,
     wake: Waker,
 ) {
+    // Queries get threads of their own: in rayon's global pool, which indexing keeps full,
+    // they would wait until indexing ends instead of showing matches while it runs.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .thread_name(|i| format!("query-{i}"))
+        .build()
+        .expect("a thread pool for queries");
     while let Ok(mut job) = rx.recv() {
         while let Ok(newer) = rx.try_recv() {
             job = newer;
@@ -343,10 +350,10 @@ fn query_loop(
         let (id, request) = job;
         let started = Instant::now();
         let lib = library.read().expect("library lock").clone();
-        let msg = match search(lib.as_deref(), request) {
+        let msg = match pool.install(|| search(lib.as_deref(), request)) {
             Ok((query, tiles, searched)) => {
                 let root = lib.as_deref().map(Library::root);
-                let details = described(&query, &tiles, root);
+                let details = pool.install(|| described(&query, &tiles, root));
                 Msg::Results {
                     id,
                     query,
@@ -412,6 +419,71 @@ fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wait_for(engine: &Engine, what: &str, done: impl Fn(&Msg) -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if engine.poll().iter().any(&done) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("no answer: {what}");
+        false
+    }
+
+    #[test]
+    fn queries_are_answered_while_indexing_keeps_the_global_pool_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("photos");
+        std::fs::create_dir(&folder).unwrap();
+        for i in 0..3u8 {
+            let img = image::RgbImage::from_fn(96, 64, |x, y| {
+                image::Rgb([(x * 2) as u8, (y * 3) as u8 ^ (i * 60), i * 80])
+            });
+            img.save(folder.join(format!("{i}.png"))).unwrap();
+        }
+        let model = Arc::new(Model::load(None).unwrap());
+        let store = Store::under(&dir.path().join("data"));
+        let mut engine = Engine::new(store, ModelSource::Loaded(model), Arc::new(|| {}));
+        engine.run(Command::Open {
+            folder: folder.clone(),
+            generation: 1,
+            prune: false,
+        });
+        assert!(wait_for(&engine, "indexing", |m| matches!(
+            m,
+            Msg::Indexed { .. }
+        )));
+
+        // Every thread of rayon's global pool busy, as while a big folder indexes.
+        let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for _ in 0..rayon::current_num_threads() {
+            let release = release.clone();
+            rayon::spawn(move || {
+                while !release.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        engine.run(Command::Query {
+            id: 7,
+            request: Request {
+                photo: folder.join("0.png"),
+                tiles: 10,
+                options: crate::QueryOptions { rotations: true },
+                ..Request::default()
+            },
+        });
+        let answered = wait_for(
+            &engine,
+            "the query",
+            |m| matches!(m, Msg::Results { id: 7, tiles, .. } if !tiles.is_empty()),
+        );
+        release.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(answered, "the query waited for the busy pool");
+    }
 
     #[test]
     fn a_file_that_cannot_be_opened_is_explained_in_words() {
