@@ -10,7 +10,8 @@
 # Environment: PHOTO_SIM_BIN (default target/release/photo-sim), SCREENSHOT_DISPLAY (:77),
 # SCREENSHOT_TIMEOUT (seconds, default 300), SCREENSHOT_DATA (data dir to reuse),
 # SCREENSHOT_SIZE (window size, e.g. 640x480; default the app's own), SCREENSHOT_WHILE_INDEXING=1
-# (take it as soon as the first matches are on screen, while indexing goes on).
+# (take it SCREENSHOT_AFTER seconds, default 2, after the first matches are on screen, while
+# indexing goes on).
 set -eu
 
 if [ $# -ne 3 ]; then
@@ -66,7 +67,7 @@ start=$(date +%s)
 while :; do
     if [ -n "${SCREENSHOT_WHILE_INDEXING:-}" ]; then
         if grep -q "first matches on screen" "$log"; then
-            sleep 2
+            sleep "${SCREENSHOT_AFTER:-2}"
             break
         fi
     elif awk '/indexing finished|Up to date/ {done=1} done && /all thumbnails ready/ {ok=1} END {exit !ok}' "$log"; then

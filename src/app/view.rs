@@ -821,7 +821,12 @@ fn grid_cell(
             color,
         );
     };
-    line(score_text(m), 13.0, strong, 3.0);
+    // A narrow cell keeps the words and drops the number (the hover card has it).
+    let score = match m.label {
+        Some(label) if side < 130.0 => label.words().to_string(),
+        _ => score_text(m),
+    };
+    line(score, 13.0, strong, 3.0);
     line(name.clone(), 12.0, text_color, 20.0);
     let resp = resp.on_hover_ui(|ui| hover_card(ui, state, m));
     if resp.clicked() {
