@@ -371,6 +371,19 @@ fn burst_folder(root: &Path) -> PathBuf {
     photos
 }
 
+/// The app (fresh data) with [`burst_folder`] open, indexed, and `query` (a path inside it)
+/// dropped and answered.
+fn searching_burst_folder(root: &Path, query: &str) -> (PathBuf, Store, Harness<'static, App>) {
+    let photos = burst_folder(root);
+    let store = Store::under(&root.join("data"));
+    let mut h = harness(store.clone());
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
+    run_until(&mut h, "indexing", indexed);
+    drop_file(&mut h, &photos.join(query));
+    run_until(&mut h, "the matches", results_shown);
+    (photos, store, h)
+}
+
 fn cell_index(h: &Harness<'_, App>, name: &str) -> usize {
     h.state()
         .state()
@@ -383,12 +396,7 @@ fn cell_index(h: &Harness<'_, App>, name: &str) -> usize {
 #[test]
 fn a_burst_is_one_tile_whose_badge_shows_its_frames_in_place() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = burst_folder(tmp.path());
-    let mut h = harness(Store::under(&tmp.path().join("data")));
-    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_until(&mut h, "indexing", indexed);
-    drop_file(&mut h, &photos.join("a/coffee.jpg"));
-    run_until(&mut h, "the matches", results_shown);
+    let (_, _, mut h) = searching_burst_folder(tmp.path(), "a/coffee.jpg");
 
     // Five frames of one shot: one tile, "×5", so the grid shows different things (the four
     // synthetic pictures, alike to the network, are one tile too).
@@ -437,18 +445,22 @@ fn a_burst_is_one_tile_whose_badge_shows_its_frames_in_place() {
     h.step();
     h.step();
     assert_eq!(h.state().state().cells().len(), 3);
+
+    // "Show weaker matches" off: only the coffee's copy is left; the cat and the synthetic
+    // pictures have nothing to do with a coffee.
+    h.get_by_label("Show weaker matches").click();
+    h.step();
+    h.step();
+    let cells = h.state().state().cells();
+    assert_eq!(cells.len(), 1, "{cells:?}");
+    h.get_by_label("coffee_copy.jpg");
+    assert!(h.query_by_label("×5").is_none());
 }
 
 #[test]
 fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = burst_folder(tmp.path());
-    let store = Store::under(&tmp.path().join("data"));
-    let mut h = harness(store.clone());
-    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_until(&mut h, "indexing", indexed);
-    drop_file(&mut h, &photos.join("b/synthetic_0.jpg"));
-    run_until(&mut h, "the matches", results_shown);
+    let (photos, store, mut h) = searching_burst_folder(tmp.path(), "b/synthetic_0.jpg");
     let before = h.state().state().results();
 
     // Right-click a match, "Less like this": it leaves the grid and shows as a chip.
@@ -503,7 +515,7 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     h.step();
     run_until(&mut h, "more like", results_shown);
     let s = h.state().state();
-    assert_eq!(s.current().unwrap().more, [coffee.path.clone()]);
+    assert_eq!(s.current().unwrap().more, std::slice::from_ref(&coffee.path));
     let top = s.results()[0].path.clone();
     assert!(
         top != coffee.path
@@ -576,12 +588,7 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
 #[test]
 fn a_hover_card_says_where_when_and_how_big() {
     let tmp = tempfile::tempdir().unwrap();
-    let photos = burst_folder(tmp.path());
-    let mut h = harness(Store::under(&tmp.path().join("data")));
-    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_until(&mut h, "indexing", indexed);
-    drop_file(&mut h, &photos.join("a/coffee.jpg"));
-    run_until(&mut h, "the matches", results_shown);
+    let (photos, _, mut h) = searching_burst_folder(tmp.path(), "a/coffee.jpg");
     // The query pane says the query's date and size in readable text.
     let dates = |h: &Harness<'_, App>| h.query_all_by_label_contains("File date ").count();
     assert_eq!(dates(&h), 1);

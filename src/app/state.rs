@@ -150,6 +150,8 @@ pub enum Action {
     Zoom(i32),
     /// Something done in the in-app picker.
     Picker(PickerAction),
+    /// Show or hide the matches under the "similar" cut.
+    ShowWeak(bool),
     /// Turn the search for rotated copies on or off (the open query is searched again).
     SetRotations(bool),
     /// Remove the photos whose files are missing from the index (the person confirms they were
@@ -269,6 +271,9 @@ pub struct Settings {
     /// Find copies of the query turned by 90°, 180° or 270° too.
     #[serde(default = "yes")]
     pub rotations: bool,
+    /// Show the matches under the "similar" cut (dimmed), or hide them.
+    #[serde(default = "yes")]
+    pub show_weak: bool,
     /// Columns of the result grid (the thumbnail size).
     #[serde(default = "default_columns")]
     pub columns: usize,
@@ -302,6 +307,7 @@ impl Default for Settings {
         Self {
             last_folder: None,
             rotations: true,
+            show_weak: true,
             columns: COLUMNS,
             history: Vec::new(),
             pos: 0,
@@ -484,7 +490,11 @@ impl State {
     /// tile is expanded.
     pub fn cells(&self) -> Vec<Cell> {
         let mut cells = Vec::new();
-        for t in self.tiles() {
+        let shown = self
+            .tiles()
+            .iter()
+            .filter(|t| self.settings.show_weak || !is_weak(&t.best));
+        for t in shown {
             let expanded = !t.also.is_empty() && self.expanded.as_ref() == Some(&t.best.path);
             cells.push(Cell {
                 m: t.best.clone(),
@@ -836,6 +846,11 @@ impl State {
                 self.picker = None;
                 Vec::new()
             }
+            Action::ShowWeak(on) => {
+                self.settings.show_weak = on;
+                self.selection = None;
+                vec![Command::SaveSettings(self.settings.clone())]
+            }
             Action::Zoom(step) => {
                 let columns = (self.settings.columns as i64 + i64::from(step))
                     .clamp(MIN_COLUMNS as i64, MAX_COLUMNS as i64)
@@ -1157,6 +1172,11 @@ impl State {
         }
         commands
     }
+}
+
+/// Matches under the "similar" cut (loosely related or unrelated): drawn dimmed, or hidden.
+pub fn is_weak(m: &crate::Match) -> bool {
+    matches!(m.label, Some(Label::Related | Label::Unrelated))
 }
 
 /// True for the actions that begin new work (their errors replace the old ones); selecting,
@@ -1831,5 +1851,22 @@ mod tests {
             s.apply(Action::Zoom(1)).as_slice(),
             [Command::SaveSettings(st)] if st.columns == MIN_COLUMNS + 1
         ));
+    }
+
+    #[test]
+    fn weaker_matches_can_be_hidden_and_the_choice_is_remembered() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let mut matches = grid("b", 3);
+        matches[0].label = Some(Label::NearDuplicate);
+        matches[1].label = Some(Label::Unrelated);
+        matches[2].label = Some(Label::Related);
+        answered(&mut s, "/photos/a.jpg", matches);
+        assert_eq!(s.cells().len(), 3, "shown, dimmed, by default");
+        let commands = s.apply(Action::ShowWeak(false));
+        assert!(matches!(&commands[..], [Command::SaveSettings(st)] if !st.show_weak));
+        let cells = s.cells();
+        assert_eq!(cells.len(), 1);
+        assert_eq!(cells[0].m.path, PathBuf::from("/photos/b0.jpg"));
     }
 }

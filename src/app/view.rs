@@ -652,6 +652,8 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
     } else if cells.is_empty() {
         ui.label(if state.is_indexing() {
             "No photos indexed yet; the matches appear when indexing has saved some."
+        } else if !state.settings.show_weak && !state.tiles().is_empty() {
+            "No similar photos: only weaker matches, which are hidden (tick \"Show weaker matches\")."
         } else if state.scope != Where::Everywhere {
             "No photos here: choose \"Everywhere\" to search the whole folder."
         } else {
@@ -717,6 +719,14 @@ fn grid_controls(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
             .response
             .labelled_by(label.id)
             .on_hover_text("Look everywhere, only in the query's folder, or everywhere else");
+        let mut show_weak = state.settings.show_weak;
+        if ui
+            .checkbox(&mut show_weak, "Show weaker matches")
+            .on_hover_text("Also show the loosely related and unrelated matches, dimmed")
+            .changed()
+        {
+            actions.push(Action::ShowWeak(show_weak));
+        }
         ui.separator();
         ui.label("Thumbnails:");
         let columns = state.settings.columns;
@@ -789,7 +799,7 @@ fn grid_cell(
             egui::StrokeKind::Outside,
         );
     }
-    let weak = is_weak(m);
+    let weak = super::state::is_weak(m);
     if weak {
         // Under the "similar" cut: visibly not the same kind of match.
         ui.painter().rect_filled(
@@ -924,12 +934,6 @@ pub fn score_text(m: &crate::Match) -> String {
         text += " (missing)";
     }
     text
-}
-
-/// Matches under the "similar" cut (loosely related or unrelated) are drawn dimmed.
-fn is_weak(m: &crate::Match) -> bool {
-    use crate::labels::Label;
-    matches!(m.label, Some(Label::Related | Label::Unrelated))
 }
 
 fn drop_overlay(ctx: &egui::Context) {
