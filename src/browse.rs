@@ -101,8 +101,8 @@ pub fn browse(lib: &Library, request: &Request) -> Result<Vec<Tile>> {
         if tiles.len() >= request.tiles || exhausted {
             return Ok(tiles);
         }
-        // Bursts ate the candidates: look further.
-        wanted *= 4;
+        // Bursts ate the candidates: look much further (each look is a scan of the index).
+        wanted *= 8;
     }
 }
 

@@ -36,8 +36,9 @@ pub fn exact(data: &[f32], dim: usize, query: &[f32], k: usize) -> Vec<(usize, f
 /// [`exact`] for a query seen several ways (e.g. rotated): each row scores its best
 /// similarity to any of `queries`.
 pub fn exact_any(data: &[f32], dim: usize, queries: &[&[f32]], k: usize) -> Vec<(usize, f32)> {
+    use rayon::prelude::*;
     let scored: Vec<(usize, f32)> = data
-        .chunks_exact(dim)
+        .par_chunks_exact(dim)
         .map(|row| {
             queries
                 .iter()

@@ -515,7 +515,10 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     h.step();
     run_until(&mut h, "more like", results_shown);
     let s = h.state().state();
-    assert_eq!(s.current().unwrap().more, std::slice::from_ref(&coffee.path));
+    assert_eq!(
+        s.current().unwrap().more,
+        std::slice::from_ref(&coffee.path)
+    );
     let top = s.results()[0].path.clone();
     assert!(
         top != coffee.path

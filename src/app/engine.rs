@@ -141,6 +141,17 @@ impl Engine {
             Command::Query { id, request } => {
                 let _ = self.queries.send((id, request));
             }
+            Command::Describe(paths) => {
+                let root = self
+                    .library
+                    .read()
+                    .expect("library lock")
+                    .as_ref()
+                    .map(|l| l.root().to_path_buf());
+                self.in_background("describe", move || {
+                    Msg::Described(describe(&paths, root.as_deref()))
+                })
+            }
             Command::Cancel => self.cancel.cancel(),
             Command::OpenExternal(path) => self.open_external(&path),
             Command::ShowInFolder(path) => {
@@ -370,21 +381,20 @@ fn query_loop(
     }
 }
 
-/// The hover cards of the query and of every photo of the tiles (headers only: a few
-/// milliseconds for a page of results).
+/// The hover cards of the query and of each tile's best photo (headers only: a few
+/// milliseconds for a page). A group's other photos are described when it is expanded.
 fn described(query: &Path, tiles: &[Tile], root: Option<&Path>) -> Vec<(PathBuf, Details)> {
-    use rayon::prelude::*;
-    let paths: Vec<&Path> = std::iter::once(query)
-        .chain(
-            tiles
-                .iter()
-                .flat_map(|t| std::iter::once(&t.best).chain(&t.also))
-                .map(|m| m.path.as_path()),
-        )
+    let paths: Vec<PathBuf> = std::iter::once(query.to_path_buf())
+        .chain(tiles.iter().map(|t| t.best.path.clone()))
         .collect();
+    describe(&paths, root)
+}
+
+fn describe(paths: &[PathBuf], root: Option<&Path>) -> Vec<(PathBuf, Details)> {
+    use rayon::prelude::*;
     paths
-        .into_par_iter()
-        .map(|p| (p.to_path_buf(), crate::details::of(p, root)))
+        .par_iter()
+        .map(|p| (p.clone(), crate::details::of(p, root)))
         .collect()
 }
 

@@ -187,6 +187,8 @@ pub enum Command {
         id: u64,
         request: Request,
     },
+    /// Read the hover-card details of these photos.
+    Describe(Vec<PathBuf>),
     Cancel,
     OpenExternal(PathBuf),
     ShowInFolder(PathBuf),
@@ -259,6 +261,8 @@ pub enum Msg {
     Moved {
         reports: Vec<Report>,
     },
+    /// The answer to `Command::Describe`.
+    Described(Vec<(PathBuf, Details)>),
     /// Something went wrong that the person should see.
     Error(String),
 }
@@ -786,11 +790,21 @@ impl State {
                 None => Vec::new(),
             },
             Action::ToggleGroup(i) => {
-                if let Some(cell) = self.cells().into_iter().nth(i) {
-                    if cell.expanded {
-                        self.expanded = None;
-                    } else if cell.count > 1 {
-                        self.expanded = Some(cell.m.path);
+                let Some(cell) = self.cells().into_iter().nth(i) else {
+                    return Vec::new();
+                };
+                if cell.expanded {
+                    self.expanded = None;
+                } else if cell.count > 1 {
+                    self.expanded = Some(cell.m.path);
+                    let unknown: Vec<PathBuf> = self
+                        .cells()
+                        .into_iter()
+                        .filter(|c| c.member && !self.details.contains_key(&c.m.path))
+                        .map(|c| c.m.path)
+                        .collect();
+                    if !unknown.is_empty() {
+                        return vec![Command::Describe(unknown)];
                     }
                 }
                 Vec::new()
@@ -1071,6 +1085,10 @@ impl State {
                     Some(folder) if moved => self.open_folder(folder, true),
                     _ => Vec::new(),
                 }
+            }
+            Msg::Described(details) => {
+                self.details.extend(details);
+                Vec::new()
             }
             Msg::Error(e) => {
                 self.error(e);
@@ -1776,7 +1794,14 @@ mod tests {
         assert_eq!(s.cells()[1].count, 3);
         s.apply(Action::ToggleGroup(0));
         assert_eq!(s.expanded, None, "a single photo has nothing to show");
-        s.apply(Action::ToggleGroup(1));
+        assert_eq!(
+            s.apply(Action::ToggleGroup(1)),
+            vec![Command::Describe(vec![
+                PathBuf::from("/photos/burst1.jpg"),
+                PathBuf::from("/photos/burst2.jpg")
+            ])],
+            "the members' hover cards are read when they are shown"
+        );
         let cells = s.cells();
         assert_eq!(cells.len(), 5);
         assert!(cells[1].expanded && cells[2].member && cells[3].member);
