@@ -71,6 +71,10 @@ pub struct Engine {
     /// The thread opening and indexing the current folder.
     job: Option<JoinHandle<()>>,
     queries: Sender<(u64, Request)>,
+    /// Settings to write, on a thread of their own (each pivot saves the history: its fsync
+    /// must not hold up a frame).
+    settings: Option<Sender<Settings>>,
+    settings_writer: Option<JoinHandle<()>>,
 }
 
 impl Engine {
@@ -106,7 +110,30 @@ impl Engine {
                 .spawn(move || query_loop(query_rx, library, tx, wake))
                 .expect("spawn a thread");
         }
+        let (settings, settings_rx) = crossbeam_channel::unbounded::<Settings>();
+        let settings_writer = {
+            let (tx, wake, dir) = (tx.clone(), wake.clone(), store.config_dir.clone());
+            std::thread::Builder::new()
+                .name("settings".into())
+                .spawn(move || {
+                    while let Ok(mut latest) = settings_rx.recv() {
+                        // Only the newest of a burst of changes needs writing.
+                        while let Ok(newer) = settings_rx.try_recv() {
+                            latest = newer;
+                        }
+                        if let Err(e) = latest.save(&dir) {
+                            let _ = tx.send(Msg::Error(format!(
+                                "The settings could not be saved: {e:#}"
+                            )));
+                            wake();
+                        }
+                    }
+                })
+                .expect("spawn a thread")
+        };
         Self {
+            settings: Some(settings),
+            settings_writer: Some(settings_writer),
             store,
             tx,
             rx,
@@ -162,7 +189,7 @@ impl Engine {
                 };
                 self.open_external(&dir)
             }
-            Command::SaveSettings(settings) => self.save_settings(&settings),
+            Command::SaveSettings(settings) => self.save_settings(settings),
         }
     }
 
@@ -171,11 +198,9 @@ impl Engine {
         (self.wake)();
     }
 
-    fn save_settings(&self, settings: &Settings) {
-        if let Err(e) = settings.save(&self.store.config_dir) {
-            self.send(Msg::Error(format!(
-                "The settings could not be saved: {e:#}"
-            )));
+    fn save_settings(&self, settings: Settings) {
+        if let Some(writer) = &self.settings {
+            let _ = writer.send(settings);
         }
     }
 
@@ -319,6 +344,11 @@ impl Drop for Engine {
         self.cancel.cancel();
         if let Some(job) = self.job.take() {
             let _ = job.join();
+        }
+        // The last settings are written before the app is gone.
+        drop(self.settings.take());
+        if let Some(writer) = self.settings_writer.take() {
+            let _ = writer.join();
         }
     }
 }
