@@ -48,7 +48,7 @@ pub fn run(
         renderer: eframe::Renderer::Glow,
         // Window size and position come back on the next start.
         persist_window: true,
-        persistence_path: Some(store.config_dir.join("window")),
+        persistence_path: Some(store.config_dir.join("window.ron")),
         ..Default::default()
     };
     eframe::run_native(
@@ -260,6 +260,14 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let started = Instant::now();
         self.fields.follow_query(self.state.query());
+        // Ctrl+Q closes the window the way its close button does (the window's size and place
+        // are saved for the next start).
+        if ui
+            .ctx()
+            .input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q))
+        {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         let actions = view::draw(ui, &self.state, &mut self.thumbs, &mut self.fields);
         for action in actions {
             if let Action::OpenFolder(f) = &action {
