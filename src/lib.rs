@@ -8,7 +8,9 @@
 //!
 //! The whole API is [`Library`] (one folder's index: `open`, `update`, `search`), [`Model`]
 //! (the network, loaded once and shared), [`Store`] (where files live), [`run_update`] (the one
-//! way the CLI and the GUI run an update and hear its [`progress`] events) and [`Error`].
+//! way the CLI and the GUI run an update and hear its [`progress`] events) and [`Error`]; the
+//! browser adds [`browse`] (queries refined by examples, kept to a folder, bursts folded into
+//! one tile) and [`details`] (what a hover card says of a photo).
 
 pub mod app;
 pub mod bench;
