@@ -132,6 +132,8 @@ impl App {
         if let Some(q) = query {
             app.apply(Action::SetQuery(q));
         }
+        let commands = app.state.resume();
+        app.run_commands(commands);
         app
     }
 

@@ -79,8 +79,8 @@ impl Picker {
         self.note = None;
         match std::fs::read_dir(&dir) {
             Ok(entries) => {
-                for (n, entry) in entries.flatten().enumerate() {
-                    if n == MAX_ENTRIES {
+                for entry in entries.flatten() {
+                    if self.folders.len() + self.photos.len() == MAX_ENTRIES {
                         self.note = Some(format!(
                             "Only the first {MAX_ENTRIES} entries are listed: type the path instead."
                         ));

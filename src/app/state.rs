@@ -373,6 +373,8 @@ pub struct Step {
     pub version: u64,
     /// False when the results were computed with no folder open.
     pub searched: bool,
+    /// How many tiles, where and with which rotations the results were asked for.
+    pub asked: Option<(usize, Where, bool)>,
 }
 
 /// Timing of the last query, for `PHOTO_SIM_TIMING`.
@@ -431,6 +433,7 @@ impl Step {
             results: None,
             version: 0,
             searched: false,
+            asked: None,
         }
     }
 }
@@ -525,6 +528,23 @@ impl State {
 
     fn cell_path(&self, i: usize) -> Option<PathBuf> {
         self.cells().into_iter().nth(i).map(|c| c.m.path)
+    }
+
+    /// What a query is asked with besides its photos: tiles, scope, rotations.
+    fn asked(&self) -> (usize, Where, bool) {
+        (self.count, self.scope, self.settings.rotations)
+    }
+
+    /// Searches the current query when no folder is opening to search it in (a restored
+    /// history whose folder is gone, or failed to open).
+    pub fn resume(&mut self) -> Vec<Command> {
+        if self.is_indexing() || self.pending_query.is_some() {
+            return Vec::new();
+        }
+        match self.current() {
+            Some(s) if s.results.is_none() => self.show_current(),
+            _ => Vec::new(),
+        }
     }
 
     /// The settings with the current history, to be saved.
@@ -634,9 +654,11 @@ impl State {
     /// missing or older than the index.
     fn show_current(&mut self) -> Vec<Command> {
         self.selection = None;
+        let asked = self.asked();
         let fresh = self.current().is_some_and(|s| {
             s.results.is_some()
                 && s.version == self.version
+                && s.asked == Some(asked)
                 && (s.searched || self.folder.is_none())
         });
         if fresh {
@@ -793,10 +815,18 @@ impl State {
                 let Some(cell) = self.cells().into_iter().nth(i) else {
                     return Vec::new();
                 };
+                let selected = self.selection.and_then(|i| self.cell_path(i));
+                let keep_selection = |s: &mut Self| {
+                    s.selection = selected
+                        .as_ref()
+                        .and_then(|p| s.cells().iter().position(|c| c.m.path == *p));
+                };
                 if cell.expanded {
                     self.expanded = None;
+                    keep_selection(self);
                 } else if cell.count > 1 {
                     self.expanded = Some(cell.m.path);
+                    keep_selection(self);
                     let unknown: Vec<PathBuf> = self
                         .cells()
                         .into_iter()
@@ -965,11 +995,12 @@ impl State {
                 commands
             }
             Msg::OpenFailed { generation, error } => {
-                if generation == self.generation {
-                    self.indexing = Indexing::Idle;
-                    self.error(error);
+                if generation != self.generation {
+                    return Vec::new();
                 }
-                Vec::new()
+                self.indexing = Indexing::Idle;
+                self.error(error);
+                self.resume()
             }
             Msg::Index { generation, event } => {
                 if generation != self.generation {
@@ -1006,13 +1037,11 @@ impl State {
                     t.results_at = Some(Instant::now());
                     t.engine = Some(elapsed);
                 }
-                // Only the cards of what is shown are kept.
-                if self.details.len() > 1000 {
-                    self.details.clear();
-                }
                 self.details.extend(details);
                 let version = self.version;
+                let asked = self.asked();
                 if let Some(step) = self.history.get_mut(self.pos) {
+                    step.asked = Some(asked);
                     // The query's own picture would match itself best: the grid shows the
                     // *other* nearest photos.
                     let tiles: Vec<Tile> = tiles
@@ -1042,10 +1071,16 @@ impl State {
                     if self.pos > 0 && self.pos >= self.history.len() {
                         self.pos -= 1;
                     }
+                    let mut commands = Vec::new();
                     if !self.history.is_empty() {
-                        return self.show_current();
+                        commands = self.show_current();
                     }
-                    self.pos = 0;
+                    if self.history.is_empty() {
+                        self.pos = 0;
+                    }
+                    // Nor does it come back on the next start.
+                    commands.push(self.remember_history());
+                    return commands;
                 }
                 Vec::new()
             }
@@ -1893,5 +1928,61 @@ mod tests {
         let cells = s.cells();
         assert_eq!(cells.len(), 1);
         assert_eq!(cells[0].m.path, PathBuf::from("/photos/b0.jpg"));
+    }
+
+    #[test]
+    fn a_restored_history_is_searched_even_when_its_folder_is_gone() {
+        let settings = Settings {
+            history: vec![SavedStep {
+                path: PathBuf::from("/gone/a.jpg"),
+                more: vec![],
+                less: vec![],
+            }],
+            ..Settings::default()
+        };
+        let mut s = State::new(settings);
+        let id = query_id(&s.resume());
+        s.handle(Msg::QueryFailed {
+            id,
+            error: "Cannot open /gone/a.jpg".into(),
+        });
+        // The query that cannot be searched leaves the history, also the saved one.
+        assert!(s.history.is_empty());
+        assert!(s.settings.history.is_empty());
+    }
+
+    #[test]
+    fn a_step_shown_with_other_settings_is_searched_again() {
+        let mut s = showing_a();
+        let id = query_id(&s.apply(Action::Pivot(0)));
+        answer(&mut s, id, "/photos/b0.jpg", grid("c", 10));
+        let id = query_id(&s.apply(Action::ShowMore));
+        answer(&mut s, id, "/photos/b0.jpg", grid("c", 20));
+        // Back to a step answered with ten tiles, while twenty are asked for now.
+        let commands = s.apply(Action::Back);
+        assert_eq!(request(&commands).tiles, 2 * RESULTS);
+    }
+
+    #[test]
+    fn expanding_a_group_keeps_the_selected_photo_selected() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/a.jpg"))));
+        let mut tiles = tiles(grid("b", 3));
+        tiles[0].also = vec![m("/photos/burst1.jpg", 0.7)];
+        s.handle(Msg::Results {
+            id,
+            query: PathBuf::from("/photos/a.jpg"),
+            tiles,
+            details: vec![],
+            searched: true,
+            elapsed: Duration::ZERO,
+        });
+        s.apply(Action::Select(Some(2)));
+        s.apply(Action::ToggleGroup(0));
+        assert_eq!(s.selection, Some(3));
+        assert_eq!(s.cells()[3].m.path, PathBuf::from("/photos/b2.jpg"));
+        s.apply(Action::ToggleGroup(0));
+        assert_eq!(s.selection, Some(2));
     }
 }
