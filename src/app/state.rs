@@ -577,6 +577,25 @@ impl State {
         commands
     }
 
+    /// The photo at cell `i` as an example the matches should look more (or less) like; it
+    /// leaves the other list if it was there.
+    fn mark_example(&mut self, i: usize, more_like: bool) -> Vec<Command> {
+        let Some(p) = self.cell_path(i) else {
+            return Vec::new();
+        };
+        self.refine(|more, less| {
+            let (to, from) = if more_like {
+                (more, less)
+            } else {
+                (less, more)
+            };
+            from.retain(|x| *x != p);
+            if !to.contains(&p) {
+                to.push(p);
+            }
+        })
+    }
+
     /// The current query with `change` made to its examples, as a new step.
     fn refine(
         &mut self,
@@ -839,24 +858,8 @@ impl State {
                 }
                 Vec::new()
             }
-            Action::MoreLike(i) => match self.cell_path(i) {
-                Some(p) => self.refine(|more, less| {
-                    less.retain(|l| *l != p);
-                    if !more.contains(&p) {
-                        more.push(p);
-                    }
-                }),
-                None => Vec::new(),
-            },
-            Action::LessLike(i) => match self.cell_path(i) {
-                Some(p) => self.refine(|more, less| {
-                    more.retain(|m| *m != p);
-                    if !less.contains(&p) {
-                        less.push(p);
-                    }
-                }),
-                None => Vec::new(),
-            },
+            Action::MoreLike(i) => self.mark_example(i, true),
+            Action::LessLike(i) => self.mark_example(i, false),
             Action::RemoveExample(p) => self.refine(|more, less| {
                 more.retain(|m| *m != p);
                 less.retain(|l| *l != p);
