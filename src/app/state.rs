@@ -572,6 +572,11 @@ impl State {
         self.pos = self.history.len() - 1;
         self.count = RESULTS;
         self.expanded = None;
+        self.show_moved()
+    }
+
+    /// Shows the step the history just moved to, and saves where in the history it is.
+    fn show_moved(&mut self) -> Vec<Command> {
         let mut commands = self.show_current();
         commands.push(self.remember_history());
         commands
@@ -917,18 +922,14 @@ impl State {
                     return Vec::new();
                 }
                 self.pos -= 1;
-                let mut commands = self.show_current();
-                commands.push(self.remember_history());
-                commands
+                self.show_moved()
             }
             Action::Forward => {
                 if !self.can_go_forward() {
                     return Vec::new();
                 }
                 self.pos += 1;
-                let mut commands = self.show_current();
-                commands.push(self.remember_history());
-                commands
+                self.show_moved()
             }
             Action::Cancel => {
                 if self.is_indexing() {
@@ -1340,10 +1341,14 @@ mod tests {
     }
 
     fn answer(state: &mut State, id: u64, q: &str, matches: Vec<Match>) {
+        answer_tiles(state, id, q, tiles(matches));
+    }
+
+    fn answer_tiles(state: &mut State, id: u64, q: &str, tiles: Vec<Tile>) {
         state.handle(Msg::Results {
             id,
             query: PathBuf::from(q),
-            tiles: tiles(matches),
+            tiles,
             details: Vec::new(),
             searched: true,
             elapsed: Duration::ZERO,
@@ -1820,14 +1825,7 @@ mod tests {
         let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/a.jpg"))));
         let mut tiles = tiles(grid("b", 3));
         tiles[1].also = vec![m("/photos/burst1.jpg", 0.7), m("/photos/burst2.jpg", 0.6)];
-        s.handle(Msg::Results {
-            id,
-            query: PathBuf::from("/photos/a.jpg"),
-            tiles,
-            details: vec![],
-            searched: true,
-            elapsed: Duration::ZERO,
-        });
+        answer_tiles(&mut s, id, "/photos/a.jpg", tiles);
         assert_eq!(s.cells().len(), 3);
         assert_eq!(s.cells()[1].count, 3);
         s.apply(Action::ToggleGroup(0));
@@ -1973,14 +1971,7 @@ mod tests {
         let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/photos/a.jpg"))));
         let mut tiles = tiles(grid("b", 3));
         tiles[0].also = vec![m("/photos/burst1.jpg", 0.7)];
-        s.handle(Msg::Results {
-            id,
-            query: PathBuf::from("/photos/a.jpg"),
-            tiles,
-            details: vec![],
-            searched: true,
-            elapsed: Duration::ZERO,
-        });
+        answer_tiles(&mut s, id, "/photos/a.jpg", tiles);
         s.apply(Action::Select(Some(2)));
         s.apply(Action::ToggleGroup(0));
         assert_eq!(s.selection, Some(3));
