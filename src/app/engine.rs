@@ -169,12 +169,7 @@ impl Engine {
                 let _ = self.queries.send((id, request));
             }
             Command::Describe(paths) => {
-                let root = self
-                    .library
-                    .read()
-                    .expect("library lock")
-                    .as_ref()
-                    .map(|l| l.root().to_path_buf());
+                let root = self.open_root();
                 self.in_background("describe", move || {
                     Msg::Described(describe(&paths, root.as_deref()))
                 })
@@ -253,13 +248,17 @@ impl Engine {
         });
     }
 
-    fn dialog(&self, kind: Dialog) {
-        let start = self
-            .library
+    /// The folder of the open library, if any.
+    fn open_root(&self) -> Option<PathBuf> {
+        self.library
             .read()
             .expect("library lock")
             .as_ref()
-            .map(|l| l.root().to_path_buf());
+            .map(|l| l.root().to_path_buf())
+    }
+
+    fn dialog(&self, kind: Dialog) {
+        let start = self.open_root();
         self.in_background("dialog", move || {
             let started = Instant::now();
             let mut dialog = rfd::FileDialog::new();
