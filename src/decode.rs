@@ -104,7 +104,13 @@ fn format_of(head: &[u8]) -> Result<image::ImageFormat, DecodeError> {
     if head.is_empty() {
         return Err(DecodeError::Empty);
     }
-    image::guess_format(head).map_err(|_| DecodeError::NotAnImage)
+    image::guess_format(head).or_else(|_| {
+        // RAW files with a magic of their own (RAF, CR3, ORF, RW2) are read whole, as TIFFs
+        // are; `decode_rgb` then takes their preview.
+        crate::raw::container(head)
+            .map(|_| image::ImageFormat::Tiff)
+            .ok_or(DecodeError::NotAnImage)
+    })
 }
 
 fn read_up_to(file: impl std::io::Read, n: u64) -> Result<Vec<u8>, DecodeError> {
@@ -163,6 +169,9 @@ fn claimed_size(format: image::ImageFormat, head: &[u8]) -> Option<(u64, u64)> {
 
 /// [`load_rgb`] on bytes already in memory.
 pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
+    if crate::raw::container(bytes).is_some() {
+        return decode_raw(bytes, min_shorter);
+    }
     let format = format_of(bytes)?;
     if format == image::ImageFormat::Jpeg {
         if let Some(frame) = jpeg::frame(bytes) {
@@ -173,6 +182,26 @@ pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeErro
     } else {
         decode_other(bytes, format)
     }
+}
+
+/// A camera RAW file, by its embedded JPEG preview, turned as the container says unless the
+/// JPEG says so itself.
+fn decode_raw(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
+    let preview = crate::raw::preview(bytes).ok_or_else(|| {
+        DecodeError::Unsupported(
+            "a camera RAW file without a JPEG preview (its sensor data cannot be developed)".into(),
+        )
+    })?;
+    let jpeg = &bytes[preview.jpeg];
+    let image = decode_rgb(jpeg, min_shorter)?;
+    if crate::raw::has_own_orientation(jpeg) {
+        return Ok(image);
+    }
+    let mut image = DynamicImage::ImageRgb8(image);
+    if let Some(o) = Orientation::from_exif(preview.orientation as u8) {
+        image.apply_orientation(o);
+    }
+    Ok(image.into_rgb8())
 }
 
 fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {

@@ -20,6 +20,9 @@ pub struct Frame {
     pub height: u32,
     pub progressive: bool,
     pub arithmetic: bool,
+    /// Lossless JPEG (SOF3 and kin): how some cameras store the raw sensor data, which libjpeg
+    /// cannot decode.
+    pub lossless: bool,
     /// Sampling factors (horizontal, vertical) of each component.
     pub sampling: Vec<(u8, u8)>,
 }
@@ -96,6 +99,7 @@ pub fn frame(bytes: &[u8]) -> Option<Frame> {
                 height,
                 progressive: matches!(marker, 0xc2 | 0xc6 | 0xca | 0xce),
                 arithmetic: marker >= 0xc9,
+                lossless: matches!(marker, 0xc3 | 0xc7 | 0xcb | 0xcf),
                 sampling,
             });
         }

@@ -33,9 +33,11 @@ pub mod nearest;
 pub mod plan;
 pub mod progress;
 pub mod quality;
+pub mod raw;
 pub mod rmac;
 pub mod scan;
 pub mod store;
+pub mod tiff;
 pub mod update;
 
 pub use embed::Model;

@@ -6,7 +6,8 @@ use std::time::UNIX_EPOCH;
 
 /// File name endings taken as images without opening the file.
 pub const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff",
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff", "dng", "cr2",
+    "cr3", "nef", "nrw", "arw", "pef", "orf", "rw2", "raf",
 ];
 
 /// An image file found by the scan: where it is (relative to the scanned folder) and what it

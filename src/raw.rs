@@ -1,0 +1,373 @@
+//! Camera RAW files, seen through the full-size JPEG preview every camera embeds: what photo
+//! viewers show, and far cheaper than demosaicing the sensor data. Finds it in the TIFF-based
+//! RAWs (DNG, CR2, NEF, ARW, PEF, RW2; ORF where it is in a directory), Fujifilm's RAF and
+//! Canon's CR3, with every offset checked.
+
+use crate::tiff::{Entry, Tiff};
+use std::ops::Range;
+
+/// How a RAW file is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    /// TIFF directories (DNG, CR2, NEF, ARW, PEF, ORF, RW2).
+    Tiff,
+    /// Fujifilm: a header that points at the JPEG.
+    Raf,
+    /// Canon CR3: ISO boxes, the preview in a `PRVW` box.
+    Cr3,
+}
+
+/// The embedded preview: where its JPEG is, and how the container says to turn it (the
+/// TIFF Orientation value, 1 = upright) when the JPEG does not say so itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preview {
+    pub jpeg: Range<usize>,
+    pub orientation: u16,
+}
+
+const COMPRESSION: u16 = 0x0103;
+const PHOTOMETRIC: u16 = 0x0106;
+const STRIP_OFFSETS: u16 = 0x0111;
+const ORIENTATION: u16 = 0x0112;
+const STRIP_BYTE_COUNTS: u16 = 0x0117;
+const SUB_IFDS: u16 = 0x014a;
+const JPEG_OFFSET: u16 = 0x0201;
+const JPEG_LENGTH: u16 = 0x0202;
+const DNG_VERSION: u16 = 0xc612;
+/// Panasonic RW2's whole embedded JPEG.
+const JPG_FROM_RAW: u16 = 0x002e;
+/// Photometric interpretations of sensor data: colour filter array, linear raw.
+const SENSOR_DATA: [u32; 2] = [32803, 34892];
+/// Canon CR3's preview box lives in this top-level `uuid` box.
+const CR3_PREVIEW_UUID: [u8; 16] = [
+    0xea, 0xf4, 0x2b, 0x5e, 0x1c, 0xeb, 0x4b, 0x88, 0xb9, 0xfb, 0xb7, 0xdc, 0x40, 0x6e, 0x4d, 0x16,
+];
+
+/// The RAW container `bytes` start with, if they are a RAW file. A plain TIFF image is not:
+/// a TIFF-magic file counts as RAW only with a RAW magic of its own (ORF, RW2), CR2's marker,
+/// a DNG version, or sensor data in one of its directories.
+pub fn container(bytes: &[u8]) -> Option<Container> {
+    if bytes.starts_with(b"FUJIFILMCCD-RAW") {
+        return Some(Container::Raf);
+    }
+    if bytes.get(4..12) == Some(b"ftypcrx ") {
+        return Some(Container::Cr3);
+    }
+    let tiff = Tiff::new(bytes)?;
+    let own_magic = tiff.u16_at(2) != Some(42);
+    let cr2 = bytes.get(8..10) == Some(b"CR");
+    let raw = own_magic
+        || cr2
+        || tiff.walk(&[SUB_IFDS]).iter().flatten().any(|e| {
+            e.tag == DNG_VERSION
+                || (e.tag == PHOTOMETRIC
+                    && tiff.number(e).is_some_and(|p| SENSOR_DATA.contains(&p)))
+        });
+    raw.then_some(Container::Tiff)
+}
+
+/// The largest JPEG preview a RAW file holds that libjpeg can decode (lossless sensor data,
+/// also stored as JPEG by some cameras, is passed over).
+pub fn preview(bytes: &[u8]) -> Option<Preview> {
+    let (candidates, orientation) = match container(bytes)? {
+        Container::Tiff => tiff_candidates(bytes)?,
+        Container::Raf => (raf_candidate(bytes).into_iter().collect(), 1),
+        Container::Cr3 => (cr3_candidate(bytes).into_iter().collect(), 1),
+    };
+    let jpeg = candidates
+        .into_iter()
+        .filter_map(|r| {
+            let frame = crate::jpeg::frame(bytes.get(r.clone())?)?;
+            (!frame.lossless && !frame.arithmetic)
+                .then_some((u64::from(frame.width) * u64::from(frame.height), r))
+        })
+        .max_by_key(|(pixels, _)| *pixels)?
+        .1;
+    Some(Preview { jpeg, orientation })
+}
+
+/// Every JPEG a TIFF-built RAW points at, and the first directory's orientation.
+fn tiff_candidates(bytes: &[u8]) -> Option<(Vec<Range<usize>>, u16)> {
+    let tiff = Tiff::new(bytes)?;
+    let directories = tiff.walk(&[SUB_IFDS]);
+    let value = |dir: &[Entry], tag: u16| -> Option<u32> {
+        dir.iter()
+            .find(|e| e.tag == tag)
+            .and_then(|e| tiff.number(e))
+    };
+    let range = |start: u32, len: u32| -> Option<Range<usize>> {
+        let start = start as usize;
+        let end = start.checked_add(len as usize)?;
+        (len > 0 && end <= bytes.len()).then_some(start..end)
+    };
+    let mut out = Vec::new();
+    for dir in &directories {
+        if let (Some(at), Some(len)) = (value(dir, JPEG_OFFSET), value(dir, JPEG_LENGTH)) {
+            out.extend(range(at, len));
+        }
+        // A directory whose one strip is a JPEG (CR2's first, DNG previews).
+        if matches!(value(dir, COMPRESSION), Some(6 | 7)) {
+            let offsets = dir.iter().find(|e| e.tag == STRIP_OFFSETS);
+            let counts = dir.iter().find(|e| e.tag == STRIP_BYTE_COUNTS);
+            if let (Some(o), Some(c)) = (offsets, counts) {
+                if let ([at], [len]) = (&tiff.longs(o)[..], &tiff.longs(c)[..]) {
+                    out.extend(range(*at, *len));
+                }
+            }
+        }
+        if let Some(e) = dir.iter().find(|e| e.tag == JPG_FROM_RAW) {
+            out.extend(range(tiff.u32_of(e.value), e.count));
+        }
+    }
+    let orientation = directories
+        .first()
+        .and_then(|d| value(d, ORIENTATION))
+        .and_then(|o| u16::try_from(o).ok())
+        .filter(|o| (1..=8).contains(o))
+        .unwrap_or(1);
+    Some((out, orientation))
+}
+
+/// RAF: a big-endian offset and length of the JPEG at bytes 84 and 88.
+fn raf_candidate(bytes: &[u8]) -> Option<Range<usize>> {
+    let be = |at: usize| -> Option<usize> {
+        Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize)
+    };
+    let (start, len) = (be(84)?, be(88)?);
+    let end = start.checked_add(len)?;
+    (end <= bytes.len()).then_some(start..end)
+}
+
+/// CR3: the `PRVW` box inside the preview `uuid` box (after its 16-byte id and 8 more
+/// bytes); the JPEG's length is 12 bytes into the box's body, the JPEG itself 16.
+fn cr3_candidate(bytes: &[u8]) -> Option<Range<usize>> {
+    let uuid = boxes(bytes, 0).find_map(|(kind, body)| {
+        (kind == *b"uuid" && bytes.get(body.start..body.start + 16) == Some(&CR3_PREVIEW_UUID[..]))
+            .then_some(body)
+    })?;
+    let prvw = boxes(&bytes[..uuid.end], uuid.start + 24)
+        .find_map(|(kind, body)| (kind == *b"PRVW").then_some(body))?;
+    let len = u32::from_be_bytes(
+        bytes
+            .get(prvw.start + 12..prvw.start + 16)?
+            .try_into()
+            .ok()?,
+    );
+    let start = prvw.start + 16;
+    let end = start.checked_add(len as usize)?;
+    (end <= prvw.end).then_some(start..end)
+}
+
+/// True when a JPEG carries an EXIF orientation of its own (its decoder applies it).
+pub fn has_own_orientation(jpeg: &[u8]) -> bool {
+    let mut at = 2;
+    while let (Some(&0xff), Some(&marker)) = (jpeg.get(at), jpeg.get(at + 1)) {
+        let Some(len) = jpeg
+            .get(at + 2..at + 4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        else {
+            return false;
+        };
+        if marker == 0xe1 {
+            if let Some(tiff) = jpeg.get(at + 4..at + 2 + len).and_then(Tiff::new) {
+                let first = tiff.first().and_then(|f| tiff.directory(f));
+                if first.is_some_and(|(d, _)| d.iter().any(|e| e.tag == ORIENTATION)) {
+                    return true;
+                }
+            }
+        }
+        if marker == 0xda || len < 2 {
+            return false;
+        }
+        at += 2 + len;
+    }
+    false
+}
+
+/// The ISO boxes (type, body range) of `bytes` from `at` on, stopping at the first damaged one.
+fn boxes(bytes: &[u8], mut at: usize) -> impl Iterator<Item = ([u8; 4], Range<usize>)> + '_ {
+    std::iter::from_fn(move || {
+        let size = u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
+        let kind: [u8; 4] = bytes.get(at + 4..at + 8)?.try_into().ok()?;
+        let (header, size) = match size {
+            1 => (
+                16,
+                u64::from_be_bytes(bytes.get(at + 8..at + 16)?.try_into().ok()?) as usize,
+            ),
+            0 => (8, bytes.len() - at),
+            s => (8, s),
+        };
+        let end = at.checked_add(size)?;
+        if size < header || end > bytes.len() {
+            return None;
+        }
+        let body = at + header..end;
+        at = end;
+        Some((kind, body))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A small JPEG of `w`×`h` pixels, left half red, right half blue.
+    pub(crate) fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, _| {
+            if x < w / 2 {
+                image::Rgb([220, 30, 30])
+            } else {
+                image::Rgb([30, 30, 220])
+            }
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    /// A little-endian TIFF-built RAW: IFD0 (orientation, a small 0x201 thumbnail, a SubIFD
+    /// pointer), a SubIFD holding the big preview as one JPEG strip, and a SubIFD of "sensor
+    /// data" (CFA) stored as lossless JPEG, as a decoy. `magic` is 42, 0x55 (RW2) or "RO".
+    pub(crate) fn tiff_raw(magic: u16, orientation: u16) -> (Vec<u8>, Range<usize>) {
+        let small = jpeg(32, 24);
+        let big = jpeg(96, 64);
+        let mut decoy = jpeg(128, 96);
+        // Turn its SOF0 into SOF3: lossless, which only a RAW developer decodes.
+        let sof = decoy.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+        decoy[sof + 1] = 0xc3;
+        let entry = |tag: u16, kind: u16, count: u32, value: u32| {
+            let mut e = tag.to_le_bytes().to_vec();
+            e.extend(kind.to_le_bytes());
+            e.extend(count.to_le_bytes());
+            e.extend(value.to_le_bytes());
+            e
+        };
+        let ifd = |entries: Vec<Vec<u8>>| {
+            let mut d = (entries.len() as u16).to_le_bytes().to_vec();
+            entries.into_iter().for_each(|e| d.extend(e));
+            d.extend(0u32.to_le_bytes());
+            d
+        };
+        // Layout: header(8) | IFD0 | sub-IFD list | SUB1 | SUB2 | small | big | decoy
+        let ifd0_len = 2 + 12 * 4 + 4;
+        let sub_len = 2 + 12 * 4 + 4;
+        let list_at = 8 + ifd0_len;
+        let sub1_at = list_at + 8;
+        let sub2_at = sub1_at + sub_len;
+        let small_at = sub2_at + sub_len;
+        let big_at = small_at + small.len();
+        let decoy_at = big_at + big.len();
+        let mut b = b"II".to_vec();
+        b.extend(magic.to_le_bytes());
+        b.extend(8u32.to_le_bytes());
+        b.extend(ifd(vec![
+            entry(ORIENTATION, 3, 1, u32::from(orientation)),
+            entry(SUB_IFDS, 4, 2, list_at as u32),
+            entry(JPEG_OFFSET, 4, 1, small_at as u32),
+            entry(JPEG_LENGTH, 4, 1, small.len() as u32),
+        ]));
+        b.extend((sub1_at as u32).to_le_bytes());
+        b.extend((sub2_at as u32).to_le_bytes());
+        b.extend(ifd(vec![
+            entry(COMPRESSION, 3, 1, 7),
+            entry(PHOTOMETRIC, 3, 1, 6),
+            entry(STRIP_OFFSETS, 4, 1, big_at as u32),
+            entry(STRIP_BYTE_COUNTS, 4, 1, big.len() as u32),
+        ]));
+        b.extend(ifd(vec![
+            entry(COMPRESSION, 3, 1, 7),
+            entry(PHOTOMETRIC, 3, 1, 32803),
+            entry(STRIP_OFFSETS, 4, 1, decoy_at as u32),
+            entry(STRIP_BYTE_COUNTS, 4, 1, decoy.len() as u32),
+        ]));
+        assert_eq!(b.len(), small_at);
+        b.extend(small);
+        b.extend(&big);
+        b.extend(decoy);
+        (b, big_at..big_at + big.len())
+    }
+
+    #[test]
+    fn the_largest_decodable_preview_of_a_tiff_raw_is_found() {
+        for magic in [42u16, 0x55, 0x4f52] {
+            let (raw, big) = tiff_raw(magic, 6);
+            assert_eq!(container(&raw), Some(Container::Tiff));
+            let p = preview(&raw).expect("a preview");
+            assert_eq!(p.jpeg, big, "magic {magic:#x}");
+            assert_eq!(p.orientation, 6);
+        }
+    }
+
+    #[test]
+    fn a_plain_tiff_image_is_not_raw() {
+        let img = image::RgbImage::from_pixel(8, 8, image::Rgb([1, 2, 3]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Tiff).unwrap();
+        assert_eq!(container(out.get_ref()), None);
+    }
+
+    #[test]
+    fn raf_and_cr3_previews_are_found() {
+        let big = jpeg(96, 64);
+        let mut raf = b"FUJIFILMCCD-RAW 0201FF383501".to_vec();
+        raf.resize(100, 0);
+        raf[84..88].copy_from_slice(&100u32.to_be_bytes());
+        raf[88..92].copy_from_slice(&(big.len() as u32).to_be_bytes());
+        raf.extend(&big);
+        assert_eq!(preview(&raf).unwrap().jpeg, 100..100 + big.len());
+
+        let mut cr3 = Vec::new();
+        cr3.extend(24u32.to_be_bytes());
+        cr3.extend(b"ftypcrx ");
+        cr3.extend(1u32.to_be_bytes());
+        cr3.extend(b"crx isom");
+        let prvw_len = 8 + 16 + big.len();
+        let uuid_len = 8 + 16 + 8 + prvw_len;
+        cr3.extend((uuid_len as u32).to_be_bytes());
+        cr3.extend(b"uuid");
+        cr3.extend(CR3_PREVIEW_UUID);
+        cr3.extend([0u8; 8]);
+        cr3.extend((prvw_len as u32).to_be_bytes());
+        cr3.extend(b"PRVW");
+        cr3.extend(0u32.to_be_bytes());
+        cr3.extend(1u16.to_be_bytes());
+        cr3.extend(96u16.to_be_bytes());
+        cr3.extend(64u16.to_be_bytes());
+        cr3.extend(1u16.to_be_bytes());
+        cr3.extend((big.len() as u32).to_be_bytes());
+        let start = cr3.len();
+        cr3.extend(&big);
+        assert_eq!(container(&cr3), Some(Container::Cr3));
+        assert_eq!(preview(&cr3).unwrap().jpeg, start..start + big.len());
+    }
+
+    #[test]
+    fn damaged_raws_give_no_preview_and_no_panic() {
+        let (raw, _) = tiff_raw(42, 1);
+        for cut in (0..raw.len()).step_by(7) {
+            let _ = preview(&raw[..cut]);
+        }
+        let mut flipped = raw.clone();
+        for i in 0..200.min(flipped.len()) {
+            flipped[i] ^= 0xff;
+            let _ = preview(&flipped);
+            flipped[i] ^= 0xff;
+        }
+    }
+
+    #[test]
+    fn a_raw_decodes_as_its_preview_turned_upright() {
+        let (raw, _) = tiff_raw(0x55, 6);
+        let img = crate::decode::decode_rgb(&raw, 64).unwrap();
+        // The 96×64 preview turned 90° clockwise: its red left half is now on top.
+        assert_eq!(img.dimensions(), (64, 96));
+        assert!(img.get_pixel(32, 8)[0] > 150, "{:?}", img.get_pixel(32, 8));
+        assert!(
+            img.get_pixel(32, 88)[2] > 150,
+            "{:?}",
+            img.get_pixel(32, 88)
+        );
+    }
+}
