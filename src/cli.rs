@@ -338,14 +338,27 @@ fn index_with_progress(
     Ok(result?)
 }
 
+/// ", moved: N, M identical" for the files whose vector was known by their content.
+fn known_by_content(s: &Summary) -> String {
+    let mut out = String::new();
+    if s.moved > 0 {
+        out += &format!(", moved: {}", s.moved);
+    }
+    if s.shared > 0 {
+        out += &format!(", {} identical to an indexed file", s.shared);
+    }
+    out
+}
+
 fn print_summary(library: &Library, s: &Summary) {
     println!(
-        "{} {}: {} images ({} embedded, {} reused, {} removed, {} skipped) in {:.1} s, {:.1} images/s",
+        "{} {}: {} images ({} embedded, {} reused{}, {} removed, {} skipped) in {:.1} s, {:.1} images/s",
         if s.cancelled { "Cancelled indexing" } else { "Indexed" },
         shown(library.root()),
         s.indexed,
         s.embedded,
         s.reused,
+        known_by_content(s),
         s.removed,
         s.skipped.len(),
         s.seconds,
@@ -403,6 +416,8 @@ fn summary_json(library: &Library, s: &Summary) -> serde_json::Value {
         "indexed": s.indexed,
         "embedded": s.embedded,
         "reused": s.reused,
+        "moved": s.moved,
+        "shared": s.shared,
         "removed": s.removed,
         "kept_missing": s.kept_missing,
         "vanished": s.vanished,

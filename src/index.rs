@@ -8,6 +8,7 @@
 //! A hand-made file with a valid hash is still refused: every length is checked against the
 //! bytes the file really has before anything is allocated, and every entry is validated.
 
+use crate::content::ContentKey;
 use crate::scan::Fingerprint;
 use crate::store::{write_atomic, Written};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -18,7 +19,11 @@ use std::path::Path;
 pub const MAGIC: [u8; 8] = *b"PHOTOSIM";
 /// Bumped whenever the layout below changes; an older file is rebuilt, never misread.
 /// Version 2: raw vector block after the meta, descriptor named in the model id, checkpoint log.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: each entry has its content key (moves, renames and copies keep their vectors).
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest version still read; older files are rebuilt. A version-2 file is read as it is,
+/// its entries without content keys (the next update records them, without re-embedding).
+pub const OLDEST_READABLE: u32 = 2;
 /// The generation of "no index yet": a checkpoint log written before the first save names it.
 pub const EMPTY_GENERATION: u64 = 0;
 /// A header is a few fixed-size fields; anything longer is not ours.
@@ -30,6 +35,15 @@ pub struct Entry {
     /// Path relative to the indexed folder, as raw bytes (file names need not be UTF-8).
     pub path: Vec<u8>,
     pub fingerprint: Fingerprint,
+    /// What the file holds; `None` for entries from a version-2 index, until an update reads it.
+    pub content: Option<ContentKey>,
+}
+
+/// An entry as version 2 wrote it.
+#[derive(Deserialize)]
+struct EntryV2 {
+    path: Vec<u8>,
+    fingerprint: Fingerprint,
 }
 
 /// A file that could not be indexed: remembered so it is not retried until it changes, and
@@ -66,6 +80,34 @@ struct Meta {
     entries: Vec<Entry>,
     failed: Vec<Failed>,
     pairs: Vec<f32>,
+}
+
+/// The meta of a version-2 vectors file.
+#[derive(Deserialize)]
+struct MetaV2 {
+    folder: Vec<u8>,
+    entries: Vec<EntryV2>,
+    failed: Vec<Failed>,
+    pairs: Vec<f32>,
+}
+
+impl From<MetaV2> for Meta {
+    fn from(old: MetaV2) -> Self {
+        Meta {
+            folder: old.folder,
+            entries: old
+                .entries
+                .into_iter()
+                .map(|e| Entry {
+                    path: e.path,
+                    fingerprint: e.fingerprint,
+                    content: None,
+                })
+                .collect(),
+            failed: old.failed,
+            pairs: old.pairs,
+        }
+    }
 }
 
 impl Vectors {
@@ -224,8 +266,8 @@ pub(crate) fn prelude() -> [u8; 12] {
     out
 }
 
-/// Reads and checks the magic and format version.
-pub(crate) fn read_prelude(r: &mut impl Read) -> Result<(), LoadError> {
+/// Reads and checks the magic and format version, returning the version.
+pub(crate) fn read_prelude(r: &mut impl Read) -> Result<u32, LoadError> {
     let mut magic = [0u8; 8];
     if r.read_exact(&mut magic).is_err() || magic != MAGIC {
         return Err(LoadError::NotOurs);
@@ -234,14 +276,16 @@ pub(crate) fn read_prelude(r: &mut impl Read) -> Result<(), LoadError> {
     r.read_exact(&mut version)
         .map_err(|_| LoadError::Corrupt("no version".into()))?;
     let found = u32::from_le_bytes(version);
-    if found != FORMAT_VERSION {
+    if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&found) {
         return Err(LoadError::Version { found });
     }
-    Ok(())
+    Ok(found)
 }
 
 /// What a file holds: its header's generation, the decoded meta and the raw vector block.
 pub struct Loaded<T> {
+    /// The format version the file was written in.
+    pub version: u32,
     pub generation: u64,
     pub dim: usize,
     pub meta: T,
@@ -290,6 +334,33 @@ pub fn load<T: DeserializeOwned>(
     kind: Kind,
     model_id: [u8; 32],
 ) -> Result<Loaded<T>, LoadError> {
+    load_migrating::<T, T>(path, kind, model_id)
+}
+
+/// [`load`], with the meta decoded as `T` from the current version or as `Old` from older ones.
+pub fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
+    path: &Path,
+    kind: Kind,
+    model_id: [u8; 32],
+) -> Result<Loaded<T>, LoadError> {
+    let raw = load_raw(path, kind, model_id)?;
+    let meta = if raw.version == FORMAT_VERSION {
+        decode_bounded::<T>(&raw.meta)
+    } else {
+        decode_bounded::<Old>(&raw.meta).map(Into::into)
+    }
+    .map_err(LoadError::Corrupt)?;
+    Ok(Loaded {
+        version: raw.version,
+        generation: raw.generation,
+        dim: raw.dim,
+        meta,
+        data: raw.data,
+    })
+}
+
+/// Reads and checks a file, leaving its meta as bytes.
+fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8>>, LoadError> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
@@ -297,7 +368,7 @@ pub fn load<T: DeserializeOwned>(
     };
     let file_len = file.metadata().map_err(LoadError::Io)?.len();
     let mut r = std::io::BufReader::new(file);
-    read_prelude(&mut r)?;
+    let version = read_prelude(&mut r)?;
     let mut len = [0u8; 4];
     r.read_exact(&mut len)
         .map_err(|_| LoadError::Corrupt("no header".into()))?;
@@ -355,8 +426,8 @@ pub fn load<T: DeserializeOwned>(
     if hasher.finalize().as_bytes() != &header.body_hash {
         return Err(LoadError::Corrupt("checksum mismatch".into()));
     }
-    let meta = decode_bounded(&meta).map_err(LoadError::Corrupt)?;
     Ok(Loaded {
+        version,
         generation: header.generation,
         dim: header.dim as usize,
         meta,
@@ -385,7 +456,7 @@ pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Re
 
 /// Loads and validates the vectors file of a folder's index.
 pub fn load_vectors(path: &Path, model_id: [u8; 32], dim: usize) -> Result<Vectors, LoadError> {
-    let loaded = load::<Meta>(path, Kind::Vectors, model_id)?;
+    let loaded = load_migrating::<Meta, MetaV2>(path, Kind::Vectors, model_id)?;
     if loaded.dim != dim {
         return Err(LoadError::OtherModel {
             rows: loaded.data.len() as u64 / loaded.dim.max(1) as u64,
@@ -459,6 +530,7 @@ mod tests {
                     size: 10,
                     mtime_ns: 5,
                 },
+                content: Some(crate::content::key_of_bytes(b"ten bytes!")),
             }],
             data: vec![0.6, 0.8],
             failed: vec![],

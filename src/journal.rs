@@ -247,9 +247,11 @@ pub fn apply(v: &mut Vectors, changes: Vec<Change>) {
         }
         match &c.outcome {
             Outcome::Vector(vector) => {
+                // The log keeps no content key: the next update reads it from the file.
                 out.entries.push(Entry {
                     path: c.path.clone(),
                     fingerprint: c.fingerprint,
+                    content: None,
                 });
                 out.data.extend_from_slice(vector);
             }

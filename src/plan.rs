@@ -2,6 +2,7 @@
 //! files to embed, which vectors to reuse, and which entries to drop — or to keep, when a scan
 //! that lost most of the index at once says more about a missing drive than about the photos.
 
+use crate::content::ContentKey;
 use crate::index::{Entry, Failed, Vectors};
 use crate::journal::{Change, Outcome};
 use crate::scan::{Fingerprint, Found, Scan};
@@ -15,7 +16,8 @@ pub const MASS_REMOVAL_MIN: usize = 20;
 /// What became of one file handed to the embedding stage.
 #[derive(Clone, Debug)]
 pub enum Done {
-    Embedded(Vec<f32>),
+    /// Its vector, and its content key when the whole file was read.
+    Embedded(Vec<f32>, Option<ContentKey>),
     Failed(String),
     /// It was deleted or renamed while the run went on: the next scan sees it as it is now.
     Vanished,
@@ -39,12 +41,40 @@ pub struct Plan {
     pub removed: usize,
     /// Entries whose file is gone but that were kept because most of the index vanished at once.
     pub kept_missing: usize,
+    /// Files found under a new path with the content of an entry that lost its path.
+    pub moved: usize,
+    /// Files whose vector comes from an identical file: a copy in this folder, or the same
+    /// photo in another indexed folder.
+    pub shared: usize,
+    /// Files under a new path whose content is already known: found index → where.
+    adopted: HashMap<usize, Origin>,
+    /// Content keys read in this run for files that keep their vector.
+    keys: HashMap<usize, ContentKey>,
+    /// Files under a path the index does not know, until [`Plan::settle`].
+    fresh: Vec<usize>,
+    /// Old rows whose path was found (or whose content was, once settled).
+    seen: HashSet<usize>,
+    /// Folders that could not be read, relative to the folder.
+    unreadable: Vec<Vec<u8>>,
+}
+
+/// Where the vector of a file under a new path can come from without embedding it: a file
+/// with the same content.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    /// A row of this folder's index (the file was moved or renamed, or is a copy).
+    Row(usize),
+    /// A file in another indexed folder (the same file where folders overlap, or a copy).
+    Elsewhere {
+        vector: Vec<f32>,
+        content: Option<ContentKey>,
+    },
 }
 
 impl Plan {
-    /// Compares the index with a scan. Without `prune`, a scan that finds nothing (or loses most
-    /// of a large index at once) keeps the missing entries and counts them in `kept_missing`.
-    pub fn new(old: &Vectors, scan: Scan, prune: bool) -> Self {
+    /// Compares the index with a scan, path by path. Files under a path the index does not know
+    /// are left for [`Plan::settle`], which is told where their content is already known.
+    pub fn new(old: &Vectors, scan: Scan) -> Self {
         let old_rows: HashMap<&[u8], usize> = old
             .entries
             .iter()
@@ -56,19 +86,29 @@ impl Plan {
         let mut plan = Plan {
             found: Vec::new(),
             reused: HashMap::new(),
+            adopted: HashMap::new(),
+            keys: HashMap::new(),
             to_embed: Vec::new(),
+            fresh: Vec::new(),
+            seen: HashSet::new(),
+            unreadable: scan
+                .unreadable
+                .iter()
+                .map(|p| path_bytes(p).into_owned())
+                .collect(),
             changed_rows: HashMap::new(),
             still_failed: Vec::new(),
             kept: Vec::new(),
             removed: 0,
             kept_missing: 0,
+            moved: 0,
+            shared: 0,
         };
-        let mut seen = HashSet::new();
         for (idx, f) in scan.found.into_iter().enumerate() {
             let key = path_bytes(&f.rel_path);
             match old_rows.get(key.as_ref()) {
                 Some(&row) => {
-                    seen.insert(row);
+                    plan.seen.insert(row);
                     if old.entries[row].fingerprint == f.fingerprint {
                         plan.reused.insert(idx, row);
                     } else {
@@ -80,37 +120,97 @@ impl Plan {
                     Some(failed) if failed.fingerprint == f.fingerprint => {
                         plan.still_failed.push((*failed).clone())
                     }
-                    _ => plan.to_embed.push(idx),
+                    _ => plan.fresh.push(idx),
                 },
             }
             plan.found.push(f);
         }
-        let unreadable: Vec<Vec<u8>> = scan
-            .unreadable
-            .iter()
-            .map(|p| path_bytes(p).into_owned())
-            .collect();
-        let mut missing = Vec::new();
-        for (row, e) in old.entries.iter().enumerate() {
-            if seen.contains(&row) {
+        plan
+    }
+
+    /// Found indexes of the files under paths the index does not know (new, moved or copied).
+    pub fn fresh(&self) -> &[usize] {
+        &self.fresh
+    }
+
+    /// True when no file was found at the path of the old row `row`.
+    pub fn lost_its_path(&self, row: usize) -> bool {
+        !self.seen.contains(&row)
+    }
+
+    /// Finishes the plan: `origins[i]` says where the content of `fresh()[i]` is already known,
+    /// best first (those files keep that vector; the others are embedded). A vanished entry
+    /// whose content turned up under a new path is a move, each one taken once; what is left of the vanished entries is dropped —
+    /// unless `prune` is off and the scan found nothing or lost most of a large index at once,
+    /// when they are kept and counted in `kept_missing`.
+    pub fn settle(&mut self, old: &Vectors, origins: Vec<Vec<Origin>>, prune: bool) {
+        for (idx, mut origins) in std::mem::take(&mut self.fresh).into_iter().zip(origins) {
+            if origins.is_empty() {
+                self.to_embed.push(idx);
                 continue;
             }
-            if unreadable.iter().any(|dir| is_within(&e.path, dir)) {
-                plan.kept.push(row);
+            let unclaimed = origins
+                .iter()
+                .position(|o| matches!(o, Origin::Row(row) if !self.seen.contains(row)));
+            let origin = match unclaimed {
+                Some(i) => {
+                    let origin = origins.swap_remove(i);
+                    if let Origin::Row(row) = origin {
+                        self.seen.insert(row);
+                    }
+                    self.moved += 1;
+                    origin
+                }
+                None => {
+                    self.shared += 1;
+                    origins.swap_remove(0)
+                }
+            };
+            self.adopted.insert(idx, origin);
+        }
+        self.to_embed.sort_unstable();
+        let mut missing = Vec::new();
+        for (row, e) in old.entries.iter().enumerate() {
+            if self.seen.contains(&row) {
+                continue;
+            }
+            if self.unreadable.iter().any(|dir| is_within(&e.path, dir)) {
+                self.kept.push(row);
             } else {
                 missing.push(row);
             }
         }
         let mass_removal = !missing.is_empty()
-            && (plan.found.is_empty()
+            && (self.found.is_empty()
                 || (missing.len() >= MASS_REMOVAL_MIN && missing.len() * 2 > old.len()));
         if mass_removal && !prune {
-            plan.kept_missing = missing.len();
-            plan.kept.extend(missing);
+            self.kept_missing = missing.len();
+            self.kept.extend(missing);
         } else {
-            plan.removed = missing.len();
+            self.removed = missing.len();
         }
-        plan
+    }
+
+    /// Found indexes of the files keeping a vector but without a content key yet (from an
+    /// index written before content keys): their key is read once, without re-embedding.
+    pub fn unkeyed(&self, old: &Vectors) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .reused
+            .iter()
+            .filter(|(_, &row)| old.entries[row].content.is_none())
+            .map(|(&idx, _)| idx)
+            .chain(self.adopted.iter().filter_map(|(&idx, o)| match o {
+                Origin::Row(row) => old.entries[*row].content.is_none().then_some(idx),
+                Origin::Elsewhere { content, .. } => content.is_none().then_some(idx),
+            }))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Records the content key read for the found file `idx`.
+    pub fn set_key(&mut self, idx: usize, key: ContentKey) {
+        self.keys.insert(idx, key);
     }
 
     /// Files now in the folder.
@@ -122,6 +222,17 @@ impl Plan {
         self.reused.len()
     }
 
+    /// Files keeping a vector they had under another path or in another folder.
+    pub fn adopted(&self) -> usize {
+        self.adopted.len()
+    }
+
+    /// True when the entries change even if nothing is embedded: paths taken over by moves and
+    /// copies, or content keys read for the first time.
+    pub fn rewrites_entries(&self) -> bool {
+        !self.adopted.is_empty() || !self.keys.is_empty()
+    }
+
     /// True when the file at `position` of `to_embed` had a vector before (it changed).
     pub fn replaces_a_vector(&self, position: usize) -> bool {
         self.changed_rows.contains_key(&self.to_embed[position])
@@ -131,7 +242,7 @@ impl Plan {
     pub fn change(&self, position: usize, done: &Done) -> Option<Change> {
         let f = &self.found[self.to_embed[position]];
         let outcome = match done {
-            Done::Embedded(v) => Outcome::Vector(v.clone()),
+            Done::Embedded(v, _) => Outcome::Vector(v.clone()),
             Done::Failed(reason) => Outcome::Failed(reason.clone()),
             Done::Vanished => return None,
         };
@@ -164,15 +275,23 @@ impl Plan {
             failed: self.still_failed.clone(),
             pairs: Vec::new(),
         };
-        let mut push = |path: Vec<u8>, fingerprint: Fingerprint, row: &[f32]| {
-            out.entries.push(Entry { path, fingerprint });
+        let mut push = |path: Vec<u8>,
+                        fingerprint: Fingerprint,
+                        content: Option<ContentKey>,
+                        row: &[f32]| {
+            out.entries.push(Entry {
+                path,
+                fingerprint,
+                content,
+            });
             out.data.extend_from_slice(row);
         };
         let mut failed = Vec::new();
         for (idx, f) in self.found.iter().enumerate() {
             let key = || path_bytes(&f.rel_path).into_owned();
+            let content_of = |row: usize| self.keys.get(&idx).copied().or(old.entries[row].content);
             match new.get(&idx) {
-                Some(Done::Embedded(v)) => push(key(), f.fingerprint, v),
+                Some(Done::Embedded(v, content)) => push(key(), f.fingerprint, *content, v),
                 Some(Done::Failed(reason)) => failed.push(Failed {
                     path: key(),
                     fingerprint: f.fingerprint,
@@ -181,19 +300,30 @@ impl Plan {
                 Some(Done::Vanished) => {}
                 None => {
                     if let Some(&r) = self.reused.get(&idx) {
-                        push(key(), f.fingerprint, old.row(r));
+                        push(key(), f.fingerprint, content_of(r), old.row(r));
                     } else if let Some(&r) = self.changed_rows.get(&idx) {
-                        push(key(), old.entries[r].fingerprint, old.row(r));
+                        let e = &old.entries[r];
+                        push(key(), e.fingerprint, e.content, old.row(r));
+                    } else {
+                        match self.adopted.get(&idx) {
+                            Some(Origin::Row(r)) => {
+                                push(key(), f.fingerprint, content_of(*r), old.row(*r))
+                            }
+                            Some(Origin::Elsewhere { vector, content }) => push(
+                                key(),
+                                f.fingerprint,
+                                self.keys.get(&idx).copied().or(*content),
+                                vector,
+                            ),
+                            None => {}
+                        }
                     }
                 }
             }
         }
         for &r in &self.kept {
-            push(
-                old.entries[r].path.clone(),
-                old.entries[r].fingerprint,
-                old.row(r),
-            );
+            let e = &old.entries[r];
+            push(e.path.clone(), e.fingerprint, e.content, old.row(r));
         }
         out.failed.extend(failed);
         out.pairs = crate::labels::sample_pairs(&out.data, dim);
@@ -224,10 +354,19 @@ mod tests {
             v.entries.push(Entry {
                 path: n.as_bytes().to_vec(),
                 fingerprint: fp(1),
+                content: None,
             });
             v.data.push(1.0);
         }
         v
+    }
+
+    /// A plan where no new path has a known content.
+    fn planned(old: &Vectors, scan: Scan, prune: bool) -> Plan {
+        let mut plan = Plan::new(old, scan);
+        let none = vec![Vec::new(); plan.fresh().len()];
+        plan.settle(old, none, prune);
+        plan
     }
 
     fn scan(names: &[&str]) -> Scan {
@@ -246,10 +385,10 @@ mod tests {
     #[test]
     fn an_empty_scan_keeps_the_index_unless_pruned() {
         let old = index(&["a.jpg", "b.jpg", "c.jpg"]);
-        let plan = Plan::new(&old, scan(&[]), false);
+        let plan = planned(&old, scan(&[]), false);
         assert_eq!((plan.removed, plan.kept_missing), (0, 3));
         assert_eq!(plan.merge(&old, &[]).len(), 3);
-        let plan = Plan::new(&old, scan(&[]), true);
+        let plan = planned(&old, scan(&[]), true);
         assert_eq!((plan.removed, plan.kept_missing), (3, 0));
         assert_eq!(plan.merge(&old, &[]).len(), 0);
     }
@@ -259,9 +398,9 @@ mod tests {
         let names: Vec<String> = (0..40).map(|i| format!("{i}.jpg")).collect();
         let all: Vec<&str> = names.iter().map(String::as_str).collect();
         let old = index(&all);
-        let plan = Plan::new(&old, scan(&all[..10]), false);
+        let plan = planned(&old, scan(&all[..10]), false);
         assert_eq!((plan.removed, plan.kept_missing), (0, 30));
-        let plan = Plan::new(&old, scan(&all[..35]), false);
+        let plan = planned(&old, scan(&all[..35]), false);
         assert_eq!((plan.removed, plan.kept_missing), (5, 0));
     }
 
@@ -270,9 +409,46 @@ mod tests {
         let old = index(&["a.jpg", "locked/b.jpg", "lockedness.jpg"]);
         let mut s = scan(&["a.jpg"]);
         s.unreadable.push(PathBuf::from("locked"));
-        let plan = Plan::new(&old, s, false);
+        let plan = planned(&old, s, false);
         assert_eq!(plan.removed, 1, "lockedness.jpg is not inside locked/");
         let merged = plan.merge(&old, &[]);
         assert_eq!(merged.entries[1].path, b"locked/b.jpg");
+    }
+
+    #[test]
+    fn files_whose_content_is_known_keep_its_vector_and_a_move_frees_no_entry() {
+        let names: Vec<String> = (0..40).map(|i| format!("old/{i}.jpg")).collect();
+        let all: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut old = index(&all);
+        for (i, x) in old.data.iter_mut().enumerate() {
+            *x = i as f32;
+        }
+        // Every file moved to new/ (the whole index lost its paths at once), and one is copied.
+        let moved: Vec<String> = (0..40).map(|i| format!("new/{i}.jpg")).collect();
+        let mut now: Vec<&str> = moved.iter().map(String::as_str).collect();
+        now.push("z-copy-of-3.jpg");
+        let mut plan = Plan::new(&old, scan(&now));
+        let origins = plan
+            .fresh()
+            .iter()
+            .map(|&idx| {
+                let name = plan.found[idx].rel_path.to_string_lossy().into_owned();
+                let row = match name.as_str() {
+                    "z-copy-of-3.jpg" => 3,
+                    other => other[4..other.len() - 4].parse().unwrap(),
+                };
+                vec![Origin::Row(row)]
+            })
+            .collect();
+        plan.settle(&old, origins, false);
+        assert_eq!((plan.moved, plan.shared), (40, 1));
+        assert_eq!((plan.removed, plan.kept_missing), (0, 0));
+        assert!(plan.to_embed.is_empty());
+        let merged = plan.merge(&old, &[]);
+        assert_eq!(merged.len(), 41);
+        let row_of = |path: &str| merged.entries.iter().position(|e| e.path == path.as_bytes());
+        assert_eq!(merged.row(row_of("new/7.jpg").unwrap()), &[7.0]);
+        assert_eq!(merged.row(row_of("z-copy-of-3.jpg").unwrap()), &[3.0]);
+        assert!(row_of("old/7.jpg").is_none());
     }
 }

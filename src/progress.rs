@@ -67,6 +67,11 @@ pub struct Summary {
     pub indexed: usize,
     pub embedded: usize,
     pub reused: usize,
+    /// Files found under a new path with the content of an indexed one that lost its path.
+    pub moved: usize,
+    /// Files whose vector came from an identical file (a copy here, or the same photo in an
+    /// overlapping indexed folder) instead of the network.
+    pub shared: usize,
     pub removed: usize,
     /// Photos whose files are missing but that were kept, because most of the index vanished
     /// at once (a drive that is not mounted?); `index --prune` removes them.

@@ -13,7 +13,9 @@ use crate::journal::{self, Journal};
 use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Stamp, GRAPH_FILE};
 use crate::lock::IndexLock;
 use crate::nearest::Graph;
-use crate::plan::{Done, Plan};
+use crate::content::{self, ContentKey};
+use crate::moves::{self, Known};
+use crate::plan::{Done, Origin, Plan};
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
 use crate::{decode, scan, store};
 use rayon::prelude::*;
@@ -184,7 +186,10 @@ impl Run<'_> {
     fn plan(&mut self, old: &Vectors, scan: scan::Scan, prune: bool) -> Plan {
         let mut scan = scan;
         let scan_skipped = std::mem::take(&mut scan.skipped);
-        let plan = Plan::new(old, scan, prune);
+        let mut plan = Plan::new(old, scan);
+        let origins = self.identify(old, &plan);
+        plan.settle(old, origins, prune);
+        self.read_missing_keys(old, &mut plan);
         for s in scan_skipped {
             self.skip(s);
         }
@@ -217,6 +222,65 @@ impl Run<'_> {
         plan
     }
 
+    /// Looks for the files under new paths whose content is already known (moved, renamed,
+    /// copied, or indexed through an overlapping folder), on every core.
+    fn identify(&self, old: &Vectors, plan: &Plan) -> Vec<Vec<Origin>> {
+        let lib = self.lib;
+        let fresh = plan.fresh();
+        if fresh.is_empty() {
+            return Vec::new();
+        }
+        let others = match lib.dir.parent() {
+            Some(indexes) => moves::overlapping_indexes(
+                indexes,
+                &lib.dir,
+                &lib.root,
+                lib.model.id,
+                lib.model.dim,
+            ),
+            None => Vec::new(),
+        };
+        let known = Known::new(&lib.root, old, plan, &others);
+        if known.is_empty() {
+            return vec![Vec::new(); fresh.len()];
+        }
+        fresh
+            .par_iter()
+            .map(|&idx| {
+                if self.cancel.is_cancelled() {
+                    return Vec::new();
+                }
+                known.origins(&plan.found[idx])
+            })
+            .collect()
+    }
+
+    /// Reads the content keys an older index did not record, once, without re-embedding.
+    fn read_missing_keys(&self, old: &Vectors, plan: &mut Plan) {
+        let unkeyed = plan.unkeyed(old);
+        if unkeyed.is_empty() {
+            return;
+        }
+        self.notice(format!(
+            "Reading the content of {} photos indexed by an older version, once, so that moved and renamed photos keep their vectors…",
+            unkeyed.len()
+        ));
+        let root = &self.lib.root;
+        let keys: Vec<(usize, ContentKey)> = unkeyed
+            .par_iter()
+            .filter_map(|&idx| {
+                if self.cancel.is_cancelled() {
+                    return None;
+                }
+                let key = content::key_of(&root.join(&plan.found[idx].rel_path)).ok()?;
+                Some((idx, key))
+            })
+            .collect();
+        for (idx, key) in keys {
+            plan.set_key(idx, key);
+        }
+    }
+
     /// Decodes and embeds the planned files on every core, streaming the results back here,
     /// where progress is reported and checkpoints are saved while the workers go on.
     fn embed(&mut self, plan: &Plan, old: &Vectors, known: &mut Option<Stamp>) -> Result<Work> {
@@ -246,9 +310,10 @@ impl Run<'_> {
                         if halted() {
                             return;
                         }
-                        let path = lib.root.join(&plan.found[plan.to_embed[pos]].rel_path);
+                        let found = &plan.found[plan.to_embed[pos]];
+                        let path = lib.root.join(&found.rel_path);
                         let result = match session {
-                            Ok(session) => Ok(embed_one(session, &path)),
+                            Ok(session) => Ok(embed_one(session, &path, found.fingerprint.size)),
                             Err(e) => Err(Error::Model(anyhow::anyhow!("{e:#}"))),
                         };
                         let _ = tx.send((pos, result));
@@ -350,7 +415,11 @@ impl Run<'_> {
         let processed = work.done.iter().any(Option::is_some);
         let file = lib.dir.join(crate::library::VECTORS_FILE);
         let log = lib.dir.join(journal::FILE);
-        let changed = processed || plan.removed > 0 || !file.exists() || log.exists();
+        let changed = processed
+            || plan.removed > 0
+            || plan.rewrites_entries()
+            || !file.exists()
+            || log.exists();
         if !changed {
             return Ok(old.vectors.clone());
         }
@@ -410,7 +479,7 @@ impl Run<'_> {
         let mut lost_vector = false;
         for (pos, d) in work.done.iter().enumerate() {
             match d {
-                Some(Done::Embedded(_)) => embedded += 1,
+                Some(Done::Embedded(..)) => embedded += 1,
                 Some(Done::Vanished) => vanished += 1,
                 _ => {}
             }
@@ -423,10 +492,12 @@ impl Run<'_> {
             indexed,
             embedded,
             reused: plan.reused(),
+            moved: plan.moved,
+            shared: plan.shared,
             removed: plan.removed,
             kept_missing: plan.kept_missing,
             vanished,
-            changed: embedded > 0 || plan.removed > 0 || lost_vector,
+            changed: embedded > 0 || plan.removed > 0 || plan.adopted() > 0 || lost_vector,
             skipped: self.skipped,
             cancelled: self.cancel.is_cancelled(),
             seconds,
@@ -449,17 +520,17 @@ impl Run<'_> {
 /// Decodes and embeds one file. A file that disappeared meanwhile is `Vanished` (the next scan
 /// finds it under its new name); any other failure, a crash of a decoder included, is the
 /// reason shown to the person.
-fn embed_one(session: &mut Session, path: &Path) -> Done {
+fn embed_one(session: &mut Session, path: &Path, size: u64) -> Done {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let input = match decode::model_input(path) {
-            Ok(input) => input,
+        let (input, content) = match read_input(path, size) {
+            Ok(read) => read,
             Err(decode::DecodeError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Done::Vanished
             }
             Err(e) => return Done::Failed(e.to_string()),
         };
         match session.embed(&input) {
-            Ok(v) => Done::Embedded(v),
+            Ok(v) => Done::Embedded(v, content),
             Err(e) => Done::Failed(format!("the model failed on it: {e}")),
         }
     }));
@@ -469,6 +540,18 @@ fn embed_one(session: &mut Session, path: &Path) -> Done {
             panic_text(panic.as_ref())
         ))
     })
+}
+
+/// The model input of the file at `path`, and its content key, from one read of the file (the
+/// key only when the bytes read are the whole file of the scanned `size`).
+fn read_input(
+    path: &Path,
+    size: u64,
+) -> std::result::Result<(Vec<f32>, Option<ContentKey>), decode::DecodeError> {
+    let bytes = decode::read_image(path)?;
+    let content = (bytes.len() as u64 == size).then(|| content::key_of_bytes(&bytes));
+    let pixels = decode::decode_rgb(&bytes, decode::RESIZE_SHORTER)?;
+    Ok((decode::to_model_input(&pixels), content))
 }
 
 #[cfg(test)]

@@ -93,6 +93,7 @@ fn sample_index() -> Vectors {
                 size: 1000 + i,
                 mtime_ns: 17 * i as i128,
             },
+            content: Some(photo_sim::content::key_of_bytes(&i.to_le_bytes())),
         });
         let mut row = vec![0f32; dim];
         row[i as usize % dim] = 1.0;

@@ -341,13 +341,14 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
                     } else {
                         "Up to date"
                     };
-                    ui.label(
-                        RichText::new(format!(
-                            "{what}: {} embedded, {} reused in {:.1} s",
-                            s.embedded, s.reused, s.seconds
-                        ))
-                        .weak(),
+                    let mut text = format!(
+                        "{what}: {} embedded, {} reused in {:.1} s",
+                        s.embedded, s.reused, s.seconds
                     );
+                    if s.moved > 0 {
+                        text += &format!(", moved: {}", s.moved);
+                    }
+                    ui.label(RichText::new(text).weak());
                 }
             }
             Indexing::Opening => {

@@ -1,0 +1,168 @@
+//! Recognising a file under a new path as one whose vector is already known: moved or renamed
+//! inside the folder, copied byte for byte, or the very same file indexed through another
+//! folder that overlaps this one (`~/Pictures` and `~/Pictures/2024`).
+//!
+//! Only files whose size is that of a known file are read at all, and then only their first
+//! and last 64 KiB (the sampled hash). A sample match is a move when the modification time is
+//! the one recorded too (a move or rename keeps it); otherwise the whole file is hashed and
+//! must equal the known file's full hash.
+
+use crate::content::{self, ContentKey};
+use crate::index::Vectors;
+use crate::plan::{Origin, Plan};
+use crate::scan::{Fingerprint, Found};
+use crate::store::path_from_bytes;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A file whose vector is known, as a candidate for a file under a new path.
+struct Candidate<'a> {
+    fingerprint: Fingerprint,
+    content: ContentKey,
+    source: Source<'a>,
+    /// Its own path is gone: the first choice for a file that moved.
+    lost: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Row(usize),
+    Foreign(&'a Vectors, usize),
+}
+
+/// Everything known by content for one update: this index's rows and those of overlapping
+/// indexed folders.
+pub struct Known<'a> {
+    root: &'a Path,
+    by_size: HashMap<u64, Vec<Candidate<'a>>>,
+    /// Files of overlapping folders by absolute path: the same file needs no hashing.
+    same_file: HashMap<PathBuf, (Fingerprint, &'a Vectors, usize)>,
+}
+
+impl<'a> Known<'a> {
+    /// The known contents of `old` (whose files were matched by path in `plan`) and of the
+    /// `others` indexes, for files found under `root`.
+    pub fn new(root: &'a Path, old: &'a Vectors, plan: &Plan, others: &'a [Vectors]) -> Self {
+        let mut known = Known {
+            root,
+            by_size: HashMap::new(),
+            same_file: HashMap::new(),
+        };
+        for (row, e) in old.entries.iter().enumerate() {
+            if let Some(content) = e.content {
+                known.add(Candidate {
+                    fingerprint: e.fingerprint,
+                    content,
+                    source: Source::Row(row),
+                    lost: plan.lost_its_path(row),
+                });
+            }
+        }
+        for other in others {
+            let folder = path_from_bytes(&other.folder);
+            for (row, e) in other.entries.iter().enumerate() {
+                known
+                    .same_file
+                    .insert(folder.join(path_from_bytes(&e.path)), (e.fingerprint, other, row));
+                if let Some(content) = e.content {
+                    known.add(Candidate {
+                        fingerprint: e.fingerprint,
+                        content,
+                        source: Source::Foreign(other, row),
+                        lost: false,
+                    });
+                }
+            }
+        }
+        // A file that lost its path first (a move), then this folder's, then the others'.
+        for list in known.by_size.values_mut() {
+            list.sort_by_key(|c| (!c.lost, matches!(c.source, Source::Foreign(..))));
+        }
+        known
+    }
+
+    fn add(&mut self, c: Candidate<'a>) {
+        self.by_size.entry(c.fingerprint.size).or_default().push(c);
+    }
+
+    /// True when nothing is known by content (an empty index and no overlapping folder).
+    pub fn is_empty(&self) -> bool {
+        self.by_size.is_empty() && self.same_file.is_empty()
+    }
+
+    /// Where the vector of `found` is already known: every file with its content, best first
+    /// (files that lost their path first, so that each of them is taken by one move). Reads
+    /// nothing unless a known file has its size.
+    pub fn origins(&self, found: &Found) -> Vec<Origin> {
+        let path = self.root.join(&found.rel_path);
+        if let Some(&(fingerprint, other, row)) = self.same_file.get(&path) {
+            if fingerprint == found.fingerprint {
+                return vec![elsewhere(other, row)];
+            }
+        }
+        let Some(candidates) = self.by_size.get(&found.fingerprint.size) else {
+            return Vec::new();
+        };
+        let Ok(sample) = content::sample_of(&path) else {
+            return Vec::new();
+        };
+        let mut full = None;
+        let mut out = Vec::new();
+        for c in candidates.iter().filter(|c| c.content.sample == sample) {
+            let confirmed = if c.lost && c.fingerprint.mtime_ns == found.fingerprint.mtime_ns {
+                true
+            } else {
+                if full.is_none() {
+                    full = Some(content::full_of(&path).ok());
+                }
+                full.flatten() == Some(c.content.full)
+            };
+            if confirmed {
+                out.push(match c.source {
+                    Source::Row(row) => Origin::Row(row),
+                    Source::Foreign(other, row) => elsewhere(other, row),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn elsewhere(other: &Vectors, row: usize) -> Origin {
+    Origin::Elsewhere {
+        vector: other.row(row).to_vec(),
+        content: other.entries[row].content,
+    }
+}
+
+/// True when one of the two folders (absolute, canonical) is the other or inside it.
+pub fn overlap(a: &Path, b: &Path) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// The indexes of other folders that overlap `root`, read from `indexes_dir` (beside this
+/// folder's own index, `own_dir`). An index that cannot be read is passed over: it only
+/// saves work.
+pub fn overlapping_indexes(
+    indexes_dir: &Path,
+    own_dir: &Path,
+    root: &Path,
+    model_id: [u8; 32],
+    dim: usize,
+) -> Vec<Vectors> {
+    let Ok(dirs) = std::fs::read_dir(indexes_dir) else {
+        return Vec::new();
+    };
+    dirs.flatten()
+        .map(|d| d.path())
+        .filter(|dir| dir != own_dir)
+        .filter_map(|dir| {
+            crate::index::load_vectors(&dir.join(crate::library::VECTORS_FILE), model_id, dim)
+                .ok()
+        })
+        .filter(|v| {
+            let folder = path_from_bytes(&v.folder);
+            folder.as_path() != root && overlap(&folder, root) && folder.is_dir()
+        })
+        .collect()
+}
