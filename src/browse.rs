@@ -58,6 +58,45 @@ impl Tile {
     pub fn count(&self) -> usize {
         1 + self.also.len()
     }
+
+    /// True when the tile is one shot saved twice by the camera, as RAW and as JPEG (or HEIC).
+    pub fn is_raw_pair(&self) -> bool {
+        matches!(&self.also[..], [other] if same_shot(&self.best.path, &other.path))
+    }
+
+    /// The badge of a tile standing for several photos: "JPG+RAW" for a RAW+JPEG pair,
+    /// "×N" for a burst or copies.
+    pub fn badge(&self) -> Option<String> {
+        match self.count() {
+            1 => None,
+            _ if self.is_raw_pair() => Some("JPG+RAW".into()),
+            n => Some(format!("×{n}")),
+        }
+    }
+
+    fn matches_mut(&mut self) -> impl Iterator<Item = &mut Match> {
+        std::iter::once(&mut self.best).chain(self.also.iter_mut())
+    }
+}
+
+/// Extensions of the developed pictures a camera saves beside its RAW files.
+const DEVELOPED: &[&str] = &["jpg", "jpeg", "heic", "heif", "hif"];
+
+/// The shot a file is one version of, when it is a RAW or a developed picture: its path
+/// without the extension, and whether it is the RAW one (IMG_0001.CR2 and IMG_0001.JPG are
+/// one shot).
+fn shot(path: &Path) -> Option<(PathBuf, bool)> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    let raw = crate::raw::EXTENSIONS.contains(&ext.as_str());
+    (raw || DEVELOPED.contains(&ext.as_str())).then(|| (path.with_extension(""), raw))
+}
+
+/// True for the RAW and the developed picture of one shot, side by side in one folder.
+pub fn same_shot(a: &Path, b: &Path) -> bool {
+    match (shot(a), shot(b)) {
+        (Some((a, a_raw)), Some((b, b_raw))) => a == b && a_raw != b_raw,
+        _ => false,
+    }
 }
 
 /// How much a rejected photo pulls the query away, against 1 for the photo and each chosen
@@ -97,12 +136,27 @@ pub fn browse(lib: &Library, request: &Request) -> Result<Vec<Tile>> {
             .into_iter()
             .filter(|(m, _)| !left_out.contains(&m.path))
             .collect();
-        let tiles = collapse(found, request.tiles, near);
+        let mut tiles = collapse(found, request.tiles, near);
         if tiles.len() >= request.tiles || exhausted {
+            mark_identical(lib, &request.photo, &mut tiles);
             return Ok(tiles);
         }
         // Bursts ate the candidates: look much further (each look is a scan of the index).
         wanted *= 8;
+    }
+}
+
+/// Marks the matches that are byte-for-byte copies of `photo`.
+fn mark_identical(lib: &Library, photo: &Path, tiles: &mut [Tile]) {
+    let photo = photo.canonicalize().unwrap_or_else(|_| photo.to_path_buf());
+    let Some(key) = lib
+        .stored_content(&photo)
+        .or_else(|| crate::content::key_of(&photo).ok())
+    else {
+        return;
+    };
+    for m in tiles.iter_mut().flat_map(Tile::matches_mut) {
+        m.identical = lib.stored_content(&m.path) == Some(key);
     }
 }
 
@@ -127,13 +181,16 @@ pub fn refine(queries: &mut [Vec<f32>], more: &[Vec<f32>], less: &[Vec<f32>]) {
 }
 
 /// Groups matches (best first, each with its vector) into at most `tiles` tiles: a match at
-/// least `near` alike to a tile's best joins that tile, any other starts a new one. Matches
+/// least `near` alike to a tile's best, or the other file of its RAW+JPEG pair, joins that
+/// tile; any other starts a new one. Matches
 /// past the last tile still join the tiles they belong to, so a "×N" counts the whole burst.
 /// Without a threshold every match is its own tile.
 pub fn collapse(found: Vec<(Match, Vec<f32>)>, tiles: usize, near: Option<f32>) -> Vec<Tile> {
     let mut out: Vec<(Tile, Vec<f32>)> = Vec::new();
     for (m, v) in found {
-        let home = near.and_then(|t| out.iter().position(|(_, best)| dot(best, &v) >= t));
+        let home = out.iter().position(|(tile, best)| {
+            same_shot(&tile.best.path, &m.path) || near.is_some_and(|t| dot(best, &v) >= t)
+        });
         match home {
             Some(i) => out[i].0.also.push(m),
             None if out.len() < tiles => out.push((
@@ -166,6 +223,7 @@ mod tests {
                 exists: true,
                 label: None,
                 percentile: None,
+                identical: false,
             },
             unit(v),
         )
@@ -228,5 +286,22 @@ mod tests {
         assert!(!outside.allows(photo) && outside.allows(elsewhere));
         // A folder whose name only starts the same is another folder.
         assert!(!inside.allows(Path::new("/lib/2024-old/a.jpg")));
+    }
+
+    #[test]
+    fn the_raw_and_jpeg_of_one_shot_are_one_tile_whatever_their_similarity() {
+        let found = vec![
+            found("/p/IMG_0001.JPG", 0.9, &[1.0, 0.0]),
+            found("/p/other.jpg", 0.8, &[0.0, 1.0]),
+            found("/p/IMG_0001.CR2", 0.5, &[0.6, 0.8]),
+            found("/q/IMG_0001.NEF", 0.4, &[0.6, -0.8]),
+        ];
+        let tiles = collapse(found, 10, Some(0.99));
+        assert_eq!(tiles.len(), 3, "a RAW in another folder is another shot");
+        assert_eq!(tiles[0].badge().as_deref(), Some("JPG+RAW"));
+        assert_eq!(tiles[1].badge(), None);
+        assert!(same_shot(Path::new("a/x.dng"), Path::new("a/x.heic")));
+        assert!(!same_shot(Path::new("a/x.jpg"), Path::new("a/x.jpeg")));
+        assert!(!same_shot(Path::new("a/x.cr2"), Path::new("a/x.cr3")));
     }
 }

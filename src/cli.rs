@@ -453,6 +453,7 @@ pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
                 r.insert("percentile".into(), p.into());
             }
             r.insert("exists".into(), m.exists.into());
+            r.insert("identical".into(), m.identical.into());
             serde_json::Value::Object(r)
         })
         .collect::<Vec<_>>();
@@ -489,7 +490,11 @@ fn print_duplicates(groups: &[crate::DuplicateGroup], threshold: f32) {
         println!("\nGroup {} ({} photos)", i + 1, g.members.len() + 1);
         println!("  keep    {}", photo_line(&g.keeper));
         for (p, s) in &g.members {
-            println!("  {s:.4}  {}", photo_line(p));
+            if p.identical_to(&g.keeper) {
+                println!("  {s:.4}  {}  (identical copy)", photo_line(p));
+            } else {
+                println!("  {s:.4}  {}", photo_line(p));
+            }
         }
     }
 }
@@ -516,6 +521,7 @@ fn duplicates_json(groups: &[crate::DuplicateGroup], threshold: f32) -> serde_js
                 .map(|(p, s)| {
                     let mut m = photo_json(p);
                     m.insert("similarity".into(), (*s).into());
+                    m.insert("identical".into(), p.identical_to(&g.keeper).into());
                     serde_json::Value::Object(m)
                 })
                 .collect();

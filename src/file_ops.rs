@@ -172,6 +172,7 @@ mod tests {
             pixels: None,
             bytes: f.size,
             modified_ns: f.mtime_ns,
+            content: None,
         }
     }
 

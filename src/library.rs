@@ -3,6 +3,7 @@
 //! A `Library` is shared between threads: one can run [`Library::update`] (see `update.rs`)
 //! while others call [`Library::search`], which always sees the last saved state of the index.
 
+use crate::content::ContentKey;
 use crate::decode;
 use crate::embed::Model;
 use crate::error::{Error, Result};
@@ -35,6 +36,8 @@ pub struct Match {
     pub label: Option<crate::labels::Label>,
     /// The share of this library's pairs of photos that are less similar, in percent.
     pub percentile: Option<f32>,
+    /// A byte-for-byte copy of the query photo (set by [`crate::browse`]).
+    pub identical: bool,
 }
 
 /// A photo as the duplicates view shows it.
@@ -46,6 +49,15 @@ pub struct Photo {
     pub bytes: u64,
     /// Modification time, in nanoseconds since 1970.
     pub modified_ns: i128,
+    /// What the file held when it was indexed.
+    pub content: Option<ContentKey>,
+}
+
+impl Photo {
+    /// True when both files held the same bytes when they were indexed.
+    pub fn identical_to(&self, other: &Photo) -> bool {
+        self.content.is_some() && self.content == other.content
+    }
 }
 
 /// A group of duplicates: the photo to keep and the others, with their similarity to it.
@@ -381,6 +393,14 @@ impl Library {
         )
     }
 
+    /// The content key recorded for `path` (absolute, canonical), when it is indexed.
+    pub fn stored_content(&self, path: &Path) -> Option<ContentKey> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let snap = self.current();
+        let row = *snap.rows.get(path_bytes(rel).as_ref())?;
+        snap.vectors.entries[row].content
+    }
+
     /// The descriptors of `image` a search compares with: upright (the stored one when the
     /// file is indexed and unchanged), and with `rotations` also turned by 90°, 180° and 270°,
     /// so a photo stored sideways (pixels turned, no EXIF tag) finds its upright copy.
@@ -529,6 +549,7 @@ impl Library {
                     similarity,
                     label: thresholds.map(|t| t.label(similarity)),
                     percentile: crate::labels::percentile(&snap.vectors.pairs, similarity),
+                    identical: false,
                 }
             })
             .collect()
@@ -562,6 +583,7 @@ impl Library {
                         pixels: crate::decode::dimensions(&path),
                         bytes: e.fingerprint.size,
                         modified_ns: e.fingerprint.mtime_ns,
+                        content: e.content,
                         path,
                     }
                 })

@@ -6,6 +6,11 @@
 use crate::tiff::{Entry, Tiff};
 use std::ops::Range;
 
+/// File name endings of camera RAW files.
+pub const EXTENSIONS: &[&str] = &[
+    "dng", "cr2", "cr3", "nef", "nrw", "arw", "pef", "orf", "rw2", "raf",
+];
+
 /// How a RAW file is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Container {

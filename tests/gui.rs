@@ -650,3 +650,49 @@ fn without_a_desktop_dialog_the_in_app_picker_opens_a_folder() {
     );
     assert_eq!(h.state().state().indexed, 11);
 }
+
+#[test]
+fn a_raw_beside_its_jpeg_is_one_tile_and_a_byte_copy_says_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("shots");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::copy(fixture("coffee.jpg"), photos.join("coffee.jpg")).unwrap();
+    std::fs::copy(fixture("coffee.jpg"), photos.join("coffee (1).jpg")).unwrap();
+    let cat = std::fs::read(fixture("cat.jpg")).unwrap();
+    std::fs::write(photos.join("IMG_0001.JPG"), &cat).unwrap();
+    std::fs::write(
+        photos.join("IMG_0001.DNG"),
+        common::dng_with_preview(&cat, 1),
+    )
+    .unwrap();
+    for seed in 0..3 {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &photos.join(format!("synthetic_{seed}.jpg")),
+            90,
+        );
+    }
+    let mut h = harness(Store::under(&tmp.path().join("data")));
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
+    run_until(&mut h, "indexing", indexed);
+    drop_file(&mut h, &photos.join("coffee.jpg"));
+    run_until(&mut h, "the matches", results_shown);
+
+    // The byte-for-byte copy says so, in its score line (a screen reader hears it too).
+    let copy = h.get_by_label("coffee (1).jpg");
+    let value = copy.value().unwrap_or_default();
+    assert!(value.starts_with("Identical copy"), "{value}");
+
+    // The RAW and the JPEG of one shot are one tile, badged "JPG+RAW"; the badge shows both.
+    let cells = h.state().state().cells();
+    let shots: Vec<_> = cells
+        .iter()
+        .filter(|c| c.m.path.file_stem().unwrap() == "IMG_0001")
+        .collect();
+    assert_eq!(shots.len(), 1, "{cells:?}");
+    h.get_by_label("JPG+RAW").click();
+    h.step();
+    h.step();
+    h.get_by_label("IMG_0001.JPG");
+    h.get_by_label("IMG_0001.DNG");
+}

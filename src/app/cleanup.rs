@@ -166,6 +166,7 @@ mod tests {
             pixels: Some((10, 10)),
             bytes,
             modified_ns: 0,
+            content: None,
         }
     }
 

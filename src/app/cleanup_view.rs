@@ -213,7 +213,7 @@ fn groups(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut V
                 ui.horizontal_wrapped(|ui| {
                     tile(ui, state, thumbs, &g.keeper, None, actions);
                     for (p, s) in &g.members {
-                        tile(ui, state, thumbs, p, Some(*s), actions);
+                        tile(ui, state, thumbs, p, Some((&g.keeper, *s)), actions);
                     }
                 });
                 ui.add_space(6.0);
@@ -234,9 +234,10 @@ fn tile(
     state: &State,
     thumbs: &mut Thumbs,
     photo: &Photo,
-    similarity: Option<f32>,
+    to_keeper: Option<(&Photo, f32)>,
     actions: &mut Vec<Action>,
 ) {
+    let similarity = to_keeper.map(|(_, s)| s);
     ui.vertical(|ui| {
         ui.set_width(TILE);
         let (rect, resp) = ui.allocate_exact_size(Vec2::splat(TILE), Sense::click());
@@ -285,6 +286,9 @@ fn tile(
         }
         let what = match similarity {
             None => RichText::new("Keeper").color(Color32::from_rgb(80, 170, 90)),
+            Some(_) if to_keeper.is_some_and(|(k, _)| photo.identical_to(k)) => {
+                RichText::new("Identical copy")
+            }
             Some(s) => RichText::new(format!("{s:.3} to keeper")),
         };
         ui.label(what.small());

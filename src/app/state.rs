@@ -71,6 +71,8 @@ pub struct Cell {
     pub m: crate::Match,
     /// Photos the tile stands for (1 for an expanded group's other members).
     pub count: usize,
+    /// What the tile's badge says ("×3", "JPG+RAW"), when it stands for several photos.
+    pub badge: Option<String>,
     /// True for the best of a group that is shown expanded.
     pub expanded: bool,
     /// True for a near-duplicate shown after its group's best.
@@ -506,6 +508,7 @@ impl State {
             cells.push(Cell {
                 m: t.best.clone(),
                 count: t.count(),
+                badge: t.badge(),
                 expanded,
                 member: false,
             });
@@ -513,6 +516,7 @@ impl State {
                 cells.extend(t.also.iter().map(|m| Cell {
                     m: m.clone(),
                     count: 1,
+                    badge: None,
                     expanded: false,
                     member: true,
                 }));
@@ -1300,6 +1304,7 @@ mod tests {
 
     fn m(path: &str, similarity: f32) -> Match {
         Match {
+            identical: false,
             path: PathBuf::from(path),
             similarity,
             exists: true,

@@ -834,6 +834,7 @@ fn grid_cell(
     };
     // A narrow cell keeps the words and drops the number (the hover card has it).
     let score = match m.label {
+        _ if m.identical && side < 130.0 => "Identical copy".to_string(),
         Some(label) if side < 130.0 => label.words().to_string(),
         _ => score_text(m),
     };
@@ -859,14 +860,22 @@ fn grid_cell(
             ui.close();
         }
     });
-    if c.count > 1 {
-        group_badge(ui, c, i, image_rect, actions);
+    if let Some(badge) = &c.badge {
+        group_badge(ui, c, badge, i, image_rect, actions);
     }
 }
 
-/// The "×N" badge of a tile that stands for N near-duplicates: a click shows them in place.
-fn group_badge(ui: &mut egui::Ui, c: &Cell, i: usize, image_rect: Rect, actions: &mut Vec<Action>) {
-    let text = format!("×{}", c.count);
+/// The badge of a tile that stands for several photos ("×N" near-duplicates, or "JPG+RAW"):
+/// a click shows them in place.
+fn group_badge(
+    ui: &mut egui::Ui,
+    c: &Cell,
+    text: &str,
+    i: usize,
+    image_rect: Rect,
+    actions: &mut Vec<Action>,
+) {
+    let text = text.to_string();
     let galley =
         ui.painter()
             .layout_no_wrap(text.clone(), FontId::proportional(14.0), Color32::WHITE);
@@ -887,6 +896,8 @@ fn group_badge(ui: &mut egui::Ui, c: &Cell, i: usize, image_rect: Rect, actions:
         .galley(badge.min + Vec2::new(6.0, 3.0), galley, Color32::WHITE);
     let hint = if c.expanded {
         "Hide the near-duplicates of this photo".to_string()
+    } else if c.count == 2 && text == "JPG+RAW" {
+        "The same shot, saved as RAW and as JPEG: click to show both".to_string()
     } else {
         format!(
             "{} near-duplicates of this photo (a burst or copies): click to show them",
@@ -928,6 +939,7 @@ pub(super) const OPEN_GESTURES: &str =
 /// A match's score as a person reads it: the label in words, then the similarity.
 pub fn score_text(m: &crate::Match) -> String {
     let mut text = match m.label {
+        _ if m.identical => format!("Identical copy · {:.2}", m.similarity),
         Some(label) => format!("{} · {:.2}", label.words(), m.similarity),
         None => format!("{:.3}", m.similarity),
     };
