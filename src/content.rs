@@ -120,6 +120,10 @@ mod tests {
         assert_ne!(ka.full, kb.full);
         let mut c = a.clone();
         c.push(0);
-        assert_ne!(key_of_bytes(&c).sample, ka.sample, "the size is in the sample");
+        assert_ne!(
+            key_of_bytes(&c).sample,
+            ka.sample,
+            "the size is in the sample"
+        );
     }
 }

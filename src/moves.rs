@@ -61,9 +61,10 @@ impl<'a> Known<'a> {
         for other in others {
             let folder = path_from_bytes(&other.folder);
             for (row, e) in other.entries.iter().enumerate() {
-                known
-                    .same_file
-                    .insert(folder.join(path_from_bytes(&e.path)), (e.fingerprint, other, row));
+                known.same_file.insert(
+                    folder.join(path_from_bytes(&e.path)),
+                    (e.fingerprint, other, row),
+                );
                 if let Some(content) = e.content {
                     known.add(Candidate {
                         fingerprint: e.fingerprint,
@@ -157,8 +158,7 @@ pub fn overlapping_indexes(
         .map(|d| d.path())
         .filter(|dir| dir != own_dir)
         .filter_map(|dir| {
-            crate::index::load_vectors(&dir.join(crate::library::VECTORS_FILE), model_id, dim)
-                .ok()
+            crate::index::load_vectors(&dir.join(crate::library::VECTORS_FILE), model_id, dim).ok()
         })
         .filter(|v| {
             let folder = path_from_bytes(&v.folder);

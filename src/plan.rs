@@ -275,17 +275,15 @@ impl Plan {
             failed: self.still_failed.clone(),
             pairs: Vec::new(),
         };
-        let mut push = |path: Vec<u8>,
-                        fingerprint: Fingerprint,
-                        content: Option<ContentKey>,
-                        row: &[f32]| {
-            out.entries.push(Entry {
-                path,
-                fingerprint,
-                content,
-            });
-            out.data.extend_from_slice(row);
-        };
+        let mut push =
+            |path: Vec<u8>, fingerprint: Fingerprint, content: Option<ContentKey>, row: &[f32]| {
+                out.entries.push(Entry {
+                    path,
+                    fingerprint,
+                    content,
+                });
+                out.data.extend_from_slice(row);
+            };
         let mut failed = Vec::new();
         for (idx, f) in self.found.iter().enumerate() {
             let key = || path_bytes(&f.rel_path).into_owned();
@@ -446,7 +444,12 @@ mod tests {
         assert!(plan.to_embed.is_empty());
         let merged = plan.merge(&old, &[]);
         assert_eq!(merged.len(), 41);
-        let row_of = |path: &str| merged.entries.iter().position(|e| e.path == path.as_bytes());
+        let row_of = |path: &str| {
+            merged
+                .entries
+                .iter()
+                .position(|e| e.path == path.as_bytes())
+        };
         assert_eq!(merged.row(row_of("new/7.jpg").unwrap()), &[7.0]);
         assert_eq!(merged.row(row_of("z-copy-of-3.jpg").unwrap()), &[3.0]);
         assert!(row_of("old/7.jpg").is_none());

@@ -6,15 +6,15 @@
 //! [`run_update`] is the one road every caller takes: it runs an update on its own thread and
 //! forwards its events until the update ends, however it ends (finished, failed or panicked).
 
+use crate::content::{self, ContentKey};
 use crate::embed::Session;
 use crate::error::{Error, Result};
 use crate::index::{self, Kind, Vectors};
 use crate::journal::{self, Journal};
 use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Stamp, GRAPH_FILE};
 use crate::lock::IndexLock;
-use crate::nearest::Graph;
-use crate::content::{self, ContentKey};
 use crate::moves::{self, Known};
+use crate::nearest::Graph;
 use crate::plan::{Done, Origin, Plan};
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
 use crate::{decode, scan, store};

@@ -69,7 +69,10 @@ fn renaming_folders_and_files_and_moving_some_between_folders_embeds_nothing() {
     assert_eq!(vector_of(&lib, "Holidays 2023/beach.jpg"), before);
 
     // Searches answer with the new paths, each photo finding itself first.
-    for rel in ["Holidays 2023/beach.jpg", "Holidays 2023/from-family-0002.jpg"] {
+    for rel in [
+        "Holidays 2023/beach.jpg",
+        "Holidays 2023/from-family-0002.jpg",
+    ] {
         let got = lib.search(&p.join(rel), 5).unwrap();
         assert_eq!(got[0].path, p.join(rel));
         assert!(got.iter().all(|m| m.exists), "{got:?}");
@@ -109,7 +112,10 @@ fn a_copy_with_a_new_date_is_known_by_its_whole_content_and_an_edit_in_the_middl
     let (lib, first) = sb.index();
     assert_eq!(first.embedded, 3);
     let bytes = fs::read(p.join("big.jpg")).unwrap();
-    assert!(bytes.len() > 300_000, "the middle is outside the sampled head and tail");
+    assert!(
+        bytes.len() > 300_000,
+        "the middle is outside the sampled head and tail"
+    );
     // fs::copy gives the copy a new modification time: only the full hash can confirm it.
     fs::copy(p.join("big.jpg"), p.join("copy.jpg")).unwrap();
     // Same size, same head and tail, one byte changed in the middle: another picture.
@@ -120,7 +126,11 @@ fn a_copy_with_a_new_date_is_known_by_its_whole_content_and_an_edit_in_the_middl
 
     let s = update(&lib);
     assert_eq!((s.shared, s.moved), (1, 0), "only the copy is known");
-    assert_eq!(s.embedded + s.skipped.len(), 1, "the edited file is read anew");
+    assert_eq!(
+        s.embedded + s.skipped.len(),
+        1,
+        "the edited file is read anew"
+    );
     let big = lib.vector_of(&p.join("big.jpg")).unwrap();
     assert_eq!(lib.vector_of(&p.join("copy.jpg")).unwrap(), big);
 }
