@@ -226,6 +226,9 @@ pub enum LoadError {
     Corrupt(String),
 }
 
+/// How many times its encoded size a decoded value may take in memory.
+const EXPANSION: usize = 8;
+
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
@@ -237,7 +240,9 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Decodes all of `bytes` as one `T`, with bincode's decode limit set from the input size, so
 /// a crafted length field is refused instead of allocated: strings and byte buffers claim
-/// their length against the limit, and sequences grow only as elements are really read.
+/// their length against the limit, and sequences grow only as elements are really read. The
+/// limit is a power of two at least [`EXPANSION`] times the input, since decoded values take
+/// more memory than their encoding (a varint is one byte on disk, a `u64` or `i128` in memory).
 pub(crate) fn decode_bounded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     fn with_limit<T: DeserializeOwned, const N: usize>(bytes: &[u8]) -> Result<T, String> {
         let config = config().with_limit::<N>();
@@ -248,12 +253,13 @@ pub(crate) fn decode_bounded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Str
         }
         Ok(value)
     }
-    match bytes.len() {
+    match bytes.len().saturating_mul(EXPANSION) {
         n if n <= 1 << 16 => with_limit::<T, { 1 << 16 }>(bytes),
         n if n <= 1 << 20 => with_limit::<T, { 1 << 20 }>(bytes),
         n if n <= 1 << 24 => with_limit::<T, { 1 << 24 }>(bytes),
         n if n <= 1 << 28 => with_limit::<T, { 1 << 28 }>(bytes),
         n if n <= 1 << 32 => with_limit::<T, { 1 << 32 }>(bytes),
+        n if n <= 1 << 36 => with_limit::<T, { 1 << 36 }>(bytes),
         _ => Err("too large".into()),
     }
 }
@@ -604,5 +610,26 @@ mod tests {
         save_vectors(&p, [1; 32], &bad).unwrap();
         let err = load_vectors(&p, [1; 32], 2).unwrap_err();
         assert!(err.to_string().contains("NaN"), "{err}");
+    }
+
+    #[test]
+    fn a_large_index_round_trips() {
+        // Its entries take more memory than their bytes on disk: the decode limit must allow it.
+        let mut v = sample();
+        v.entries = (0..10_000)
+            .map(|i| Entry {
+                path: format!("Album 3/n01234567/n01234567_{i:05}_burst_frame.jpg").into_bytes(),
+                fingerprint: Fingerprint {
+                    size: i,
+                    mtime_ns: 5,
+                },
+                content: Some(crate::content::key_of_bytes(&i.to_le_bytes())),
+            })
+            .collect();
+        v.data = (0..10_000).flat_map(|_| [0.6, 0.8]).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.bin");
+        save_vectors(&p, [1; 32], &v).unwrap();
+        assert_eq!(load_vectors(&p, [1; 32], 2).unwrap(), v);
     }
 }
