@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// the originals (see `quality.rs`).
     #[arg(long)]
     pub quality: bool,
+    /// Time decoding one 12 MP photo (the folder's first, resized to 4032×3024) stored as
+    /// JPEG, HEIC and AVIF, as indexing decodes it, instead of everything else.
+    #[arg(long)]
+    pub formats: bool,
     /// How many photos of the folder the quality benchmark uses.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -47,6 +51,9 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
 }
+
+/// Side of the 12 MP picture (a phone's 4:3 photo) the formats are compared on.
+const FORMATS_SIZE: (u32, u32) = (4032, 3024);
 
 /// Floating-point operations of one EfficientNet-Lite0 run (385 M multiply-adds).
 const MODEL_FLOP: f64 = 0.77e9;
@@ -72,6 +79,11 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
         return Ok(());
     }
     let files = image_files(&args.folder)?;
+    if args.formats {
+        let report = measure_formats(&files[0])?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
     if args.quality {
         let report = crate::quality::run(&model, &files, args.limit)?;
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -212,6 +224,69 @@ fn one_thread_ms(models: &[&Model], inputs: &[Vec<f32>]) -> Result<Vec<f64>> {
         }
     }
     Ok(samples.into_iter().map(median_ms).collect())
+}
+
+/// One 12 MP picture stored as JPEG, HEIC and AVIF (quality 90 each), each decoded as indexing
+/// decodes it (`load_rgb` for the model's 256-pixel shorter side: a JPEG at 1/8 of its size in
+/// the DCT domain, a HEIC/AVIF whole, since libheif cannot decode smaller).
+fn measure_formats(photo: &Path) -> Result<Value> {
+    use crate::heif::{self, Codec};
+    use image::metadata::Orientation;
+    let tmp = TempDir::new()?;
+    let src = decode::load_rgb(photo, u32::MAX)?;
+    let (w, h) = FORMATS_SIZE;
+    let big = image::imageops::resize(&src, w, h, image::imageops::FilterType::Triangle);
+    let mut rows = Vec::new();
+    for (name, ext) in [("JPEG", "jpg"), ("HEIC", "heic"), ("AVIF", "avif")] {
+        let (bytes, encode_s) = time(|| -> Result<Vec<u8>> {
+            Ok(match ext {
+                "jpg" => {
+                    let mut out = Vec::new();
+                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+                        .encode_image(&big)?;
+                    out
+                }
+                "heic" => heif::encode(&big, Codec::Hevc, 90, Orientation::NoTransforms)?,
+                _ => heif::encode(&big, Codec::Av1, 90, Orientation::NoTransforms)?,
+            })
+        });
+        let bytes = bytes.with_context(|| format!("encoding the {name}"))?;
+        let path = tmp.0.join(format!("12mp.{ext}"));
+        std::fs::write(&path, &bytes)?;
+        let (mut samples, mut decoded) = (Vec::new(), (0, 0));
+        for _ in 0..5 {
+            let (img, seconds) = time(|| decode::load_rgb(&path, decode::RESIZE_SHORTER));
+            decoded = img
+                .with_context(|| format!("decoding the {name}"))?
+                .dimensions();
+            samples.push(seconds);
+        }
+        let ms = median_ms(samples);
+        // The whole picture, for comparison (what a JPEG would cost without DCT scaling).
+        let full_ms = median_ms(
+            (0..3)
+                .map(|_| time(|| decode::load_rgb(&path, u32::MAX)).1)
+                .collect(),
+        );
+        eprintln!(
+            "{name}: {ms:.0} ms to decode (to {}×{}), {full_ms:.0} ms at full size",
+            decoded.0, decoded.1
+        );
+        rows.push(json!({
+            "format": name,
+            "bytes": bytes.len(),
+            "encode_s": encode_s,
+            "decode_ms_median_of_5": ms,
+            "decoded_size": [decoded.0, decoded.1],
+            "decode_full_size_ms_median_of_3": full_ms,
+        }));
+    }
+    Ok(json!({
+        "picture": [w, h],
+        "source": photo,
+        "libheif": heif::library_version().unwrap_or("none"),
+        "formats": rows,
+    }))
 }
 
 /// The model alone on decoded inputs: one thread (NHWC and, for comparison, NCHW), then

@@ -3,7 +3,9 @@
 //! Decoding a full-size phone photo would cost more than the neural network, so large JPEGs
 //! are decoded straight at a reduced size (DCT-domain scaling: 1/2, 1/4 or 1/8), which is all
 //! a 224×224 model input or a thumbnail needs. Every decode is bounded in memory, so a
-//! "decompression bomb" is refused before anything big is allocated.
+//! "decompression bomb" is refused before anything big is allocated. Camera RAWs are read by
+//! their embedded preview (`raw.rs`), HEIC and AVIF by the system's libheif when it is
+//! installed (`heif.rs`, which decodes them whole and upright).
 
 use crate::jpeg;
 use fast_image_resize as fr;
@@ -38,8 +40,15 @@ pub enum DecodeError {
     NotAFile(&'static str),
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
-    #[error("not an image (content not recognised as JPEG, PNG, WebP, GIF, BMP or TIFF)")]
+    #[error(
+        "not an image (content not recognised as JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC/AVIF \
+         or camera RAW)"
+    )]
     NotAnImage,
+    /// A HEIC/AVIF file, but the system's libheif (or its decoder for this codec) is missing:
+    /// the words say what to install (see [`crate::heif`]).
+    #[error("{0}")]
+    NeedsLibheif(String),
     #[error("image too large: {width}×{height} pixels is over the {} MP limit", MAX_PIXELS / 1_000_000)]
     TooLarge { width: u64, height: u64 },
     #[error("corrupt or truncated image: {0}")]
@@ -93,24 +102,38 @@ pub fn open_regular(path: &Path) -> Result<(std::fs::File, u64), DecodeError> {
     Ok((file, meta.len()))
 }
 
+/// How an image file is encoded, as far as choosing its decoder goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One the `image` crate knows (JPEGs go to libjpeg; camera RAWs count as TIFF, since
+    /// they are read whole as TIFFs are and `decode_rgb` then takes their preview).
+    Image(image::ImageFormat),
+    /// HEIC/HEIF or AVIF: the system's libheif decodes it (see [`crate::heif`]).
+    Heif(crate::heif::Kind),
+}
+
 /// The format of the image in `path`, from its first bytes.
-pub fn sniff(path: &Path) -> Result<image::ImageFormat, DecodeError> {
+pub fn sniff(path: &Path) -> Result<Format, DecodeError> {
     let (file, len) = open_regular(path)?;
     let head = read_up_to(file, len.min(64))?;
     format_of(&head)
 }
 
-fn format_of(head: &[u8]) -> Result<image::ImageFormat, DecodeError> {
+fn format_of(head: &[u8]) -> Result<Format, DecodeError> {
     if head.is_empty() {
         return Err(DecodeError::Empty);
     }
-    image::guess_format(head).or_else(|_| {
-        // RAW files with a magic of their own (RAF, CR3, ORF, RW2) are read whole, as TIFFs
-        // are; `decode_rgb` then takes their preview.
+    // Before `guess_format`, which takes an AVIF for a format it has no decoder for here.
+    if let Some(kind) = crate::heif::kind(head) {
+        return Ok(Format::Heif(kind));
+    }
+    let format = image::guess_format(head).or_else(|_| {
+        // RAW files with a magic of their own (RAF, CR3, ORF, RW2).
         crate::raw::container(head)
             .map(|_| image::ImageFormat::Tiff)
             .ok_or(DecodeError::NotAnImage)
-    })
+    })?;
+    Ok(Format::Image(format))
 }
 
 fn read_up_to(file: impl std::io::Read, n: u64) -> Result<Vec<u8>, DecodeError> {
@@ -132,7 +155,7 @@ pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
     let cap = match claimed_size(format, &bytes) {
         Some((width, height)) => {
             check_size(width, height)?;
-            if format == image::ImageFormat::Jpeg {
+            if format == Format::Image(image::ImageFormat::Jpeg) {
                 if let Some(frame) = jpeg::frame(&bytes) {
                     frame.check(len, MAX_ALLOC)?;
                 }
@@ -157,14 +180,17 @@ pub fn dimensions(path: &Path) -> Option<(u32, u32)> {
 }
 
 /// The pixel size an image's header claims, when the first bytes say it.
-fn claimed_size(format: image::ImageFormat, head: &[u8]) -> Option<(u64, u64)> {
-    if format == image::ImageFormat::Jpeg {
-        return jpeg::frame(head).map(|f| (f.width as u64, f.height as u64));
+fn claimed_size(format: Format, head: &[u8]) -> Option<(u64, u64)> {
+    match format {
+        Format::Heif(_) => crate::heif::claimed_size(head),
+        Format::Image(image::ImageFormat::Jpeg) => {
+            jpeg::frame(head).map(|f| (f.width as u64, f.height as u64))
+        }
+        Format::Image(format) => image::ImageReader::with_format(Cursor::new(head), format)
+            .into_dimensions()
+            .ok()
+            .map(|(w, h)| (w as u64, h as u64)),
     }
-    image::ImageReader::with_format(Cursor::new(head), format)
-        .into_dimensions()
-        .ok()
-        .map(|(w, h)| (w as u64, h as u64))
 }
 
 /// [`load_rgb`] on bytes already in memory.
@@ -172,15 +198,16 @@ pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeErro
     if crate::raw::container(bytes).is_some() {
         return decode_raw(bytes, min_shorter);
     }
-    let format = format_of(bytes)?;
-    if format == image::ImageFormat::Jpeg {
-        if let Some(frame) = jpeg::frame(bytes) {
-            check_size(frame.width as u64, frame.height as u64)?;
-            frame.check(bytes.len() as u64, MAX_ALLOC)?;
+    match format_of(bytes)? {
+        Format::Heif(kind) => crate::heif::decode(bytes, kind),
+        Format::Image(image::ImageFormat::Jpeg) => {
+            if let Some(frame) = jpeg::frame(bytes) {
+                check_size(frame.width as u64, frame.height as u64)?;
+                frame.check(bytes.len() as u64, MAX_ALLOC)?;
+            }
+            jpeg::decode(bytes, min_shorter)
         }
-        jpeg::decode(bytes, min_shorter)
-    } else {
-        decode_other(bytes, format)
+        Format::Image(format) => decode_other(bytes, format),
     }
 }
 
@@ -204,7 +231,7 @@ fn decode_raw(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
     Ok(image.into_rgb8())
 }
 
-fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
+pub(crate) fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
     if width * height > MAX_PIXELS {
         return Err(DecodeError::TooLarge { width, height });
     }
@@ -405,5 +432,21 @@ mod tests {
             decode_rgb(b"hello, I am a text file", 256),
             Err(DecodeError::NotAnImage)
         ));
+    }
+
+    #[test]
+    fn an_animated_gif_is_its_first_frame() {
+        let frame =
+            |c: [u8; 4]| image::Frame::new(image::RgbaImage::from_pixel(40, 30, image::Rgba(c)));
+        let mut out = Vec::new();
+        {
+            let mut enc = image::codecs::gif::GifEncoder::new(&mut out);
+            enc.encode_frames(vec![frame([250, 0, 0, 255]), frame([0, 0, 250, 255])])
+                .unwrap();
+        }
+        let img = decode_rgb(&out, 256).unwrap();
+        assert_eq!(img.dimensions(), (40, 30));
+        let p = img.get_pixel(20, 15).0;
+        assert!(p[0] > 200 && p[2] < 50, "{p:?}");
     }
 }

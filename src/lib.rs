@@ -24,6 +24,7 @@ pub mod embed;
 pub mod error;
 pub mod exif;
 pub mod file_ops;
+pub mod heif;
 pub mod index;
 pub mod journal;
 pub mod jpeg;

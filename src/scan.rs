@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 /// File name endings taken as images without opening the file.
 pub const IMAGE_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff", "dng", "cr2",
-    "cr3", "nef", "nrw", "arw", "pef", "orf", "rw2", "raf",
+    "cr3", "nef", "nrw", "arw", "pef", "orf", "rw2", "raf", "heic", "heif", "hif", "avif",
 ];
 
 /// An image file found by the scan: where it is (relative to the scanned folder) and what it
@@ -195,4 +195,20 @@ fn walk_error(root: &Path, err: &walkdir::Error) -> Skipped {
         err.to_string()
     };
     Skipped { path, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_raw_and_heif_extension_is_scanned() {
+        for ext in crate::raw::EXTENSIONS
+            .iter()
+            .chain(&["heic", "heif", "hif", "avif"])
+        {
+            let upper = format!("IMG_0001.{}", ext.to_uppercase());
+            assert!(has_image_extension(Path::new(&upper)), "{upper}");
+        }
+    }
 }
