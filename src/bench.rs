@@ -237,7 +237,12 @@ fn measure_formats(photo: &Path) -> Result<Value> {
     let (w, h) = FORMATS_SIZE;
     let big = image::imageops::resize(&src, w, h, image::imageops::FilterType::Triangle);
     let mut rows = Vec::new();
-    for (name, ext) in [("JPEG", "jpg"), ("HEIC", "heic"), ("AVIF", "avif")] {
+    for (name, ext) in [
+        ("JPEG", "jpg"),
+        ("RAW (DNG, JPEG preview)", "dng"),
+        ("HEIC", "heic"),
+        ("AVIF", "avif"),
+    ] {
         let (bytes, encode_s) = time(|| -> Result<Vec<u8>> {
             Ok(match ext {
                 "jpg" => {
@@ -245,6 +250,12 @@ fn measure_formats(photo: &Path) -> Result<Value> {
                     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
                         .encode_image(&big)?;
                     out
+                }
+                "dng" => {
+                    let mut out = Vec::new();
+                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+                        .encode_image(&big)?;
+                    crate::raw::wrap_in_dng(&out, 1)
                 }
                 "heic" => heif::encode(&big, Codec::Hevc, 90, Orientation::NoTransforms)?,
                 _ => heif::encode(&big, Codec::Av1, 90, Orientation::NoTransforms)?,
@@ -272,9 +283,11 @@ fn measure_formats(photo: &Path) -> Result<Value> {
             "{name}: {ms:.0} ms to decode (to {}×{}), {full_ms:.0} ms at full size",
             decoded.0, decoded.1
         );
+        let key = measure_content_key(&path)?;
         rows.push(json!({
             "format": name,
             "bytes": bytes.len(),
+            "content_key": key,
             "encode_s": encode_s,
             "decode_ms_median_of_5": ms,
             "decoded_size": [decoded.0, decoded.1],
@@ -287,6 +300,43 @@ fn measure_formats(photo: &Path) -> Result<Value> {
         "libheif": heif::library_version().unwrap_or("none"),
         "formats": rows,
     }))
+}
+
+/// What the content key of one file costs (`content.rs`): the sampled hash (first and last
+/// 64 KiB) and the full hash, each read from a cold page cache (the file's pages dropped
+/// first) and from a warm one. Median of 5.
+fn measure_content_key(path: &Path) -> Result<Value> {
+    let evict = || -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(path)?;
+        // Dirty pages stay cached whatever the advice: write them out first.
+        f.sync_all()?;
+        // SAFETY: a valid descriptor, and advice only: nothing is read or written through it.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        Ok(())
+    };
+    let ms = |cold: bool, f: &dyn Fn() -> std::io::Result<[u8; 16]>| -> Result<f64> {
+        let mut samples = Vec::new();
+        for _ in 0..5 {
+            if cold {
+                evict()?;
+            }
+            let (out, s) = time(f);
+            out?;
+            samples.push(s);
+        }
+        Ok(median_ms(samples))
+    };
+    let sample = || crate::content::sample_of(path);
+    let full = || crate::content::full_of(path);
+    let figures = json!({
+        "sample_ms_cold": ms(true, &sample)?,
+        "sample_ms_warm": ms(false, &sample)?,
+        "full_ms_cold": ms(true, &full)?,
+        "full_ms_warm": ms(false, &full)?,
+    });
+    eprintln!("  content key: {figures}");
+    Ok(figures)
 }
 
 /// The model alone on decoded inputs: one thread (NHWC and, for comparison, NCHW), then

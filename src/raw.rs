@@ -212,6 +212,35 @@ fn boxes(bytes: &[u8], mut at: usize) -> impl Iterator<Item = ([u8; 4], Range<us
     })
 }
 
+/// A minimal DNG around `jpeg`: a little-endian TIFF whose first directory names the DNG
+/// version and points at the JPEG as its full-size preview, to be turned by the TIFF
+/// `orientation` (1 = upright, 6 = 90° clockwise). For tests and benchmarks: what this module
+/// reads of a camera's DNG, and nothing else.
+pub fn wrap_in_dng(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    const ENTRIES: usize = 4;
+    let jpeg_at = 8 + 2 + 12 * ENTRIES + 4;
+    let entries: [(u16, u16, u32, [u8; 4]); ENTRIES] = [
+        (ORIENTATION, 3, 1, u32::from(orientation).to_le_bytes()),
+        (JPEG_OFFSET, 4, 1, (jpeg_at as u32).to_le_bytes()),
+        (JPEG_LENGTH, 4, 1, (jpeg.len() as u32).to_le_bytes()),
+        (DNG_VERSION, 1, 4, [1, 4, 0, 0]),
+    ];
+    let mut out = b"II".to_vec();
+    out.extend(42u16.to_le_bytes());
+    out.extend(8u32.to_le_bytes());
+    out.extend((ENTRIES as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+        out.extend(tag.to_le_bytes());
+        out.extend(kind.to_le_bytes());
+        out.extend(count.to_le_bytes());
+        out.extend(value);
+    }
+    out.extend(0u32.to_le_bytes());
+    debug_assert_eq!(out.len(), jpeg_at);
+    out.extend(jpeg);
+    out
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{dng_with_preview, fixture, fixture_image, Sandbox};
+use common::{fixture, fixture_image, Sandbox};
 use photo_sim::decode;
+use photo_sim::raw::wrap_in_dng as dng_with_preview;
 use std::fs;
 
 /// cat.jpg stored sideways (turned 90° anticlockwise) in a DNG whose orientation says "turn

@@ -200,31 +200,3 @@ pub fn type_and_submit<S>(
     h.step();
     h.get_by_label(submit).click();
 }
-
-/// A minimal DNG as cameras write them for this purpose: a little-endian TIFF whose first
-/// directory names the DNG version and points at `jpeg` as its full-size preview, to be
-/// turned by the TIFF `orientation` (1 = upright, 6 = 90° clockwise).
-pub fn dng_with_preview(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    const ENTRIES: usize = 4;
-    let jpeg_at = 8 + 2 + 12 * ENTRIES + 4;
-    let entries: [(u16, u16, u32, [u8; 4]); ENTRIES] = [
-        (0x0112, 3, 1, u32::from(orientation).to_le_bytes()),
-        (0x0201, 4, 1, (jpeg_at as u32).to_le_bytes()),
-        (0x0202, 4, 1, (jpeg.len() as u32).to_le_bytes()),
-        (0xc612, 1, 4, [1, 4, 0, 0]),
-    ];
-    let mut out = b"II".to_vec();
-    out.extend(42u16.to_le_bytes());
-    out.extend(8u32.to_le_bytes());
-    out.extend((ENTRIES as u16).to_le_bytes());
-    for (tag, kind, count, value) in entries {
-        out.extend(tag.to_le_bytes());
-        out.extend(kind.to_le_bytes());
-        out.extend(count.to_le_bytes());
-        out.extend(value);
-    }
-    out.extend(0u32.to_le_bytes());
-    assert_eq!(out.len(), jpeg_at);
-    out.extend(jpeg);
-    out
-}
