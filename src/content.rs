@@ -26,6 +26,12 @@ fn short(hash: blake3::Hash) -> [u8; 16] {
     hash.as_bytes()[..16].try_into().expect("16 bytes")
 }
 
+/// True when the sampled hash of a file of `len` bytes reads all of it (and is as good as
+/// the full hash).
+pub fn sample_covers(len: u64) -> bool {
+    len <= 2 * SAMPLE
+}
+
 /// The sampled hash of a file whose whole content is `bytes`.
 pub fn sample_of_bytes(bytes: &[u8]) -> Sample {
     let len = bytes.len() as u64;

@@ -152,7 +152,9 @@ pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
     let (mut file, len) = open_regular(path)?;
     let mut bytes = read_up_to(&mut file, len.min(HEAD))?;
     let format = format_of(&bytes)?;
-    let cap = match claimed_size(format, &bytes) {
+    // A RAW's first directory describes a thumbnail; its preview may lie anywhere in the file.
+    let raw = crate::raw::container(&bytes).is_some();
+    let cap = match claimed_size(format, &bytes).filter(|_| !raw) {
         Some((width, height)) => {
             check_size(width, height)?;
             if format == Format::Image(image::ImageFormat::Jpeg) {

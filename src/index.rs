@@ -37,6 +37,9 @@ pub struct Entry {
     pub fingerprint: Fingerprint,
     /// What the file holds; `None` for entries from a version-2 index, until an update reads it.
     pub content: Option<ContentKey>,
+    /// The file's inode number when it was scanned (0: not known), to recognise a rename
+    /// without reading the whole file.
+    pub inode: u64,
 }
 
 /// An entry as version 2 wrote it.
@@ -102,6 +105,7 @@ impl From<MetaV2> for Meta {
                     path: e.path,
                     fingerprint: e.fingerprint,
                     content: None,
+                    inode: 0,
                 })
                 .collect(),
             failed: old.failed,
@@ -537,6 +541,7 @@ mod tests {
                     mtime_ns: 5,
                 },
                 content: Some(crate::content::key_of_bytes(b"ten bytes!")),
+                inode: 3,
             }],
             data: vec![0.6, 0.8],
             failed: vec![],
@@ -624,6 +629,7 @@ mod tests {
                     mtime_ns: 5,
                 },
                 content: Some(crate::content::key_of_bytes(&i.to_le_bytes())),
+                inode: i + 1,
             })
             .collect();
         v.data = (0..10_000).flat_map(|_| [0.6, 0.8]).collect();

@@ -252,6 +252,7 @@ pub fn apply(v: &mut Vectors, changes: Vec<Change>) {
                     path: c.path.clone(),
                     fingerprint: c.fingerprint,
                     content: None,
+                    inode: 0,
                 });
                 out.data.extend_from_slice(vector);
             }

@@ -393,12 +393,14 @@ impl Library {
         )
     }
 
-    /// The content key recorded for `path` (absolute, canonical), when it is indexed.
+    /// The content key recorded for `path` (absolute, canonical), when it is indexed and
+    /// unchanged since.
     pub fn stored_content(&self, path: &Path) -> Option<ContentKey> {
         let rel = path.strip_prefix(&self.root).ok()?;
         let snap = self.current();
-        let row = *snap.rows.get(path_bytes(rel).as_ref())?;
-        snap.vectors.entries[row].content
+        let entry = &snap.vectors.entries[*snap.rows.get(path_bytes(rel).as_ref())?];
+        let now = std::fs::metadata(path).ok()?;
+        (Fingerprint::of(&now) == entry.fingerprint).then_some(entry.content)?
     }
 
     /// The descriptors of `image` a search compares with: upright (the stored one when the
@@ -602,9 +604,16 @@ impl Library {
                 let lists = crate::duplicates::at_least(&all, t);
                 crate::duplicates::group(&lists, better)
                     .into_iter()
-                    .map(|g| DuplicateGroup {
-                        keeper: photo(g.keeper),
-                        members: g.members.into_iter().map(|(r, s)| (photo(r), s)).collect(),
+                    .filter_map(|g| {
+                        let keeper = photo(g.keeper);
+                        // The RAW and the JPEG of one shot are one photo, not a copy to remove.
+                        let members: Vec<(Photo, f32)> = g
+                            .members
+                            .into_iter()
+                            .map(|(r, s)| (photo(r), s))
+                            .filter(|(p, _)| !crate::browse::same_shot(&keeper.path, &p.path))
+                            .collect();
+                        (!members.is_empty()).then_some(DuplicateGroup { keeper, members })
                     })
                     .collect()
             })

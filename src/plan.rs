@@ -133,9 +133,14 @@ impl Plan {
         &self.fresh
     }
 
-    /// True when no file was found at the path of the old row `row`.
-    pub fn lost_its_path(&self, row: usize) -> bool {
-        !self.seen.contains(&row)
+    /// True when no file was found at the path of the old row `row` and nothing says it is
+    /// still there (a row in a folder that could not be read is not lost: it is kept).
+    pub fn lost_its_path(&self, old: &Vectors, row: usize) -> bool {
+        !self.seen.contains(&row) && !self.in_unreadable(&old.entries[row].path)
+    }
+
+    fn in_unreadable(&self, path: &[u8]) -> bool {
+        self.unreadable.iter().any(|dir| is_within(path, dir))
     }
 
     /// Finishes the plan: `origins[i]` says where the content of `fresh()[i]` is already known,
@@ -144,6 +149,11 @@ impl Plan {
     /// unless `prune` is off and the scan found nothing or lost most of a large index at once,
     /// when they are kept and counted in `kept_missing`.
     pub fn settle(&mut self, old: &Vectors, origins: Vec<Vec<Origin>>, prune: bool) {
+        assert_eq!(
+            origins.len(),
+            self.fresh.len(),
+            "one list of origins per fresh file"
+        );
         for (idx, mut origins) in std::mem::take(&mut self.fresh).into_iter().zip(origins) {
             if origins.is_empty() {
                 self.to_embed.push(idx);
@@ -151,7 +161,7 @@ impl Plan {
             }
             let unclaimed = origins
                 .iter()
-                .position(|o| matches!(o, Origin::Row(row) if !self.seen.contains(row)));
+                .position(|o| matches!(o, Origin::Row(row) if self.lost_its_path(old, *row)));
             let origin = match unclaimed {
                 Some(i) => {
                     let origin = origins.swap_remove(i);
@@ -174,7 +184,7 @@ impl Plan {
             if self.seen.contains(&row) {
                 continue;
             }
-            if self.unreadable.iter().any(|dir| is_within(&e.path, dir)) {
+            if self.in_unreadable(&e.path) {
                 self.kept.push(row);
             } else {
                 missing.push(row);
@@ -275,21 +285,26 @@ impl Plan {
             failed: self.still_failed.clone(),
             pairs: Vec::new(),
         };
-        let mut push =
-            |path: Vec<u8>, fingerprint: Fingerprint, content: Option<ContentKey>, row: &[f32]| {
-                out.entries.push(Entry {
-                    path,
-                    fingerprint,
-                    content,
-                });
-                out.data.extend_from_slice(row);
-            };
+        let mut push = |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, u64), row: &[f32]| {
+            let (fingerprint, content, inode) = e;
+            out.entries.push(Entry {
+                path,
+                fingerprint,
+                content,
+                inode,
+            });
+            out.data.extend_from_slice(row);
+        };
         let mut failed = Vec::new();
         for (idx, f) in self.found.iter().enumerate() {
             let key = || path_bytes(&f.rel_path).into_owned();
-            let content_of = |row: usize| self.keys.get(&idx).copied().or(old.entries[row].content);
+            // This file as scanned, with the content key read in this run or else `recorded`.
+            let now = |recorded: Option<ContentKey>| {
+                let content = self.keys.get(&idx).copied().or(recorded);
+                (f.fingerprint, content, f.inode)
+            };
             match new.get(&idx) {
-                Some(Done::Embedded(v, content)) => push(key(), f.fingerprint, *content, v),
+                Some(Done::Embedded(v, content)) => push(key(), now(*content), v),
                 Some(Done::Failed(reason)) => failed.push(Failed {
                     path: key(),
                     fingerprint: f.fingerprint,
@@ -298,21 +313,18 @@ impl Plan {
                 Some(Done::Vanished) => {}
                 None => {
                     if let Some(&r) = self.reused.get(&idx) {
-                        push(key(), f.fingerprint, content_of(r), old.row(r));
+                        push(key(), now(old.entries[r].content), old.row(r));
                     } else if let Some(&r) = self.changed_rows.get(&idx) {
                         let e = &old.entries[r];
-                        push(key(), e.fingerprint, e.content, old.row(r));
+                        push(key(), (e.fingerprint, e.content, e.inode), old.row(r));
                     } else {
                         match self.adopted.get(&idx) {
                             Some(Origin::Row(r)) => {
-                                push(key(), f.fingerprint, content_of(*r), old.row(*r))
+                                push(key(), now(old.entries[*r].content), old.row(*r))
                             }
-                            Some(Origin::Elsewhere { vector, content }) => push(
-                                key(),
-                                f.fingerprint,
-                                self.keys.get(&idx).copied().or(*content),
-                                vector,
-                            ),
+                            Some(Origin::Elsewhere { vector, content }) => {
+                                push(key(), now(*content), vector)
+                            }
                             None => {}
                         }
                     }
@@ -321,7 +333,11 @@ impl Plan {
         }
         for &r in &self.kept {
             let e = &old.entries[r];
-            push(e.path.clone(), e.fingerprint, e.content, old.row(r));
+            push(
+                e.path.clone(),
+                (e.fingerprint, e.content, e.inode),
+                old.row(r),
+            );
         }
         out.failed.extend(failed);
         out.pairs = crate::labels::sample_pairs(&out.data, dim);
@@ -353,6 +369,7 @@ mod tests {
                 path: n.as_bytes().to_vec(),
                 fingerprint: fp(1),
                 content: None,
+                inode: 0,
             });
             v.data.push(1.0);
         }
@@ -374,6 +391,7 @@ mod tests {
                 .map(|n| Found {
                     rel_path: PathBuf::from(n),
                     fingerprint: fp(1),
+                    inode: 0,
                 })
                 .collect(),
             ..Scan::default()
@@ -453,5 +471,19 @@ mod tests {
         assert_eq!(merged.row(row_of("new/7.jpg").unwrap()), &[7.0]);
         assert_eq!(merged.row(row_of("z-copy-of-3.jpg").unwrap()), &[3.0]);
         assert!(row_of("old/7.jpg").is_none());
+    }
+
+    #[test]
+    fn a_copy_of_a_photo_in_an_unreadable_folder_is_no_move_and_the_photo_is_kept() {
+        let old = index(&["locked/x.jpg", "a.jpg"]);
+        let mut s = scan(&["a.jpg", "copy-of-x.jpg"]);
+        s.unreadable.push(PathBuf::from("locked"));
+        let mut plan = Plan::new(&old, s);
+        assert!(!plan.lost_its_path(&old, 0), "its folder could not be read");
+        plan.settle(&old, vec![vec![Origin::Row(0)]], false);
+        assert_eq!((plan.moved, plan.shared, plan.removed), (0, 1, 0));
+        let merged = plan.merge(&old, &[]);
+        let paths: Vec<&[u8]> = merged.entries.iter().map(|e| e.path.as_slice()).collect();
+        assert_eq!(paths, [&b"a.jpg"[..], b"copy-of-x.jpg", b"locked/x.jpg"]);
     }
 }

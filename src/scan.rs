@@ -16,6 +16,8 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
 pub struct Found {
     pub rel_path: PathBuf,
     pub fingerprint: Fingerprint,
+    /// The file's inode number: a rename or a move within one file system keeps it.
+    pub inode: u64,
 }
 
 /// Size and modification time: cheap to read, and they change whenever the content does in
@@ -108,6 +110,7 @@ pub fn scan(root: &Path, progress: Option<&Sender>, cancel: &CancelToken) -> Sca
         out.found.push(Found {
             rel_path,
             fingerprint: Fingerprint::of(&meta),
+            inode: std::os::unix::fs::MetadataExt::ino(&meta),
         });
         if out.found.len() % 256 == 0 {
             emit(

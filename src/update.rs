@@ -144,6 +144,10 @@ impl Run<'_> {
             return Ok(self.summary_of_nothing());
         }
         let plan = self.plan(&old.vectors, scan, options.prune);
+        if self.cancel.is_cancelled() {
+            // Moves not looked for would count as deletions: save nothing.
+            return Ok(self.summary_of_nothing());
+        }
         let work = self.embed(&plan, &old.vectors, known)?;
         let vectors = self.save(&plan, &old, &work, known)?;
         if !self.cancel.is_cancelled() {
@@ -272,8 +276,12 @@ impl Run<'_> {
                 if self.cancel.is_cancelled() {
                     return None;
                 }
-                let key = content::key_of(&root.join(&plan.found[idx].rel_path)).ok()?;
-                Some((idx, key))
+                let found = &plan.found[idx];
+                let path = root.join(&found.rel_path);
+                let key = content::key_of(&path).ok()?;
+                // A file changed while it was read would pair its old vector with a new key.
+                let now = std::fs::metadata(&path).ok()?;
+                (scan::Fingerprint::of(&now) == found.fingerprint).then_some((idx, key))
             })
             .collect();
         for (idx, key) in keys {

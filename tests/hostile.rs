@@ -94,6 +94,7 @@ fn sample_index() -> Vectors {
                 mtime_ns: 17 * i as i128,
             },
             content: Some(photo_sim::content::key_of_bytes(&i.to_le_bytes())),
+            inode: i + 1,
         });
         let mut row = vec![0f32; dim];
         row[i as usize % dim] = 1.0;

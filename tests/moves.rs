@@ -214,3 +214,41 @@ fn an_index_from_format_version_2_is_kept_and_learns_its_content_keys_without_re
     let s = update(&old);
     assert_eq!((s.embedded, s.moved), (0, 4), "the keys were recorded");
 }
+
+#[test]
+fn a_rename_is_told_from_a_same_size_same_date_photo_that_differs_in_the_middle() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    // Two uncompressed pictures: same size, same first and last 64 KiB, another middle.
+    let a = synthetic(1, 600, 400);
+    let mut b = a.clone();
+    for y in 150..250 {
+        for x in 0..600 {
+            b.put_pixel(x, y, image::Rgb([255 - (x % 256) as u8, 20, 200]));
+        }
+    }
+    a.save(p.join("a.bmp")).unwrap();
+    b.save(p.join("b.bmp")).unwrap();
+    let date = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    for name in ["a.bmp", "b.bmp"] {
+        fs::File::options()
+            .write(true)
+            .open(p.join(name))
+            .unwrap()
+            .set_modified(date)
+            .unwrap();
+    }
+    let (lib, _) = sb.index();
+    let vb = lib.vector_of(&p.join("b.bmp")).unwrap();
+    assert_ne!(lib.vector_of(&p.join("a.bmp")).unwrap(), vb);
+
+    fs::remove_file(p.join("a.bmp")).unwrap();
+    fs::rename(p.join("b.bmp"), p.join("c.bmp")).unwrap();
+    let s = update(&lib);
+    assert_eq!((s.embedded, s.moved, s.removed), (0, 1, 1));
+    assert_eq!(
+        lib.vector_of(&p.join("c.bmp")).unwrap(),
+        vb,
+        "b's vector, not a's"
+    );
+}

@@ -30,15 +30,19 @@ fn a_dng_is_indexed_thumbnailed_upright_and_finds_its_jpeg() {
     assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
     assert_eq!(lib.len(), 3);
 
+    // Upright: the same picture as the cat, pixel for pixel (a wrong turn would differ).
     let cat = fixture_image("cat.jpg");
-    let thumb = decode::load_rgb(&p.join("IMG_0002.DNG"), 64).unwrap();
-    let (w, h) = thumb.dimensions();
-    assert!(
-        (w > h) == (cat.width() > cat.height()),
-        "upright: {w}×{h} like the cat's {}×{}",
-        cat.width(),
-        cat.height()
-    );
+    let thumb = decode::load_rgb(&p.join("IMG_0002.DNG"), u32::MAX).unwrap();
+    assert_eq!(thumb.dimensions(), cat.dimensions());
+    let (a, b) = (decode::square(&thumb, 32), decode::square(&cat, 32));
+    let diff: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| (*x as f64 - *y as f64).abs())
+        .sum::<f64>()
+        / a.as_raw().len() as f64;
+    assert!(diff < 8.0, "mean difference {diff}");
 
     let got = lib
         .search_with(
@@ -67,4 +71,27 @@ fn a_raw_file_without_a_preview_is_skipped_with_its_reason() {
         "{}",
         summary.skipped[0].reason
     );
+}
+
+#[test]
+fn the_raw_and_the_jpeg_of_one_shot_are_never_offered_as_duplicates() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    let cat = fs::read(fixture("cat.jpg")).unwrap();
+    fs::write(p.join("IMG_0001.JPG"), &cat).unwrap();
+    fs::write(p.join("IMG_0001.DNG"), dng_with_preview(&cat, 1)).unwrap();
+    fs::write(p.join("copy.jpg"), &cat).unwrap();
+    let (lib, _) = sb.index();
+    let groups = lib.duplicates(0.9);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let g = &groups[0];
+    for (m, _) in &g.members {
+        assert!(
+            !photo_sim::browse::same_shot(&g.keeper.path, &m.path),
+            "{:?} is the other half of the keeper {:?}",
+            m.path,
+            g.keeper.path
+        );
+    }
+    assert!(g.members.iter().any(|(m, _)| m.path == p.join("copy.jpg")));
 }
