@@ -348,6 +348,9 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
                     if s.moved > 0 {
                         text += &format!(", moved: {}", s.moved);
                     }
+                    if s.shared > 0 {
+                        text += &format!(", {} identical to an indexed file", s.shared);
+                    }
                     ui.label(RichText::new(text).weak());
                 }
             }
