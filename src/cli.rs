@@ -338,18 +338,6 @@ fn index_with_progress(
     Ok(result?)
 }
 
-/// ", moved: N, M identical" for the files whose vector was known by their content.
-fn known_by_content(s: &Summary) -> String {
-    let mut out = String::new();
-    if s.moved > 0 {
-        out += &format!(", moved: {}", s.moved);
-    }
-    if s.shared > 0 {
-        out += &format!(", {} identical to an indexed file", s.shared);
-    }
-    out
-}
-
 fn print_summary(library: &Library, s: &Summary) {
     println!(
         "{} {}: {} images ({} embedded, {} reused{}, {} removed, {} skipped) in {:.1} s, {:.1} images/s",
@@ -358,7 +346,7 @@ fn print_summary(library: &Library, s: &Summary) {
         s.indexed,
         s.embedded,
         s.reused,
-        known_by_content(s),
+        s.known_by_content(),
         s.removed,
         s.skipped.len(),
         s.seconds,

@@ -59,17 +59,38 @@ pub fn key_of_bytes(bytes: &[u8]) -> ContentKey {
 /// The sampled hash of the file at `path`, reading at most 128 KiB of it.
 pub fn sample_of(path: &Path) -> std::io::Result<Sample> {
     let (mut file, len) = open(path)?;
+    sample_from(&mut file, len)
+}
+
+/// The hash of every byte of the file at `path`, read in pieces.
+pub fn full_of(path: &Path) -> std::io::Result<[u8; 16]> {
+    let (mut file, _) = open(path)?;
+    hash_all(&mut file)
+}
+
+/// The content key of the file at `path` (opened once).
+pub fn key_of(path: &Path) -> std::io::Result<ContentKey> {
+    let (mut file, len) = open(path)?;
+    let full = hash_all(&mut file)?;
+    Ok(ContentKey {
+        sample: sample_from(&mut file, len)?,
+        full,
+    })
+}
+
+/// The sampled hash of `file`, `len` bytes long, from its start and its end.
+fn sample_from(file: &mut std::fs::File, len: u64) -> std::io::Result<Sample> {
     let mut head = Vec::with_capacity(len.min(SAMPLE) as usize);
-    (&mut file).take(SAMPLE).read_to_end(&mut head)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.take(SAMPLE).read_to_end(&mut head)?;
     let mut tail = Vec::with_capacity(len.min(SAMPLE) as usize);
     file.seek(SeekFrom::Start(len.saturating_sub(SAMPLE)))?;
     file.take(SAMPLE).read_to_end(&mut tail)?;
     Ok(sample_of_parts(len, &head, &tail))
 }
 
-/// The hash of every byte of the file at `path`, read in pieces.
-pub fn full_of(path: &Path) -> std::io::Result<[u8; 16]> {
-    let (mut file, _) = open(path)?;
+/// The hash of every byte of `file` from where it stands, read in pieces.
+fn hash_all(file: &mut std::fs::File) -> std::io::Result<[u8; 16]> {
     let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -83,14 +104,6 @@ pub fn full_of(path: &Path) -> std::io::Result<[u8; 16]> {
         }
     }
     Ok(short(h.finalize()))
-}
-
-/// The content key of the file at `path`.
-pub fn key_of(path: &Path) -> std::io::Result<ContentKey> {
-    Ok(ContentKey {
-        sample: sample_of(path)?,
-        full: full_of(path)?,
-    })
 }
 
 /// Opens a regular file only (never a pipe or a device), with its length.

@@ -342,7 +342,12 @@ pub fn rotate_input(input: &[f32], quarter_turns: u8) -> Vec<f32> {
 
 /// Reads `path` and returns the model input for it.
 pub fn model_input(path: &Path) -> Result<Vec<f32>, DecodeError> {
-    Ok(to_model_input(&load_rgb(path, RESIZE_SHORTER)?))
+    model_input_of(&read_image(path)?)
+}
+
+/// The model input of an image file already read into memory.
+pub fn model_input_of(bytes: &[u8]) -> Result<Vec<f32>, DecodeError> {
+    Ok(to_model_input(&decode_rgb(bytes, RESIZE_SHORTER)?))
 }
 
 #[cfg(test)]

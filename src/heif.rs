@@ -89,14 +89,14 @@ pub fn claimed_size(head: &[u8]) -> Option<(u64, u64)> {
         _ => return None,
     };
     let iprp = child(meta, b"iprp")?;
-    let properties: Vec<(&[u8; 4], &[u8])> = children(child(iprp, b"ipco")?).collect();
+    let properties: Vec<([u8; 4], &[u8])> = children(child(iprp, b"ipco")?).collect();
     let (mut size, mut crop, mut quarter_turn) = (None, None, false);
     for index in associations(child(iprp, b"ipma")?, primary)? {
         let &(kind, body) = properties.get(index.checked_sub(1)?)?;
         let word = |at: usize| -> Option<u64> {
             Some(u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?) as u64)
         };
-        match (kind, body) {
+        match (&kind, body) {
             (b"ispe", _) => size = Some((word(4)?, word(8)?)),
             // The clean aperture: width and height as fractions (a crop of the coded picture).
             (b"clap", _) => {
@@ -116,32 +116,14 @@ pub fn claimed_size(head: &[u8]) -> Option<(u64, u64)> {
 
 /// The boxes in `data`, in order: their type and content. A box that says it runs past the end
 /// is cut at the end (the head of a file), and one that makes no sense ends the list.
-fn children(data: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
-    let mut rest = data;
-    std::iter::from_fn(move || {
-        let kind: &[u8; 4] = rest.get(4..8)?.try_into().ok()?;
-        let (header, size) = match u32::from_be_bytes(rest[0..4].try_into().ok()?) {
-            0 => (8, rest.len()),
-            1 => (
-                16,
-                usize::try_from(u64::from_be_bytes(rest.get(8..16)?.try_into().ok()?)).ok()?,
-            ),
-            n => (8, n as usize),
-        };
-        if size < header {
-            rest = &[];
-            return None;
-        }
-        let body = &rest[header.min(rest.len())..size.min(rest.len())];
-        rest = &rest[size.min(rest.len())..];
-        Some((kind, body))
-    })
+fn children(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    crate::bmff::boxes(data, 0).map(move |b| (b.kind, &data[b.body]))
 }
 
 /// The content of the first box of type `kind` in `data`.
 fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
     children(data)
-        .find(|(k, _)| *k == kind)
+        .find(|(k, _)| k == kind)
         .map(|(_, body)| body)
 }
 

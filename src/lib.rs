@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bmff;
 pub mod browse;
 pub mod cli;
 pub mod content;

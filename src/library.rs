@@ -374,8 +374,9 @@ impl Library {
         }
     }
 
-    /// The stored vector of `path` (canonical) when it is indexed and unchanged since.
-    fn stored_vector(&self, path: &Path) -> Result<Option<Vec<f32>>> {
+    /// The snapshot and the row of `path` (absolute, canonical) when it is indexed and
+    /// unchanged since; an error when its metadata cannot be read.
+    fn unchanged_row(&self, path: &Path) -> Result<Option<(Arc<Snapshot>, usize)>> {
         let Ok(rel) = path.strip_prefix(&self.root) else {
             return Ok(None);
         };
@@ -387,20 +388,22 @@ impl Library {
             path: path.to_path_buf(),
             cause: e.into(),
         })?;
-        Ok(
-            (snap.vectors.entries[row].fingerprint == Fingerprint::of(&meta))
-                .then(|| snap.vectors.row(row).to_vec()),
-        )
+        let unchanged = snap.vectors.entries[row].fingerprint == Fingerprint::of(&meta);
+        Ok(unchanged.then_some((snap, row)))
+    }
+
+    /// The stored vector of `path` (canonical) when it is indexed and unchanged since.
+    fn stored_vector(&self, path: &Path) -> Result<Option<Vec<f32>>> {
+        Ok(self
+            .unchanged_row(path)?
+            .map(|(snap, row)| snap.vectors.row(row).to_vec()))
     }
 
     /// The content key recorded for `path` (absolute, canonical), when it is indexed and
     /// unchanged since.
     pub fn stored_content(&self, path: &Path) -> Option<ContentKey> {
-        let rel = path.strip_prefix(&self.root).ok()?;
-        let snap = self.current();
-        let entry = &snap.vectors.entries[*snap.rows.get(path_bytes(rel).as_ref())?];
-        let now = std::fs::metadata(path).ok()?;
-        (Fingerprint::of(&now) == entry.fingerprint).then_some(entry.content)?
+        let (snap, row) = self.unchanged_row(path).ok()??;
+        snap.vectors.entries[row].content
     }
 
     /// The descriptors of `image` a search compares with: upright (the stored one when the

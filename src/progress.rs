@@ -89,6 +89,21 @@ pub struct Summary {
     pub bytes_written: u64,
 }
 
+impl Summary {
+    /// ", moved: N, M identical to an indexed file": the files whose vector was known by their
+    /// content (empty when there were none).
+    pub fn known_by_content(&self) -> String {
+        let mut out = String::new();
+        if self.moved > 0 {
+            out += &format!(", moved: {}", self.moved);
+        }
+        if self.shared > 0 {
+            out += &format!(", {} identical to an indexed file", self.shared);
+        }
+        out
+    }
+}
+
 /// Where events go. Sending never fails the job: a caller that stopped listening is not an error.
 pub type Sender = crossbeam_channel::Sender<Event>;
 

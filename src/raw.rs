@@ -189,27 +189,10 @@ pub fn has_own_orientation(jpeg: &[u8]) -> bool {
     false
 }
 
-/// The ISO boxes (type, body range) of `bytes` from `at` on, stopping at the first damaged one.
-fn boxes(bytes: &[u8], mut at: usize) -> impl Iterator<Item = ([u8; 4], Range<usize>)> + '_ {
-    std::iter::from_fn(move || {
-        let size = u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
-        let kind: [u8; 4] = bytes.get(at + 4..at + 8)?.try_into().ok()?;
-        let (header, size) = match size {
-            1 => (
-                16,
-                u64::from_be_bytes(bytes.get(at + 8..at + 16)?.try_into().ok()?) as usize,
-            ),
-            0 => (8, bytes.len() - at),
-            s => (8, s),
-        };
-        let end = at.checked_add(size)?;
-        if size < header || end > bytes.len() {
-            return None;
-        }
-        let body = at + header..end;
-        at = end;
-        Some((kind, body))
-    })
+/// The whole ISO boxes (type, body range) of `bytes` from `at` on, stopping at the first
+/// damaged one.
+fn boxes(bytes: &[u8], at: usize) -> impl Iterator<Item = ([u8; 4], Range<usize>)> + '_ {
+    crate::bmff::boxes(bytes, at).map_while(|b| b.whole.then_some((b.kind, b.body)))
 }
 
 /// A minimal DNG around `jpeg`: a little-endian TIFF whose first directory names the DNG

@@ -558,8 +558,7 @@ fn read_input(
 ) -> std::result::Result<(Vec<f32>, Option<ContentKey>), decode::DecodeError> {
     let bytes = decode::read_image(path)?;
     let content = (bytes.len() as u64 == size).then(|| content::key_of_bytes(&bytes));
-    let pixels = decode::decode_rgb(&bytes, decode::RESIZE_SHORTER)?;
-    Ok((decode::to_model_input(&pixels), content))
+    Ok((decode::model_input_of(&bytes)?, content))
 }
 
 #[cfg(test)]

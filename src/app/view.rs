@@ -341,16 +341,13 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
                     } else {
                         "Up to date"
                     };
-                    let mut text = format!(
-                        "{what}: {} embedded, {} reused in {:.1} s",
-                        s.embedded, s.reused, s.seconds
+                    let text = format!(
+                        "{what}: {} embedded, {} reused in {:.1} s{}",
+                        s.embedded,
+                        s.reused,
+                        s.seconds,
+                        s.known_by_content()
                     );
-                    if s.moved > 0 {
-                        text += &format!(", moved: {}", s.moved);
-                    }
-                    if s.shared > 0 {
-                        text += &format!(", {} identical to an indexed file", s.shared);
-                    }
                     ui.label(RichText::new(text).weak());
                 }
             }
