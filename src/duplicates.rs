@@ -1,69 +1,19 @@
 //! Groups of duplicates and bursts, from the stored vectors (no new embedding pass).
 //!
-//! Every pair of photos at least as similar as a threshold is found by a blocked matrix
-//! product over the unit vectors, on every core. Groups are then formed around a keeper, and
+//! Every pair of photos at least as similar as a threshold is found over the unit vectors
+//! (`pairs.rs`). Groups are then formed around a keeper, and
 //! every member must be close enough to *its keeper*: A≈B and B≈C never put A and C together
 //! unless A≈C too (no chaining through a middle photo).
 
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
-/// Rows compared at a time against another block of rows (a 1024×1024 block of similarities
-/// is 4 MB, which stays in cache).
-const BLOCK: usize = 1024;
-
 /// For each row, the other rows at least `threshold` similar to it, with the similarity,
 /// sorted by row.
 pub fn neighbours(data: &[f32], dim: usize, threshold: f32) -> Vec<Vec<(u32, f32)>> {
     let n = data.len().checked_div(dim).unwrap_or(0);
-    let blocks = n.div_ceil(BLOCK);
-    let pairs: Vec<(usize, usize)> = (0..blocks)
-        .flat_map(|a| (a..blocks).map(move |b| (a, b)))
-        .collect();
-    let found: Vec<Vec<(u32, u32, f32)>> = pairs
-        .par_iter()
-        .map_init(
-            || vec![0f32; BLOCK * BLOCK],
-            |c, &(a, b)| {
-                let (a0, a1) = (a * BLOCK, ((a + 1) * BLOCK).min(n));
-                let (b0, b1) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
-                let (m, k, w) = (a1 - a0, dim, b1 - b0);
-                // C (m × w) = A (m × k) · Bᵀ (k × w), both row-major in `data`.
-                // SAFETY: the slices hold m×k and w×k floats and C holds m×w.
-                unsafe {
-                    matrixmultiply::sgemm(
-                        m,
-                        k,
-                        w,
-                        1.0,
-                        data[a0 * dim..].as_ptr(),
-                        dim as isize,
-                        1,
-                        data[b0 * dim..].as_ptr(),
-                        1,
-                        dim as isize,
-                        0.0,
-                        c.as_mut_ptr(),
-                        w as isize,
-                        1,
-                    );
-                }
-                let mut out = Vec::new();
-                for i in 0..m {
-                    let row = &c[i * w..(i + 1) * w];
-                    let start = if a == b { i + 1 } else { 0 };
-                    for (j, &s) in row.iter().enumerate().skip(start) {
-                        if s >= threshold {
-                            out.push(((a0 + i) as u32, (b0 + j) as u32, s));
-                        }
-                    }
-                }
-                out
-            },
-        )
-        .collect();
     let mut lists = vec![Vec::new(); n];
-    for (i, j, s) in found.into_iter().flatten() {
+    for (i, j, s) in crate::pairs::at_least(data, dim, threshold) {
         lists[i as usize].push((j, s));
         lists[j as usize].push((i, s));
     }
@@ -162,7 +112,7 @@ mod tests {
     #[test]
     fn the_blocked_product_finds_exactly_the_pairs_above_the_threshold() {
         let dim = 8;
-        let data = crate::nearest::tests::random_units(BLOCK + 300, dim, 7);
+        let data = crate::nearest::tests::random_units(1024 + 300, dim, 7);
         let lists = neighbours(&data, dim, 0.9);
         let n = data.len() / dim;
         for i in (0..n).step_by(97) {

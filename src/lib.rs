@@ -34,6 +34,7 @@ pub mod library;
 pub mod lock;
 pub mod moves;
 pub mod nearest;
+pub mod pairs;
 pub mod plan;
 pub mod progress;
 pub mod quality;
