@@ -255,8 +255,8 @@ fn measure_formats(photo: &Path) -> Result<Value> {
                         .encode_image(&big)?;
                     crate::raw::wrap_in_dng(&out, 1)
                 }
-                "heic" => heif::encode(&big, Codec::Hevc, 90, Orientation::NoTransforms)?,
-                _ => heif::encode(&big, Codec::Av1, 90, Orientation::NoTransforms)?,
+                "heic" => heif::encode(&big, Codec::Hevc, 90, Orientation::NoTransforms, None)?,
+                _ => heif::encode(&big, Codec::Av1, 90, Orientation::NoTransforms, None)?,
             })
         });
         let bytes = bytes.with_context(|| format!("encoding the {name}"))?;

@@ -172,11 +172,16 @@ pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
     Ok(bytes)
 }
 
+/// The first bytes of a regular file (where headers say what a file is).
+pub fn head(path: &Path) -> Option<Vec<u8>> {
+    let (file, len) = open_regular(path).ok()?;
+    read_up_to(file, len.min(HEAD)).ok()
+}
+
 /// The pixel size of the image in `path`, from its header (without decoding it), upright:
 /// `None` when the first bytes do not say it.
 pub fn dimensions(path: &Path) -> Option<(u32, u32)> {
-    let (file, len) = open_regular(path).ok()?;
-    let head = read_up_to(file, len.min(HEAD)).ok()?;
+    let head = head(path)?;
     let (w, h) = claimed_size(format_of(&head).ok()?, &head)?;
     Some((w as u32, h as u32))
 }

@@ -87,20 +87,40 @@ pub fn of(path: &Path, root: Option<&Path>) -> Details {
 
 /// The EXIF date, as "YYYY-MM-DD HH:MM".
 fn camera_date(path: &Path) -> Option<String> {
+    let raw = crate::exif::date_taken(&exif_block(path)?)?;
+    // "2024:06:12 10:15:30" → "2024-06-12 10:15"
+    let (date, time) = raw.split_once(' ')?;
+    let date = date.replace(':', "-");
+    let minutes = time.get(..5)?;
+    (date.len() == 10 && date != "0000-00-00").then(|| format!("{date} {minutes}"))
+}
+
+/// The EXIF block of a photo: a HEIF item, a TIFF-built RAW's own directories, or what the
+/// `image` crate finds (JPEG, PNG, WebP).
+fn exif_block(path: &Path) -> Option<Vec<u8>> {
     use image::ImageDecoder;
+    use std::io::{Read, Seek, SeekFrom};
+    let head = crate::decode::head(path)?;
+    if crate::heif::kind(&head).is_some() {
+        let read = |offset: u64, length: u64| {
+            let (mut file, _) = crate::decode::open_regular(path).ok()?;
+            file.seek(SeekFrom::Start(offset)).ok()?;
+            let mut out = Vec::new();
+            file.take(length).read_to_end(&mut out).ok()?;
+            Some(out)
+        };
+        return crate::heif::exif(&head, read);
+    }
+    if crate::raw::container(&head) == Some(crate::raw::Container::Tiff) {
+        return Some(head);
+    }
     let mut decoder = image::ImageReader::open(path)
         .ok()?
         .with_guessed_format()
         .ok()?
         .into_decoder()
         .ok()?;
-    let exif = decoder.exif_metadata().ok()??;
-    let raw = crate::exif::date_taken(&exif)?;
-    // "2024:06:12 10:15:30" → "2024-06-12 10:15"
-    let (date, time) = raw.split_once(' ')?;
-    let date = date.replace(':', "-");
-    let minutes = time.get(..5)?;
-    (date.len() == 10 && date != "0000-00-00").then(|| format!("{date} {minutes}"))
+    decoder.exif_metadata().ok()?
 }
 
 fn seconds_since_1970(t: SystemTime) -> i64 {
@@ -183,5 +203,46 @@ mod tests {
                 format!("64 × 48 px, {}", size_text(d.bytes.unwrap())),
             ]
         );
+    }
+
+    #[test]
+    fn a_heic_says_the_date_its_camera_wrote() {
+        use crate::heif::{encode, Codec};
+        let dir = tempfile::tempdir().unwrap();
+        let img = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 100, 50]));
+        let exif =
+            crate::exif::tests::exif_with_dates("2025:01:01 00:00:00", Some("2024:06:12 10:15:30"));
+        // As libheif is given it by phones' software: with and without the JPEG "Exif" prefix.
+        for (name, block) in [
+            ("a.heic", exif.clone()),
+            ("b.heic", [b"Exif\0\0".as_slice(), &exif].concat()),
+        ] {
+            let path = dir.path().join(name);
+            let bytes = encode(
+                &img,
+                Codec::Hevc,
+                80,
+                image::metadata::Orientation::NoTransforms,
+                Some(&block),
+            )
+            .unwrap();
+            std::fs::write(&path, bytes).unwrap();
+            let d = of(&path, Some(dir.path()));
+            assert_eq!(d.taken.as_deref(), Some("2024-06-12 10:15"), "{name}");
+            assert!(d.taken_by_camera);
+            assert_eq!(d.pixels, Some((64, 48)));
+        }
+        // Without an Exif item: the file's date, said to be the file's.
+        let path = dir.path().join("c.heic");
+        let bytes = encode(
+            &img,
+            Codec::Hevc,
+            80,
+            image::metadata::Orientation::NoTransforms,
+            None,
+        )
+        .unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        assert!(!of(&path, None).taken_by_camera);
     }
 }

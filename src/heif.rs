@@ -114,6 +114,104 @@ pub fn claimed_size(head: &[u8]) -> Option<(u64, u64)> {
     Some(if quarter_turn { (h, w) } else { (w, h) })
 }
 
+/// The most bytes an EXIF block is read from (cameras write tens of kilobytes).
+const MAX_EXIF: u64 = 1 << 20;
+
+/// The EXIF block of a HEIF file (from its TIFF header on), whose first bytes are `head`:
+/// the item `iinf` names `Exif`, at the place `iloc` gives. `read(offset, length)` fetches
+/// bytes of the file, for an item after the head. `None` when the boxes do not say, or say
+/// something impossible.
+pub fn exif(head: &[u8], read: impl Fn(u64, u64) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+    kind(head)?;
+    let meta = child(head, b"meta")?.get(4..)?;
+    let item = exif_item(child(meta, b"iinf")?)?;
+    let (method, extents) = item_extents(child(meta, b"iloc")?, item)?;
+    let mut block = Vec::new();
+    for (offset, length) in extents {
+        if block.len() as u64 + length > MAX_EXIF {
+            return None;
+        }
+        let range = offset as usize..offset.checked_add(length)? as usize;
+        let part = match method {
+            // In the file.
+            0 => match head.get(range) {
+                Some(bytes) => bytes.to_vec(),
+                None => read(offset, length).filter(|b| b.len() as u64 == length)?,
+            },
+            // In the `idat` box of `meta`.
+            1 => child(meta, b"idat")?.get(range)?.to_vec(),
+            _ => return None,
+        };
+        block.extend(part);
+    }
+    // The item starts with the offset of the TIFF header after its first four bytes
+    // (usually 6, skipping "Exif\0\0").
+    let skip = u32::from_be_bytes(block.get(..4)?.try_into().ok()?) as usize;
+    block.get(4usize.checked_add(skip)?..).map(<[u8]>::to_vec)
+}
+
+/// The id of the item of type `Exif` in an `iinf` box.
+fn exif_item(iinf: &[u8]) -> Option<u32> {
+    let entries = if *iinf.first()? == 0 { 6 } else { 8 };
+    children(iinf.get(entries..)?).find_map(|(kind, infe)| {
+        let version = *infe.first()?;
+        let (id, rest) = match version {
+            2 => (
+                u16::from_be_bytes(infe.get(4..6)?.try_into().ok()?) as u32,
+                8,
+            ),
+            3 => (u32::from_be_bytes(infe.get(4..8)?.try_into().ok()?), 10),
+            _ => return None,
+        };
+        (&kind == b"infe" && infe.get(rest..rest + 4)? == b"Exif").then_some(id)
+    })
+}
+
+/// How item `item` is stored, from an `iloc` box: its construction method (0: file offsets,
+/// 1: inside `idat`) and its extents as (offset, length).
+fn item_extents(iloc: &[u8], item: u32) -> Option<(u8, Vec<(u64, u64)>)> {
+    let version = *iloc.first()?;
+    let sizes = *iloc.get(4)?;
+    let more = *iloc.get(5)?;
+    let (offset_size, length_size, base_size) = (sizes >> 4, sizes & 15, more >> 4);
+    let index_size = if matches!(version, 1 | 2) {
+        more & 15
+    } else {
+        0
+    };
+    let mut at = 6;
+    let mut take = |n: u8| -> Option<u64> {
+        if !matches!(n, 0 | 2 | 4 | 8) {
+            return None;
+        }
+        let bytes = iloc.get(at..at + n as usize)?;
+        at += n as usize;
+        Some(bytes.iter().fold(0u64, |v, &b| v << 8 | b as u64))
+    };
+    let count = take(if version < 2 { 2 } else { 4 })?;
+    for _ in 0..count {
+        let id = take(if version < 2 { 2 } else { 4 })? as u32;
+        let method = if matches!(version, 1 | 2) {
+            (take(2)? & 15) as u8
+        } else {
+            0
+        };
+        take(2)?; // data reference index
+        let base = take(base_size)?;
+        let extents = take(2)?;
+        let mut out = Vec::new();
+        for _ in 0..extents {
+            take(index_size)?;
+            let offset = base.checked_add(take(offset_size)?)?;
+            out.push((offset, take(length_size)?));
+        }
+        if id == item {
+            return Some((method, out));
+        }
+    }
+    None
+}
+
 /// The boxes in `data`, in order: their type and content. A box that says it runs past the end
 /// is cut at the end (the head of a file), and one that makes no sense ends the list.
 fn children(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
@@ -250,6 +348,8 @@ struct Api {
         *mut *mut Handle,
     ) -> HeifError,
     write: unsafe extern "C" fn(*mut Context, *mut Writer, *mut c_void) -> HeifError,
+    add_exif_metadata:
+        unsafe extern "C" fn(*mut Context, *const Handle, *const c_void, c_int) -> HeifError,
 }
 
 /// libheif, loaded on first use; the error says why it is not there.
@@ -325,6 +425,7 @@ fn load() -> Result<Api, String> {
         encoding_options_alloc: get!("heif_encoding_options_alloc"),
         encoding_options_free: get!("heif_encoding_options_free"),
         encode_image: get!("heif_context_encode_image"),
+        add_exif_metadata: get!("heif_context_add_exif_metadata"),
         write: get!("heif_context_write"),
         _library: library,
     })
@@ -517,12 +618,14 @@ pub enum Codec {
 
 /// `img` as a HEIC or AVIF file (lossy, `quality` 0–100), by libheif's own encoder: for test
 /// pictures and benchmarks. `orientation` is stored as `irot`/`imir` boxes (the pixels are
-/// the stored ones; a viewer turns them as EXIF orientation would).
+/// the stored ones; a viewer turns them as EXIF orientation would). `exif`, a TIFF-structured
+/// block, is stored as the image's `Exif` item.
 pub fn encode(
     img: &RgbImage,
     codec: Codec,
     quality: u8,
     orientation: image::metadata::Orientation,
+    exif: Option<&[u8]>,
 ) -> anyhow::Result<Vec<u8>> {
     use anyhow::{anyhow, bail};
     let api = api().map_err(|why| anyhow!("{why}"))?;
@@ -596,16 +699,19 @@ pub fn encode(
         // SAFETY: version 5+ options have `image_orientation` where `EncodingOptions` has it.
         unsafe { (*options.ptr).image_orientation = turn };
     }
-    // SAFETY: all four are live; NULL = no handle wanted back.
+    let mut handle = ptr::null_mut();
+    // SAFETY: all four are live; `handle` receives the encoded image's handle.
     check("encode", unsafe {
-        (api.encode_image)(
-            ctx.ptr,
-            image.ptr,
-            encoder.ptr,
-            options.ptr,
-            ptr::null_mut(),
-        )
+        (api.encode_image)(ctx.ptr, image.ptr, encoder.ptr, options.ptr, &mut handle)
     })?;
+    let handle = Guard::new(api, handle, free_handle);
+    if let Some(exif) = exif {
+        let size = c_int::try_from(exif.len())?;
+        // SAFETY: `ctx` and `handle` are live; libheif copies the `size` bytes of `exif`.
+        check("EXIF", unsafe {
+            (api.add_exif_metadata)(ctx.ptr, handle.ptr, exif.as_ptr().cast(), size)
+        })?;
+    }
     let mut out: Vec<u8> = Vec::new();
     let mut writer = Writer {
         writer_api_version: 1,
@@ -642,6 +748,84 @@ unsafe extern "C" fn append(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A box: its size, type and body.
+    fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        [&((8 + body.len()) as u32).to_be_bytes()[..], kind, body].concat()
+    }
+
+    /// A HEIC head whose `meta` names item 7 `Exif` and stores it by `iloc` (version
+    /// `version`, `method` 0: at `offset` in the file; 1: in `idat`).
+    fn heif_with_exif(version: u8, method: u16, offset: u32, length: u32, idat: &[u8]) -> Vec<u8> {
+        let ftyp = bx(b"ftyp", b"heic\0\0\0\0mif1heic");
+        let infe = |id: u16, kind: &[u8; 4]| {
+            bx(
+                b"infe",
+                &[&[2, 0, 0, 0][..], &id.to_be_bytes(), &[0, 0], kind, b"\0"].concat(),
+            )
+        };
+        let iinf = bx(
+            b"iinf",
+            &[
+                &[0, 0, 0, 0, 0, 2][..],
+                &infe(1, b"hvc1"),
+                &infe(7, b"Exif"),
+            ]
+            .concat(),
+        );
+        let mut iloc = vec![version, 0, 0, 0, 0x44, 0];
+        iloc.extend(2u16.to_be_bytes());
+        for (id, off, len) in [(1u16, 0u32, 0u32), (7, offset, length)] {
+            iloc.extend(id.to_be_bytes());
+            if version == 1 {
+                iloc.extend(if id == 7 { method } else { 0 }.to_be_bytes());
+            }
+            iloc.extend([0, 0, 0, 1]); // data reference 0, one extent
+            iloc.extend(off.to_be_bytes());
+            iloc.extend(len.to_be_bytes());
+        }
+        let meta = bx(
+            b"meta",
+            &[
+                &[0, 0, 0, 0][..],
+                &iinf,
+                &bx(b"iloc", &iloc),
+                &bx(b"idat", idat),
+            ]
+            .concat(),
+        );
+        [ftyp, meta].concat()
+    }
+
+    #[test]
+    fn the_exif_item_is_found_in_the_file_or_in_idat_and_damage_gives_none() {
+        let tiff = b"II*\0 the TIFF block".to_vec();
+        let item = [&[0, 0, 0, 6][..], b"Exif\0\0", &tiff].concat();
+        // In the file, after the head: fetched through `read`.
+        let head = heif_with_exif(0, 0, 10_000, item.len() as u32, &[]);
+        let mut file = head.clone();
+        file.resize(10_000, 0);
+        file.extend(&item);
+        let read = |at: u64, len: u64| {
+            file.get(at as usize..(at + len) as usize)
+                .map(<[u8]>::to_vec)
+        };
+        assert_eq!(exif(&head, read).as_deref(), Some(&tiff[..]));
+        // In `idat` (construction method 1).
+        let head = heif_with_exif(1, 1, 0, item.len() as u32, &item);
+        assert_eq!(exif(&head, |_, _| None).as_deref(), Some(&tiff[..]));
+        // Every cut of the head, and a too-long item, give None or the block, never a panic.
+        for cut in 0..head.len() {
+            let _ = exif(&head[..cut], |_, _| None);
+        }
+        let head = heif_with_exif(0, 0, 10_000, 1 << 30, &[]);
+        assert_eq!(
+            exif(&head, |_, _| panic!("2^30 bytes must not be read")),
+            None
+        );
+        let head = heif_with_exif(0, 0, u32::MAX, u32::MAX, &[]);
+        assert_eq!(exif(&head, |_, _| None), None);
+    }
     use image::metadata::Orientation;
     use image::Rgb;
 
@@ -732,7 +916,7 @@ mod tests {
         libheif();
         let src = halves(320, 240);
         for (codec, want) in [(Codec::Hevc, Kind::Heic), (Codec::Av1, Kind::Avif)] {
-            let bytes = encode(&src, codec, 90, Orientation::NoTransforms).unwrap();
+            let bytes = encode(&src, codec, 90, Orientation::NoTransforms, None).unwrap();
             assert_eq!(kind(&bytes), Some(want), "{codec:?}");
             assert_eq!(claimed_size(&bytes), Some((320, 240)), "{codec:?}");
             let img = decode(&bytes, want).unwrap();
@@ -750,7 +934,14 @@ mod tests {
         libheif();
         // EXIF 6: the stored picture is shown turned 90° clockwise, so its left (red) half
         // is the top once upright.
-        let bytes = encode(&halves(320, 240), Codec::Hevc, 90, Orientation::Rotate90).unwrap();
+        let bytes = encode(
+            &halves(320, 240),
+            Codec::Hevc,
+            90,
+            Orientation::Rotate90,
+            None,
+        )
+        .unwrap();
         // libheif 1.15 writes the turned size in `ispe` (the standard says the stored one, as
         // cameras do; `the_size_is_read_from_the_primary_items_properties` checks the turn).
         assert_eq!(claimed_size(&bytes).map(|(w, h)| w * h), Some(320 * 240));
@@ -764,6 +955,7 @@ mod tests {
             Codec::Av1,
             90,
             Orientation::FlipHorizontal,
+            None,
         )
         .unwrap();
         let img = crate::decode::decode_rgb(&bytes, 256).unwrap();
@@ -780,6 +972,7 @@ mod tests {
             Codec::Hevc,
             80,
             Orientation::NoTransforms,
+            None,
         )
         .unwrap();
         for n in [24, 100, bytes.len() / 3, bytes.len() / 2, bytes.len() - 10] {
@@ -813,8 +1006,14 @@ mod tests {
     #[test]
     fn an_image_over_the_pixel_limit_is_refused_before_decoding() {
         libheif();
-        let mut bytes =
-            encode(&halves(128, 96), Codec::Hevc, 50, Orientation::NoTransforms).unwrap();
+        let mut bytes = encode(
+            &halves(128, 96),
+            Codec::Hevc,
+            50,
+            Orientation::NoTransforms,
+            None,
+        )
+        .unwrap();
         // Make the `ispe` claim 20000×20000 (400 MP): libheif's own limit allows it, ours not.
         let at = bytes.windows(4).position(|w| w == b"ispe").unwrap() + 8;
         bytes[at..at + 4].copy_from_slice(&20000u32.to_be_bytes());

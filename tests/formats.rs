@@ -22,7 +22,11 @@ fn require_libheif() {
 }
 
 fn write_heif(img: &RgbImage, codec: Codec, orientation: Orientation, path: &Path) {
-    fs::write(path, heif::encode(img, codec, 85, orientation).unwrap()).unwrap();
+    fs::write(
+        path,
+        heif::encode(img, codec, 85, orientation, None).unwrap(),
+    )
+    .unwrap();
 }
 
 /// cat.jpg and coffee.jpg, a HEIC copy of the cat and an AVIF copy of the coffee.
