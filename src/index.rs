@@ -370,7 +370,18 @@ pub fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
 }
 
 /// Reads and checks a file, leaving its meta as bytes.
-fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8>>, LoadError> {
+/// The longest folder path [`folder_of`] reads (Linux allows 4,096 bytes).
+const MAX_PATH_BYTES: usize = 1 << 16;
+
+/// An index file opened and its header checked (kind, model, and that every size it claims
+/// adds up to the file's length), positioned at the start of the meta.
+struct Opened {
+    r: std::io::BufReader<std::fs::File>,
+    version: u32,
+    header: Header,
+}
+
+fn open_checked(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Opened, LoadError> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
@@ -414,6 +425,32 @@ fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8
         }
         None => return Err(LoadError::Corrupt("impossible sizes in the header".into())),
     }
+    Ok(Opened { r, version, header })
+}
+
+/// The folder a vectors file indexes, read from the start of its meta only (the folder is
+/// every version's first field): enough to pass over the index of an unrelated folder
+/// without reading its vectors. Not checksummed; [`load_vectors`] checks everything.
+pub fn folder_of(path: &Path, model_id: [u8; 32]) -> Result<Vec<u8>, LoadError> {
+    let Opened { r, header, .. } = open_checked(path, Kind::Vectors, model_id)?;
+    // A path's length as a varint (at most 9 bytes), then the path.
+    let want = header.meta_len.min(9 + MAX_PATH_BYTES as u64);
+    let mut prefix = Vec::with_capacity(want as usize);
+    r.take(want)
+        .read_to_end(&mut prefix)
+        .map_err(LoadError::Io)?;
+    let config = config().with_limit::<{ 2 * MAX_PATH_BYTES }>();
+    bincode::serde::decode_from_slice::<Vec<u8>, _>(&prefix, config)
+        .map(|(folder, _)| folder)
+        .map_err(|e| LoadError::Corrupt(e.to_string()))
+}
+
+fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8>>, LoadError> {
+    let Opened {
+        mut r,
+        version,
+        header,
+    } = open_checked(path, kind, model_id)?;
     let mut hasher = blake3::Hasher::new();
     let mut meta = vec![0u8; header.meta_len as usize];
     r.read_exact(&mut meta).map_err(LoadError::Io)?;
@@ -586,6 +623,41 @@ mod tests {
         assert!(err.to_string().contains("format version 0"), "{err}");
         std::fs::write(&p, b"").unwrap();
         assert!(matches!(load_vectors(&p, id, 2), Err(LoadError::NotOurs)));
+    }
+
+    #[test]
+    fn the_folder_is_read_from_the_start_of_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.bin");
+        let id = [1u8; 32];
+        let mut v = sample();
+        v.entries = (0..2_000)
+            .map(|i| Entry {
+                path: format!("{i}.jpg").into_bytes(),
+                ..sample().entries[0].clone()
+            })
+            .collect();
+        v.data = (0..2_000).flat_map(|_| [0.6, 0.8]).collect();
+        save_vectors(&p, id, &v).unwrap();
+        assert_eq!(folder_of(&p, id).unwrap(), b"/photos");
+        // Damage past the folder is not read (the full load still finds it).
+        let mut bytes = std::fs::read(&p).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(folder_of(&p, id).unwrap(), b"/photos");
+        assert!(load_vectors(&p, id, 2).is_err());
+        // Another model, a cut file, a folder length past the meta: not read.
+        assert!(matches!(
+            folder_of(&p, [2; 32]),
+            Err(LoadError::OtherModel { .. })
+        ));
+        std::fs::write(&p, &bytes[..bytes.len() - 5]).unwrap();
+        assert!(folder_of(&p, id).is_err());
+        for cut in 0..200 {
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            assert!(folder_of(&p, id).is_err());
+        }
     }
 
     #[test]

@@ -166,14 +166,16 @@ pub fn overlapping_indexes(
         return Vec::new();
     };
     dirs.flatten()
-        .map(|d| d.path())
-        .filter(|dir| dir != own_dir)
-        .filter_map(|dir| {
-            crate::index::load_vectors(&dir.join(crate::library::VECTORS_FILE), model_id, dim).ok()
+        .map(|d| d.path().join(crate::library::VECTORS_FILE))
+        .filter(|file| file.parent() != Some(own_dir))
+        // The folder first, from the file's first bytes: an unrelated index is not read.
+        .filter(|file| {
+            crate::index::folder_of(file, model_id).is_ok_and(|f| {
+                let folder = path_from_bytes(&f);
+                folder.as_path() != root && overlap(&folder, root) && folder.is_dir()
+            })
         })
-        .filter(|v| {
-            let folder = path_from_bytes(&v.folder);
-            folder.as_path() != root && overlap(&folder, root) && folder.is_dir()
-        })
+        .filter_map(|file| crate::index::load_vectors(&file, model_id, dim).ok())
+        .filter(|v| path_from_bytes(&v.folder).as_path() != root)
         .collect()
 }
