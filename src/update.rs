@@ -259,14 +259,16 @@ impl Run<'_> {
             .collect()
     }
 
-    /// Reads the content keys an older index did not record, once, without re-embedding.
+    /// Reads the content keys the index does not have yet (an older version's index, or
+    /// photos replayed from the checkpoint log of an interrupted run), once, without
+    /// re-embedding.
     fn read_missing_keys(&self, old: &Vectors, plan: &mut Plan) {
         let unkeyed = plan.unkeyed(old);
         if unkeyed.is_empty() {
             return;
         }
         self.notice(format!(
-            "Reading the content of {} photos indexed by an older version, once, so that moved and renamed photos keep their vectors…",
+            "Recording the content of {} photos (indexed by an older version or before an interruption), once, so that moved and renamed photos keep their vectors…",
             unkeyed.len()
         ));
         let root = &self.lib.root;
