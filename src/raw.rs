@@ -1,7 +1,7 @@
 //! Camera RAW files, seen through the full-size JPEG preview every camera embeds: what photo
 //! viewers show, and far cheaper than demosaicing the sensor data. Finds it in the TIFF-based
-//! RAWs (DNG, CR2, NEF, ARW, PEF, RW2; ORF where it is in a directory), Fujifilm's RAF and
-//! Canon's CR3, with every offset checked.
+//! RAWs (DNG, CR2, NEF, ARW, PEF, RW2; ORF in a directory or its Olympus maker note),
+//! Fujifilm's RAF and Canon's CR3, with every offset checked.
 
 use crate::tiff::{Entry, Tiff};
 use std::ops::Range;
@@ -41,6 +41,12 @@ const JPEG_LENGTH: u16 = 0x0202;
 const DNG_VERSION: u16 = 0xc612;
 /// Panasonic RW2's whole embedded JPEG.
 const JPG_FROM_RAW: u16 = 0x002e;
+/// Olympus/OM System (ORF): the maker note, its camera-settings directory, and there the
+/// preview's start (from the maker note's first byte) and length.
+const MAKER_NOTE: u16 = 0x927c;
+const OLYMPUS_CAMERA_SETTINGS: u16 = 0x2020;
+const OLYMPUS_PREVIEW_START: u16 = 0x0101;
+const OLYMPUS_PREVIEW_LENGTH: u16 = 0x0102;
 /// Photometric interpretations of sensor data: colour filter array, linear raw.
 const SENSOR_DATA: [u32; 2] = [32803, 34892];
 /// Canon CR3's preview box lives in this top-level `uuid` box.
@@ -124,6 +130,7 @@ fn tiff_candidates(bytes: &[u8]) -> Option<(Vec<Range<usize>>, u16)> {
             out.extend(range(tiff.u32_of(e.value), e.count));
         }
     }
+    out.extend(olympus_candidate(&tiff, &directories));
     let orientation = directories
         .first()
         .and_then(|d| value(d, ORIENTATION))
@@ -131,6 +138,43 @@ fn tiff_candidates(bytes: &[u8]) -> Option<(Vec<Range<usize>>, u16)> {
         .filter(|o| (1..=8).contains(o))
         .unwrap_or(1);
     Some((out, orientation))
+}
+
+/// ORF: the full-size preview is in the Olympus maker note (EXIF directory, tag 0x927c),
+/// which starts "OLYMPUS\0", its byte order and a version, with its own directory at 12 and
+/// every offset counted from the note's first byte; the preview's place is in the
+/// camera-settings sub-directory.
+fn olympus_candidate(tiff: &Tiff, directories: &[Vec<Entry>]) -> Option<Range<usize>> {
+    let exif = directories
+        .iter()
+        .flatten()
+        .find(|e| e.tag == crate::exif::EXIF_IFD)?;
+    let (exif, _) = tiff.directory(tiff.u32_of(exif.value) as usize)?;
+    let note = exif.iter().find(|e| e.tag == MAKER_NOTE)?;
+    let start = tiff.u32_of(note.value) as usize;
+    let bytes = tiff.bytes.get(start..)?;
+    let little = match (bytes.strip_prefix(b"OLYMPUS\0")?).get(..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let note = Tiff { bytes, little };
+    let (entries, _) = note.directory(12)?;
+    let settings = entries.iter().find(|e| e.tag == OLYMPUS_CAMERA_SETTINGS)?;
+    let (settings, _) = note.directory(note.u32_of(settings.value) as usize)?;
+    let value = |tag: u16| {
+        settings
+            .iter()
+            .find(|e| e.tag == tag)
+            .and_then(|e| note.number(e))
+    };
+    let (at, len) = (
+        value(OLYMPUS_PREVIEW_START)?,
+        value(OLYMPUS_PREVIEW_LENGTH)?,
+    );
+    let first = start.checked_add(at as usize)?;
+    let end = first.checked_add(len as usize)?;
+    (len > 0 && end <= tiff.bytes.len()).then_some(first..end)
 }
 
 /// RAF: a big-endian offset and length of the JPEG at bytes 84 and 88.
@@ -314,6 +358,80 @@ pub(crate) mod tests {
             let p = preview(&raw).expect("a preview");
             assert_eq!(p.jpeg, big, "magic {magic:#x}");
             assert_eq!(p.orientation, 6);
+        }
+    }
+
+    /// An ORF as Olympus and OM System cameras write it: "IIRO", a small thumbnail in IFD0,
+    /// and the full-size preview where the maker note's camera settings say, after the note.
+    fn orf_with_maker_note_preview() -> (Vec<u8>, Range<usize>) {
+        let (small, big) = (jpeg(32, 24), jpeg(96, 64));
+        let entry = |tag: u16, kind: u16, count: u32, value: u32| {
+            [
+                &tag.to_le_bytes()[..],
+                &kind.to_le_bytes(),
+                &count.to_le_bytes(),
+                &value.to_le_bytes(),
+            ]
+            .concat()
+        };
+        let ifd = |entries: &[Vec<u8>]| {
+            [
+                &(entries.len() as u16).to_le_bytes()[..],
+                &entries.concat(),
+                &[0; 4],
+            ]
+            .concat()
+        };
+        // header(8) | IFD0 (3 entries) | EXIF IFD (1) | maker note | small | big
+        let exif_at = 8 + 2 + 12 * 3 + 4;
+        let note_at = exif_at + 2 + 12 + 4;
+        // The note: header(12) | its IFD (1 entry) at 12 | settings IFD (2 entries) at 30.
+        let note_len = 12 + (2 + 12 + 4) + (2 + 12 * 2 + 4);
+        let small_at = note_at + note_len;
+        let big_at = small_at + small.len();
+        let mut b = b"IIRO".to_vec();
+        b.extend(8u32.to_le_bytes());
+        b.extend(ifd(&[
+            entry(crate::exif::EXIF_IFD, 4, 1, exif_at as u32),
+            entry(JPEG_OFFSET, 4, 1, small_at as u32),
+            entry(JPEG_LENGTH, 4, 1, small.len() as u32),
+        ]));
+        b.extend(ifd(&[entry(
+            MAKER_NOTE,
+            7,
+            note_len as u32,
+            note_at as u32,
+        )]));
+        b.extend(b"OLYMPUS\0II\x03\0");
+        b.extend(ifd(&[entry(OLYMPUS_CAMERA_SETTINGS, 13, 1, 30)]));
+        b.extend(ifd(&[
+            entry(OLYMPUS_PREVIEW_START, 4, 1, (big_at - note_at) as u32),
+            entry(OLYMPUS_PREVIEW_LENGTH, 4, 1, big.len() as u32),
+        ]));
+        assert_eq!(b.len(), small_at);
+        b.extend(small);
+        b.extend(&big);
+        (b, big_at..big_at + big.len())
+    }
+
+    #[test]
+    fn an_orf_preview_is_found_in_the_olympus_maker_note() {
+        let (orf, big) = orf_with_maker_note_preview();
+        assert_eq!(container(&orf), Some(Container::Tiff));
+        assert_eq!(preview(&orf).unwrap().jpeg, big);
+        assert_eq!(
+            crate::decode::decode_rgb(&orf, 64).unwrap().dimensions(),
+            (96, 64)
+        );
+        // Damaged anywhere: the thumbnail, or nothing, never a panic.
+        for cut in 0..orf.len() {
+            let _ = preview(&orf[..cut]);
+        }
+        let mut flipped = orf.clone();
+        for i in 0..big.start {
+            flipped[i] ^= 0xff;
+            let _ = preview(&flipped);
+            flipped[i] ^= 0xff;
         }
     }
 
