@@ -238,6 +238,7 @@ fn measure_formats(photo: &Path) -> Result<Value> {
     for (name, ext) in [
         ("JPEG", "jpg"),
         ("RAW (DNG, JPEG preview)", "dng"),
+        ("RAW (DNG, 12 MP sensor data, no preview)", "sensor.dng"),
         ("HEIC", "heic"),
         ("AVIF", "avif"),
     ] {
@@ -254,6 +255,16 @@ fn measure_formats(photo: &Path) -> Result<Value> {
                     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
                         .encode_image(&big)?;
                     crate::raw::wrap_in_dng(&out, 1)
+                }
+                // The picture as a 12 MP Bayer sensor saw it: developed at half size.
+                "sensor.dng" => {
+                    let half = image::imageops::resize(
+                        &big,
+                        w / 2,
+                        h / 2,
+                        image::imageops::FilterType::Triangle,
+                    );
+                    crate::develop::mosaic_dng(&half, [0.5, 1.0, 0.7], 256, 64, 1, None)
                 }
                 "heic" => heif::encode(&big, Codec::Hevc, 90, Orientation::NoTransforms, None)?,
                 _ => heif::encode(&big, Codec::Av1, 90, Orientation::NoTransforms, None)?,

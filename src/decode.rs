@@ -218,12 +218,29 @@ pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeErro
     }
 }
 
+/// A preview with a shorter side of this many pixels is good enough, whatever size is asked
+/// for: developing the sensor data instead would take longer and look different.
+const PREVIEW_ENOUGH: u32 = 1024;
+
 /// A camera RAW file, by its embedded JPEG preview, turned as the container says unless the
-/// JPEG says so itself.
+/// JPEG says so itself; a DNG whose preview is missing or smaller than `min_shorter` is
+/// developed from its sensor data where [`crate::develop`] can.
 fn decode_raw(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
-    let preview = crate::raw::preview(bytes).ok_or_else(|| {
+    let preview = crate::raw::preview(bytes);
+    let big_enough = preview.as_ref().is_some_and(|p| {
+        jpeg::frame(&bytes[p.jpeg.clone()])
+            .is_some_and(|f| f.width.min(f.height) >= min_shorter.min(PREVIEW_ENOUGH))
+    });
+    if !big_enough {
+        if let Some(developed) = crate::develop::develop(bytes)? {
+            return Ok(turned(developed, crate::raw::orientation(bytes)));
+        }
+    }
+    let preview = preview.ok_or_else(|| {
         DecodeError::Unsupported(
-            "a camera RAW file without a JPEG preview (its sensor data cannot be developed)".into(),
+            "a camera RAW file with no JPEG preview and sensor data photo-sim cannot develop \
+             (only uncompressed DNG is developed)"
+                .into(),
         )
     })?;
     let jpeg = &bytes[preview.jpeg];
@@ -231,11 +248,19 @@ fn decode_raw(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
     if crate::raw::has_own_orientation(jpeg) {
         return Ok(image);
     }
+    Ok(turned(image, preview.orientation))
+}
+
+/// `image` turned as the TIFF orientation `orientation` says (1: as stored).
+fn turned(image: RgbImage, orientation: u16) -> RgbImage {
     let mut image = DynamicImage::ImageRgb8(image);
-    if let Some(o) = Orientation::from_exif(preview.orientation as u8) {
+    if let Some(o) = u8::try_from(orientation)
+        .ok()
+        .and_then(Orientation::from_exif)
+    {
         image.apply_orientation(o);
     }
-    Ok(image.into_rgb8())
+    image.into_rgb8()
 }
 
 pub(crate) fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod content;
 pub mod decode;
 pub mod details;
+pub mod develop;
 pub mod duplicates;
 pub mod embed;
 pub mod error;

@@ -35,10 +35,10 @@ const PHOTOMETRIC: u16 = 0x0106;
 const STRIP_OFFSETS: u16 = 0x0111;
 const ORIENTATION: u16 = 0x0112;
 const STRIP_BYTE_COUNTS: u16 = 0x0117;
-const SUB_IFDS: u16 = 0x014a;
+pub(crate) const SUB_IFDS: u16 = 0x014a;
 const JPEG_OFFSET: u16 = 0x0201;
 const JPEG_LENGTH: u16 = 0x0202;
-const DNG_VERSION: u16 = 0xc612;
+pub(crate) const DNG_VERSION: u16 = 0xc612;
 /// Panasonic RW2's whole embedded JPEG.
 const JPG_FROM_RAW: u16 = 0x002e;
 /// Olympus/OM System (ORF): the maker note, its camera-settings directory, and there the
@@ -95,6 +95,11 @@ pub fn preview(bytes: &[u8]) -> Option<Preview> {
         .max_by_key(|(pixels, _)| *pixels)?
         .1;
     Some(Preview { jpeg, orientation })
+}
+
+/// How a TIFF-built RAW says to turn its pictures (1 = as stored).
+pub fn orientation(bytes: &[u8]) -> u16 {
+    tiff_candidates(bytes).map_or(1, |(_, orientation)| orientation)
 }
 
 /// Every JPEG a TIFF-built RAW points at, and the first directory's orientation.

@@ -125,6 +125,51 @@ impl<'a> Tiff<'a> {
             .collect()
     }
 
+    /// A numeric entry's values as f64 (BYTE, SHORT, LONG, RATIONAL and their signed kinds),
+    /// inline when they fit in four bytes, else at its offset; at most `max` of them, and
+    /// `None` when they do not all lie in the block.
+    pub fn values(&self, e: &Entry, max: usize) -> Option<Vec<f64>> {
+        let size = match e.kind {
+            1 | 6 | UNDEFINED => 1,
+            SHORT | 8 => 2,
+            LONG | 9 | IFD => 4,
+            5 | 10 => 8,
+            _ => return None,
+        };
+        let count = e.count as usize;
+        if count > max {
+            return None;
+        }
+        let bytes = if count * size <= 4 {
+            e.value.get(..count * size)?
+        } else {
+            let at = self.u32_of(e.value) as usize;
+            self.bytes.get(at..at.checked_add(count * size)?)?
+        };
+        let part = Tiff {
+            bytes,
+            little: self.little,
+        };
+        (0..count)
+            .map(|i| {
+                let at = i * size;
+                Some(match e.kind {
+                    1 | UNDEFINED => f64::from(bytes[at]),
+                    6 => f64::from(bytes[at] as i8),
+                    SHORT => f64::from(part.u16_at(at)?),
+                    8 => f64::from(part.u16_at(at)? as i16),
+                    LONG | IFD => f64::from(part.u32_at(at)?),
+                    9 => f64::from(part.u32_at(at)? as i32),
+                    5 => f64::from(part.u32_at(at)?) / f64::from(part.u32_at(at + 4)?.max(1)),
+                    _ => {
+                        let (n, d) = (part.u32_at(at)? as i32, part.u32_at(at + 4)? as i32);
+                        f64::from(n) / f64::from(if d == 0 { 1 } else { d })
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// An ASCII entry's text, without its terminating NULs.
     pub fn text(&self, e: &Entry) -> Option<String> {
         if e.kind != ASCII {

@@ -56,6 +56,43 @@ fn a_dng_is_indexed_thumbnailed_upright_and_finds_its_jpeg() {
     assert!(got[1].similarity > 0.9, "{got:?}");
 }
 
+/// A DNG as Android camera apps write it: sensor data only, no preview. It is developed,
+/// upright, and found by its JPEG (the cat, stored sideways with "turn 90° clockwise").
+#[test]
+fn a_dng_without_a_preview_is_developed_upright_and_finds_its_jpeg() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    fs::copy(fixture("cat.jpg"), p.join("cat.jpg")).unwrap();
+    fs::copy(fixture("coffee.jpg"), p.join("coffee.jpg")).unwrap();
+    let cat = fixture_image("cat.jpg");
+    let sideways = image::imageops::rotate270(&cat);
+    let dng = photo_sim::develop::mosaic_dng(&sideways, [0.45, 1.0, 0.6], 256, 64, 6, None);
+    fs::write(p.join("PXL_0003.dng"), dng).unwrap();
+    let (lib, summary) = sb.index();
+    assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
+    assert_eq!(lib.len(), 3);
+    let developed = decode::load_rgb(&p.join("PXL_0003.dng"), u32::MAX).unwrap();
+    assert_eq!(developed.dimensions(), cat.dimensions());
+    let (a, b) = (decode::square(&developed, 32), decode::square(&cat, 32));
+    let diff: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| (*x as f64 - *y as f64).abs())
+        .sum::<f64>()
+        / a.as_raw().len() as f64;
+    assert!(diff < 4.0, "mean difference {diff}");
+    let got = lib
+        .search_with(
+            &p.join("PXL_0003.dng"),
+            3,
+            &photo_sim::QueryOptions { rotations: false },
+        )
+        .unwrap();
+    assert_eq!(got[1].path, p.join("cat.jpg"), "{got:?}");
+    assert!(got[1].similarity > 0.9, "{got:?}");
+}
+
 #[test]
 fn a_raw_file_without_a_preview_is_skipped_with_its_reason() {
     let sb = Sandbox::new();
