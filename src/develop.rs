@@ -158,7 +158,15 @@ impl<'a> Sensor<'a> {
             return Ok(None);
         }
         let pieces = width.div_ceil(piece_width) * height.div_ceil(piece_rows);
-        let piece_bytes = piece_width * piece_rows * samples * bytes_per_sample;
+        let Some(piece_bytes) = [piece_rows, samples, bytes_per_sample]
+            .iter()
+            .try_fold(piece_width, |n, &m| n.checked_mul(m))
+            .filter(|&n| n <= tiff.bytes.len())
+        else {
+            return Err(DecodeError::Corrupt(
+                "the DNG's sensor data is cut short".into(),
+            ));
+        };
         let offsets: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
         let whole = offsets.len() >= pieces
             && offsets.iter().take(pieces).all(|&o| {
@@ -515,6 +523,56 @@ mod tests {
             let _ = develop(&flipped);
             flipped[i] ^= 0xff;
         }
+    }
+
+    #[test]
+    fn hostile_sizes_and_tiles_give_an_error_not_a_panic() {
+        let dng = mosaic_dng(&picture(), [1.0; 3], 0, 16, 1, None);
+        let tiff = Tiff::new(&dng).unwrap();
+        let (ifd0, _) = tiff.directory(tiff.first().unwrap()).unwrap();
+        let sub_at = tiff.u32_of(ifd0.iter().find(|e| e.tag == SUB_IFDS).unwrap().value) as usize;
+        let entries = tiff.u16_at(sub_at).unwrap() as usize;
+        // The strips as tiles 1 pixel wide: far more tiles than offsets.
+        let mut tiled = dng.clone();
+        for i in 0..entries {
+            let at = sub_at + 2 + 12 * i;
+            let renamed = match u16::from_le_bytes([tiled[at], tiled[at + 1]]) {
+                STRIP_OFFSETS => TILE_OFFSETS,
+                ROWS_PER_STRIP => TILE_LENGTH,
+                SAMPLES_PER_PIXEL => TILE_WIDTH,
+                tag => tag,
+            };
+            tiled[at..at + 2].copy_from_slice(&renamed.to_le_bytes());
+        }
+        assert!(develop(&tiled).is_err());
+        // Every entry's value at its extremes, one at a time and all at once (tiles of
+        // 2³² × 2³² pixels), strips and tiles.
+        let value_at = |i: usize| sub_at + 2 + 12 * i + 8;
+        for base in [&dng, &tiled] {
+            for value in [0u32, 1, 0x7fff_ffff, u32::MAX] {
+                let mut all = base.clone();
+                for i in 0..entries {
+                    let mut one = base.clone();
+                    one[value_at(i)..value_at(i) + 4].copy_from_slice(&value.to_le_bytes());
+                    let _ = develop(&one);
+                    all[value_at(i)..value_at(i) + 4].copy_from_slice(&value.to_le_bytes());
+                }
+                let _ = develop(&all);
+            }
+        }
+        // Tiles of 2³² × 2³² pixels in a sane picture: their bytes overflow a usize.
+        let mut huge = tiled.clone();
+        for i in 0..entries {
+            let at = sub_at + 2 + 12 * i;
+            if matches!(
+                u16::from_le_bytes([huge[at], huge[at + 1]]),
+                TILE_WIDTH | TILE_LENGTH
+            ) {
+                huge[at + 2..at + 4].copy_from_slice(&crate::tiff::LONG.to_le_bytes());
+                huge[value_at(i)..value_at(i) + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+            }
+        }
+        assert!(develop(&huge).is_err());
     }
 
     #[test]
