@@ -7,7 +7,7 @@
 
 use crate::decode::DecodeError;
 use crate::raw::{DNG_VERSION, SUB_IFDS};
-use crate::tiff::{Entry, Tiff};
+use crate::tiff::{le_directory, le_entry, Entry, Tiff};
 use image::RgbImage;
 
 const NEW_SUBFILE_TYPE: u16 = 0x00fe;
@@ -391,15 +391,6 @@ pub fn mosaic_dng(
             data.extend((raw.round() as u16).to_le_bytes());
         }
     }
-    let entry = |tag: u16, kind: u16, count: u32, value: u32| {
-        [
-            &tag.to_le_bytes()[..],
-            &kind.to_le_bytes(),
-            &count.to_le_bytes(),
-            &value.to_le_bytes(),
-        ]
-        .concat()
-    };
     let strips = h.div_ceil(rows_per_strip);
     let strip_bytes = rows_per_strip * w * 2;
     // header(8) | IFD0 | sub IFD | strip offsets | neutral rationals | preview | data
@@ -412,49 +403,46 @@ pub fn mosaic_dng(
     let preview_at = neutral_at + 24;
     let data_at = preview_at + preview.map_or(0, |p| p.len() as u32);
     let mut ifd0 = vec![
-        entry(0x0112, 3, 1, u32::from(orientation)),
-        entry(DNG_VERSION, 1, 4, u32::from_le_bytes([1, 4, 0, 0])),
-        entry(SUB_IFDS, 4, 1, sub_at),
+        le_entry(0x0112, 3, 1, u32::from(orientation)),
+        le_entry(DNG_VERSION, 1, 4, u32::from_le_bytes([1, 4, 0, 0])),
+        le_entry(SUB_IFDS, 4, 1, sub_at),
     ];
     if let Some(p) = preview {
-        ifd0.push(entry(0x0201, 4, 1, preview_at));
-        ifd0.push(entry(0x0202, 4, 1, p.len() as u32));
+        ifd0.push(le_entry(0x0201, 4, 1, preview_at));
+        ifd0.push(le_entry(0x0202, 4, 1, p.len() as u32));
     }
     ifd0.sort_by_key(|e| u16::from_le_bytes([e[0], e[1]]));
     let sub = [
-        entry(NEW_SUBFILE_TYPE, 4, 1, 0),
-        entry(IMAGE_WIDTH, 4, 1, w),
-        entry(IMAGE_LENGTH, 4, 1, h),
-        entry(BITS_PER_SAMPLE, 3, 1, 16),
-        entry(COMPRESSION, 3, 1, 1),
-        entry(PHOTOMETRIC, 3, 1, 32803),
-        entry(
+        le_entry(NEW_SUBFILE_TYPE, 4, 1, 0),
+        le_entry(IMAGE_WIDTH, 4, 1, w),
+        le_entry(IMAGE_LENGTH, 4, 1, h),
+        le_entry(BITS_PER_SAMPLE, 3, 1, 16),
+        le_entry(COMPRESSION, 3, 1, 1),
+        le_entry(PHOTOMETRIC, 3, 1, 32803),
+        le_entry(
             STRIP_OFFSETS,
             4,
             strips,
             if strips == 1 { data_at } else { offsets_at },
         ),
-        entry(SAMPLES_PER_PIXEL, 3, 1, 1),
-        entry(ROWS_PER_STRIP, 4, 1, rows_per_strip),
-        entry(
+        le_entry(SAMPLES_PER_PIXEL, 3, 1, 1),
+        le_entry(ROWS_PER_STRIP, 4, 1, rows_per_strip),
+        le_entry(
             CFA_REPEAT_PATTERN_DIM,
             3,
             2,
             u32::from_le_bytes([2, 0, 2, 0]),
         ),
-        entry(CFA_PATTERN, 1, 4, u32::from_le_bytes([0, 1, 1, 2])),
-        entry(BLACK_LEVEL, 3, 1, u32::from(black)),
-        entry(WHITE_LEVEL, 3, 1, 4095),
-        entry(AS_SHOT_NEUTRAL, 5, 3, neutral_at),
+        le_entry(CFA_PATTERN, 1, 4, u32::from_le_bytes([0, 1, 1, 2])),
+        le_entry(BLACK_LEVEL, 3, 1, u32::from(black)),
+        le_entry(WHITE_LEVEL, 3, 1, 4095),
+        le_entry(AS_SHOT_NEUTRAL, 5, 3, neutral_at),
     ];
     let mut out = b"II".to_vec();
     out.extend(42u16.to_le_bytes());
     out.extend(ifd0_at.to_le_bytes());
-    for entries in [&ifd0[..], &sub[..]] {
-        out.extend((entries.len() as u16).to_le_bytes());
-        entries.iter().for_each(|e| out.extend(e));
-        out.extend(0u32.to_le_bytes());
-    }
+    out.extend(le_directory(&ifd0));
+    out.extend(le_directory(&sub));
     for s in 0..strips {
         out.extend((data_at + s * strip_bytes).to_le_bytes());
     }

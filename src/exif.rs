@@ -33,37 +33,29 @@ pub fn date_taken(exif: &[u8]) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::tiff::ASCII;
+    use crate::tiff::{le_directory, le_entry, ASCII};
 
     /// A little-endian EXIF block with a main date and, if given, an original date in an EXIF
     /// sub-directory (what cameras write).
     pub(crate) fn exif_with_dates(main: &str, original: Option<&str>) -> Vec<u8> {
         let mut b = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
-        let entries: u16 = if original.is_some() { 2 } else { 1 };
-        let first_end = 8 + 2 + 12 * entries as usize + 4;
-        let main_at = first_end;
+        let entries: u32 = if original.is_some() { 2 } else { 1 };
+        let main_at = 8 + 2 + 12 * entries + 4;
         let sub_at = main_at + 20;
         let original_at = sub_at + 2 + 12 + 4;
-        b.extend(entries.to_le_bytes());
-        b.extend(DATE_TIME.to_le_bytes());
-        b.extend(ASCII.to_le_bytes());
-        b.extend(20u32.to_le_bytes());
-        b.extend((main_at as u32).to_le_bytes());
+        let mut first = vec![le_entry(DATE_TIME, ASCII, 20, main_at)];
         if original.is_some() {
-            b.extend(EXIF_IFD.to_le_bytes());
-            b.extend(LONG.to_le_bytes());
-            b.extend(1u32.to_le_bytes());
-            b.extend((sub_at as u32).to_le_bytes());
+            first.push(le_entry(EXIF_IFD, LONG, 1, sub_at));
         }
-        b.extend(0u32.to_le_bytes());
+        b.extend(le_directory(&first));
         b.extend(format!("{main:<19}\0").as_bytes());
         if let Some(original) = original {
-            b.extend(1u16.to_le_bytes());
-            b.extend(DATE_TIME_ORIGINAL.to_le_bytes());
-            b.extend(ASCII.to_le_bytes());
-            b.extend(20u32.to_le_bytes());
-            b.extend((original_at as u32).to_le_bytes());
-            b.extend(0u32.to_le_bytes());
+            b.extend(le_directory(&[le_entry(
+                DATE_TIME_ORIGINAL,
+                ASCII,
+                20,
+                original_at,
+            )]));
             b.extend(format!("{original:<19}\0").as_bytes());
         }
         b

@@ -3,7 +3,7 @@
 //! RAWs (DNG, CR2, NEF, ARW, PEF, RW2; ORF in a directory or its Olympus maker note),
 //! Fujifilm's RAF and Canon's CR3, with every offset checked.
 
-use crate::tiff::{Entry, Tiff};
+use crate::tiff::{le_directory, le_entry, Entry, Tiff};
 use std::ops::Range;
 
 /// File name endings of camera RAW files.
@@ -251,23 +251,15 @@ fn boxes(bytes: &[u8], at: usize) -> impl Iterator<Item = ([u8; 4], Range<usize>
 pub fn wrap_in_dng(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     const ENTRIES: usize = 4;
     let jpeg_at = 8 + 2 + 12 * ENTRIES + 4;
-    let entries: [(u16, u16, u32, [u8; 4]); ENTRIES] = [
-        (ORIENTATION, 3, 1, u32::from(orientation).to_le_bytes()),
-        (JPEG_OFFSET, 4, 1, (jpeg_at as u32).to_le_bytes()),
-        (JPEG_LENGTH, 4, 1, (jpeg.len() as u32).to_le_bytes()),
-        (DNG_VERSION, 1, 4, [1, 4, 0, 0]),
-    ];
     let mut out = b"II".to_vec();
     out.extend(42u16.to_le_bytes());
     out.extend(8u32.to_le_bytes());
-    out.extend((ENTRIES as u16).to_le_bytes());
-    for (tag, kind, count, value) in entries {
-        out.extend(tag.to_le_bytes());
-        out.extend(kind.to_le_bytes());
-        out.extend(count.to_le_bytes());
-        out.extend(value);
-    }
-    out.extend(0u32.to_le_bytes());
+    out.extend(le_directory(&[
+        le_entry(ORIENTATION, 3, 1, u32::from(orientation)),
+        le_entry(JPEG_OFFSET, 4, 1, jpeg_at as u32),
+        le_entry(JPEG_LENGTH, 4, 1, jpeg.len() as u32),
+        le_entry(DNG_VERSION, 1, 4, u32::from_le_bytes([1, 4, 0, 0])),
+    ]));
     debug_assert_eq!(out.len(), jpeg_at);
     out.extend(jpeg);
     out
@@ -303,19 +295,6 @@ pub(crate) mod tests {
         // Turn its SOF0 into SOF3: lossless, which only a RAW developer decodes.
         let sof = decoy.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
         decoy[sof + 1] = 0xc3;
-        let entry = |tag: u16, kind: u16, count: u32, value: u32| {
-            let mut e = tag.to_le_bytes().to_vec();
-            e.extend(kind.to_le_bytes());
-            e.extend(count.to_le_bytes());
-            e.extend(value.to_le_bytes());
-            e
-        };
-        let ifd = |entries: Vec<Vec<u8>>| {
-            let mut d = (entries.len() as u16).to_le_bytes().to_vec();
-            entries.into_iter().for_each(|e| d.extend(e));
-            d.extend(0u32.to_le_bytes());
-            d
-        };
         // Layout: header(8) | IFD0 | sub-IFD list | SUB1 | SUB2 | small | big | decoy
         let ifd0_len = 2 + 12 * 4 + 4;
         let sub_len = 2 + 12 * 4 + 4;
@@ -328,26 +307,22 @@ pub(crate) mod tests {
         let mut b = b"II".to_vec();
         b.extend(magic.to_le_bytes());
         b.extend(8u32.to_le_bytes());
-        b.extend(ifd(vec![
-            entry(ORIENTATION, 3, 1, u32::from(orientation)),
-            entry(SUB_IFDS, 4, 2, list_at as u32),
-            entry(JPEG_OFFSET, 4, 1, small_at as u32),
-            entry(JPEG_LENGTH, 4, 1, small.len() as u32),
+        b.extend(le_directory(&[
+            le_entry(ORIENTATION, 3, 1, u32::from(orientation)),
+            le_entry(SUB_IFDS, 4, 2, list_at as u32),
+            le_entry(JPEG_OFFSET, 4, 1, small_at as u32),
+            le_entry(JPEG_LENGTH, 4, 1, small.len() as u32),
         ]));
         b.extend((sub1_at as u32).to_le_bytes());
         b.extend((sub2_at as u32).to_le_bytes());
-        b.extend(ifd(vec![
-            entry(COMPRESSION, 3, 1, 7),
-            entry(PHOTOMETRIC, 3, 1, 6),
-            entry(STRIP_OFFSETS, 4, 1, big_at as u32),
-            entry(STRIP_BYTE_COUNTS, 4, 1, big.len() as u32),
-        ]));
-        b.extend(ifd(vec![
-            entry(COMPRESSION, 3, 1, 7),
-            entry(PHOTOMETRIC, 3, 1, 32803),
-            entry(STRIP_OFFSETS, 4, 1, decoy_at as u32),
-            entry(STRIP_BYTE_COUNTS, 4, 1, decoy.len() as u32),
-        ]));
+        for (photometric, at, len) in [(6, big_at, big.len()), (32803, decoy_at, decoy.len())] {
+            b.extend(le_directory(&[
+                le_entry(COMPRESSION, 3, 1, 7),
+                le_entry(PHOTOMETRIC, 3, 1, photometric),
+                le_entry(STRIP_OFFSETS, 4, 1, at as u32),
+                le_entry(STRIP_BYTE_COUNTS, 4, 1, len as u32),
+            ]));
+        }
         assert_eq!(b.len(), small_at);
         b.extend(small);
         b.extend(&big);
@@ -370,23 +345,6 @@ pub(crate) mod tests {
     /// and the full-size preview where the maker note's camera settings say, after the note.
     fn orf_with_maker_note_preview() -> (Vec<u8>, Range<usize>) {
         let (small, big) = (jpeg(32, 24), jpeg(96, 64));
-        let entry = |tag: u16, kind: u16, count: u32, value: u32| {
-            [
-                &tag.to_le_bytes()[..],
-                &kind.to_le_bytes(),
-                &count.to_le_bytes(),
-                &value.to_le_bytes(),
-            ]
-            .concat()
-        };
-        let ifd = |entries: &[Vec<u8>]| {
-            [
-                &(entries.len() as u16).to_le_bytes()[..],
-                &entries.concat(),
-                &[0; 4],
-            ]
-            .concat()
-        };
         // header(8) | IFD0 (3 entries) | EXIF IFD (1) | maker note | small | big
         let exif_at = 8 + 2 + 12 * 3 + 4;
         let note_at = exif_at + 2 + 12 + 4;
@@ -396,22 +354,27 @@ pub(crate) mod tests {
         let big_at = small_at + small.len();
         let mut b = b"IIRO".to_vec();
         b.extend(8u32.to_le_bytes());
-        b.extend(ifd(&[
-            entry(crate::exif::EXIF_IFD, 4, 1, exif_at as u32),
-            entry(JPEG_OFFSET, 4, 1, small_at as u32),
-            entry(JPEG_LENGTH, 4, 1, small.len() as u32),
+        b.extend(le_directory(&[
+            le_entry(crate::exif::EXIF_IFD, 4, 1, exif_at as u32),
+            le_entry(JPEG_OFFSET, 4, 1, small_at as u32),
+            le_entry(JPEG_LENGTH, 4, 1, small.len() as u32),
         ]));
-        b.extend(ifd(&[entry(
+        b.extend(le_directory(&[le_entry(
             MAKER_NOTE,
             7,
             note_len as u32,
             note_at as u32,
         )]));
         b.extend(b"OLYMPUS\0II\x03\0");
-        b.extend(ifd(&[entry(OLYMPUS_CAMERA_SETTINGS, 13, 1, 30)]));
-        b.extend(ifd(&[
-            entry(OLYMPUS_PREVIEW_START, 4, 1, (big_at - note_at) as u32),
-            entry(OLYMPUS_PREVIEW_LENGTH, 4, 1, big.len() as u32),
+        b.extend(le_directory(&[le_entry(
+            OLYMPUS_CAMERA_SETTINGS,
+            13,
+            1,
+            30,
+        )]));
+        b.extend(le_directory(&[
+            le_entry(OLYMPUS_PREVIEW_START, 4, 1, (big_at - note_at) as u32),
+            le_entry(OLYMPUS_PREVIEW_LENGTH, 4, 1, big.len() as u32),
         ]));
         assert_eq!(b.len(), small_at);
         b.extend(small);

@@ -29,6 +29,28 @@ pub struct Entry {
     pub value: [u8; 4],
 }
 
+/// A little-endian directory entry, as the files made for tests and benchmarks are written:
+/// tag, kind, count and the value-or-offset field (a SHORT in its first two bytes).
+pub fn le_entry(tag: u16, kind: u16, count: u32, value: u32) -> Vec<u8> {
+    [
+        &tag.to_le_bytes()[..],
+        &kind.to_le_bytes(),
+        &count.to_le_bytes(),
+        &value.to_le_bytes(),
+    ]
+    .concat()
+}
+
+/// A little-endian directory of [`le_entry`]s, with no next directory.
+pub fn le_directory(entries: &[Vec<u8>]) -> Vec<u8> {
+    [
+        &(entries.len() as u16).to_le_bytes()[..],
+        &entries.concat(),
+        &0u32.to_le_bytes(),
+    ]
+    .concat()
+}
+
 impl<'a> Tiff<'a> {
     /// A block that starts with a TIFF header (or one of the RAW variants of its magic
     /// number: 42, Panasonic's 0x55, Olympus's "RO"/"RS").
