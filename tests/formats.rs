@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{cli, fixture, fixture_image, run_within, texts, Sandbox};
+use common::{cli, fixture, fixture_image, mean_difference, run_within, texts, Sandbox};
 use image::metadata::Orientation;
 use image::RgbImage;
 use photo_sim::decode;
@@ -60,18 +60,6 @@ fn names(matches: &[photo_sim::Match]) -> Vec<String> {
         .iter()
         .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())
         .collect()
-}
-
-/// Mean absolute difference of two same-sized pictures, per channel value.
-fn mean_difference(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| x.abs_diff(*y) as u64)
-        .sum();
-    sum as f64 / a.as_raw().len() as f64
 }
 
 #[test]

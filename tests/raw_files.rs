@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixture, fixture_image, Sandbox};
+use common::{fixture, fixture_image, mean_difference, Sandbox};
 use photo_sim::decode;
 use photo_sim::raw::wrap_in_dng as dng_with_preview;
 use std::fs;
@@ -35,13 +35,7 @@ fn a_dng_is_indexed_thumbnailed_upright_and_finds_its_jpeg() {
     let thumb = decode::load_rgb(&p.join("IMG_0002.DNG"), u32::MAX).unwrap();
     assert_eq!(thumb.dimensions(), cat.dimensions());
     let (a, b) = (decode::square(&thumb, 32), decode::square(&cat, 32));
-    let diff: f64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| (*x as f64 - *y as f64).abs())
-        .sum::<f64>()
-        / a.as_raw().len() as f64;
+    let diff = mean_difference(&a, &b);
     assert!(diff < 8.0, "mean difference {diff}");
 
     let got = lib
@@ -74,13 +68,7 @@ fn a_dng_without_a_preview_is_developed_upright_and_finds_its_jpeg() {
     let developed = decode::load_rgb(&p.join("PXL_0003.dng"), u32::MAX).unwrap();
     assert_eq!(developed.dimensions(), cat.dimensions());
     let (a, b) = (decode::square(&developed, 32), decode::square(&cat, 32));
-    let diff: f64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| (*x as f64 - *y as f64).abs())
-        .sum::<f64>()
-        / a.as_raw().len() as f64;
+    let diff = mean_difference(&a, &b);
     assert!(diff < 4.0, "mean difference {diff}");
     let got = lib
         .search_with(

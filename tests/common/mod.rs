@@ -24,6 +24,18 @@ pub fn fixture_image(name: &str) -> RgbImage {
     image::open(fixture(name)).unwrap().into_rgb8()
 }
 
+/// Mean absolute difference of two same-sized pictures, per channel value.
+pub fn mean_difference(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| x.abs_diff(*y) as u64)
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
 pub fn save_jpeg(img: &RgbImage, path: &Path, quality: u8) {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
