@@ -181,8 +181,12 @@ pub fn head(path: &Path) -> Option<Vec<u8>> {
 /// The pixel size of the image in `path`, from its header (without decoding it), upright:
 /// `None` when the first bytes do not say it.
 pub fn dimensions(path: &Path) -> Option<(u32, u32)> {
-    let head = head(path)?;
-    let (w, h) = claimed_size(format_of(&head).ok()?, &head)?;
+    dimensions_in(&head(path)?)
+}
+
+/// [`dimensions`] from a file's first bytes, already read.
+pub fn dimensions_in(head: &[u8]) -> Option<(u32, u32)> {
+    let (w, h) = claimed_size(format_of(head).ok()?, head)?;
     Some((w as u32, h as u32))
 }
 

@@ -70,7 +70,9 @@ pub fn of(path: &Path, root: Option<&Path>) -> Details {
         .and_then(|r| parent.strip_prefix(r).ok())
         .unwrap_or(parent)
         .to_path_buf();
-    let camera = camera_date(path);
+    // The first bytes say both the pixel size and where the camera's date is.
+    let head = crate::decode::head(path);
+    let camera = head.as_deref().and_then(|h| camera_date(path, h));
     let taken_by_camera = camera.is_some();
     let taken = camera.or_else(|| {
         let modified = meta.as_ref()?.modified().ok()?;
@@ -80,14 +82,14 @@ pub fn of(path: &Path, root: Option<&Path>) -> Details {
         folder,
         taken,
         taken_by_camera,
-        pixels: crate::decode::dimensions(path),
+        pixels: head.as_deref().and_then(crate::decode::dimensions_in),
         bytes: meta.map(|m| m.len()),
     }
 }
 
-/// The EXIF date, as "YYYY-MM-DD HH:MM".
-fn camera_date(path: &Path) -> Option<String> {
-    let raw = crate::exif::date_taken(&exif_block(path)?)?;
+/// The EXIF date, as "YYYY-MM-DD HH:MM" (`head`: the file's first bytes).
+fn camera_date(path: &Path, head: &[u8]) -> Option<String> {
+    let raw = crate::exif::date_taken(&exif_block(path, head)?)?;
     // "2024:06:12 10:15:30" → "2024-06-12 10:15"
     let (date, time) = raw.split_once(' ')?;
     let date = date.replace(':', "-");
@@ -97,11 +99,10 @@ fn camera_date(path: &Path) -> Option<String> {
 
 /// The EXIF block of a photo: a HEIF item, a TIFF-built RAW's own directories, or what the
 /// `image` crate finds (JPEG, PNG, WebP).
-fn exif_block(path: &Path) -> Option<Vec<u8>> {
+fn exif_block(path: &Path, head: &[u8]) -> Option<Vec<u8>> {
     use image::ImageDecoder;
     use std::io::{Read, Seek, SeekFrom};
-    let head = crate::decode::head(path)?;
-    if crate::heif::kind(&head).is_some() {
+    if crate::heif::kind(head).is_some() {
         let read = |offset: u64, length: u64| {
             let (mut file, _) = crate::decode::open_regular(path).ok()?;
             file.seek(SeekFrom::Start(offset)).ok()?;
@@ -109,10 +110,10 @@ fn exif_block(path: &Path) -> Option<Vec<u8>> {
             file.take(length).read_to_end(&mut out).ok()?;
             Some(out)
         };
-        return crate::heif::exif(&head, read);
+        return crate::heif::exif(head, read);
     }
-    if crate::raw::container(&head) == Some(crate::raw::Container::Tiff) {
-        return Some(head);
+    if crate::raw::container(head) == Some(crate::raw::Container::Tiff) {
+        return Some(head.to_vec());
     }
     let mut decoder = image::ImageReader::open(path)
         .ok()?
