@@ -169,13 +169,17 @@ pub fn overlapping_indexes(
         .map(|d| d.path().join(crate::library::VECTORS_FILE))
         .filter(|file| file.parent() != Some(own_dir))
         // The folder first, from the file's first bytes: an unrelated index is not read.
-        .filter(|file| {
-            crate::index::folder_of(file, model_id).is_ok_and(|f| {
-                let folder = path_from_bytes(&f);
-                folder.as_path() != root && overlap(&folder, root) && folder.is_dir()
-            })
+        .filter_map(|file| {
+            let peeked = crate::index::folder_of(&file, model_id).ok()?;
+            let folder = path_from_bytes(&peeked);
+            (folder.as_path() != root && overlap(&folder, root) && folder.is_dir())
+                .then_some((file, peeked))
         })
-        .filter_map(|file| crate::index::load_vectors(&file, model_id, dim).ok())
-        .filter(|v| path_from_bytes(&v.folder).as_path() != root)
+        // The peek is not checksummed: the whole file must say the same folder.
+        .filter_map(|(file, peeked)| {
+            crate::index::load_vectors(&file, model_id, dim)
+                .ok()
+                .filter(|v| v.folder == peeked)
+        })
         .collect()
 }
