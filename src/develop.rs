@@ -139,50 +139,49 @@ impl<'a> Sensor<'a> {
             return Ok(None);
         }
         let bytes_per_sample = bits as usize / 8;
-        let (offsets, piece_width, piece_rows) = match all(tiff, dir, TILE_OFFSETS, MAX_PIECES) {
-            Some(tiles) => {
-                let (Some(w), Some(l)) = (number(TILE_WIDTH), number(TILE_LENGTH)) else {
-                    return Ok(None);
-                };
-                (tiles, w as usize, l as usize)
-            }
-            None => {
-                let Some(strips) = all(tiff, dir, STRIP_OFFSETS, MAX_PIECES) else {
-                    return Ok(None);
-                };
-                let rows = number(ROWS_PER_STRIP).map_or(height, |r| r as usize);
-                (strips, width, rows.min(height))
-            }
-        };
+        let (offsets, piece_width, piece_rows, tiled) =
+            match all(tiff, dir, TILE_OFFSETS, MAX_PIECES) {
+                Some(tiles) => {
+                    let (Some(w), Some(l)) = (number(TILE_WIDTH), number(TILE_LENGTH)) else {
+                        return Ok(None);
+                    };
+                    (tiles, w as usize, l as usize, true)
+                }
+                None => {
+                    let Some(strips) = all(tiff, dir, STRIP_OFFSETS, MAX_PIECES) else {
+                        return Ok(None);
+                    };
+                    let rows = number(ROWS_PER_STRIP).map_or(height, |r| r as usize);
+                    (strips, width, rows.min(height), false)
+                }
+            };
         if piece_width == 0 || piece_rows == 0 {
             return Ok(None);
         }
+        let cut_short = || DecodeError::Corrupt("the DNG's sensor data is cut short".into());
+        let len = tiff.bytes.len();
+        let row_bytes = piece_width
+            .checked_mul(samples * bytes_per_sample)
+            .filter(|&n| n.checked_mul(piece_rows).is_some_and(|piece| piece <= len))
+            .ok_or_else(cut_short)?;
         let pieces = width.div_ceil(piece_width) * height.div_ceil(piece_rows);
-        let Some(piece_bytes) = [piece_rows, samples, bytes_per_sample]
-            .iter()
-            .try_fold(piece_width, |n, &m| n.checked_mul(m))
-            .filter(|&n| n <= tiff.bytes.len())
-        else {
-            return Err(DecodeError::Corrupt(
-                "the DNG's sensor data is cut short".into(),
-            ));
-        };
         let offsets: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
+        // Every piece must lie in the file: a tile whole, a strip the rows it holds (the
+        // last one only those the image has left).
+        let rows_in = |i: usize| {
+            if tiled {
+                piece_rows
+            } else {
+                piece_rows.min(height - i * piece_rows)
+            }
+        };
         let whole = offsets.len() >= pieces
-            && offsets.iter().take(pieces).all(|&o| {
-                // The last strip may be short: it needs only the rows the image has left.
-                o.checked_add(piece_bytes)
-                    .is_some_and(|end| end <= tiff.bytes.len())
-                    || (piece_width == width && o < tiff.bytes.len() && {
-                        let rows = height % piece_rows;
-                        rows > 0
-                            && o + rows * width * samples * bytes_per_sample <= tiff.bytes.len()
-                    })
+            && offsets[..pieces].iter().enumerate().all(|(i, &o)| {
+                o.checked_add(rows_in(i) * row_bytes)
+                    .is_some_and(|end| end <= len)
             });
         if !whole {
-            return Err(DecodeError::Corrupt(
-                "the DNG's sensor data is cut short".into(),
-            ));
+            return Err(cut_short());
         }
         Ok(Some(Sensor {
             tiff,
