@@ -231,10 +231,9 @@ const PREVIEW_ENOUGH: u32 = 1024;
 /// developed from its sensor data where [`crate::develop`] can.
 fn decode_raw(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
     let preview = crate::raw::preview(bytes);
-    let big_enough = preview.as_ref().is_some_and(|p| {
-        jpeg::frame(&bytes[p.jpeg.clone()])
-            .is_some_and(|f| f.width.min(f.height) >= min_shorter.min(PREVIEW_ENOUGH))
-    });
+    let big_enough = preview
+        .as_ref()
+        .is_some_and(|p| p.shorter_side >= min_shorter.min(PREVIEW_ENOUGH));
     if !big_enough {
         if let Some(developed) = crate::develop::develop(bytes)? {
             return Ok(turned(developed, crate::raw::orientation(bytes)));

@@ -92,6 +92,8 @@ mod quantised {
     /// Rows and columns of one integer tile (4 × 16 sums in 8 AVX2 registers).
     const MR: usize = 4;
     const NR: usize = 16;
+    // Blocks start on whole tiles.
+    const _: () = assert!(BLOCK.is_multiple_of(NR) && NR.is_multiple_of(MR));
     /// Room for the rounding of the f32 arithmetic on top of the proven bound.
     const SLACK: f32 = 1e-4;
 
@@ -267,7 +269,6 @@ mod quantised {
             .map(|&(a, b)| {
                 let (ra, rb) = (rows_of(a, n), rows_of(b, n));
                 let mut out = Vec::new();
-                // Blocks start at multiples of BLOCK, itself a multiple of NR and MR.
                 for c0 in (rb.start..rb.end).step_by(NR) {
                     let panel = &q.panels[c0 * k..(c0 + NR) * k];
                     for r0 in (ra.start..ra.end).step_by(MR) {
@@ -298,7 +299,6 @@ mod quantised {
                 out
             })
             .collect();
-        debug_assert_eq!(BLOCK % NR, 0);
         found.into_iter().flatten().collect()
     }
 }

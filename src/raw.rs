@@ -28,6 +28,8 @@ pub enum Container {
 pub struct Preview {
     pub jpeg: Range<usize>,
     pub orientation: u16,
+    /// The JPEG's shorter side, in pixels (as stored).
+    pub shorter_side: u32,
 }
 
 const COMPRESSION: u16 = 0x0103;
@@ -85,16 +87,18 @@ pub fn preview(bytes: &[u8]) -> Option<Preview> {
         Container::Raf => (raf_candidate(bytes).into_iter().collect(), 1),
         Container::Cr3 => (cr3_candidate(bytes).into_iter().collect(), 1),
     };
-    let jpeg = candidates
+    let (jpeg, frame) = candidates
         .into_iter()
         .filter_map(|r| {
             let frame = crate::jpeg::frame(bytes.get(r.clone())?)?;
-            (!frame.lossless && !frame.arithmetic)
-                .then_some((u64::from(frame.width) * u64::from(frame.height), r))
+            (!frame.lossless && !frame.arithmetic).then_some((r, frame))
         })
-        .max_by_key(|(pixels, _)| *pixels)?
-        .1;
-    Some(Preview { jpeg, orientation })
+        .max_by_key(|(_, f)| u64::from(f.width) * u64::from(f.height))?;
+    Some(Preview {
+        jpeg,
+        orientation,
+        shorter_side: frame.width.min(frame.height),
+    })
 }
 
 /// How a TIFF-built RAW says to turn its pictures (1 = as stored).
