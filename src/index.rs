@@ -369,7 +369,6 @@ pub fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
     })
 }
 
-/// Reads and checks a file, leaving its meta as bytes.
 /// The longest folder path [`folder_of`] reads (Linux allows 4,096 bytes).
 const MAX_PATH_BYTES: usize = 1 << 16;
 
@@ -445,6 +444,7 @@ pub fn folder_of(path: &Path, model_id: [u8; 32]) -> Result<Vec<u8>, LoadError> 
         .map_err(|e| LoadError::Corrupt(e.to_string()))
 }
 
+/// Reads and checks a file, leaving its meta as bytes.
 fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8>>, LoadError> {
     let Opened {
         mut r,
