@@ -30,6 +30,7 @@ pub mod heif;
 pub mod index;
 pub mod journal;
 pub mod jpeg;
+pub mod kernels;
 pub mod labels;
 pub mod library;
 pub mod lock;

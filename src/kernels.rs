@@ -1,0 +1,181 @@
+//! Kernels this crate adds to tract's registry of per-machine routines (`tract_linalg::routines`),
+//! where tract 0.23 has none for x86_64. Channels-last (NHWC) depthwise convolutions otherwise
+//! run tract's generic scalar loop, which was a fifth of the time of a whole index run; this one
+//! does the same arithmetic in the same order on eight channels at a time, so every output is
+//! bit-identical to tract's own loop, only faster. tract picks it by itself once it is declared.
+
+/// The name tract's registry knows the channels-last depthwise kernel by.
+pub const DEPTHWISE_C_NAME: &str = "photo_sim_x86_64_avx_depthwise_c_f32";
+
+#[cfg(target_arch = "x86_64")]
+inventory::submit! {
+    tract_linalg::routines::Routine {
+        func: tract_linalg::routines::Func::DepthwiseC,
+        arch: Some(tract_linalg::isa::Arch::X86_64),
+        isa: tract_linalg::isa::IsaReq::ANY.needing(&[tract_linalg::isa::Isa::X86_64Avx]),
+        boost: 0,
+        round_trip: false,
+        factory: tract_linalg::routines::RoutineFactory::DepthwiseCF32 {
+            name: DEPTHWISE_C_NAME,
+            run: depthwise_c_f32,
+        },
+    }
+}
+
+/// The name of the channels-last depthwise kernel tract runs on this machine, if it has one:
+/// ours wherever the CPU has AVX.
+pub fn depthwise_c_in_use() -> Option<&'static str> {
+    use tract_linalg::routines::{best_for, Func};
+    best_for(
+        Func::DepthwiseC,
+        tract_onnx::prelude::DatumType::F32,
+        &tract_linalg::isa::native(),
+    )
+    .map(|r| r.name())
+}
+
+/// `len` output positions of `channels` contiguous channels each (tract's `DepthwiseCF32`
+/// contract): point `i`, channel `c` is `bias[c]` plus, tap by tap in order,
+/// `kernel[taps[t] * k_stride + c] * input[i * in_stride + offsets[t] + c]`. A multiply then an
+/// add, never a fused multiply-add, as in tract's scalar loop.
+///
+/// # Safety
+/// Every address that formula names must be readable (`channels` values from `bias`), `channels`
+/// values must be writable from `output + i * out_stride` for each `i < len`, and the CPU must
+/// have AVX (the registry only hands this to tract on such a CPU).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn depthwise_c_f32(
+    input: *const f32,
+    output: *mut f32,
+    kernel: *const f32,
+    taps: &[usize],
+    offsets: &[isize],
+    bias: *const f32,
+    channels: usize,
+    k_stride: usize,
+    len: usize,
+    in_stride: isize,
+    out_stride: isize,
+) {
+    use std::arch::x86_64::*;
+    for i in 0..len as isize {
+        let x = input.offset(i * in_stride);
+        let y = output.offset(i * out_stride);
+        let mut c = 0;
+        // Four independent sums of eight channels keep the adder busy.
+        while c + 32 <= channels {
+            let mut a = [_mm256_setzero_ps(); 4];
+            for (d, acc) in a.iter_mut().enumerate() {
+                *acc = _mm256_loadu_ps(bias.add(c + 8 * d));
+            }
+            for (&t, &off) in taps.iter().zip(offsets) {
+                let k = kernel.add(t * k_stride + c);
+                let p = x.offset(off).add(c);
+                for (d, acc) in a.iter_mut().enumerate() {
+                    let product =
+                        _mm256_mul_ps(_mm256_loadu_ps(k.add(8 * d)), _mm256_loadu_ps(p.add(8 * d)));
+                    *acc = _mm256_add_ps(*acc, product);
+                }
+            }
+            for (d, acc) in a.iter().enumerate() {
+                _mm256_storeu_ps(y.add(c + 8 * d), *acc);
+            }
+            c += 32;
+        }
+        while c + 8 <= channels {
+            let mut acc = _mm256_loadu_ps(bias.add(c));
+            for (&t, &off) in taps.iter().zip(offsets) {
+                let k = _mm256_loadu_ps(kernel.add(t * k_stride + c));
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(k, _mm256_loadu_ps(x.offset(off).add(c))));
+            }
+            _mm256_storeu_ps(y.add(c), acc);
+            c += 8;
+        }
+        for c in c..channels {
+            let mut sum = *bias.add(c);
+            for (&t, &off) in taps.iter().zip(offsets) {
+                sum += *kernel.add(t * k_stride + c) * *x.offset(off).add(c);
+            }
+            *y.add(c) = sum;
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator: the test needs varied values, not randomness.
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_avx_depthwise_kernel_equals_the_scalar_loop_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx") {
+            return;
+        }
+        // 3×3 taps over an NHWC image 6 wide; channel counts cover the 32-, 8- and 1-wide paths,
+        // and a kernel stride wider than the channels run (a block of a larger tensor).
+        for channels in [1, 7, 8, 16, 37, 96, 144] {
+            let k_stride = channels + 3;
+            let width = 6isize;
+            let row = width * k_stride as isize;
+            let input = values(row as usize * 8 + 64, channels as u32);
+            let kernel = values(9 * k_stride, 7 + channels as u32);
+            let bias = values(channels, 11);
+            let taps: Vec<usize> = (0..9).collect();
+            let offsets: Vec<isize> = (0..9)
+                .map(|t| (t / 3) as isize * row + (t % 3) as isize * k_stride as isize)
+                .collect();
+            let (len, in_stride, out_stride) = (4usize, 2 * k_stride as isize, channels as isize);
+            let mut ours = vec![f32::NAN; len * channels];
+            unsafe {
+                depthwise_c_f32(
+                    input.as_ptr(),
+                    ours.as_mut_ptr(),
+                    kernel.as_ptr(),
+                    &taps,
+                    &offsets,
+                    bias.as_ptr(),
+                    channels,
+                    k_stride,
+                    len,
+                    in_stride,
+                    out_stride,
+                )
+            };
+            for i in 0..len {
+                for c in 0..channels {
+                    let mut sum = bias[c];
+                    for (&t, &off) in taps.iter().zip(&offsets) {
+                        let x = input[(i as isize * in_stride + off) as usize + c];
+                        sum += kernel[t * k_stride + c] * x;
+                    }
+                    assert_eq!(
+                        ours[i * channels + c].to_bits(),
+                        sum.to_bits(),
+                        "channels {channels}, point {i}, channel {c}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tract_runs_this_kernel_on_a_cpu_with_avx() {
+        if std::arch::is_x86_feature_detected!("avx") {
+            assert_eq!(depthwise_c_in_use(), Some(DEPTHWISE_C_NAME));
+        }
+    }
+}
