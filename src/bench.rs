@@ -387,6 +387,7 @@ fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
         "ms_per_image_one_thread_nchw": nchw_ms,
         "ms_per_image_fresh_session_wall": fresh_ms,
         "nhwc_speedup": nchw_ms / one_ms,
+        "depthwise_kernel": crate::kernels::depthwise_c_in_use(),
         "images_per_s": rate,
         "core_peak_gflops": peak / 1e9,
         "floor_ms_per_image": floor_ms,
