@@ -1,8 +1,8 @@
-//! Kernels this crate adds to tract's registry of per-machine routines (`tract_linalg::routines`),
-//! where tract 0.23 has none for x86_64. Channels-last (NHWC) depthwise convolutions otherwise
-//! run tract's generic scalar loop, which was a fifth of the time of a whole index run; this one
-//! does the same arithmetic in the same order on eight channels at a time, so every output is
-//! bit-identical to tract's own loop, only faster. tract picks it by itself once it is declared.
+//! Channels-last (NHWC) depthwise convolution for tract on x86_64, declared to its registry of
+//! per-machine routines (`tract_linalg::routines`), where tract 0.23 has none for x86_64: it ran
+//! a generic scalar loop, a fifth of the time of a whole index run. This kernel does the same
+//! arithmetic in the same order on eight channels at a time, so every output is bit-identical
+//! to tract's own loop. tract picks it by itself once it is declared.
 
 /// The name tract's registry knows the channels-last depthwise kernel by.
 pub const DEPTHWISE_C_NAME: &str = "photo_sim_x86_64_avx_depthwise_c_f32";
@@ -152,19 +152,7 @@ unsafe fn points_at_once<const P: usize>(
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
-
-    /// A small deterministic generator: the test needs varied values, not randomness.
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s % 2001) as f32 / 1000.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::kernels::test_values as values;
 
     #[test]
     fn the_avx_depthwise_kernel_equals_the_scalar_loop_bit_for_bit() {

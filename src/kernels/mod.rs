@@ -1,0 +1,25 @@
+//! Kernels this crate adds to tract on x86_64, where tract 0.23's own are missing or slow for
+//! this model: a channels-last depthwise convolution ([`depthwise`]) and an f32 matrix-product
+//! tile that writes rows whole ([`matmul`]). Both are declared to tract's registries (the
+//! `inventory` collections of `tract_linalg`), so tract runs them through its own plans; both
+//! compute every output with the same operations in the same order as the code they replace.
+
+pub mod depthwise;
+pub mod matmul;
+
+pub use depthwise::{depthwise_c_in_use, DEPTHWISE_C_NAME};
+
+/// Varied, reproducible test values in [-1, 1] (an xorshift stream): the kernels' tests need
+/// many different numbers, not randomness.
+#[cfg(test)]
+pub(crate) fn test_values(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
