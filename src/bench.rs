@@ -388,6 +388,8 @@ fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
         "ms_per_image_fresh_session_wall": fresh_ms,
         "nhwc_speedup": nchw_ms / one_ms,
         "depthwise_kernel": crate::kernels::depthwise_c_in_use(),
+        // The first expansion of the model: 12,544 pixels × 16 channels → 96.
+        "matmul_tile_first_expansion": crate::kernels::matmul::tile_for(12544, 16, 96),
         "images_per_s": rate,
         "core_peak_gflops": peak / 1e9,
         "floor_ms_per_image": floor_ms,

@@ -1,14 +1,27 @@
 //! An f32 matrix-product tile for tract on x86_64 (AVX2 and FMA), declared to tract's kernel
 //! registry with a selection tier of ours above tract's own. tract's FMA tiles keep columns of
-//! the output in registers and write them back one float at a time, but every product of this
-//! model writes rows (the `n` axis contiguous): for the short products of the early 1×1
-//! convolutions (16 to 40 input channels) that write-back cost as much as the arithmetic. This
-//! tile holds 6 rows × 16 columns and writes each row with two vector stores. Each output is the
-//! same chain of fused multiply-adds, in the same order, as in tract's tiles, and the fused
-//! operations after it are the same IEEE operations, so results do not change.
+//! the output in registers and write them back one float at a time; most products of this
+//! model's early layers write rows (the `n` axis contiguous), and for their short products (16
+//! to 40 input channels) that write-back cost as much as the arithmetic. This tile holds 6 rows
+//! × 16 columns and writes each row with two vector stores. Each output is the same chain of
+//! fused multiply-adds, in the same order, as in tract's tiles, and the fused operations after
+//! it are the same IEEE operations, so results do not change.
 
 #[cfg(target_arch = "x86_64")]
 pub use x86::NAME;
+
+/// The name of the tile tract runs for an f32 product of `m` × `k` by `k` × `n` here (for the
+/// bench's report and the tests).
+pub fn tile_for(m: usize, k: usize, n: usize) -> Option<String> {
+    tract_linalg::MmmDispatch::native()
+        .preferred_kernel(
+            tract_onnx::prelude::DatumType::F32,
+            Some(m),
+            Some(k),
+            Some(n),
+        )
+        .map(|kernel| kernel.name().to_string())
+}
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -153,13 +166,13 @@ mod x86 {
                     if tile.item_size != 4 {
                         return 1;
                     }
-                    store(&tile, &ab)
+                    store(&tile, ab)
                 }
                 FusedKerSpec::AddMatMul { k, pa, pb, packing } => {
                     if packing != 0 {
                         return 1;
                     }
-                    add_mat_mul(&mut ab, k, pa as *const f32, pb as *const f32)
+                    ab = add_mat_mul(ab, k, pa as *const f32, pb as *const f32)
                 }
                 FusedKerSpec::QScale(..)
                 | FusedKerSpec::RoundingShiftRight(..)
@@ -170,13 +183,13 @@ mod x86 {
     }
 
     /// `ab[i][j] += a[i] * b[j]` over `k` steps of the packed panels, one fused multiply-add
-    /// per output per step, in step order. The twelve sums are locals so that they stay in
-    /// registers (as an array they were partly kept on the stack).
+    /// per output per step, in step order. The tile goes in and out by value, and the twelve
+    /// sums are locals: so they stay in registers, here and in the fused operations around it.
     #[target_feature(enable = "avx2,fma")]
     #[inline(never)]
-    unsafe fn add_mat_mul(ab: &mut Tile, k: usize, a: *const f32, b: *const f32) {
+    unsafe fn add_mat_mul(ab: Tile, k: usize, a: *const f32, b: *const f32) -> Tile {
         let [[mut c00, mut c01], [mut c10, mut c11], [mut c20, mut c21], [mut c30, mut c31], [mut c40, mut c41], [mut c50, mut c51]] =
-            *ab;
+            ab;
         for step in 0..k {
             let b = b.add(step * NR);
             let (b0, b1) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
@@ -200,14 +213,14 @@ mod x86 {
             c50 = _mm256_fmadd_ps(x, b0, c50);
             c51 = _mm256_fmadd_ps(x, b1, c51);
         }
-        *ab = [
+        [
             [c00, c01],
             [c10, c11],
             [c20, c21],
             [c30, c31],
             [c40, c41],
             [c50, c51],
-        ];
+        ]
     }
 
     /// Row `i`'s value of a per-row vector, in every lane.
@@ -281,7 +294,8 @@ mod x86 {
     /// Writes the tile: two vector stores a row when rows are contiguous, else one float at a
     /// time.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn store(tile: &OutputStoreKer, ab: &Tile) {
+    #[inline]
+    unsafe fn store(tile: &OutputStoreKer, ab: Tile) {
         for (i, row) in ab.iter().enumerate() {
             if tile.col_byte_stride == 4 {
                 _mm256_storeu_ps(at::<f32>(tile, i, 0), row[0]);
@@ -399,12 +413,7 @@ mod x86 {
             if !has_avx2_fma() {
                 return;
             }
-            let dispatch = tract_linalg::MmmDispatch::native();
-            let pick = |m, k, n| {
-                dispatch
-                    .preferred_kernel(DatumType::F32, Some(m), Some(k), Some(n))
-                    .map(|kernel| kernel.name().to_string())
-            };
+            let pick = super::super::tile_for;
             assert_eq!(pick(12544, 16, 96).as_deref(), Some(NAME));
             assert_eq!(pick(192, 1152, 49 + 15).as_deref(), Some(NAME));
             assert_ne!(pick(672, 112, 196).as_deref(), Some(NAME));
