@@ -59,6 +59,14 @@ unsafe fn depthwise_c_f32(
     in_stride: isize,
     out_stride: isize,
 ) {
+    let filter = Filter {
+        kernel,
+        taps,
+        offsets,
+        bias,
+        channels,
+        k_stride,
+    };
     let point = |i: usize| {
         (
             input.offset(i as isize * in_stride),
@@ -69,17 +77,33 @@ unsafe fn depthwise_c_f32(
     while i + POINTS <= len {
         points_at_once(
             [point(i), point(i + 1), point(i + 2), point(i + 3)],
-            kernel,
-            taps,
-            offsets,
-            bias,
-            channels,
-            k_stride,
+            &filter,
         );
         i += POINTS;
     }
     for i in i..len {
-        points_at_once([point(i)], kernel, taps, offsets, bias, channels, k_stride);
+        points_at_once([point(i)], &filter);
+    }
+}
+
+/// What every output position of one call shares: the weights (tap `t`, channel `c` at
+/// `kernel[taps[t] * k_stride + c]`), where each tap reads (`offsets`), the bias, the channels.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Filter<'a> {
+    kernel: *const f32,
+    taps: &'a [usize],
+    offsets: &'a [isize],
+    bias: *const f32,
+    channels: usize,
+    k_stride: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Filter<'_> {
+    /// Tap `t`'s weights from channel `c` on.
+    unsafe fn weights(&self, t: usize, c: usize) -> *const f32 {
+        self.kernel.add(t * self.k_stride + c)
     }
 }
 
@@ -93,25 +117,17 @@ const POINTS: usize = 4;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-unsafe fn points_at_once<const P: usize>(
-    points: [(*const f32, *mut f32); P],
-    kernel: *const f32,
-    taps: &[usize],
-    offsets: &[isize],
-    bias: *const f32,
-    channels: usize,
-    k_stride: usize,
-) {
+unsafe fn points_at_once<const P: usize>(points: [(*const f32, *mut f32); P], filter: &Filter) {
     use std::arch::x86_64::*;
     let mut c = 0;
-    while c + 16 <= channels {
+    while c + 16 <= filter.channels {
         let (b0, b1) = (
-            _mm256_loadu_ps(bias.add(c)),
-            _mm256_loadu_ps(bias.add(c + 8)),
+            _mm256_loadu_ps(filter.bias.add(c)),
+            _mm256_loadu_ps(filter.bias.add(c + 8)),
         );
         let mut acc = [[b0, b1]; P];
-        for (&t, &off) in taps.iter().zip(offsets) {
-            let w = kernel.add(t * k_stride + c);
+        for (&t, &off) in filter.taps.iter().zip(filter.offsets) {
+            let w = filter.weights(t, c);
             let (w0, w1) = (_mm256_loadu_ps(w), _mm256_loadu_ps(w.add(8)));
             for (a, &(x, _)) in acc.iter_mut().zip(&points) {
                 let x = x.offset(off).add(c);
@@ -125,10 +141,10 @@ unsafe fn points_at_once<const P: usize>(
         }
         c += 16;
     }
-    while c + 8 <= channels {
-        let mut acc = [_mm256_loadu_ps(bias.add(c)); P];
-        for (&t, &off) in taps.iter().zip(offsets) {
-            let w = _mm256_loadu_ps(kernel.add(t * k_stride + c));
+    while c + 8 <= filter.channels {
+        let mut acc = [_mm256_loadu_ps(filter.bias.add(c)); P];
+        for (&t, &off) in filter.taps.iter().zip(filter.offsets) {
+            let w = _mm256_loadu_ps(filter.weights(t, c));
             for (a, &(x, _)) in acc.iter_mut().zip(&points) {
                 *a = _mm256_add_ps(*a, _mm256_mul_ps(w, _mm256_loadu_ps(x.offset(off).add(c))));
             }
@@ -138,11 +154,11 @@ unsafe fn points_at_once<const P: usize>(
         }
         c += 8;
     }
-    for c in c..channels {
+    for c in c..filter.channels {
         for &(x, y) in &points {
-            let mut sum = *bias.add(c);
-            for (&t, &off) in taps.iter().zip(offsets) {
-                sum += *kernel.add(t * k_stride + c) * *x.offset(off).add(c);
+            let mut sum = *filter.bias.add(c);
+            for (&t, &off) in filter.taps.iter().zip(filter.offsets) {
+                sum += *filter.weights(t, c) * *x.offset(off).add(c);
             }
             *y.add(c) = sum;
         }

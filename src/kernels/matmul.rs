@@ -183,44 +183,23 @@ mod x86 {
     }
 
     /// `ab[i][j] += a[i] * b[j]` over `k` steps of the packed panels, one fused multiply-add
-    /// per output per step, in step order. The tile goes in and out by value, and the twelve
-    /// sums are locals: so they stay in registers, here and in the fused operations around it.
+    /// per output per step, in step order. A function of its own, taking and returning the tile
+    /// by value, so that the twelve sums stay in registers through the loop (inlined into the
+    /// dispatch loop, or updated through a reference, three of them went to the stack).
     #[target_feature(enable = "avx2,fma")]
     #[inline(never)]
-    unsafe fn add_mat_mul(ab: Tile, k: usize, a: *const f32, b: *const f32) -> Tile {
-        let [[mut c00, mut c01], [mut c10, mut c11], [mut c20, mut c21], [mut c30, mut c31], [mut c40, mut c41], [mut c50, mut c51]] =
-            ab;
+    unsafe fn add_mat_mul(mut ab: Tile, k: usize, a: *const f32, b: *const f32) -> Tile {
         for step in 0..k {
             let b = b.add(step * NR);
             let (b0, b1) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
             let a = a.add(step * MR);
-            let x = _mm256_broadcast_ss(&*a);
-            c00 = _mm256_fmadd_ps(x, b0, c00);
-            c01 = _mm256_fmadd_ps(x, b1, c01);
-            let x = _mm256_broadcast_ss(&*a.add(1));
-            c10 = _mm256_fmadd_ps(x, b0, c10);
-            c11 = _mm256_fmadd_ps(x, b1, c11);
-            let x = _mm256_broadcast_ss(&*a.add(2));
-            c20 = _mm256_fmadd_ps(x, b0, c20);
-            c21 = _mm256_fmadd_ps(x, b1, c21);
-            let x = _mm256_broadcast_ss(&*a.add(3));
-            c30 = _mm256_fmadd_ps(x, b0, c30);
-            c31 = _mm256_fmadd_ps(x, b1, c31);
-            let x = _mm256_broadcast_ss(&*a.add(4));
-            c40 = _mm256_fmadd_ps(x, b0, c40);
-            c41 = _mm256_fmadd_ps(x, b1, c41);
-            let x = _mm256_broadcast_ss(&*a.add(5));
-            c50 = _mm256_fmadd_ps(x, b0, c50);
-            c51 = _mm256_fmadd_ps(x, b1, c51);
+            for (i, [c0, c1]) in ab.iter_mut().enumerate() {
+                let x = _mm256_broadcast_ss(&*a.add(i));
+                *c0 = _mm256_fmadd_ps(x, b0, *c0);
+                *c1 = _mm256_fmadd_ps(x, b1, *c1);
+            }
         }
-        [
-            [c00, c01],
-            [c10, c11],
-            [c20, c21],
-            [c30, c31],
-            [c40, c41],
-            [c50, c51],
-        ]
+        ab
     }
 
     /// Row `i`'s value of a per-row vector, in every lane.
