@@ -59,20 +59,30 @@ pub fn gap(map: Map) -> Vec<f32> {
 }
 
 /// The R-MAC descriptor of `map`, L2-normalised.
+///
+/// The map is first laid out cell by cell (all channels of a cell together), so each region's
+/// maxima are element-wise maxima of whole channel vectors, which the compiler vectorises; per
+/// channel, the regions are 4 to 7 cells wide and a serial chain of maxima was a twentieth of
+/// an index run.
 pub fn rmac(map: Map) -> Vec<f32> {
-    let (h, w) = (map.height, map.width);
-    let mut sum = vec![0f32; map.channels];
-    let mut region = vec![0f32; map.channels];
+    let (h, w, channels) = (map.height, map.width, map.channels);
+    let cells: Vec<f32> = (0..h * w)
+        .flat_map(|i| map.data.iter().skip(i).step_by(h * w))
+        .copied()
+        .collect();
+    let mut sum = vec![0f32; channels];
+    let mut region = vec![0f32; channels];
     for (top, left, rh, rw) in regions(h, w) {
-        let (rows, cols) = (top..top + rh, left..left + rw);
-        for (c, plane) in map.data.chunks_exact(h * w).enumerate() {
-            let mut m = f32::NEG_INFINITY;
-            for y in rows.clone() {
-                for &x in &plane[y * w + cols.start..y * w + cols.end] {
-                    m = m.max(x);
-                }
+        region.fill(f32::NEG_INFINITY);
+        for y in top..top + rh {
+            for x in left..left + rw {
+                let cell = &cells[(y * w + x) * channels..][..channels];
+                // `>` rather than `f32::max`: one vector instruction, and a NaN is skipped either way.
+                region
+                    .iter_mut()
+                    .zip(cell)
+                    .for_each(|(m, &v)| *m = if v > *m { v } else { *m });
             }
-            region[c] = m;
         }
         let norm = region.iter().map(|x| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
@@ -143,5 +153,54 @@ mod tests {
         );
         let g = gap(map);
         assert!((g[0] - 1.0 / 2f32.sqrt()).abs() < 1e-6, "{g:?}");
+    }
+
+    /// R-MAC as defined, channel plane by channel plane.
+    fn rmac_plane_by_plane(map: Map) -> Vec<f32> {
+        let (h, w) = (map.height, map.width);
+        let mut sum = vec![0f32; map.channels];
+        for (top, left, rh, rw) in regions(h, w) {
+            let region: Vec<f32> = map
+                .data
+                .chunks_exact(h * w)
+                .map(|plane| {
+                    (top..top + rh)
+                        .flat_map(|y| &plane[y * w + left..y * w + left + rw])
+                        .fold(f32::NEG_INFINITY, |m, &x| m.max(x))
+                })
+                .collect();
+            let norm = region.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                sum.iter_mut()
+                    .zip(&region)
+                    .for_each(|(s, r)| *s += r / norm);
+            }
+        }
+        normalize(&mut sum);
+        sum
+    }
+
+    #[test]
+    fn rmac_cell_by_cell_equals_rmac_plane_by_plane_bit_for_bit() {
+        // The model's map (1280 × 7 × 7) and a non-square one; ReLU6-like values in [0, 6].
+        for (channels, height, width) in [(1280, 7, 7), (37, 9, 6)] {
+            let data: Vec<f32> = crate::kernels::test_values(channels * height * width, 5)
+                .into_iter()
+                .map(|x| (x * 6.0).max(0.0))
+                .collect();
+            let map = Map {
+                data: &data,
+                channels,
+                height,
+                width,
+            };
+            let (ours, defined) = (rmac(map), rmac_plane_by_plane(map));
+            assert!(
+                ours.iter()
+                    .zip(&defined)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{channels}×{height}×{width}"
+            );
+        }
     }
 }
