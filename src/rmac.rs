@@ -84,15 +84,18 @@ pub fn rmac(map: Map) -> Vec<f32> {
                     .for_each(|(m, &v)| *m = if v > *m { v } else { *m });
             }
         }
-        let norm = region.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            sum.iter_mut()
-                .zip(&region)
-                .for_each(|(s, r)| *s += r / norm);
-        }
+        add_normalised(&mut sum, &region);
     }
     normalize(&mut sum);
     sum
+}
+
+/// Adds `region` to `sum`, L2-normalised (an all-zero region adds nothing).
+fn add_normalised(sum: &mut [f32], region: &[f32]) {
+    let norm = region.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        sum.iter_mut().zip(region).for_each(|(s, r)| *s += r / norm);
+    }
 }
 
 #[cfg(test)]
@@ -169,12 +172,7 @@ mod tests {
                         .fold(f32::NEG_INFINITY, |m, &x| m.max(x))
                 })
                 .collect();
-            let norm = region.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                sum.iter_mut()
-                    .zip(&region)
-                    .for_each(|(s, r)| *s += r / norm);
-            }
+            add_normalised(&mut sum, &region);
         }
         normalize(&mut sum);
         sum
