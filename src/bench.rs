@@ -3,13 +3,14 @@
 //! Stage by stage, each returning its figures: the whole indexing pipeline (as `photo-sim
 //! index` runs it), decoding alone, the model alone (with and without the NHWC layout, back to
 //! back in one process), how throughput scales with threads, query latency, and the exact scan
-//! and HNSW graph on synthetic vectors (which is how [`crate::nearest::GRAPH_THRESHOLD`] was
+//! and HNSW graph on synthetic vectors (which is how [`crate::query::nearest::GRAPH_THRESHOLD`] was
 //! chosen). Everything is printed as one JSON object, progress on stderr.
 
 use crate::decode;
+use crate::embed::preprocess;
 use crate::embed::{self, Model};
-use crate::nearest::{self, Graph};
 use crate::progress::CancelToken;
+use crate::query::nearest::{self, Graph};
 use crate::{Library, Store};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
@@ -128,7 +129,7 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
 
 /// The image files of `folder`, as the scan finds them.
 fn image_files(folder: &Path) -> Result<Vec<PathBuf>> {
-    let scan = crate::scan::scan(folder, None, &CancelToken::new());
+    let scan = crate::index::scan::scan(folder, None, &CancelToken::new());
     let files: Vec<PathBuf> = scan
         .found
         .iter()
@@ -166,7 +167,7 @@ fn measure_decoding(files: &[PathBuf]) -> Result<(Vec<Vec<f32>>, Value)> {
         files
             .par_iter()
             .enumerate()
-            .map(|(i, p)| decode::model_input(p).ok().filter(|_| i < 256))
+            .map(|(i, p)| preprocess::model_input(p).ok().filter(|_| i < 256))
             .collect::<Vec<_>>()
     });
     let inputs: Vec<Vec<f32>> = inputs.into_iter().flatten().collect();
@@ -178,7 +179,7 @@ fn measure_decoding(files: &[PathBuf]) -> Result<(Vec<Vec<f32>>, Value)> {
     let one: Vec<f64> = files
         .iter()
         .take(30)
-        .map(|p| time(|| decode::model_input(p)).1)
+        .map(|p| time(|| preprocess::model_input(p)).1)
         .collect();
     let one_ms = median_ms(one);
     Ok((
@@ -228,7 +229,7 @@ fn one_thread_ms(models: &[&Model], inputs: &[Vec<f32>]) -> Result<Vec<f64>> {
 /// decodes it (`load_rgb` for the model's 256-pixel shorter side: a JPEG at 1/8 of its size in
 /// the DCT domain, a HEIC/AVIF whole, since libheif cannot decode smaller).
 fn measure_formats(photo: &Path) -> Result<Value> {
-    use crate::heif::{self, Codec};
+    use crate::decode::heif::{self, Codec};
     use image::metadata::Orientation;
     let tmp = TempDir::new()?;
     let src = decode::load_rgb(photo, u32::MAX)?;
@@ -254,7 +255,7 @@ fn measure_formats(photo: &Path) -> Result<Value> {
                     let mut out = Vec::new();
                     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
                         .encode_image(&big)?;
-                    crate::raw::wrap_in_dng(&out, 1)
+                    crate::decode::raw::wrap_in_dng(&out, 1)
                 }
                 // The picture as a 12 MP Bayer sensor saw it: developed at half size.
                 "sensor.dng" => {
@@ -264,7 +265,14 @@ fn measure_formats(photo: &Path) -> Result<Value> {
                         h / 2,
                         image::imageops::FilterType::Triangle,
                     );
-                    crate::develop::mosaic_dng(&half, [0.5, 1.0, 0.7], 256, 64, 1, None)
+                    crate::decode::raw::develop::mosaic_dng(
+                        &half,
+                        [0.5, 1.0, 0.7],
+                        256,
+                        64,
+                        1,
+                        None,
+                    )
                 }
                 "heic" => heif::encode(&big, Codec::Hevc, 90, Orientation::NoTransforms, None)?,
                 _ => heif::encode(&big, Codec::Av1, 90, Orientation::NoTransforms, None)?,
@@ -275,7 +283,7 @@ fn measure_formats(photo: &Path) -> Result<Value> {
         std::fs::write(&path, &bytes)?;
         let (mut samples, mut decoded) = (Vec::new(), (0, 0));
         for _ in 0..5 {
-            let (img, seconds) = time(|| decode::load_rgb(&path, decode::RESIZE_SHORTER));
+            let (img, seconds) = time(|| decode::load_rgb(&path, preprocess::RESIZE_SHORTER));
             decoded = img
                 .with_context(|| format!("decoding the {name}"))?
                 .dimensions();
@@ -311,7 +319,7 @@ fn measure_formats(photo: &Path) -> Result<Value> {
     }))
 }
 
-/// What the content key of one file costs (`content.rs`): the sampled hash (first and last
+/// What the content key of one file costs (`index/content_key.rs`): the sampled hash (first and last
 /// 64 KiB) and the full hash, each read from a cold page cache (the file's pages dropped
 /// first) and from a warm one. Median of 5.
 fn measure_content_key(path: &Path) -> Result<Value> {
@@ -336,8 +344,8 @@ fn measure_content_key(path: &Path) -> Result<Value> {
         }
         Ok(median_ms(samples))
     };
-    let sample = || crate::content::sample_of(path);
-    let full = || crate::content::full_of(path);
+    let sample = || crate::index::content_key::sample_of(path);
+    let full = || crate::index::content_key::full_of(path);
     let figures = json!({
         "sample_ms_cold": ms(true, &sample)?,
         "sample_ms_warm": ms(false, &sample)?,
@@ -387,9 +395,9 @@ fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
         "ms_per_image_one_thread_nchw": nchw_ms,
         "ms_per_image_fresh_session_wall": fresh_ms,
         "nhwc_speedup": nchw_ms / one_ms,
-        "depthwise_kernel": crate::kernels::depthwise_c_in_use(),
+        "depthwise_kernel": crate::embed::kernels::depthwise_c_in_use(),
         // The first expansion of the model: 12,544 pixels × 16 channels → 96.
-        "matmul_tile_first_expansion": crate::kernels::matmul::tile_for(12544, 16, 96),
+        "matmul_tile_first_expansion": crate::embed::kernels::matmul::tile_for(12544, 16, 96),
         "images_per_s": rate,
         "core_peak_gflops": peak / 1e9,
         "floor_ms_per_image": floor_ms,
@@ -440,7 +448,7 @@ fn measure_scaling(model: &Model, files: &[PathBuf], threads: &[usize]) -> Resul
                 sample.par_iter().for_each_init(
                     || model.session().expect("session"),
                     |s, p| {
-                        if let Ok(input) = decode::model_input(p) {
+                        if let Ok(input) = preprocess::model_input(p) {
                             let _ = s.embed(&input);
                         }
                     },
@@ -547,13 +555,13 @@ fn measure_grouping(dim: usize, sizes: &[usize]) -> Value {
             let copy = &mut tail[..dim];
             copy.copy_from_slice(&head[i * dim..]);
             copy[i % dim] += 0.3;
-            crate::embed::normalize(copy);
+            crate::vector::normalize(copy);
         }
-        let threshold = crate::labels::RMAC.near;
+        let threshold = crate::query::labels::RMAC.near;
         let before = peak_rss_mb();
         let (groups, seconds) = time(|| {
-            let lists = crate::duplicates::neighbours(&data, dim, threshold);
-            crate::duplicates::group(&lists, |a, b| a.cmp(&b))
+            let lists = crate::query::duplicates::neighbours(&data, dim, threshold);
+            crate::query::duplicates::group(&lists, |a, b| a.cmp(&b))
         });
         eprintln!(
             "grouping {size} vectors: {seconds:.2} s, {} groups, peak memory {:.0} MiB (data {:.0} MiB)",
@@ -606,7 +614,7 @@ fn synthetic(n: usize, dim: usize) -> Vec<f32> {
         })
         .collect();
     data.par_chunks_exact_mut(dim)
-        .for_each(crate::embed::normalize);
+        .for_each(crate::vector::normalize);
     data
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 )]
 pub struct Args {
     /// Where indexes, caches and settings live (instead of the per-user directories).
-    #[arg(long, global = true, env = crate::store::DATA_DIR_ENV, value_name = "DIR")]
+    #[arg(long, global = true, env = crate::index::store::DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// An ONNX model to use instead of the built-in EfficientNet-Lite0.
     #[arg(long, global = true, env = crate::embed::MODEL_ENV, value_name = "FILE")]
@@ -55,7 +55,7 @@ pub enum Command {
         json: bool,
         /// Only matches at least this alike: same (photo), near (duplicate), similar, related.
         #[arg(long, value_parser = parse_label)]
-        min_label: Option<crate::labels::Label>,
+        min_label: Option<crate::query::labels::Label>,
         /// Compare the photo only as it is, not also turned by 90°, 180° and 270° (faster: one
         /// network run instead of four).
         #[arg(long)]
@@ -68,7 +68,7 @@ pub enum Command {
         /// How alike the members must be: same (photo), near (duplicate: same scene, moments
         /// apart) or similar.
         #[arg(long, value_parser = parse_label, default_value = "near", conflicts_with = "min_similarity")]
-        level: crate::labels::Label,
+        level: crate::query::labels::Label,
         /// A similarity threshold instead of a level (0 to 1).
         #[arg(long)]
         min_similarity: Option<f32>,
@@ -368,8 +368,8 @@ fn print_summary(library: &Library, s: &Summary) {
 }
 
 /// `--min-label`: a label's short name (same, near, similar, related) or its words.
-fn parse_label(text: &str) -> Result<crate::labels::Label, String> {
-    crate::labels::Label::ALL
+fn parse_label(text: &str) -> Result<crate::query::labels::Label, String> {
+    crate::query::labels::Label::ALL
         .into_iter()
         .find(|l| l.key() == text || l.words() == text)
         .ok_or_else(|| "one of: same, near, similar, related, unrelated".to_string())
@@ -379,7 +379,7 @@ fn parse_label(text: &str) -> Result<crate::labels::Label, String> {
 /// in double quotes with escapes (`\n`, `\xe9`), so one path is always one line and the bytes
 /// can be recovered.
 pub fn shown(path: &Path) -> String {
-    let bytes = crate::store::path_bytes(path);
+    let bytes = crate::index::store::path_bytes(path);
     match std::str::from_utf8(&bytes) {
         Ok(s) if !s.chars().any(char::is_control) => s.to_string(),
         _ => format!("\"{}\"", bytes.escape_ascii()),
@@ -392,7 +392,7 @@ fn path_fields(key: &str, path: &Path) -> serde_json::Map<String, serde_json::Va
     let mut map = serde_json::Map::new();
     map.insert(key.into(), path.to_string_lossy().into_owned().into());
     if path.to_str().is_none() {
-        let bytes = crate::store::path_bytes(path).into_owned();
+        let bytes = crate::index::store::path_bytes(path).into_owned();
         map.insert(format!("{key}_bytes"), bytes.into());
     }
     map
@@ -451,7 +451,7 @@ pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
 
 /// A time in nanoseconds since 1970 as `YYYY-MM-DD HH:MM` (UTC).
 fn date(ns: i128) -> String {
-    crate::details::utc_date(ns.div_euclid(1_000_000_000) as i64)
+    crate::decode::details::utc_date(ns.div_euclid(1_000_000_000) as i64)
 }
 
 fn photo_line(p: &crate::Photo) -> String {
@@ -461,7 +461,7 @@ fn photo_line(p: &crate::Photo) -> String {
     format!(
         "{}  {size}  {}  {}",
         shown(&p.path),
-        crate::details::size_text(p.bytes),
+        crate::decode::details::size_text(p.bytes),
         date(p.modified_ns)
     )
 }
@@ -472,7 +472,7 @@ fn print_duplicates(groups: &[crate::DuplicateGroup], threshold: f32) {
     println!(
         "{} groups, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: most pixels, then the largest file, then the oldest)",
         groups.len(),
-        crate::details::size_text(reclaimable)
+        crate::decode::details::size_text(reclaimable)
     );
     for (i, g) in groups.iter().enumerate() {
         println!("\nGroup {} ({} photos)", i + 1, g.members.len() + 1);

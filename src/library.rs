@@ -1,18 +1,18 @@
 //! One indexed folder: its index as loaded from disk, and the answers to queries.
 //!
-//! A `Library` is shared between threads: one can run [`Library::update`] (see `update.rs`)
+//! A `Library` is shared between threads: one can run [`Library::update`] (see `index/update.rs`)
 //! while others call [`Library::search`], which always sees the last saved state of the index.
 
-use crate::content::ContentKey;
-use crate::decode;
+use crate::embed::preprocess;
 use crate::embed::Model;
 use crate::error::{Error, Result};
-use crate::index::{self, Kind, LoadError, Vectors};
-use crate::journal;
-use crate::nearest::{self, Graph};
+use crate::index::content_key::ContentKey;
+use crate::index::format::{self, Kind, LoadError, Vectors};
+use crate::index::journal;
+use crate::index::scan::Fingerprint;
+use crate::index::store::{path_bytes, path_from_bytes, Store};
 use crate::progress::Skipped;
-use crate::scan::Fingerprint;
-use crate::store::{path_bytes, path_from_bytes, Store};
+use crate::query::nearest::{self, Graph};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,10 +33,10 @@ pub struct Match {
     /// False when the file is no longer there (deleted, or on a drive that is not mounted).
     pub exists: bool,
     /// The similarity in words (where the model's thresholds were measured).
-    pub label: Option<crate::labels::Label>,
+    pub label: Option<crate::query::labels::Label>,
     /// The share of this library's pairs of photos that are less similar, in percent.
     pub percentile: Option<f32>,
-    /// A byte-for-byte copy of the query photo (set by [`crate::browse`]).
+    /// A byte-for-byte copy of the query photo (set by [`crate::query::browse`]).
     pub identical: bool,
 }
 
@@ -209,7 +209,7 @@ pub(crate) fn read_index(dir: &Path, root: &Path, model: &Model) -> OnDisk {
     let file = dir.join(VECTORS_FILE);
     let mut notices = Vec::new();
     let fresh = || Vectors::empty(path_bytes(root).into_owned(), model.dim);
-    let (mut vectors, status) = match index::load_vectors(&file, model.id, model.dim) {
+    let (mut vectors, status) = match format::load_vectors(&file, model.id, model.dim) {
         Ok(v) => (v, IndexStatus::Loaded),
         Err(LoadError::Missing) => (fresh(), IndexStatus::Missing),
         Err(err) => {
@@ -241,7 +241,7 @@ pub(crate) fn read_index(dir: &Path, root: &Path, model: &Model) -> OnDisk {
             "Checkpoints not used ({err}); their photos will be embedded again."
         )),
     }
-    let graph = match index::load::<Graph>(&dir.join(GRAPH_FILE), Kind::Graph, model.id) {
+    let graph = match format::load::<Graph>(&dir.join(GRAPH_FILE), Kind::Graph, model.id) {
         Ok(g) if g.generation == vectors.generation && g.meta.is_valid_for(vectors.len()) => {
             Some(Arc::new(g.meta))
         }
@@ -279,8 +279,8 @@ impl Library {
         // Temp files of a save that was killed: only a writer would leave them, and none is
         // writing if the lock is free.
         if dir.is_dir() {
-            if let Some(_lock) = crate::lock::IndexLock::try_now(&dir) {
-                crate::store::remove_temp_files(&dir);
+            if let Some(_lock) = crate::index::lock::IndexLock::try_now(&dir) {
+                crate::index::store::remove_temp_files(&dir);
             }
         }
         let disk = read_index(&dir, &root, &model);
@@ -418,7 +418,7 @@ impl Library {
         if let (Some(v), false) = (&stored, options.rotations) {
             return Ok(vec![v.clone()]);
         }
-        let input = decode::model_input(&path).map_err(|cause| Error::Image {
+        let input = preprocess::model_input(&path).map_err(|cause| Error::Image {
             path: path.clone(),
             cause,
         })?;
@@ -429,7 +429,7 @@ impl Library {
             .into_par_iter()
             .map(|t| {
                 let mut session = self.model.session()?;
-                let rotated = decode::rotate_input(&input, t);
+                let rotated = preprocess::rotate_input(&input, t);
                 if turns - first_turn == 1 {
                     session.embed_now(&rotated)
                 } else {
@@ -517,7 +517,7 @@ impl Library {
                     .map(|r| {
                         let best = queries
                             .iter()
-                            .map(|q| nearest::dot(v.row(r), q))
+                            .map(|q| crate::vector::dot(v.row(r), q))
                             .fold(f32::NEG_INFINITY, f32::max);
                         (r, best)
                     })
@@ -553,7 +553,7 @@ impl Library {
                     path,
                     similarity,
                     label: thresholds.map(|t| t.label(similarity)),
-                    percentile: crate::labels::percentile(&snap.vectors.pairs, similarity),
+                    percentile: crate::query::labels::percentile(&snap.vectors.pairs, similarity),
                     identical: false,
                 }
             })
@@ -577,7 +577,7 @@ impl Library {
         let snap = self.current();
         let v = &snap.vectors;
         let dim = v.dim as usize;
-        let all = crate::duplicates::neighbours(&v.data, dim, lowest);
+        let all = crate::query::duplicates::neighbours(&v.data, dim, lowest);
         let photos: Vec<Option<Photo>> = (0..v.len())
             .into_par_iter()
             .map(|row| {
@@ -604,8 +604,8 @@ impl Library {
         thresholds
             .iter()
             .map(|&t| {
-                let lists = crate::duplicates::at_least(&all, t);
-                crate::duplicates::group(&lists, better)
+                let lists = crate::query::duplicates::at_least(&all, t);
+                crate::query::duplicates::group(&lists, better)
                     .into_iter()
                     .filter_map(|g| {
                         let keeper = photo(g.keeper);
@@ -614,7 +614,7 @@ impl Library {
                             .members
                             .into_iter()
                             .map(|(r, s)| (photo(r), s))
-                            .filter(|(p, _)| !crate::browse::same_shot(&keeper.path, &p.path))
+                            .filter(|(p, _)| !crate::query::shot::same_shot(&keeper.path, &p.path))
                             .collect();
                         (!members.is_empty()).then_some(DuplicateGroup { keeper, members })
                     })

@@ -6,7 +6,8 @@
 //! copy-to-original similarity next to that of unrelated photos. These distributions are what
 //! similarity thresholds are chosen from.
 
-use crate::decode::{self, to_model_input};
+use crate::decode;
+use crate::embed::preprocess::{self, to_model_input};
 use crate::embed::{Descriptor, Model};
 use anyhow::{bail, Result};
 use image::RgbImage;
@@ -97,7 +98,7 @@ fn describe_photo(model: &Model, path: &std::path::Path) -> Result<Described> {
     for (e, name) in EDITS.iter().enumerate() {
         let input = to_model_input(&edit(&img, name));
         for turn in 0..4 {
-            let vs = session.describe(&decode::rotate_input(&input, turn), &DESCRIPTORS)?;
+            let vs = session.describe(&preprocess::rotate_input(&input, turn), &DESCRIPTORS)?;
             for (d, v) in vs.into_iter().enumerate() {
                 copies[d][e].push(v);
             }
@@ -107,7 +108,7 @@ fn describe_photo(model: &Model, path: &std::path::Path) -> Result<Described> {
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    crate::nearest::dot(a, b)
+    crate::vector::dot(a, b)
 }
 
 fn percentile(sorted: &[f32], p: f64) -> f32 {
@@ -220,7 +221,7 @@ pub fn run(model: &Model, files: &[PathBuf], limit: usize) -> Result<Value> {
                 unrelated["max"].as_f64().unwrap_or_default()
             );
             let mut part = json!({"edits": per_edit, "unrelated": unrelated});
-            if let Some(t) = crate::labels::Thresholds::from_quality(&part) {
+            if let Some(t) = crate::query::labels::Thresholds::from_quality(&part) {
                 eprintln!(
                     "  thresholds: same photo {:.2}, near-duplicate {:.2}, similar {:.2}, loosely related {:.2}",
                     t.same, t.near, t.similar, t.related

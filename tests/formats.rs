@@ -2,7 +2,7 @@
 //! finding them, usable as queries and thumbnails, upright; and, without libheif, skipped
 //! with a reason while the rest is indexed.
 //!
-//! The HEIC/AVIF files are made here with libheif's encoder (`photo_sim::heif::encode`). These
+//! The HEIC/AVIF files are made here with libheif's encoder (`photo_sim::decode::heif::encode`). These
 //! tests need libheif (CI installs libheif1) and fail, saying so, without it.
 
 mod common;
@@ -11,7 +11,7 @@ use common::{cli, fixture, fixture_image, mean_difference, run_within, texts, Sa
 use image::metadata::Orientation;
 use image::RgbImage;
 use photo_sim::decode;
-use photo_sim::heif::{self, Codec};
+use photo_sim::decode::heif::{self, Codec};
 use std::fs;
 use std::path::Path;
 

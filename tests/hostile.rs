@@ -6,8 +6,8 @@
 mod common;
 
 use photo_sim::decode::{self, DecodeError};
-use photo_sim::index::{self, Entry, Failed, Vectors};
-use photo_sim::scan::Fingerprint;
+use photo_sim::index::format::{self, Entry, Failed, Vectors};
+use photo_sim::index::scan::Fingerprint;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fs;
@@ -93,7 +93,9 @@ fn sample_index() -> Vectors {
                 size: 1000 + i,
                 mtime_ns: 17 * i as i128,
             },
-            content: Some(photo_sim::content::key_of_bytes(&i.to_le_bytes())),
+            content: Some(photo_sim::index::content_key::key_of_bytes(
+                &i.to_le_bytes(),
+            )),
             inode: i + 1,
         });
         let mut row = vec![0f32; dim];
@@ -124,9 +126,9 @@ fn crafted_lengths_never_crash_the_reader_or_allocate_beyond_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vectors.bin");
     let id = [7u8; 32];
-    index::save_vectors(&path, id, &sample_index()).unwrap();
+    format::save_vectors(&path, id, &sample_index()).unwrap();
     let good = fs::read(&path).unwrap();
-    assert_eq!(index::load_vectors(&path, id, 8).unwrap(), sample_index());
+    assert_eq!(format::load_vectors(&path, id, 8).unwrap(), sample_index());
 
     // The two the issue reproduced: a reason string of length 2^40 and of 2^64 − 1.
     let marker = good
@@ -137,9 +139,9 @@ fn crafted_lengths_never_crash_the_reader_or_allocate_beyond_the_file() {
         let mut bytes = good[..marker - 1].to_vec();
         bytes.extend(varint_u64(length));
         bytes.extend(&good[marker..]);
-        index::reseal(&mut bytes).unwrap();
+        format::reseal(&mut bytes).unwrap();
         fs::write(&path, &bytes).unwrap();
-        let (result, peak) = peak_during(|| index::load_vectors(&path, id, 8));
+        let (result, peak) = peak_during(|| format::load_vectors(&path, id, 8));
         let err = result.unwrap_err();
         assert!(err.to_string().contains("corrupt"), "{err}");
         assert!(
@@ -177,11 +179,11 @@ fn crafted_lengths_never_crash_the_reader_or_allocate_beyond_the_file() {
             }
         }
         if round % 2 == 0 {
-            let _ = index::reseal(&mut bytes);
+            let _ = format::reseal(&mut bytes);
         }
         fs::write(&path, &bytes).unwrap();
         let (result, peak) = peak_during(|| {
-            std::panic::catch_unwind(|| index::load_vectors(&path, id, 8))
+            std::panic::catch_unwind(|| format::load_vectors(&path, id, 8))
                 .unwrap_or_else(|_| panic!("round {round}: the reader panicked"))
         });
         assert!(
@@ -206,7 +208,7 @@ fn crafted_lengths_never_crash_the_reader_or_allocate_beyond_the_file() {
 
 #[test]
 fn a_damaged_checkpoint_log_is_cut_at_its_last_whole_record() {
-    use photo_sim::journal::{self, Change, Journal, Outcome};
+    use photo_sim::index::journal::{self, Change, Journal, Outcome};
     let dir = tempfile::tempdir().unwrap();
     let id = [7u8; 32];
     let (mut j, _) = Journal::open(dir.path(), id, 42, 2).unwrap();
@@ -344,7 +346,8 @@ fn named_pipes_and_devices_are_refused_without_blocking() {
 
     // The scan names them instead of ignoring them silently.
     let d = dir.path().to_path_buf();
-    let scan = within(move || photo_sim::scan::scan(&d, None, &photo_sim::CancelToken::new()));
+    let scan =
+        within(move || photo_sim::index::scan::scan(&d, None, &photo_sim::CancelToken::new()));
     let reasons: Vec<String> = scan
         .skipped
         .iter()

@@ -154,21 +154,21 @@ fn overlapping_folders_share_vectors_instead_of_embedding_twice() {
 
 /// Rewrites the vectors file of `lib` as format version 2 wrote it: entries without content.
 fn downgrade_to_version_2(lib: &Library, model_id: [u8; 32]) {
-    use photo_sim::index::{self, Kind};
+    use photo_sim::index::format::{self, Kind};
     #[derive(serde::Serialize)]
     struct EntryV2 {
         path: Vec<u8>,
-        fingerprint: photo_sim::scan::Fingerprint,
+        fingerprint: photo_sim::index::scan::Fingerprint,
     }
     #[derive(serde::Serialize)]
     struct MetaV2 {
         folder: Vec<u8>,
         entries: Vec<EntryV2>,
-        failed: Vec<index::Failed>,
+        failed: Vec<format::Failed>,
         pairs: Vec<f32>,
     }
     let file = lib.index_dir().join("vectors.bin");
-    let v = index::load_vectors(&file, model_id, common::model().dim).unwrap();
+    let v = format::load_vectors(&file, model_id, common::model().dim).unwrap();
     let meta = MetaV2 {
         folder: v.folder.clone(),
         entries: v
@@ -182,7 +182,7 @@ fn downgrade_to_version_2(lib: &Library, model_id: [u8; 32]) {
         failed: v.failed.clone(),
         pairs: v.pairs.clone(),
     };
-    index::save(
+    format::save(
         &file,
         Kind::Vectors,
         model_id,

@@ -2,8 +2,8 @@
 //! similar), which one is shown, the photos the person selected, and what the last move did.
 //! Plain Rust like [`super::state`], which owns one of these and routes its actions here.
 
-use crate::file_ops::Report;
-use crate::labels::Label;
+use crate::query::labels::Label;
+use crate::relocate::Report;
 use crate::{DuplicateGroup, Photo};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

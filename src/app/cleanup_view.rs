@@ -3,10 +3,11 @@
 //! Like [`super::view`], it only reads the state and returns [`Action`]s.
 
 use super::cleanup::{Counts, LEVELS};
+use super::paths::file_name;
 use super::state::{Action, State};
 use super::thumbs::Thumbs;
-use super::view::{file_name, grid_thumbnail, PathRow};
-use crate::details::size_text;
+use super::widgets::{grid_thumbnail, PathRow};
+use crate::decode::details::size_text;
 use crate::Photo;
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
@@ -151,8 +152,8 @@ fn capitalised(words: &str) -> String {
         .unwrap_or_default()
 }
 
-fn level_hint(label: crate::labels::Label) -> &'static str {
-    use crate::labels::Label;
+fn level_hint(label: crate::query::labels::Label) -> &'static str {
+    use crate::query::labels::Label;
     match label {
         Label::SamePhoto => {
             "The same photo: resized, re-compressed, lightly cropped or colour-shifted copies"
@@ -267,7 +268,7 @@ fn tile(
         let resp = resp.on_hover_text(format!(
             "{}\n{}",
             photo.path.display(),
-            super::view::OPEN_GESTURES
+            super::widgets::OPEN_GESTURES
         ));
         if resp.clicked() {
             actions.push(if ui.input(|i| i.modifiers.command) {

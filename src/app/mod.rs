@@ -2,7 +2,7 @@
 //!
 //! - [`state`]: plain-Rust state, actions and engine messages (unit-tested without a window);
 //! - [`cleanup`]: the Duplicates view's part of that state (groups, levels, selection);
-//! - [`engine`]: background threads for the model, indexing, queries and dialogs;
+//! - [`worker`]: background threads for the model, indexing, queries and dialogs;
 //! - [`thumbs`]: thumbnail workers, disk cache and in-memory texture cache;
 //! - [`view`]: drawing only, turning input into actions ([`cleanup_view`]: the Duplicates view).
 //!
@@ -11,21 +11,23 @@
 
 pub mod cleanup;
 pub mod cleanup_view;
-pub mod engine;
+pub mod paths;
 pub mod picker;
 pub mod state;
 pub mod thumbs;
 pub mod view;
+pub mod widgets;
+pub mod worker;
 
 use crate::{Model, Store};
 use eframe::egui;
-use engine::{Engine, ModelSource};
 use state::{Action, Command, Settings, State};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thumbs::{Size, Thumbs};
+use worker::{ModelSource, Worker};
 
 /// Environment variable: when set to 1, timings (query → results → thumbnails, frame times
 /// while indexing) are logged to stderr.
@@ -84,7 +86,7 @@ struct FrameStats {
 
 pub struct App {
     state: State,
-    engine: Engine,
+    worker: Worker,
     thumbs: Thumbs,
     fields: view::Fields,
     timing: bool,
@@ -108,7 +110,7 @@ impl App {
         // Ctrl+plus and Ctrl+minus size the thumbnails, not the whole interface.
         ctx.options_mut(|o| o.zoom_with_keyboard = false);
         let wake_ctx = ctx.clone();
-        let engine = Engine::new(
+        let worker = Worker::new(
             store.clone(),
             model,
             Arc::new(move || wake_ctx.request_repaint()),
@@ -117,7 +119,7 @@ impl App {
         let folder = folder.or_else(|| settings.last_folder.clone().filter(|f| f.is_dir()));
         let mut app = Self {
             state: State::new(settings),
-            engine,
+            worker,
             thumbs,
             fields: view::Fields::default(),
             timing: std::env::var(TIMING_ENV).is_ok_and(|v| v == "1"),
@@ -165,13 +167,13 @@ impl App {
 
     fn run_commands(&mut self, commands: Vec<Command>) {
         for c in commands {
-            self.engine.run(c);
+            self.worker.run(c);
         }
     }
 
     /// Drains engine and thumbnail messages (each frame, before drawing).
     pub fn poll(&mut self) {
-        for msg in self.engine.poll() {
+        for msg in self.worker.poll() {
             let was_indexing = self.state.is_indexing();
             let commands = self.state.handle(msg);
             if was_indexing && !self.state.is_indexing() {

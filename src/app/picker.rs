@@ -1,9 +1,9 @@
 //! The in-app file and folder picker: what "Open folder…", "Choose photo…" and "Move to…"
 //! show when the desktop has no dialog to offer (no xdg portal, no zenity), so the buttons
-//! always work. Its state is plain Rust; `draw` only reads it and returns actions.
+//! always work. Its state is plain Rust; `draw` only reads it and returns its own actions,
+//! which the window wraps as the app's.
 
-use super::state::Action;
-use crate::scan::has_image_extension;
+use crate::index::scan::has_image_extension;
 use eframe::egui;
 use std::path::{Path, PathBuf};
 
@@ -29,15 +29,6 @@ impl Purpose {
 
     fn wants_folder(self) -> bool {
         self != Purpose::QueryPhoto
-    }
-
-    /// The action a chosen path becomes.
-    pub fn action(self, path: PathBuf) -> Action {
-        match self {
-            Purpose::OpenFolder => Action::OpenFolder(path),
-            Purpose::QueryPhoto => Action::SetQuery(path),
-            Purpose::MoveTarget => Action::MoveSelectedTo(path),
-        }
     }
 }
 
@@ -115,8 +106,8 @@ pub enum PickerAction {
 }
 
 /// Draws the picker as a window over the app.
-pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<Action>) {
-    let mut act = |a: PickerAction| actions.push(Action::Picker(a));
+pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<PickerAction>) {
+    let mut act = |a: PickerAction| actions.push(a);
     egui::Window::new(picker.purpose.title())
         .collapsible(false)
         .resizable(true)
@@ -152,7 +143,7 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<Action>) {
                 .show(ui, |ui| {
                     for f in &picker.folders {
                         if ui
-                            .selectable_label(false, format!("{}/", super::view::file_name(f)))
+                            .selectable_label(false, format!("{}/", super::paths::file_name(f)))
                             .clicked()
                         {
                             act(PickerAction::Enter(f.clone()));
@@ -160,7 +151,7 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<Action>) {
                     }
                     for p in &picker.photos {
                         if ui
-                            .selectable_label(false, super::view::file_name(p))
+                            .selectable_label(false, super::paths::file_name(p))
                             .clicked()
                         {
                             act(PickerAction::Choose(p.clone()));

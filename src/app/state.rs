@@ -7,11 +7,11 @@
 
 use super::cleanup::{Cleanup, Level};
 use super::picker::{Picker, PickerAction, Purpose};
-use crate::browse::{Request, Scope, Tile};
-use crate::details::Details;
-use crate::file_ops::{Destination, Report};
-use crate::labels::Label;
+use crate::decode::details::Details;
 use crate::progress::{Event, Skipped, Summary};
+use crate::query::browse::{Request, Scope, Tile};
+use crate::query::labels::Label;
+use crate::relocate::{Destination, Report};
 use crate::Photo;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -336,7 +336,7 @@ impl Settings {
 
     pub fn save(&self, config_dir: &Path) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        crate::store::write_atomic(&Self::file(config_dir), |w| w.write_all(&json))?;
+        crate::index::store::write_atomic(&Self::file(config_dir), |w| w.write_all(&json))?;
         Ok(())
     }
 }
@@ -895,7 +895,7 @@ impl State {
                 Vec::new()
             }
             Action::Picker(PickerAction::Choose(path)) => match self.picker.take() {
-                Some(p) => self.apply(p.purpose.action(path)),
+                Some(p) => self.apply(chosen(p.purpose, path)),
                 None => Vec::new(),
             },
             Action::Picker(PickerAction::Cancel) => {
@@ -1144,7 +1144,7 @@ impl State {
     /// not show a dialog, the in-app picker takes its place.
     fn picked(&mut self, path: Option<PathBuf>, failed: bool, purpose: Purpose) -> Vec<Command> {
         match path {
-            Some(p) => self.apply(purpose.action(p)),
+            Some(p) => self.apply(chosen(purpose, p)),
             None if failed => {
                 let start = match purpose {
                     Purpose::OpenFolder => self.settings.last_folder.clone(),
@@ -1235,6 +1235,15 @@ impl State {
     }
 }
 
+/// The action a path chosen for `purpose` (in a dialog or the picker) becomes.
+fn chosen(purpose: Purpose, path: PathBuf) -> Action {
+    match purpose {
+        Purpose::OpenFolder => Action::OpenFolder(path),
+        Purpose::QueryPhoto => Action::SetQuery(path),
+        Purpose::MoveTarget => Action::MoveSelectedTo(path),
+    }
+}
+
 /// Matches under the "similar" cut (loosely related or unrelated): drawn dimmed, or hidden.
 pub fn is_weak(m: &crate::Match) -> bool {
     matches!(m.label, Some(Label::Related | Label::Unrelated))
@@ -1258,48 +1267,10 @@ fn starts_something(action: &Action) -> bool {
     )
 }
 
-/// A path from pasted text: a plain path or a `file://` URI (what file managers copy), if the
-/// text names an existing file or folder.
-pub fn path_from_text(text: &str) -> Option<PathBuf> {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let line = line.trim_matches(|c| c == '"' || c == '\'');
-    let path = match line.strip_prefix("file://") {
-        Some(rest) => PathBuf::from(percent_decode(rest)),
-        None => {
-            if let Some(home) = line.strip_prefix("~/") {
-                std::env::var_os("HOME")
-                    .map(|h| PathBuf::from(h).join(home))
-                    .unwrap_or_else(|| PathBuf::from(line))
-            } else {
-                PathBuf::from(line)
-            }
-        }
-    };
-    path.exists().then_some(path)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::paths::path_from_text;
     use crate::Match;
 
     fn m(path: &str, similarity: f32) -> Match {

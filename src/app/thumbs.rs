@@ -3,7 +3,7 @@
 //! walking back through the history never decodes a full photo again.
 
 use crate::decode;
-use crate::store::path_bytes;
+use crate::index::store::path_bytes;
 use eframe::egui;
 use egui::{ColorImage, TextureHandle, TextureOptions};
 use std::collections::{HashMap, HashSet};

@@ -1,12 +1,14 @@
 //! Drawing only: reads the [`State`], draws the window, and returns what the person asked for
 //! as [`Action`]s. Nothing here changes the state or talks to the engine.
 
-use super::state::{path_from_text, Action, Cell, Indexing, State, View, Where, RESULTS};
+use super::paths::{file_name, path_from_text};
+use super::state::{Action, Cell, Indexing, State, View, Where, RESULTS};
 use super::thumbs::{Size, Thumb, Thumbs};
+use super::widgets::{fit_size, grid_thumbnail, paint, placeholder, PathRow, OPEN_GESTURES};
 use eframe::egui;
 use egui::{
     Align2, Color32, CornerRadius, FontId, Key, Modifiers, PointerButton, Rect, RichText, Role,
-    Sense, Stroke, TextureHandle, Vec2, WidgetInfo,
+    Sense, Stroke, Vec2, WidgetInfo,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,12 +35,6 @@ impl Fields {
             }
         }
     }
-}
-
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Draws the whole window and returns the actions of this frame.
@@ -99,7 +95,9 @@ pub fn draw(
 
 fn picker(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
     if let Some(p) = &state.picker {
-        super::picker::draw(ctx, p, actions);
+        let mut picked = Vec::new();
+        super::picker::draw(ctx, p, &mut picked);
+        actions.extend(picked.into_iter().map(Action::Picker));
     }
 }
 
@@ -292,11 +290,6 @@ fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut 
             actions.push(Action::SetQuery(path));
         }
     });
-}
-
-/// A path typed or pasted into a field (a `file://` URI works too).
-fn typed_path(text: &str) -> PathBuf {
-    path_from_text(text).unwrap_or_else(|| PathBuf::from(text.trim()))
 }
 
 fn format_eta(eta: Duration) -> String {
@@ -575,48 +568,6 @@ fn examples(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
             }
         });
     }
-}
-
-/// The largest size with the texture's aspect ratio that fits in `avail`.
-fn fit_size(t: &TextureHandle, avail: Vec2) -> Vec2 {
-    let s = t.size_vec2();
-    let scale = (avail.x / s.x).min(avail.y / s.y).max(0.01);
-    s * scale
-}
-
-/// Draws a whole texture stretched over `rect`.
-fn paint(ui: &egui::Ui, t: &TextureHandle, rect: Rect) {
-    let uv = Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
-    ui.painter().image(t.id(), rect, uv, Color32::WHITE);
-}
-
-/// A photo's square grid thumbnail in `rect`: the picture, a spinner while it loads, or why
-/// it cannot be shown.
-pub(super) fn grid_thumbnail(ui: &egui::Ui, thumbs: &mut Thumbs, path: &Path, rect: Rect) {
-    match thumbs.get(path, Size::Grid) {
-        Thumb::Ready(t) => {
-            paint(ui, &t, rect);
-        }
-        Thumb::Loading => placeholder(ui, rect),
-        Thumb::Failed(e) => {
-            ui.painter()
-                .rect_filled(rect, CornerRadius::same(4), ui.visuals().faint_bg_color);
-            ui.painter().text(
-                rect.center(),
-                Align2::CENTER_CENTER,
-                format!("cannot show:\n{e}"),
-                FontId::proportional(11.0),
-                ui.visuals().error_fg_color,
-            );
-        }
-    }
-}
-
-pub(super) fn placeholder(ui: &egui::Ui, rect: Rect) {
-    ui.painter()
-        .rect_filled(rect, CornerRadius::same(4), ui.visuals().faint_bg_color);
-    let side = (rect.width().min(rect.height()) * 0.2).clamp(12.0, 40.0);
-    egui::Spinner::new().paint_at(ui, Rect::from_center_size(rect.center(), Vec2::splat(side)));
 }
 
 fn file_menu(resp: &egui::Response, path: &Path, actions: &mut Vec<Action>) {
@@ -931,11 +882,6 @@ fn hover_card(ui: &mut egui::Ui, state: &State, m: &crate::Match) {
     );
 }
 
-/// How to open a photo, where a click searches with it (a double-click would land its second
-/// click on the new match drawn under the pointer).
-pub(super) const OPEN_GESTURES: &str =
-    "Click to search with it; Ctrl+click (or right-click, Open) to open it";
-
 /// A match's score as a person reads it: the label in words, then the similarity.
 pub fn score_text(m: &crate::Match) -> String {
     let mut text = match m.label {
@@ -984,35 +930,4 @@ fn drop_overlay(ctx: &egui::Context) {
                 );
             });
         });
-}
-
-/// A toolbar group: a button that opens a native dialog, and a labelled path field (the
-/// fallback where no dialog can be shown) with its submit button.
-pub(super) struct PathRow {
-    pub dialog: &'static str,
-    pub dialog_hint: &'static str,
-    pub label: &'static str,
-    pub hint: &'static str,
-    pub submit: &'static str,
-}
-
-impl PathRow {
-    /// Draws the group; returns whether the dialog button was clicked and the submitted path.
-    pub fn show(&self, ui: &mut egui::Ui, text: &mut String) -> (bool, Option<PathBuf>) {
-        let dialog = ui
-            .button(self.dialog)
-            .on_hover_text(self.dialog_hint)
-            .clicked();
-        let label = ui.label(self.label);
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(text)
-                    .hint_text(self.hint)
-                    .desired_width(170.0),
-            )
-            .labelled_by(label.id);
-        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-        let submitted = (ui.button(self.submit).clicked() || enter) && !text.trim().is_empty();
-        (dialog, submitted.then(|| typed_path(text)))
-    }
 }

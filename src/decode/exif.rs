@@ -1,7 +1,7 @@
-//! When a photo was taken, from its EXIF block (TIFF-structured metadata, read by [`crate::tiff`]
+//! When a photo was taken, from its EXIF block (TIFF-structured metadata, read by [`crate::decode::tiff`]
 //! with every offset checked: a damaged block gives `None`, never a panic).
 
-use crate::tiff::{Tiff, LONG};
+use crate::decode::tiff::{Tiff, LONG};
 
 /// The tag that points to the EXIF sub-directory, where the camera's own dates live.
 pub const EXIF_IFD: u16 = 0x8769;
@@ -33,7 +33,7 @@ pub fn date_taken(exif: &[u8]) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::tiff::{le_directory, le_entry, ASCII};
+    use crate::decode::tiff::{le_directory, le_entry, ASCII};
 
     /// A little-endian EXIF block with a main date and, if given, an original date in an EXIF
     /// sub-directory (what cameras write).

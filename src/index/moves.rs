@@ -8,11 +8,11 @@
 //! indexed, renamed or moved within its file system (same inode, size and modification time):
 //! a rename then costs 128 KiB of reading, whatever the size of the photo.
 
-use crate::content::{self, ContentKey};
-use crate::index::Vectors;
-use crate::plan::{Origin, Plan};
-use crate::scan::{Fingerprint, Found};
-use crate::store::path_from_bytes;
+use crate::index::content_key::{self, ContentKey};
+use crate::index::format::Vectors;
+use crate::index::plan::{Origin, Plan};
+use crate::index::scan::{Fingerprint, Found};
+use crate::index::store::path_from_bytes;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -109,20 +109,21 @@ impl<'a> Known<'a> {
         let Some(candidates) = self.by_size.get(&found.fingerprint.size) else {
             return Vec::new();
         };
-        let Ok(sample) = content::sample_of(&path) else {
+        let Ok(sample) = content_key::sample_of(&path) else {
             return Vec::new();
         };
         let mut full = None;
         let mut out = Vec::new();
         for c in candidates.iter().filter(|c| c.content.sample == sample) {
-            let confirmed = if content::sample_covers(found.fingerprint.size) || renamed(c, found) {
-                true
-            } else {
-                if full.is_none() {
-                    full = Some(content::full_of(&path).ok());
-                }
-                full.flatten() == Some(c.content.full)
-            };
+            let confirmed =
+                if content_key::sample_covers(found.fingerprint.size) || renamed(c, found) {
+                    true
+                } else {
+                    if full.is_none() {
+                        full = Some(content_key::full_of(&path).ok());
+                    }
+                    full.flatten() == Some(c.content.full)
+                };
             if confirmed {
                 out.push(match c.source {
                     Source::Row(row) => Origin::Row(row),
@@ -170,14 +171,14 @@ pub fn overlapping_indexes(
         .filter(|file| file.parent() != Some(own_dir))
         // The folder first, from the file's first bytes: an unrelated index is not read.
         .filter_map(|file| {
-            let peeked = crate::index::folder_of(&file, model_id).ok()?;
+            let peeked = crate::index::format::folder_of(&file, model_id).ok()?;
             let folder = path_from_bytes(&peeked);
             (folder.as_path() != root && overlap(&folder, root) && folder.is_dir())
                 .then_some((file, peeked))
         })
         // The peek is not checksummed: the whole file must say the same folder.
         .filter_map(|(file, peeked)| {
-            crate::index::load_vectors(&file, model_id, dim)
+            crate::index::format::load_vectors(&file, model_id, dim)
                 .ok()
                 .filter(|v| v.folder == peeked)
         })

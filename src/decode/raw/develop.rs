@@ -5,9 +5,9 @@
 //! and the sRGB curve. Compressed sensor data (lossless JPEG) and the other RAW formats are not
 //! developed: their cameras always embed a full-size preview.
 
+use crate::decode::raw::{DNG_VERSION, SUB_IFDS};
+use crate::decode::tiff::{le_directory, le_entry, Entry, Tiff};
 use crate::decode::DecodeError;
-use crate::raw::{DNG_VERSION, SUB_IFDS};
-use crate::tiff::{le_directory, le_entry, Entry, Tiff};
 use image::RgbImage;
 
 const NEW_SUBFILE_TYPE: u16 = 0x00fe;
@@ -496,7 +496,7 @@ mod tests {
 
     #[test]
     fn other_raws_are_not_developed_and_cut_sensor_data_is_an_error() {
-        let (cr2_like, _) = crate::raw::tests::tiff_raw(42, 1);
+        let (cr2_like, _) = crate::decode::raw::tests::tiff_raw(42, 1);
         assert!(develop(&cr2_like).unwrap().is_none());
         let dng = mosaic_dng(&picture(), [1.0; 3], 0, 16, 1, None);
         let err = develop(&dng[..dng.len() - 100]).unwrap_err();
@@ -555,7 +555,7 @@ mod tests {
                 u16::from_le_bytes([huge[at], huge[at + 1]]),
                 TILE_WIDTH | TILE_LENGTH
             ) {
-                huge[at + 2..at + 4].copy_from_slice(&crate::tiff::LONG.to_le_bytes());
+                huge[at + 2..at + 4].copy_from_slice(&crate::decode::tiff::LONG.to_le_bytes());
                 huge[value_at(i)..value_at(i) + 4].copy_from_slice(&u32::MAX.to_le_bytes());
             }
         }

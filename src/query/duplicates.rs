@@ -1,7 +1,7 @@
 //! Groups of duplicates and bursts, from the stored vectors (no new embedding pass).
 //!
 //! Every pair of photos at least as similar as a threshold is found over the unit vectors
-//! (`pairs.rs`). Groups are then formed around a keeper, and
+//! (`all_pairs.rs`). Groups are then formed around a keeper, and
 //! every member must be close enough to *its keeper*: A≈B and B≈C never put A and C together
 //! unless A≈C too (no chaining through a middle photo).
 
@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 pub fn neighbours(data: &[f32], dim: usize, threshold: f32) -> Vec<Vec<(u32, f32)>> {
     let n = data.len().checked_div(dim).unwrap_or(0);
     let mut lists = vec![Vec::new(); n];
-    for (i, j, s) in crate::pairs::at_least(data, dim, threshold) {
+    for (i, j, s) in crate::query::all_pairs::at_least(data, dim, threshold) {
         lists[i as usize].push((j, s));
         lists[j as usize].push((i, s));
     }
@@ -105,21 +105,21 @@ mod tests {
 
     fn unit(v: &[f32]) -> Vec<f32> {
         let mut v = v.to_vec();
-        crate::embed::normalize(&mut v);
+        crate::vector::normalize(&mut v);
         v
     }
 
     #[test]
     fn the_blocked_product_finds_exactly_the_pairs_above_the_threshold() {
         let dim = 8;
-        let data = crate::nearest::tests::random_units(1024 + 300, dim, 7);
+        let data = crate::query::nearest::tests::random_units(1024 + 300, dim, 7);
         let lists = neighbours(&data, dim, 0.9);
         let n = data.len() / dim;
         for i in (0..n).step_by(97) {
             let want: Vec<u32> = (0..n)
                 .filter(|&j| {
                     j != i
-                        && crate::nearest::dot(&data[i * dim..][..dim], &data[j * dim..][..dim])
+                        && crate::vector::dot(&data[i * dim..][..dim], &data[j * dim..][..dim])
                             >= 0.9
                 })
                 .map(|j| j as u32)

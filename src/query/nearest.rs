@@ -1,31 +1,13 @@
 //! Finding the vectors closest to a query: an exact scan, which is fast enough for most photo
 //! libraries, and an HNSW graph (instant-distance) for the very large ones.
 
+use crate::vector::dot;
 use instant_distance::{Builder, Hnsw, Point, Search};
 use serde::{Deserialize, Serialize};
 
 /// From this many images on, a graph is built and used for queries. Below it the exact scan
 /// is both exact and fast (see the `bench` command's scan and graph figures).
 pub const GRAPH_THRESHOLD: usize = 50_000;
-
-/// Dot product with sixteen independent accumulators, so the compiler keeps them in SIMD
-/// registers (a plain iterator sum is several times slower).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..16 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
 
 /// The `k` rows of `data` (each `dim` long) most similar to `query`, best first, as
 /// (row, cosine similarity). Ties keep the lower row first, so results are deterministic.
@@ -169,16 +151,9 @@ pub(crate) mod tests {
                 (s % 2000) as f32 / 1000.0 - 1.0
             })
             .collect();
-        data.chunks_exact_mut(dim).for_each(crate::embed::normalize);
+        data.chunks_exact_mut(dim)
+            .for_each(crate::vector::normalize);
         data
-    }
-
-    #[test]
-    fn dot_matches_the_plain_sum() {
-        let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.1).collect();
-        let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 * 0.05).collect();
-        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - plain).abs() < 1e-4);
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub fn of(path: &Path, root: Option<&Path>) -> Details {
 
 /// The EXIF date, as "YYYY-MM-DD HH:MM" (`head`: the file's first bytes).
 fn camera_date(path: &Path, head: &[u8]) -> Option<String> {
-    let raw = crate::exif::date_taken(&exif_block(path, head)?)?;
+    let raw = crate::decode::exif::date_taken(&exif_block(path, head)?)?;
     // "2024:06:12 10:15:30" → "2024-06-12 10:15"
     let (date, time) = raw.split_once(' ')?;
     let date = date.replace(':', "-");
@@ -102,7 +102,7 @@ fn camera_date(path: &Path, head: &[u8]) -> Option<String> {
 fn exif_block(path: &Path, head: &[u8]) -> Option<Vec<u8>> {
     use image::ImageDecoder;
     use std::io::{Read, Seek, SeekFrom};
-    if crate::heif::kind(head).is_some() {
+    if crate::decode::heif::kind(head).is_some() {
         let read = |offset: u64, length: u64| {
             let (mut file, _) = crate::decode::open_regular(path).ok()?;
             file.seek(SeekFrom::Start(offset)).ok()?;
@@ -110,9 +110,9 @@ fn exif_block(path: &Path, head: &[u8]) -> Option<Vec<u8>> {
             file.take(length).read_to_end(&mut out).ok()?;
             Some(out)
         };
-        return crate::heif::exif(head, read);
+        return crate::decode::heif::exif(head, read);
     }
-    if crate::raw::container(head) == Some(crate::raw::Container::Tiff) {
+    if crate::decode::raw::container(head) == Some(crate::decode::raw::Container::Tiff) {
         return Some(head.to_vec());
     }
     let mut decoder = image::ImageReader::open(path)
@@ -184,7 +184,7 @@ mod tests {
         let img = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 100, 50]));
         let mut enc = image::codecs::jpeg::JpegEncoder::new(std::fs::File::create(&path).unwrap());
         use image::ImageEncoder;
-        enc.set_exif_metadata(crate::exif::tests::exif_with_dates(
+        enc.set_exif_metadata(crate::decode::exif::tests::exif_with_dates(
             "2025:01:01 00:00:00",
             Some("2024:06:12 10:15:30"),
         ))
@@ -208,11 +208,13 @@ mod tests {
 
     #[test]
     fn a_heic_says_the_date_its_camera_wrote() {
-        use crate::heif::{encode, Codec};
+        use crate::decode::heif::{encode, Codec};
         let dir = tempfile::tempdir().unwrap();
         let img = image::RgbImage::from_pixel(64, 48, image::Rgb([200, 100, 50]));
-        let exif =
-            crate::exif::tests::exif_with_dates("2025:01:01 00:00:00", Some("2024:06:12 10:15:30"));
+        let exif = crate::decode::exif::tests::exif_with_dates(
+            "2025:01:01 00:00:00",
+            Some("2024:06:12 10:15:30"),
+        );
         // As libheif is given it by phones' software: with and without the JPEG "Exif" prefix.
         for (name, block) in [
             ("a.heic", exif.clone()),

@@ -215,7 +215,7 @@ fn item_extents(iloc: &[u8], item: u32) -> Option<(u8, Vec<(u64, u64)>)> {
 /// The boxes in `data`, in order: their type and content. A box that says it runs past the end
 /// is cut at the end (the head of a file), and one that makes no sense ends the list.
 fn children(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
-    crate::bmff::boxes(data, 0).map(move |b| (b.kind, &data[b.body]))
+    crate::decode::bmff::boxes(data, 0).map(move |b| (b.kind, &data[b.body]))
 }
 
 /// The content of the first box of type `kind` in `data`.

@@ -7,7 +7,7 @@
 //! region's vector, sums them and L2-normalises the sum. Same length as GAP, cosine as before,
 //! and no extra network run: well under a millisecond.
 
-use crate::embed::normalize;
+use crate::vector::normalize;
 
 /// A feature map: `channels` planes of `height` × `width` values (channel-major, as NCHW).
 #[derive(Clone, Copy, Debug)]
@@ -182,7 +182,7 @@ mod tests {
     fn rmac_cell_by_cell_equals_rmac_plane_by_plane_bit_for_bit() {
         // The model's map (1280 × 7 × 7) and a non-square one; ReLU6-like values in [0, 6].
         for (channels, height, width) in [(1280, 7, 7), (37, 9, 6)] {
-            let data: Vec<f32> = crate::kernels::test_values(channels * height * width, 5)
+            let data: Vec<f32> = crate::embed::kernels::test_values(channels * height * width, 5)
                 .into_iter()
                 .map(|x| (x * 6.0).max(0.0))
                 .collect();

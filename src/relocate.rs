@@ -3,7 +3,7 @@
 //! time): a file changed or gone since is not touched. Every file gets its own outcome, so a
 //! failure in the middle says exactly which files moved and which did not.
 
-use crate::scan::Fingerprint;
+use crate::index::scan::Fingerprint;
 use crate::Photo;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -158,7 +158,7 @@ pub fn describe(kind: &std::fs::FileType) -> &'static str {
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
-    crate::store::path_bytes(Path::new(name)).first() == Some(&b'.')
+    crate::index::store::path_bytes(Path::new(name)).first() == Some(&b'.')
 }
 
 /// True for the image extensions, and for extension-less files whose first bytes are an image's.
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn every_raw_and_heif_extension_is_scanned() {
-        for ext in crate::raw::EXTENSIONS
+        for ext in crate::decode::raw::EXTENSIONS
             .iter()
             .chain(&["heic", "heif", "hif", "avif"])
         {

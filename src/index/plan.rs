@@ -2,11 +2,11 @@
 //! files to embed, which vectors to reuse, and which entries to drop — or to keep, when a scan
 //! that lost most of the index at once says more about a missing drive than about the photos.
 
-use crate::content::ContentKey;
-use crate::index::{Entry, Failed, Vectors};
-use crate::journal::{Change, Outcome};
-use crate::scan::{Fingerprint, Found, Scan};
-use crate::store::path_bytes;
+use crate::index::content_key::ContentKey;
+use crate::index::format::{Entry, Failed, Vectors};
+use crate::index::journal::{Change, Outcome};
+use crate::index::scan::{Fingerprint, Found, Scan};
+use crate::index::store::path_bytes;
 use std::collections::{HashMap, HashSet};
 
 /// Losing at least this many photos, and more than half of the index, in one scan is taken
@@ -279,7 +279,7 @@ impl Plan {
         let mut out = Vectors {
             folder: old.folder.clone(),
             dim: old.dim,
-            generation: crate::index::fresh_generation(),
+            generation: crate::index::format::fresh_generation(),
             entries: Vec::with_capacity(self.found.len() + self.kept.len()),
             data: Vec::with_capacity((self.found.len() + self.kept.len()) * dim),
             failed: self.still_failed.clone(),
@@ -340,7 +340,7 @@ impl Plan {
             );
         }
         out.failed.extend(failed);
-        out.pairs = crate::labels::sample_pairs(&out.data, dim);
+        out.pairs = crate::query::labels::sample_pairs(&out.data, dim);
         out
     }
 }

@@ -295,7 +295,7 @@ mod x86 {
     #[cfg(test)]
     mod tests {
         use super::*;
-        use crate::kernels::test_values as values;
+        use crate::embed::kernels::test_values as values;
 
         fn has_avx2_fma() -> bool {
             is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")

@@ -4,9 +4,9 @@
 
 use super::cleanup::{Level, LEVELS};
 use super::state::{Command, Msg, Settings};
-use crate::browse::{Request, Tile};
-use crate::details::Details;
+use crate::decode::details::Details;
 use crate::progress::CancelToken;
+use crate::query::browse::{Request, Tile};
 use crate::{Library, Model, Store, UpdateOptions};
 use crossbeam_channel::{Receiver, Sender};
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ enum Dialog {
 /// A dialog that returns sooner than this did not wait for a person: it failed to show.
 const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(400);
 
-pub struct Engine {
+pub struct Worker {
     store: Store,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
@@ -77,7 +77,7 @@ pub struct Engine {
     settings_writer: Option<JoinHandle<()>>,
 }
 
-impl Engine {
+impl Worker {
     pub fn new(store: Store, model: ModelSource, wake: Waker) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
         let slot = Arc::new(ModelSlot::default());
@@ -158,7 +158,7 @@ impl Engine {
             Command::PickMoveTarget => self.dialog(Dialog::MoveTarget),
             Command::FindDuplicates { id } => self.find_duplicates(id),
             Command::MovePhotos { photos, to } => self.in_background("move", move || Msg::Moved {
-                reports: crate::file_ops::move_photos(&photos, &to),
+                reports: crate::relocate::move_photos(&photos, &to),
             }),
             Command::Open {
                 folder,
@@ -272,7 +272,7 @@ impl Engine {
                     .pick_folder(),
                 Dialog::Photo => dialog
                     .set_title("Choose a photo")
-                    .add_filter("Images", crate::scan::IMAGE_EXTENSIONS)
+                    .add_filter("Images", crate::index::scan::IMAGE_EXTENSIONS)
                     .pick_file(),
             };
             let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
@@ -337,7 +337,7 @@ impl Engine {
     }
 }
 
-impl Drop for Engine {
+impl Drop for Worker {
     fn drop(&mut self) {
         // Closing the window stops indexing cleanly; what was embedded is saved.
         self.cancel.cancel();
@@ -355,7 +355,7 @@ impl Drop for Engine {
 /// Why a file or folder could not be opened, in words (the launcher only reports an exit
 /// status).
 fn cannot_open(path: &Path) -> String {
-    let name = super::view::file_name(path);
+    let name = super::paths::file_name(path);
     if path.is_dir() {
         return format!(
             "Could not open the folder {name}: no file manager is set up on this desktop."
@@ -423,7 +423,7 @@ fn describe(paths: &[PathBuf], root: Option<&Path>) -> Vec<(PathBuf, Details)> {
     use rayon::prelude::*;
     paths
         .par_iter()
-        .map(|p| (p.clone(), crate::details::of(p, root)))
+        .map(|p| (p.clone(), crate::decode::details::of(p, root)))
         .collect()
 }
 
@@ -443,7 +443,7 @@ fn search(
     }
     request.photo = query.clone();
     match lib {
-        Some(lib) => crate::browse::browse(lib, &request)
+        Some(lib) => crate::query::browse::browse(lib, &request)
             .map(|tiles| (query, tiles, true))
             .map_err(|e| e.to_string()),
         None => {
@@ -459,10 +459,10 @@ fn search(
 mod tests {
     use super::*;
 
-    fn wait_for(engine: &Engine, what: &str, done: impl Fn(&Msg) -> bool) -> bool {
+    fn wait_for(worker: &Worker, what: &str, done: impl Fn(&Msg) -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if engine.poll().iter().any(&done) {
+            if worker.poll().iter().any(&done) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -484,7 +484,7 @@ mod tests {
         }
         let model = Arc::new(Model::load(None).unwrap());
         let store = Store::under(&dir.path().join("data"));
-        let mut engine = Engine::new(store, ModelSource::Loaded(model), Arc::new(|| {}));
+        let mut engine = Worker::new(store, ModelSource::Loaded(model), Arc::new(|| {}));
         engine.run(Command::Open {
             folder: folder.clone(),
             generation: 1,

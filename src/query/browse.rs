@@ -4,7 +4,8 @@
 //! one shot) become one tile around the best of them, so ten tiles show ten different things.
 
 use crate::library::{Library, Match, QueryOptions};
-use crate::nearest::dot;
+use crate::query::shot::same_shot;
+use crate::vector::dot;
 use crate::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -79,26 +80,6 @@ impl Tile {
     }
 }
 
-/// Extensions of the developed pictures a camera saves beside its RAW files.
-const DEVELOPED: &[&str] = &["jpg", "jpeg", "heic", "heif", "hif"];
-
-/// The shot a file is one version of, when it is a RAW or a developed picture: its path
-/// without the extension, and whether it is the RAW one (IMG_0001.CR2 and IMG_0001.JPG are
-/// one shot).
-fn shot(path: &Path) -> Option<(PathBuf, bool)> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    let raw = crate::raw::EXTENSIONS.contains(&ext.as_str());
-    (raw || DEVELOPED.contains(&ext.as_str())).then(|| (path.with_extension(""), raw))
-}
-
-/// True for the RAW and the developed picture of one shot, side by side in one folder.
-pub fn same_shot(a: &Path, b: &Path) -> bool {
-    match (shot(a), shot(b)) {
-        (Some((a, a_raw)), Some((b, b_raw))) => a == b && a_raw != b_raw,
-        _ => false,
-    }
-}
-
 /// How much a rejected photo pulls the query away, against 1 for the photo and each chosen
 /// one: enough to push its look-alikes down, not so much that the query loses its subject.
 const LESS_WEIGHT: f32 = 0.5;
@@ -151,7 +132,7 @@ fn mark_identical(lib: &Library, photo: &Path, tiles: &mut [Tile]) {
     let photo = photo.canonicalize().unwrap_or_else(|_| photo.to_path_buf());
     let Some(key) = lib
         .stored_content(&photo)
-        .or_else(|| crate::content::key_of(&photo).ok())
+        .or_else(|| crate::index::content_key::key_of(&photo).ok())
     else {
         return;
     };

@@ -288,7 +288,7 @@ mod quantised {
                                 if i >= n || j >= rb.end || (a == b && j <= i) {
                                     continue;
                                 }
-                                let sim = crate::nearest::dot(row(i), row(j));
+                                let sim = crate::vector::dot(row(i), row(j));
                                 if sim >= threshold {
                                     out.push((i as u32, j as u32, sim));
                                 }
@@ -316,15 +316,15 @@ mod tests {
     /// Vectors with a cluster structure, as photos have: bursts around a few hundred
     /// scenes, so that many pairs lie near any threshold.
     fn clustered(n: usize, dim: usize) -> Vec<f32> {
-        let centres = crate::nearest::tests::random_units(n / 5 + 1, dim, 3);
-        let noise = crate::nearest::tests::random_units(n, dim, 4);
+        let centres = crate::query::nearest::tests::random_units(n / 5 + 1, dim, 3);
+        let noise = crate::query::nearest::tests::random_units(n, dim, 4);
         let mut data = Vec::with_capacity(n * dim);
         for i in 0..n {
             let c = &centres[(i / 5) * dim..][..dim];
             let e = &noise[i * dim..][..dim];
             let w = 0.2 + 0.15 * (i % 7) as f32;
             let mut v: Vec<f32> = c.iter().zip(e).map(|(c, e)| c + w * e).collect();
-            crate::embed::normalize(&mut v);
+            crate::vector::normalize(&mut v);
             data.extend(v);
         }
         data
@@ -362,7 +362,7 @@ mod tests {
         assert!(!pairs.is_empty());
         for &(i, j, s) in &pairs {
             assert!(i < j);
-            let want = crate::nearest::dot(
+            let want = crate::vector::dot(
                 &data[i as usize * dim..][..dim],
                 &data[j as usize * dim..][..dim],
             );

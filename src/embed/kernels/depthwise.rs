@@ -263,7 +263,7 @@ unsafe fn points_from<const P: usize>(points: [Point; P], filter: &Filter, from:
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
-    use crate::kernels::test_values as values;
+    use crate::embed::kernels::test_values as values;
 
     /// tract's `DepthwiseCF32` signature.
     type Kernel = unsafe fn(

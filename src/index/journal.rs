@@ -7,12 +7,12 @@
 //! and costs only that checkpoint. At the end of a run the index file is rewritten once with
 //! everything, and the log is deleted.
 
-use crate::index::{
+use crate::index::format::{
     check_path, check_vector, decode_bounded, encode, prelude, read_prelude, Entry, Failed, Kind,
     LoadError, Vectors,
 };
-use crate::scan::Fingerprint;
-use crate::store::{write_atomic, Written};
+use crate::index::scan::Fingerprint;
+use crate::index::store::{write_atomic, Written};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs;
@@ -263,7 +263,7 @@ pub fn apply(v: &mut Vectors, changes: Vec<Change>) {
             }),
         }
     }
-    out.pairs = crate::labels::sample_pairs(&out.data, dim);
+    out.pairs = crate::query::labels::sample_pairs(&out.data, dim);
     *v = out;
 }
 

@@ -3,7 +3,9 @@
 //! RAWs (DNG, CR2, NEF, ARW, PEF, RW2; ORF in a directory or its Olympus maker note),
 //! Fujifilm's RAF and Canon's CR3, with every offset checked.
 
-use crate::tiff::{le_directory, le_entry, Entry, Tiff};
+pub mod develop;
+
+use crate::decode::tiff::{le_directory, le_entry, Entry, Tiff};
 use std::ops::Range;
 
 /// File name endings of camera RAW files.
@@ -90,7 +92,7 @@ pub fn preview(bytes: &[u8]) -> Option<Preview> {
     let (jpeg, frame) = candidates
         .into_iter()
         .filter_map(|r| {
-            let frame = crate::jpeg::frame(bytes.get(r.clone())?)?;
+            let frame = crate::decode::jpeg::frame(bytes.get(r.clone())?)?;
             (!frame.lossless && !frame.arithmetic).then_some((r, frame))
         })
         .max_by_key(|(_, f)| u64::from(f.width) * u64::from(f.height))?;
@@ -157,7 +159,7 @@ fn olympus_candidate(tiff: &Tiff, directories: &[Vec<Entry>]) -> Option<Range<us
     let exif = directories
         .iter()
         .flatten()
-        .find(|e| e.tag == crate::exif::EXIF_IFD)?;
+        .find(|e| e.tag == crate::decode::exif::EXIF_IFD)?;
     let (exif, _) = tiff.directory(tiff.u32_of(exif.value) as usize)?;
     let note = exif.iter().find(|e| e.tag == MAKER_NOTE)?;
     let start = tiff.u32_of(note.value) as usize;
@@ -245,7 +247,7 @@ pub fn has_own_orientation(jpeg: &[u8]) -> bool {
 /// The whole ISO boxes (type, body range) of `bytes` from `at` on, stopping at the first
 /// damaged one.
 fn boxes(bytes: &[u8], at: usize) -> impl Iterator<Item = ([u8; 4], Range<usize>)> + '_ {
-    crate::bmff::boxes(bytes, at).map_while(|b| b.whole.then_some((b.kind, b.body)))
+    crate::decode::bmff::boxes(bytes, at).map_while(|b| b.whole.then_some((b.kind, b.body)))
 }
 
 /// A minimal DNG around `jpeg`: a little-endian TIFF whose first directory names the DNG
@@ -359,7 +361,7 @@ pub(crate) mod tests {
         let mut b = b"IIRO".to_vec();
         b.extend(8u32.to_le_bytes());
         b.extend(le_directory(&[
-            le_entry(crate::exif::EXIF_IFD, 4, 1, exif_at as u32),
+            le_entry(crate::decode::exif::EXIF_IFD, 4, 1, exif_at as u32),
             le_entry(JPEG_OFFSET, 4, 1, small_at as u32),
             le_entry(JPEG_LENGTH, 4, 1, small.len() as u32),
         ]));

@@ -6,18 +6,20 @@
 //! [`run_update`] is the one road every caller takes: it runs an update on its own thread and
 //! forwards its events until the update ends, however it ends (finished, failed or panicked).
 
-use crate::content::{self, ContentKey};
+use crate::decode;
+use crate::embed::preprocess;
 use crate::embed::Session;
 use crate::error::{Error, Result};
-use crate::index::{self, Kind, Vectors};
-use crate::journal::{self, Journal};
+use crate::index::content_key::{self, ContentKey};
+use crate::index::format::{self, Kind, Vectors};
+use crate::index::journal::{self, Journal};
+use crate::index::lock::IndexLock;
+use crate::index::moves::{self, Known};
+use crate::index::plan::{Done, Origin, Plan};
+use crate::index::{scan, store};
 use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Stamp, GRAPH_FILE};
-use crate::lock::IndexLock;
-use crate::moves::{self, Known};
-use crate::nearest::Graph;
-use crate::plan::{Done, Origin, Plan};
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
-use crate::{decode, scan, store};
+use crate::query::nearest::Graph;
 use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -280,7 +282,7 @@ impl Run<'_> {
                 }
                 let found = &plan.found[idx];
                 let path = root.join(&found.rel_path);
-                let key = content::key_of(&path).ok()?;
+                let key = content_key::key_of(&path).ok()?;
                 // A file changed while it was read would pair its old vector with a new key.
                 let now = std::fs::metadata(&path).ok()?;
                 (scan::Fingerprint::of(&now) == found.fingerprint).then_some((idx, key))
@@ -434,7 +436,7 @@ impl Run<'_> {
             return Ok(old.vectors.clone());
         }
         let vectors = plan.merge(&old.vectors, &work.done);
-        self.bytes_written += index::save_vectors(&file, lib.model.id, &vectors)
+        self.bytes_written += format::save_vectors(&file, lib.model.id, &vectors)
             .map_err(Error::store("save the index in", &file))?;
         match std::fs::remove_file(&log) {
             Ok(()) => {}
@@ -469,7 +471,7 @@ impl Run<'_> {
         );
         let g = Graph::build(&vectors.data, vectors.dim as usize, vectors.generation);
         let file = lib.dir.join(GRAPH_FILE);
-        self.bytes_written += index::save(
+        self.bytes_written += format::save(
             &file,
             Kind::Graph,
             lib.model.id,
@@ -559,8 +561,8 @@ fn read_input(
     size: u64,
 ) -> std::result::Result<(Vec<f32>, Option<ContentKey>), decode::DecodeError> {
     let bytes = decode::read_image(path)?;
-    let content = (bytes.len() as u64 == size).then(|| content::key_of_bytes(&bytes));
-    Ok((decode::model_input_of(&bytes)?, content))
+    let content = (bytes.len() as u64 == size).then(|| content_key::key_of_bytes(&bytes));
+    Ok((preprocess::model_input_of(&bytes)?, content))
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ pub const PAIR_SAMPLE: usize = 20_000;
 pub fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
     let n = data.len().checked_div(dim).unwrap_or(0);
     let row = |i: usize| &data[i * dim..(i + 1) * dim];
-    let dot = crate::nearest::dot;
+    let dot = crate::vector::dot;
     let mut out = Vec::new();
     if n * n.saturating_sub(1) / 2 <= PAIR_SAMPLE {
         for i in 0..n {

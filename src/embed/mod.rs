@@ -1,20 +1,24 @@
 //! The neural network: an ONNX model loaded and optimised once by tract, then run from many
 //! threads at once to turn model inputs into unit-length descriptor vectors.
 //!
-//! The descriptor is pooled here from the network's last feature map (see [`crate::rmac`]):
+//! The descriptor is pooled here from the network's last feature map (see [`crate::embed::rmac`]):
 //! R-MAC by default, or the plain global average (GAP) for comparison and for models that only
 //! give an `embedding` output.
 
-use crate::decode::{INPUT_LEN, INPUT_SIZE};
-use crate::rmac;
+pub mod kernels;
+pub mod preprocess;
+pub mod rmac;
+
+use crate::vector::normalize;
 use anyhow::{bail, Context, Result};
+use preprocess::{INPUT_LEN, INPUT_SIZE};
 use std::path::Path;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 /// The default model (EfficientNet-Lite0, see models/README.md), built into the binary so the
 /// installed program needs no file beside it and never downloads anything.
-pub const DEFAULT_MODEL: &[u8] = include_bytes!("../models/efficientnet_lite0.onnx");
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/efficientnet_lite0.onnx");
 
 /// Environment variable naming another ONNX model to use (same as `--model`).
 pub const MODEL_ENV: &str = "PHOTO_SIM_MODEL";
@@ -69,7 +73,7 @@ struct Outputs {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Run the convolutions channels-last (NHWC): the same numbers. It was a quarter faster when
-    /// only the depthwise convolutions gained; since [`crate::kernels`] gives tract a
+    /// only the depthwise convolutions gained; since [`crate::embed::kernels`] gives tract a
     /// channels-last depthwise kernel, tract moves those convolutions channels-last by itself.
     pub nhwc: bool,
     /// The descriptor to compute (R-MAC falls back to GAP for a model without `features`).
@@ -200,10 +204,10 @@ impl Model {
     }
 
     /// The similarity thresholds of the labels, where they were measured (the built-in model).
-    pub fn thresholds(&self) -> Option<crate::labels::Thresholds> {
+    pub fn thresholds(&self) -> Option<crate::query::labels::Thresholds> {
         self.builtin.then_some(match self.descriptor {
-            Descriptor::Rmac => crate::labels::RMAC,
-            Descriptor::Gap => crate::labels::GAP,
+            Descriptor::Rmac => crate::query::labels::RMAC,
+            Descriptor::Gap => crate::query::labels::GAP,
         })
     }
 
@@ -284,7 +288,7 @@ impl Session<'_> {
         })
     }
 
-    /// The unit-length descriptor of one model input (see [`crate::decode::to_model_input`]),
+    /// The unit-length descriptor of one model input (see [`crate::embed::preprocess::to_model_input`]),
     /// so that a dot product is the cosine similarity.
     pub fn embed(&mut self, input: &[f32]) -> Result<Vec<f32>> {
         let descriptor = self.model.descriptor;
@@ -321,13 +325,5 @@ impl Session<'_> {
     pub fn embed_now(&mut self, input: &[f32]) -> Result<Vec<f32>> {
         use tract_linalg::multithread::{multithread_tract_scope, Executor};
         multithread_tract_scope(Executor::RayonGlobal, || self.embed(input))
-    }
-}
-
-/// Scales `v` to unit length (leaves an all-zero vector as it is).
-pub fn normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
     }
 }

@@ -8,9 +8,9 @@
 //! A hand-made file with a valid hash is still refused: every length is checked against the
 //! bytes the file really has before anything is allocated, and every entry is validated.
 
-use crate::content::ContentKey;
-use crate::scan::Fingerprint;
-use crate::store::{write_atomic, Written};
+use crate::index::content_key::ContentKey;
+use crate::index::scan::Fingerprint;
+use crate::index::store::{write_atomic, Written};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::io::Read;
 use std::path::Path;
@@ -72,7 +72,7 @@ pub struct Vectors {
     pub data: Vec<f32>,
     pub failed: Vec<Failed>,
     /// A sorted sample of the similarities between the photos (see
-    /// [`crate::labels::sample_pairs`]): where a match stands in this library.
+    /// [`crate::query::labels::sample_pairs`]): where a match stands in this library.
     pub pairs: Vec<f32>,
 }
 
@@ -577,7 +577,7 @@ mod tests {
                     size: 10,
                     mtime_ns: 5,
                 },
-                content: Some(crate::content::key_of_bytes(b"ten bytes!")),
+                content: Some(crate::index::content_key::key_of_bytes(b"ten bytes!")),
                 inode: 3,
             }],
             data: vec![0.6, 0.8],
@@ -700,7 +700,7 @@ mod tests {
                     size: i,
                     mtime_ns: 5,
                 },
-                content: Some(crate::content::key_of_bytes(&i.to_le_bytes())),
+                content: Some(crate::index::content_key::key_of_bytes(&i.to_le_bytes())),
                 inode: i + 1,
             })
             .collect();
