@@ -1,10 +1,10 @@
 //! The command line: argument parsing, progress bars and printing. No engine logic lives here.
 
-use crate::progress::{CancelToken, Event, Summary};
-use crate::{run_update, IndexStatus, Library, Match, Model, Store, UpdateOptions};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use photo_sim_engine::progress::{CancelToken, Event, Summary};
+use photo_sim_engine::{run_update, IndexStatus, Library, Match, Model, Store, UpdateOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,10 +18,10 @@ use std::sync::Arc;
 )]
 pub struct Args {
     /// Where indexes, caches and settings live (instead of the per-user directories).
-    #[arg(long, global = true, env = crate::index::store::DATA_DIR_ENV, value_name = "DIR")]
+    #[arg(long, global = true, env = photo_sim_engine::index::store::DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// An ONNX model to use instead of the built-in EfficientNet-Lite0.
-    #[arg(long, global = true, env = crate::embed::MODEL_ENV, value_name = "FILE")]
+    #[arg(long, global = true, env = photo_sim_engine::embed::MODEL_ENV, value_name = "FILE")]
     pub model: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -30,52 +30,12 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Build or update the index of a folder (only new or changed photos are embedded).
-    Index {
-        folder: PathBuf,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
-        /// Remove missing photos from the index even when most of it vanished at once (without
-        /// it, an empty or unmounted folder keeps its index).
-        #[arg(long)]
-        prune: bool,
-    },
+    Index(IndexArgs),
     /// Print the indexed photos most like an image (which may be outside the folder).
-    Search {
-        image: PathBuf,
-        /// The indexed folder to search (default: the indexed folder that contains the image).
-        #[arg(long)]
-        folder: Option<PathBuf>,
-        /// How many matches.
-        #[arg(short, default_value_t = 10)]
-        k: usize,
-        /// Print one JSON object: {"query": ..., "results": [{"path": ..., "similarity": ...,
-        /// "label": ..., "percentile": ..., "exists": ...}]}.
-        #[arg(long)]
-        json: bool,
-        /// Only matches at least this alike: same (photo), near (duplicate), similar, related.
-        #[arg(long, value_parser = parse_label)]
-        min_label: Option<crate::query::labels::Label>,
-        /// Compare the photo only as it is, not also turned by 90°, 180° and 270° (faster: one
-        /// network run instead of four).
-        #[arg(long)]
-        no_rotations: bool,
-    },
+    Search(SearchArgs),
     /// Groups of duplicates and bursts in an indexed folder, largest first, each with the
     /// suggested keeper (most pixels, then the largest file, then the oldest).
-    Duplicates {
-        folder: PathBuf,
-        /// How alike the members must be: same (photo), near (duplicate: same scene, moments
-        /// apart) or similar.
-        #[arg(long, value_parser = parse_label, default_value = "near", conflicts_with = "min_similarity")]
-        level: crate::query::labels::Label,
-        /// A similarity threshold instead of a level (0 to 1).
-        #[arg(long)]
-        min_similarity: Option<f32>,
-        /// Print one JSON object: {"groups": [{"keeper": ..., "members": [...]}]}.
-        #[arg(long)]
-        json: bool,
-    },
+    Duplicates(DuplicatesArgs),
     /// Open the desktop browser on a folder, optionally with a query photo.
     Open {
         folder: PathBuf,
@@ -84,6 +44,55 @@ pub enum Command {
     },
     /// Measure indexing speed (decode, embed, end to end), query latency, index size and memory.
     Bench(crate::bench::BenchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IndexArgs {
+    pub folder: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Remove missing photos from the index even when most of it vanished at once (without
+    /// it, an empty or unmounted folder keeps its index).
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SearchArgs {
+    pub image: PathBuf,
+    /// The indexed folder to search (default: the indexed folder that contains the image).
+    #[arg(long)]
+    pub folder: Option<PathBuf>,
+    /// How many matches.
+    #[arg(short, default_value_t = 10)]
+    pub k: usize,
+    /// Print one JSON object: {"query": ..., "results": [{"path": ..., "similarity": ...,
+    /// "label": ..., "percentile": ..., "exists": ...}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Only matches at least this alike: same (photo), near (duplicate), similar, related.
+    #[arg(long, value_parser = parse_label)]
+    pub min_label: Option<photo_sim_engine::query::labels::Label>,
+    /// Compare the photo only as it is, not also turned by 90°, 180° and 270° (faster: one
+    /// network run instead of four).
+    #[arg(long)]
+    pub no_rotations: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DuplicatesArgs {
+    pub folder: PathBuf,
+    /// How alike the members must be: same (photo), near (duplicate: same scene, moments
+    /// apart) or similar.
+    #[arg(long, value_parser = parse_label, default_value = "near", conflicts_with = "min_similarity")]
+    pub level: photo_sim_engine::query::labels::Label,
+    /// A similarity threshold instead of a level (0 to 1).
+    #[arg(long)]
+    pub min_similarity: Option<f32>,
+    /// Print one JSON object: {"groups": [{"keeper": ..., "members": [...]}]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Parses the arguments and runs the command; errors go to stderr with a non-zero exit code.
@@ -157,126 +166,136 @@ fn quiet_on_closed_pipe() {
 fn run(args: Args) -> Result<ExitCode> {
     if matches!(
         args.command,
-        Some(
-            Command::Index { .. }
-                | Command::Search { .. }
-                | Command::Duplicates { .. }
-                | Command::Bench(_)
-        )
+        Some(Command::Index(_) | Command::Search(_) | Command::Duplicates(_) | Command::Bench(_))
     ) {
         quiet_on_closed_pipe();
     }
-    let store = Store::new(args.data_dir.as_deref())?;
-    let model = args.model.clone();
-    let load_model = || -> Result<Arc<Model>> { Ok(Arc::new(Model::load(model.as_deref())?)) };
+    let setup = Setup {
+        store: Store::new(args.data_dir.as_deref())?,
+        model: args.model,
+    };
     match args.command {
-        None => crate::app::run(store, args.model, None, None),
+        None => photo_sim_app::run(setup.store, setup.model, None, None),
         Some(Command::Open { folder, query }) => {
-            crate::app::run(store, args.model, Some(folder), query)
+            photo_sim_app::run(setup.store, setup.model, Some(folder), query)
         }
-        Some(Command::Index {
-            folder,
-            json,
-            prune,
-        }) => {
-            let cancel = cancel_on_signals();
-            let library = Library::open(&folder, &store, load_model()?)?;
-            let summary = index_with_progress(&library, &UpdateOptions { prune }, &cancel)?;
-            if json {
-                println!("{}", summary_json(&library, &summary));
-            } else {
-                print_summary(&library, &summary);
-            }
-            Ok(if summary.cancelled {
-                ExitCode::from(CANCELLED)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Some(Command::Search {
-            image,
-            folder,
-            k,
-            json,
-            min_label,
-            no_rotations,
-        }) => {
-            let cancel = cancel_on_signals();
-            let query = image
-                .canonicalize()
-                .with_context(|| format!("cannot open the query image {}", image.display()))?;
-            let folder = match folder {
-                Some(f) => f,
-                None => indexed_ancestor(&store, &query).with_context(|| {
-                    format!(
-                        "no indexed folder contains {}; pass --folder <folder>",
-                        query.display()
-                    )
-                })?,
-            };
-            let library = open_indexed(&folder, &store, load_model()?, &cancel)?;
-            let options = crate::QueryOptions {
-                rotations: !no_rotations,
-            };
-            let mut matches = library.search_with(&query, k, &options)?;
-            if let Some(min) = min_label {
-                if library.model().thresholds().is_none() {
-                    bail!("--min-label needs the built-in model (its similarity thresholds were measured; this model's were not)");
-                }
-                matches.retain(|m| m.label.is_some_and(|l| l >= min));
-            }
-            let missing = matches.iter().filter(|m| !m.exists).count();
-            if missing > 0 {
-                eprintln!(
-                    "note: {missing} of these matches no longer exist on disk (deleted, or the folder is not mounted); `photo-sim index` updates the index."
-                );
-            }
-            if json {
-                println!("{}", matches_json(&query, &matches));
-            } else {
-                for m in &matches {
-                    let gone = if m.exists { "" } else { "  (missing)" };
-                    let label = m.label.map_or("", |l| l.words());
-                    let rank = m
-                        .percentile
-                        .map_or(String::new(), |p| format!("closer than {p:.2}% of pairs"));
-                    println!(
-                        "{:.4}  {label:<15}  {rank:<29}  {}{gone}",
-                        m.similarity,
-                        shown(&m.path)
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Duplicates {
-            folder,
-            level,
-            min_similarity,
-            json,
-        }) => {
-            let cancel = cancel_on_signals();
-            let library = open_indexed(&folder, &store, load_model()?, &cancel)?;
-            let threshold = match (min_similarity, library.model().thresholds()) {
-                (Some(t), _) => t,
-                (None, Some(t)) => t.floor(level),
-                (None, None) => {
-                    bail!("this model's similarity levels were not measured; pass --min-similarity")
-                }
-            };
-            let groups = library.duplicates(threshold);
-            if json {
-                println!("{}", duplicates_json(&groups, threshold));
-            } else {
-                print_duplicates(&groups, threshold);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Index(a)) => index(&setup, a),
+        Some(Command::Search(a)) => search(&setup, a),
+        Some(Command::Duplicates(a)) => duplicates(&setup, a),
         Some(Command::Bench(bench)) => {
-            crate::bench::run(&bench, load_model()?)?;
+            crate::bench::run(&bench, setup.load_model()?)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// What every command starts from: where files live and which model to load.
+struct Setup {
+    store: Store,
+    model: Option<PathBuf>,
+}
+
+impl Setup {
+    /// The model, loaded when a command needs it (the window loads its own in the background).
+    fn load_model(&self) -> Result<Arc<Model>> {
+        Ok(Arc::new(Model::load(self.model.as_deref())?))
+    }
+}
+
+/// `photo-sim index`: builds or updates the index with a progress bar, then the summary.
+fn index(setup: &Setup, args: IndexArgs) -> Result<ExitCode> {
+    let cancel = cancel_on_signals();
+    let library = Library::open(&args.folder, &setup.store, setup.load_model()?)?;
+    let options = UpdateOptions { prune: args.prune };
+    let summary = index_with_progress(&library, &options, &cancel)?;
+    if args.json {
+        println!("{}", summary_json(&library, &summary));
+    } else {
+        print_summary(&library, &summary);
+    }
+    Ok(if summary.cancelled {
+        ExitCode::from(CANCELLED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `photo-sim search`: the matches of one photo in the folder given or the indexed one
+/// holding it.
+fn search(setup: &Setup, args: SearchArgs) -> Result<ExitCode> {
+    let cancel = cancel_on_signals();
+    let query = args
+        .image
+        .canonicalize()
+        .with_context(|| format!("cannot open the query image {}", args.image.display()))?;
+    let folder = match args.folder {
+        Some(f) => f,
+        None => indexed_ancestor(&setup.store, &query).with_context(|| {
+            format!(
+                "no indexed folder contains {}; pass --folder <folder>",
+                query.display()
+            )
+        })?,
+    };
+    let library = open_indexed(&folder, &setup.store, setup.load_model()?, &cancel)?;
+    let options = photo_sim_engine::QueryOptions {
+        rotations: !args.no_rotations,
+    };
+    let mut matches = library.search_with(&query, args.k, &options)?;
+    if let Some(min) = args.min_label {
+        if library.model().thresholds().is_none() {
+            bail!("--min-label needs the built-in model (its similarity thresholds were measured; this model's were not)");
+        }
+        matches.retain(|m| m.label.is_some_and(|l| l >= min));
+    }
+    let missing = matches.iter().filter(|m| !m.exists).count();
+    if missing > 0 {
+        eprintln!(
+            "note: {missing} of these matches no longer exist on disk (deleted, or the folder is not mounted); `photo-sim index` updates the index."
+        );
+    }
+    if args.json {
+        println!("{}", matches_json(&query, &matches));
+    } else {
+        print_matches(&matches);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line a match: similarity, label, rank in the library, path.
+fn print_matches(matches: &[Match]) {
+    for m in matches {
+        let gone = if m.exists { "" } else { "  (missing)" };
+        let label = m.label.map_or("", |l| l.words());
+        let rank = m
+            .percentile
+            .map_or(String::new(), |p| format!("closer than {p:.2}% of pairs"));
+        println!(
+            "{:.4}  {label:<15}  {rank:<29}  {}{gone}",
+            m.similarity,
+            shown(&m.path)
+        );
+    }
+}
+
+/// `photo-sim duplicates`: the groups of copies at a level or a similarity given.
+fn duplicates(setup: &Setup, args: DuplicatesArgs) -> Result<ExitCode> {
+    let cancel = cancel_on_signals();
+    let library = open_indexed(&args.folder, &setup.store, setup.load_model()?, &cancel)?;
+    let threshold = match (args.min_similarity, library.model().thresholds()) {
+        (Some(t), _) => t,
+        (None, Some(t)) => t.floor(args.level),
+        (None, None) => {
+            bail!("this model's similarity levels were not measured; pass --min-similarity")
+        }
+    };
+    let groups = library.duplicates(threshold);
+    if args.json {
+        println!("{}", duplicates_json(&groups, threshold));
+    } else {
+        print_duplicates(&groups, threshold);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The nearest folder above `image` (or the folder itself) that has an index.
@@ -368,8 +387,8 @@ fn print_summary(library: &Library, s: &Summary) {
 }
 
 /// `--min-label`: a label's short name (same, near, similar, related) or its words.
-fn parse_label(text: &str) -> Result<crate::query::labels::Label, String> {
-    crate::query::labels::Label::ALL
+fn parse_label(text: &str) -> Result<photo_sim_engine::query::labels::Label, String> {
+    photo_sim_engine::query::labels::Label::ALL
         .into_iter()
         .find(|l| l.key() == text || l.words() == text)
         .ok_or_else(|| "one of: same, near, similar, related, unrelated".to_string())
@@ -379,7 +398,7 @@ fn parse_label(text: &str) -> Result<crate::query::labels::Label, String> {
 /// in double quotes with escapes (`\n`, `\xe9`), so one path is always one line and the bytes
 /// can be recovered.
 pub fn shown(path: &Path) -> String {
-    let bytes = crate::index::store::path_bytes(path);
+    let bytes = photo_sim_engine::index::store::path_bytes(path);
     match std::str::from_utf8(&bytes) {
         Ok(s) if !s.chars().any(char::is_control) => s.to_string(),
         _ => format!("\"{}\"", bytes.escape_ascii()),
@@ -392,7 +411,7 @@ fn path_fields(key: &str, path: &Path) -> serde_json::Map<String, serde_json::Va
     let mut map = serde_json::Map::new();
     map.insert(key.into(), path.to_string_lossy().into_owned().into());
     if path.to_str().is_none() {
-        let bytes = crate::index::store::path_bytes(path).into_owned();
+        let bytes = photo_sim_engine::index::store::path_bytes(path).into_owned();
         map.insert(format!("{key}_bytes"), bytes.into());
     }
     map
@@ -451,28 +470,28 @@ pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
 
 /// A time in nanoseconds since 1970 as `YYYY-MM-DD HH:MM` (UTC).
 fn date(ns: i128) -> String {
-    crate::decode::details::utc_date(ns.div_euclid(1_000_000_000) as i64)
+    photo_sim_engine::decode::details::utc_date(ns.div_euclid(1_000_000_000) as i64)
 }
 
-fn photo_line(p: &crate::Photo) -> String {
+fn photo_line(p: &photo_sim_engine::Photo) -> String {
     let size = p
         .pixels
         .map_or("?×?".to_string(), |(w, h)| format!("{w}×{h}"));
     format!(
         "{}  {size}  {}  {}",
         shown(&p.path),
-        crate::decode::details::size_text(p.bytes),
+        photo_sim_engine::decode::details::size_text(p.bytes),
         date(p.modified_ns)
     )
 }
 
-fn print_duplicates(groups: &[crate::DuplicateGroup], threshold: f32) {
+fn print_duplicates(groups: &[photo_sim_engine::DuplicateGroup], threshold: f32) {
     let photos: usize = groups.iter().map(|g| g.members.len() + 1).sum();
     let reclaimable: u64 = groups.iter().map(|g| g.reclaimable()).sum();
     println!(
         "{} groups, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: most pixels, then the largest file, then the oldest)",
         groups.len(),
-        crate::decode::details::size_text(reclaimable)
+        photo_sim_engine::decode::details::size_text(reclaimable)
     );
     for (i, g) in groups.iter().enumerate() {
         println!("\nGroup {} ({} photos)", i + 1, g.members.len() + 1);
@@ -487,7 +506,7 @@ fn print_duplicates(groups: &[crate::DuplicateGroup], threshold: f32) {
     }
 }
 
-fn photo_json(p: &crate::Photo) -> serde_json::Map<String, serde_json::Value> {
+fn photo_json(p: &photo_sim_engine::Photo) -> serde_json::Map<String, serde_json::Value> {
     let mut m = path_fields("path", &p.path);
     if let Some((w, h)) = p.pixels {
         m.insert("width".into(), w.into());
@@ -499,7 +518,10 @@ fn photo_json(p: &crate::Photo) -> serde_json::Map<String, serde_json::Value> {
 }
 
 /// The `duplicates --json` object.
-fn duplicates_json(groups: &[crate::DuplicateGroup], threshold: f32) -> serde_json::Value {
+fn duplicates_json(
+    groups: &[photo_sim_engine::DuplicateGroup],
+    threshold: f32,
+) -> serde_json::Value {
     let groups: Vec<serde_json::Value> = groups
         .iter()
         .map(|g| {

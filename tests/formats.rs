@@ -2,7 +2,7 @@
 //! finding them, usable as queries and thumbnails, upright; and, without libheif, skipped
 //! with a reason while the rest is indexed.
 //!
-//! The HEIC/AVIF files are made here with libheif's encoder (`photo_sim::decode::heif::encode`). These
+//! The HEIC/AVIF files are made here with libheif's encoder (`photo_sim_engine::decode::heif::encode`). These
 //! tests need libheif (CI installs libheif1) and fail, saying so, without it.
 
 mod common;
@@ -10,8 +10,8 @@ mod common;
 use common::{cli, fixture, fixture_image, mean_difference, run_within, texts, Sandbox};
 use image::metadata::Orientation;
 use image::RgbImage;
-use photo_sim::decode;
-use photo_sim::decode::heif::{self, Codec};
+use photo_sim_engine::decode;
+use photo_sim_engine::decode::heif::{self, Codec};
 use std::fs;
 use std::path::Path;
 
@@ -55,7 +55,7 @@ fn fill(photos: &Path) {
     );
 }
 
-fn names(matches: &[photo_sim::Match]) -> Vec<String> {
+fn names(matches: &[photo_sim_engine::Match]) -> Vec<String> {
     matches
         .iter()
         .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())

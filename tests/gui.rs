@@ -7,8 +7,8 @@ use common::{fixture, fixture_image, model, save_jpeg, synthetic, type_and_submi
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use photo_sim::app::App;
-use photo_sim::Store;
+use photo_sim_app::App;
+use photo_sim_engine::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -295,7 +295,7 @@ fn an_emptied_folder_keeps_its_index_until_the_person_removes_the_missing_photos
     let store = Store::under(&tmp.path().join("data"));
     let mut h = harness(store.clone());
     h.state_mut()
-        .apply(photo_sim::app::state::Action::OpenFolder(photos.clone()));
+        .apply(photo_sim_app::state::Action::OpenFolder(photos.clone()));
     run_until(&mut h, "indexing", indexed);
     assert_eq!(h.state().state().indexed, 16);
     drop(h);
@@ -632,8 +632,8 @@ fn without_a_desktop_dialog_the_in_app_picker_opens_a_folder() {
     // Walk to the photos: up from wherever it starts is not needed, type-free clicks only.
     let start = h.state().state().picker.as_ref().unwrap().dir.clone();
     assert!(start.is_dir(), "{start:?}");
-    h.state_mut().apply(photo_sim::app::state::Action::Picker(
-        photo_sim::app::picker::PickerAction::Enter(tmp.path().to_path_buf()),
+    h.state_mut().apply(photo_sim_app::state::Action::Picker(
+        photo_sim_app::picker::PickerAction::Enter(tmp.path().to_path_buf()),
     ));
     h.step();
     h.get_by_label("burst/").click();
@@ -662,7 +662,7 @@ fn a_raw_beside_its_jpeg_is_one_tile_and_a_byte_copy_says_identical() {
     std::fs::write(photos.join("IMG_0001.JPG"), &cat).unwrap();
     std::fs::write(
         photos.join("IMG_0001.DNG"),
-        photo_sim::decode::raw::wrap_in_dng(&cat, 1),
+        photo_sim_engine::decode::raw::wrap_in_dng(&cat, 1),
     )
     .unwrap();
     for seed in 0..3 {

@@ -11,9 +11,9 @@ use common::{fixture_image, model, save_jpeg, synthetic, type_and_submit};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use photo_sim::app::state::View;
-use photo_sim::app::App;
-use photo_sim::Store;
+use photo_sim_app::state::View;
+use photo_sim_app::App;
+use photo_sim_engine::Store;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -5,9 +5,9 @@
 
 mod common;
 
-use photo_sim::decode::{self, DecodeError};
-use photo_sim::index::format::{self, Entry, Failed, Vectors};
-use photo_sim::index::scan::Fingerprint;
+use photo_sim_engine::decode::{self, DecodeError};
+use photo_sim_engine::index::format::{self, Entry, Failed, Vectors};
+use photo_sim_engine::index::scan::Fingerprint;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fs;
@@ -93,7 +93,7 @@ fn sample_index() -> Vectors {
                 size: 1000 + i,
                 mtime_ns: 17 * i as i128,
             },
-            content: Some(photo_sim::index::content_key::key_of_bytes(
+            content: Some(photo_sim_engine::index::content_key::key_of_bytes(
                 &i.to_le_bytes(),
             )),
             inode: i + 1,
@@ -208,7 +208,7 @@ fn crafted_lengths_never_crash_the_reader_or_allocate_beyond_the_file() {
 
 #[test]
 fn a_damaged_checkpoint_log_is_cut_at_its_last_whole_record() {
-    use photo_sim::index::journal::{self, Change, Journal, Outcome};
+    use photo_sim_engine::index::journal::{self, Change, Journal, Outcome};
     let dir = tempfile::tempdir().unwrap();
     let id = [7u8; 32];
     let (mut j, _) = Journal::open(dir.path(), id, 42, 2).unwrap();
@@ -346,8 +346,9 @@ fn named_pipes_and_devices_are_refused_without_blocking() {
 
     // The scan names them instead of ignoring them silently.
     let d = dir.path().to_path_buf();
-    let scan =
-        within(move || photo_sim::index::scan::scan(&d, None, &photo_sim::CancelToken::new()));
+    let scan = within(move || {
+        photo_sim_engine::index::scan::scan(&d, None, &photo_sim_engine::CancelToken::new())
+    });
     let reasons: Vec<String> = scan
         .skipped
         .iter()

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{small_photos, spawn_indexing, Sandbox};
-use photo_sim::IndexStatus;
+use photo_sim_engine::IndexStatus;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -66,9 +66,9 @@ fn kill_9_at_random_moments_loses_at_most_the_last_checkpoint() {
     let before = lib.len();
     let summary = lib
         .update(
-            &photo_sim::UpdateOptions::default(),
+            &photo_sim_engine::UpdateOptions::default(),
             None,
-            &photo_sim::CancelToken::new(),
+            &photo_sim_engine::CancelToken::new(),
         )
         .unwrap();
     assert_eq!(summary.embedded, total as usize - before);

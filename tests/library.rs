@@ -4,11 +4,11 @@
 mod common;
 
 use common::{fixture, fixture_image, save_jpeg, synthetic, variant, Sandbox};
-use photo_sim::{run_update, CancelToken, Event, Library, UpdateOptions};
+use photo_sim_engine::{run_update, CancelToken, Event, Library, UpdateOptions};
 use std::fs;
 use std::path::Path;
 
-fn names(matches: &[photo_sim::Match]) -> Vec<String> {
+fn names(matches: &[photo_sim_engine::Match]) -> Vec<String> {
     matches
         .iter()
         .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())
@@ -420,7 +420,11 @@ fn rotated_and_mirrored_copies_find_their_original_first() {
         // Without rotations, a photo turned by 90° looks much less like itself.
         let turned = outside.path().join(format!("{name}_rot90.jpg"));
         let plain = lib
-            .search_with(&turned, 1, &photo_sim::QueryOptions { rotations: false })
+            .search_with(
+                &turned,
+                1,
+                &photo_sim_engine::QueryOptions { rotations: false },
+            )
             .unwrap();
         let robust = lib.search(&turned, 1).unwrap();
         assert!(
@@ -434,7 +438,7 @@ fn rotated_and_mirrored_copies_find_their_original_first() {
 
 #[test]
 fn labels_name_copies_as_the_same_photo_and_strangers_as_unrelated() {
-    use photo_sim::query::labels::Label;
+    use photo_sim_engine::query::labels::Label;
     let sb = Sandbox::new();
     let p = sb.photos();
     let cat = fixture_image("cat.jpg");

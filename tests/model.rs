@@ -43,7 +43,7 @@ fn tract_matches_onnxruntime_within_1e_3_on_the_same_input() {
 fn tract_rmac_matches_onnxruntime_features_pooled_by_the_reference_script() {
     // cat.rmac.f32: onnxruntime's `features` for cat.input.f32, pooled by models/rmac.py.
     let model = common::model();
-    assert_eq!(model.descriptor, photo_sim::embed::Descriptor::Rmac);
+    assert_eq!(model.descriptor, photo_sim_engine::embed::Descriptor::Rmac);
     let input = read_f32("cat.input.f32");
     let want = read_f32("cat.rmac.f32");
     let got = model.session().unwrap().embed(&input).unwrap();
@@ -70,8 +70,9 @@ fn known_photos_get_their_imagenet_class_through_the_whole_pipeline() {
     .map(str::to_string)
     .collect();
     let mut session = model.session().unwrap();
-    let classify = |session: &mut photo_sim::embed::Session, name: &str| {
-        let input = photo_sim::embed::preprocess::model_input(&common::fixture(name)).unwrap();
+    let classify = |session: &mut photo_sim_engine::embed::Session, name: &str| {
+        let input =
+            photo_sim_engine::embed::preprocess::model_input(&common::fixture(name)).unwrap();
         top5(&session.run(&input).unwrap().logits.unwrap())
     };
     let cat = classify(&mut session, "cat.jpg");
@@ -96,7 +97,9 @@ fn rust_preprocessing_is_close_to_the_reference_pipeline() {
     let model = common::model();
     let mut session = model.session().unwrap();
     let ours = session
-        .embed(&photo_sim::embed::preprocess::model_input(&common::fixture("cat.jpg")).unwrap())
+        .embed(
+            &photo_sim_engine::embed::preprocess::model_input(&common::fixture("cat.jpg")).unwrap(),
+        )
         .unwrap();
     let reference = session.embed(&read_f32("cat.input.f32")).unwrap();
     let cosine: f32 = ours.iter().zip(&reference).map(|(a, b)| a * b).sum();

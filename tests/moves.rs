@@ -4,10 +4,10 @@
 mod common;
 
 use common::{cli, run_within, save_jpeg, small_photos, synthetic, texts, Sandbox};
-use photo_sim::{CancelToken, Library, UpdateOptions};
+use photo_sim_engine::{CancelToken, Library, UpdateOptions};
 use std::fs;
 
-fn update(lib: &Library) -> photo_sim::Summary {
+fn update(lib: &Library) -> photo_sim_engine::Summary {
     lib.update(&UpdateOptions::default(), None, &CancelToken::new())
         .unwrap()
 }
@@ -154,11 +154,11 @@ fn overlapping_folders_share_vectors_instead_of_embedding_twice() {
 
 /// Rewrites the vectors file of `lib` as format version 2 wrote it: entries without content.
 fn downgrade_to_version_2(lib: &Library, model_id: [u8; 32]) {
-    use photo_sim::index::format::{self, Kind};
+    use photo_sim_engine::index::format::{self, Kind};
     #[derive(serde::Serialize)]
     struct EntryV2 {
         path: Vec<u8>,
-        fingerprint: photo_sim::index::scan::Fingerprint,
+        fingerprint: photo_sim_engine::index::scan::Fingerprint,
     }
     #[derive(serde::Serialize)]
     struct MetaV2 {

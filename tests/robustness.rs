@@ -5,7 +5,7 @@
 mod common;
 
 use common::{cli, fixture, model, run_within, small_photos, texts, Sandbox};
-use photo_sim::{run_update, CancelToken, Event, Library, UpdateOptions};
+use photo_sim_engine::{run_update, CancelToken, Event, Library, UpdateOptions};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -433,7 +433,7 @@ fn sigterm_saves_the_work_like_ctrl_c() {
     assert_eq!(out.status.code(), Some(130));
     let lib = sb.open();
     assert!(!lib.is_empty() && lib.len() < 150, "{} saved", lib.len());
-    assert_eq!(lib.status(), &photo_sim::IndexStatus::Loaded);
+    assert_eq!(lib.status(), &photo_sim_engine::IndexStatus::Loaded);
     assert!(
         !dir.join("journal.bin").exists(),
         "compacted on the way out"

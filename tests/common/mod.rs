@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use image::{Rgb, RgbImage};
-use photo_sim::{CancelToken, Library, Model, Store, Summary, UpdateOptions};
+use photo_sim_engine::{CancelToken, Library, Model, Store, Summary, UpdateOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 

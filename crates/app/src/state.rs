@@ -7,12 +7,12 @@
 
 use super::cleanup::{Cleanup, Level};
 use super::picker::{Picker, PickerAction, Purpose};
-use crate::decode::details::Details;
-use crate::progress::{Event, Skipped, Summary};
-use crate::query::browse::{Request, Scope, Tile};
-use crate::query::labels::Label;
-use crate::relocate::{Destination, Report};
-use crate::Photo;
+use photo_sim_engine::decode::details::Details;
+use photo_sim_engine::progress::{Event, Skipped, Summary};
+use photo_sim_engine::query::browse::{Request, Scope, Tile};
+use photo_sim_engine::query::labels::Label;
+use photo_sim_engine::relocate::{Destination, Report};
+use photo_sim_engine::Photo;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,7 +68,7 @@ impl Where {
 /// the near-duplicates that follow it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cell {
-    pub m: crate::Match,
+    pub m: photo_sim_engine::Match,
     /// Photos the tile stands for (1 for an expanded group's other members).
     pub count: usize,
     /// What the tile's badge says ("×3", "JPG+RAW"), when it stands for several photos.
@@ -336,7 +336,9 @@ impl Settings {
 
     pub fn save(&self, config_dir: &Path) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        crate::index::store::write_atomic(&Self::file(config_dir), |w| w.write_all(&json))?;
+        photo_sim_engine::index::store::write_atomic(&Self::file(config_dir), |w| {
+            w.write_all(&json)
+        })?;
         Ok(())
     }
 }
@@ -526,7 +528,7 @@ impl State {
     }
 
     /// The matches of the grid's cells, in order.
-    pub fn results(&self) -> Vec<crate::Match> {
+    pub fn results(&self) -> Vec<photo_sim_engine::Match> {
         self.cells().into_iter().map(|c| c.m).collect()
     }
 
@@ -662,7 +664,7 @@ impl State {
             less: step.less.clone(),
             scope: self.scope.scope(&step.path),
             tiles: self.count,
-            options: crate::QueryOptions {
+            options: photo_sim_engine::QueryOptions {
                 rotations: self.settings.rotations,
             },
         };
@@ -1245,7 +1247,7 @@ fn chosen(purpose: Purpose, path: PathBuf) -> Action {
 }
 
 /// Matches under the "similar" cut (loosely related or unrelated): drawn dimmed, or hidden.
-pub fn is_weak(m: &crate::Match) -> bool {
+pub fn is_weak(m: &photo_sim_engine::Match) -> bool {
     matches!(m.label, Some(Label::Related | Label::Unrelated))
 }
 
@@ -1270,8 +1272,8 @@ fn starts_something(action: &Action) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::paths::path_from_text;
-    use crate::Match;
+    use crate::paths::path_from_text;
+    use photo_sim_engine::Match;
 
     fn m(path: &str, similarity: f32) -> Match {
         Match {

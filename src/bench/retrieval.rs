@@ -6,11 +6,11 @@
 //! copy-to-original similarity next to that of unrelated photos. These distributions are what
 //! similarity thresholds are chosen from.
 
-use crate::decode;
-use crate::embed::preprocess::{self, to_model_input};
-use crate::embed::{Descriptor, Model};
 use anyhow::{bail, Result};
 use image::RgbImage;
+use photo_sim_engine::decode;
+use photo_sim_engine::embed::preprocess::{self, to_model_input};
+use photo_sim_engine::embed::{Descriptor, Model};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -108,7 +108,7 @@ fn describe_photo(model: &Model, path: &std::path::Path) -> Result<Described> {
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    crate::vector::dot(a, b)
+    photo_sim_engine::vector::dot(a, b)
 }
 
 fn percentile(sorted: &[f32], p: f64) -> f32 {
@@ -221,7 +221,7 @@ pub fn run(model: &Model, files: &[PathBuf], limit: usize) -> Result<Value> {
                 unrelated["max"].as_f64().unwrap_or_default()
             );
             let mut part = json!({"edits": per_edit, "unrelated": unrelated});
-            if let Some(t) = crate::query::labels::Thresholds::from_quality(&part) {
+            if let Some(t) = photo_sim_engine::query::labels::Thresholds::from_quality(&part) {
                 eprintln!(
                     "  thresholds: same photo {:.2}, near-duplicate {:.2}, similar {:.2}, loosely related {:.2}",
                     t.same, t.near, t.similar, t.related

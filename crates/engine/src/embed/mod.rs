@@ -18,7 +18,7 @@ use tract_onnx::prelude::*;
 
 /// The default model (EfficientNet-Lite0, see models/README.md), built into the binary so the
 /// installed program needs no file beside it and never downloads anything.
-pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/efficientnet_lite0.onnx");
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../../models/efficientnet_lite0.onnx");
 
 /// Environment variable naming another ONNX model to use (same as `--model`).
 pub const MODEL_ENV: &str = "PHOTO_SIM_MODEL";

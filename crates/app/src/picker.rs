@@ -3,8 +3,8 @@
 //! always work. Its state is plain Rust; `draw` only reads it and returns its own actions,
 //! which the window wraps as the app's.
 
-use crate::index::scan::has_image_extension;
 use eframe::egui;
+use photo_sim_engine::index::scan::has_image_extension;
 use std::path::{Path, PathBuf};
 
 /// What the picked path is for.

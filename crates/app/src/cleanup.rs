@@ -2,9 +2,9 @@
 //! similar), which one is shown, the photos the person selected, and what the last move did.
 //! Plain Rust like [`super::state`], which owns one of these and routes its actions here.
 
-use crate::query::labels::Label;
-use crate::relocate::Report;
-use crate::{DuplicateGroup, Photo};
+use photo_sim_engine::query::labels::Label;
+use photo_sim_engine::relocate::Report;
+use photo_sim_engine::{DuplicateGroup, Photo};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -3,16 +3,18 @@
 //! Stage by stage, each returning its figures: the whole indexing pipeline (as `photo-sim
 //! index` runs it), decoding alone, the model alone (with and without the NHWC layout, back to
 //! back in one process), how throughput scales with threads, query latency, and the exact scan
-//! and HNSW graph on synthetic vectors (which is how [`crate::query::nearest::GRAPH_THRESHOLD`] was
+//! and HNSW graph on synthetic vectors (which is how [`photo_sim_engine::query::nearest::GRAPH_THRESHOLD`] was
 //! chosen). Everything is printed as one JSON object, progress on stderr.
 
-use crate::decode;
-use crate::embed::preprocess;
-use crate::embed::{self, Model};
-use crate::progress::CancelToken;
-use crate::query::nearest::{self, Graph};
-use crate::{Library, Store};
+mod retrieval;
+
 use anyhow::{bail, Context, Result};
+use photo_sim_engine::decode;
+use photo_sim_engine::embed::preprocess;
+use photo_sim_engine::embed::{self, Model};
+use photo_sim_engine::progress::CancelToken;
+use photo_sim_engine::query::nearest::{self, Graph};
+use photo_sim_engine::{Library, Store};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -37,7 +39,7 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub group_sizes: Vec<usize>,
     /// Measure retrieval quality instead of speed: edited copies of the folder's photos query
-    /// the originals (see `quality.rs`).
+    /// the originals (see `bench/retrieval.rs`).
     #[arg(long)]
     pub quality: bool,
     /// Time decoding one 12 MP photo (the folder's first, resized to 4032×3024) stored as
@@ -84,7 +86,7 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
         return Ok(());
     }
     if args.quality {
-        let report = crate::quality::run(&model, &files, args.limit)?;
+        let report = retrieval::run(&model, &files, args.limit)?;
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
@@ -129,7 +131,7 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
 
 /// The image files of `folder`, as the scan finds them.
 fn image_files(folder: &Path) -> Result<Vec<PathBuf>> {
-    let scan = crate::index::scan::scan(folder, None, &CancelToken::new());
+    let scan = photo_sim_engine::index::scan::scan(folder, None, &CancelToken::new());
     let files: Vec<PathBuf> = scan
         .found
         .iter()
@@ -229,8 +231,8 @@ fn one_thread_ms(models: &[&Model], inputs: &[Vec<f32>]) -> Result<Vec<f64>> {
 /// decodes it (`load_rgb` for the model's 256-pixel shorter side: a JPEG at 1/8 of its size in
 /// the DCT domain, a HEIC/AVIF whole, since libheif cannot decode smaller).
 fn measure_formats(photo: &Path) -> Result<Value> {
-    use crate::decode::heif::{self, Codec};
     use image::metadata::Orientation;
+    use photo_sim_engine::decode::heif::{self, Codec};
     let tmp = TempDir::new()?;
     let src = decode::load_rgb(photo, u32::MAX)?;
     let (w, h) = FORMATS_SIZE;
@@ -255,7 +257,7 @@ fn measure_formats(photo: &Path) -> Result<Value> {
                     let mut out = Vec::new();
                     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
                         .encode_image(&big)?;
-                    crate::decode::raw::wrap_in_dng(&out, 1)
+                    photo_sim_engine::decode::raw::wrap_in_dng(&out, 1)
                 }
                 // The picture as a 12 MP Bayer sensor saw it: developed at half size.
                 "sensor.dng" => {
@@ -265,7 +267,7 @@ fn measure_formats(photo: &Path) -> Result<Value> {
                         h / 2,
                         image::imageops::FilterType::Triangle,
                     );
-                    crate::decode::raw::develop::mosaic_dng(
+                    photo_sim_engine::decode::raw::develop::mosaic_dng(
                         &half,
                         [0.5, 1.0, 0.7],
                         256,
@@ -344,8 +346,8 @@ fn measure_content_key(path: &Path) -> Result<Value> {
         }
         Ok(median_ms(samples))
     };
-    let sample = || crate::index::content_key::sample_of(path);
-    let full = || crate::index::content_key::full_of(path);
+    let sample = || photo_sim_engine::index::content_key::sample_of(path);
+    let full = || photo_sim_engine::index::content_key::full_of(path);
     let figures = json!({
         "sample_ms_cold": ms(true, &sample)?,
         "sample_ms_warm": ms(false, &sample)?,
@@ -395,9 +397,9 @@ fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
         "ms_per_image_one_thread_nchw": nchw_ms,
         "ms_per_image_fresh_session_wall": fresh_ms,
         "nhwc_speedup": nchw_ms / one_ms,
-        "depthwise_kernel": crate::embed::kernels::depthwise_c_in_use(),
+        "depthwise_kernel": photo_sim_engine::embed::kernels::depthwise_c_in_use(),
         // The first expansion of the model: 12,544 pixels × 16 channels → 96.
-        "matmul_tile_first_expansion": crate::embed::kernels::matmul::tile_for(12544, 16, 96),
+        "matmul_tile_first_expansion": photo_sim_engine::embed::kernels::matmul::tile_for(12544, 16, 96),
         "images_per_s": rate,
         "core_peak_gflops": peak / 1e9,
         "floor_ms_per_image": floor_ms,
@@ -470,16 +472,17 @@ fn measure_queries(library: &Library, indexed: &Path, query: &Path, tmp: &Path) 
         query.extension().and_then(|e| e.to_str()).unwrap_or("jpg")
     ));
     std::fs::copy(query, &outside).context("cannot copy the query image")?;
-    let upright = crate::QueryOptions { rotations: false };
-    let rotations = crate::QueryOptions::default();
-    let latency = |path: &Path, options: &crate::QueryOptions, runs: usize| -> Result<f64> {
-        library.search_with(path, 10, options)?;
-        Ok(median_ms(
-            (0..runs)
-                .map(|_| time(|| library.search_with(path, 10, options)).1)
-                .collect(),
-        ))
-    };
+    let upright = photo_sim_engine::QueryOptions { rotations: false };
+    let rotations = photo_sim_engine::QueryOptions::default();
+    let latency =
+        |path: &Path, options: &photo_sim_engine::QueryOptions, runs: usize| -> Result<f64> {
+            library.search_with(path, 10, options)?;
+            Ok(median_ms(
+                (0..runs)
+                    .map(|_| time(|| library.search_with(path, 10, options)).1)
+                    .collect(),
+            ))
+        };
     let indexed_ms = latency(indexed, &upright, 50)?;
     let outside_ms = latency(&outside, &upright, 15)?;
     let indexed_rotations_ms = latency(indexed, &rotations, 15)?;
@@ -555,13 +558,13 @@ fn measure_grouping(dim: usize, sizes: &[usize]) -> Value {
             let copy = &mut tail[..dim];
             copy.copy_from_slice(&head[i * dim..]);
             copy[i % dim] += 0.3;
-            crate::vector::normalize(copy);
+            photo_sim_engine::vector::normalize(copy);
         }
-        let threshold = crate::query::labels::RMAC.near;
+        let threshold = photo_sim_engine::query::labels::RMAC.near;
         let before = peak_rss_mb();
         let (groups, seconds) = time(|| {
-            let lists = crate::query::duplicates::neighbours(&data, dim, threshold);
-            crate::query::duplicates::group(&lists, |a, b| a.cmp(&b))
+            let lists = photo_sim_engine::query::duplicates::neighbours(&data, dim, threshold);
+            photo_sim_engine::query::duplicates::group(&lists, |a, b| a.cmp(&b))
         });
         eprintln!(
             "grouping {size} vectors: {seconds:.2} s, {} groups, peak memory {:.0} MiB (data {:.0} MiB)",
@@ -614,7 +617,7 @@ fn synthetic(n: usize, dim: usize) -> Vec<f32> {
         })
         .collect();
     data.par_chunks_exact_mut(dim)
-        .for_each(crate::vector::normalize);
+        .for_each(photo_sim_engine::vector::normalize);
     data
 }
 

@@ -2,10 +2,10 @@
 //! keyed by path, size and modification time) and in memory as a bounded LRU of textures, so
 //! walking back through the history never decodes a full photo again.
 
-use crate::decode;
-use crate::index::store::path_bytes;
 use eframe::egui;
 use egui::{ColorImage, TextureHandle, TextureOptions};
+use photo_sim_engine::decode;
+use photo_sim_engine::index::store::path_bytes;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};

@@ -19,8 +19,8 @@ pub mod view;
 pub mod widgets;
 pub mod worker;
 
-use crate::{Model, Store};
 use eframe::egui;
+use photo_sim_engine::{Model, Store};
 use state::{Action, Command, Settings, State};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,10 +7,10 @@ use super::paths::file_name;
 use super::state::{Action, State};
 use super::thumbs::Thumbs;
 use super::widgets::{grid_thumbnail, PathRow};
-use crate::decode::details::size_text;
-use crate::Photo;
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
+use photo_sim_engine::decode::details::size_text;
+use photo_sim_engine::Photo;
 
 /// Groups drawn at most (the largest first); the counts still cover all of them.
 const MAX_GROUPS_SHOWN: usize = 500;
@@ -152,8 +152,8 @@ fn capitalised(words: &str) -> String {
         .unwrap_or_default()
 }
 
-fn level_hint(label: crate::query::labels::Label) -> &'static str {
-    use crate::query::labels::Label;
+fn level_hint(label: photo_sim_engine::query::labels::Label) -> &'static str {
+    use photo_sim_engine::query::labels::Label;
     match label {
         Label::SamePhoto => {
             "The same photo: resized, re-compressed, lightly cropped or colour-shifted copies"

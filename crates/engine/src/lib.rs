@@ -1,5 +1,6 @@
 //! photo-sim's engine: index a folder of photos with a neural network and find the ones that
-//! look alike. The command line (`cli`) and the desktop app (`app`) are two faces on it.
+//! look alike. It knows nothing of windows or terminals: the command line (the `photo-sim`
+//! binary) and the desktop app (`photo-sim-app`) are two faces on it.
 //!
 //! ```text
 //! folder ─scan─▶ files+fingerprints ─decode─▶ 224×224 input ─embed─▶ unit vectors ─▶ index (disk)
@@ -12,16 +13,12 @@
 //! browser adds [`browse`] (queries refined by examples, kept to a folder, bursts folded into
 //! one tile) and [`details`] (what a hover card says of a photo).
 
-pub mod app;
-pub mod bench;
-pub mod cli;
 pub mod decode;
 pub mod embed;
 pub mod error;
 pub mod index;
 pub mod library;
 pub mod progress;
-pub mod quality;
 pub mod query;
 pub mod relocate;
 pub mod vector;

@@ -4,11 +4,11 @@
 
 use super::cleanup::{Level, LEVELS};
 use super::state::{Command, Msg, Settings};
-use crate::decode::details::Details;
-use crate::progress::CancelToken;
-use crate::query::browse::{Request, Tile};
-use crate::{Library, Model, Store, UpdateOptions};
 use crossbeam_channel::{Receiver, Sender};
+use photo_sim_engine::decode::details::Details;
+use photo_sim_engine::progress::CancelToken;
+use photo_sim_engine::query::browse::{Request, Tile};
+use photo_sim_engine::{Library, Model, Store, UpdateOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -158,7 +158,7 @@ impl Worker {
             Command::PickMoveTarget => self.dialog(Dialog::MoveTarget),
             Command::FindDuplicates { id } => self.find_duplicates(id),
             Command::MovePhotos { photos, to } => self.in_background("move", move || Msg::Moved {
-                reports: crate::relocate::move_photos(&photos, &to),
+                reports: photo_sim_engine::relocate::move_photos(&photos, &to),
             }),
             Command::Open {
                 folder,
@@ -272,7 +272,7 @@ impl Worker {
                     .pick_folder(),
                 Dialog::Photo => dialog
                     .set_title("Choose a photo")
-                    .add_filter("Images", crate::index::scan::IMAGE_EXTENSIONS)
+                    .add_filter("Images", photo_sim_engine::index::scan::IMAGE_EXTENSIONS)
                     .pick_file(),
             };
             let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
@@ -324,9 +324,12 @@ impl Worker {
                     notices: lib.notices().to_vec(),
                     skipped: lib.skipped(),
                 });
-                let result = crate::run_update(&lib, &UpdateOptions { prune }, &cancel, |event| {
-                    send(Msg::Index { generation, event })
-                });
+                let result = photo_sim_engine::run_update(
+                    &lib,
+                    &UpdateOptions { prune },
+                    &cancel,
+                    |event| send(Msg::Index { generation, event }),
+                );
                 send(Msg::Indexed {
                     generation,
                     result: result.map_err(|e| e.to_string()),
@@ -423,7 +426,7 @@ fn describe(paths: &[PathBuf], root: Option<&Path>) -> Vec<(PathBuf, Details)> {
     use rayon::prelude::*;
     paths
         .par_iter()
-        .map(|p| (p.clone(), crate::decode::details::of(p, root)))
+        .map(|p| (p.clone(), photo_sim_engine::decode::details::of(p, root)))
         .collect()
 }
 
@@ -443,12 +446,12 @@ fn search(
     }
     request.photo = query.clone();
     match lib {
-        Some(lib) => crate::query::browse::browse(lib, &request)
+        Some(lib) => photo_sim_engine::query::browse::browse(lib, &request)
             .map(|tiles| (query, tiles, true))
             .map_err(|e| e.to_string()),
         None => {
             // No folder to search yet: check that the photo is one, so a bad drop says so now.
-            crate::decode::sniff(&query)
+            photo_sim_engine::decode::sniff(&query)
                 .map_err(|e| format!("Cannot use {}: {e}", query.display()))?;
             Ok((query, Vec::new(), false))
         }
@@ -511,7 +514,7 @@ mod tests {
             request: Request {
                 photo: folder.join("0.png"),
                 tiles: 10,
-                options: crate::QueryOptions { rotations: true },
+                options: photo_sim_engine::QueryOptions { rotations: true },
                 ..Request::default()
             },
         });

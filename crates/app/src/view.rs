@@ -861,7 +861,7 @@ fn group_badge(
 }
 
 /// What a match is and where: the full path, the score, the folder, date and size.
-fn hover_card(ui: &mut egui::Ui, state: &State, m: &crate::Match) {
+fn hover_card(ui: &mut egui::Ui, state: &State, m: &photo_sim_engine::Match) {
     ui.label(RichText::new(file_name(&m.path)).strong());
     let mut score = format!("{} (similarity {:.4})", score_text(m), m.similarity);
     if let Some(p) = m.percentile {
@@ -883,7 +883,7 @@ fn hover_card(ui: &mut egui::Ui, state: &State, m: &crate::Match) {
 }
 
 /// A match's score as a person reads it: the label in words, then the similarity.
-pub fn score_text(m: &crate::Match) -> String {
+pub fn score_text(m: &photo_sim_engine::Match) -> String {
     let mut text = match m.label {
         _ if m.identical => format!("Identical copy · {:.2}", m.similarity),
         Some(label) => format!("{} · {:.2}", label.words(), m.similarity),
