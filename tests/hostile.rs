@@ -29,8 +29,10 @@ fn track(delta: isize) {
     });
 }
 
+// SAFETY: every call is passed to the system allocator unchanged; only sizes are counted.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller keeps GlobalAlloc's contract, which this passes on.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             track(layout.size() as isize);
@@ -38,6 +40,7 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller keeps GlobalAlloc's contract, which this passes on.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             track(layout.size() as isize);
@@ -45,10 +48,12 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller keeps GlobalAlloc's contract, which this passes on.
         unsafe { System.dealloc(ptr, layout) };
         track(-(layout.size() as isize));
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        // SAFETY: the caller keeps GlobalAlloc's contract, which this passes on.
         let p = unsafe { System.realloc(ptr, layout, new) };
         if !p.is_null() {
             track(new as isize - layout.size() as isize);

@@ -428,6 +428,7 @@ fn sigterm_saves_the_work_like_ctrl_c() {
         assert!(std::time::Instant::now() < deadline, "no checkpoint");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // SAFETY: kill takes any pid and signal; this pid is our own child's.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));

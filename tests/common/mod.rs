@@ -158,6 +158,7 @@ pub fn run_within(cmd: &mut std::process::Command, secs: u64) -> std::process::O
     match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
         Ok(out) => out.unwrap(),
         Err(_) => {
+            // SAFETY: kill takes any pid and signal; this pid is our own child's.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
             panic!("{cmd:?} hung: still running after {secs} s");
         }

@@ -383,10 +383,10 @@ fn load() -> Result<Api, String> {
     }
     // heif_init (libheif 1.13+) loads the decoder plugins where they are separate packages
     // (Debian 13+); older libraries have their decoders built in and do not need it.
-    // SAFETY: as in `get!`; heif_init takes NULL for default parameters.
-    if let Ok(init) =
-        unsafe { library.get::<unsafe extern "C" fn(*mut c_void) -> HeifError>(b"heif_init\0") }
-    {
+    // SAFETY: as in `get!`: the symbol, where it exists, has this signature.
+    let init =
+        unsafe { library.get::<unsafe extern "C" fn(*mut c_void) -> HeifError>(b"heif_init\0") };
+    if let Ok(init) = init {
         // SAFETY: NULL is documented as "default parameters"; the error's message is static.
         let err = unsafe { init(ptr::null_mut()) };
         if err.code != 0 {
@@ -473,19 +473,29 @@ impl<T> Drop for Guard<T> {
 // The releasers for `Guard`. Safety: `p` came from the matching libheif allocator and is
 // released once.
 unsafe fn free_context(api: &Api, p: *mut Context) {
-    (api.context_free)(p)
+    // SAFETY: `p` came from the matching libheif allocator and is released once
+    // (`Guard`'s contract).
+    unsafe { (api.context_free)(p) }
 }
 unsafe fn free_handle(api: &Api, p: *mut Handle) {
-    (api.handle_release)(p)
+    // SAFETY: `p` came from the matching libheif allocator and is released once
+    // (`Guard`'s contract).
+    unsafe { (api.handle_release)(p) }
 }
 unsafe fn free_image(api: &Api, p: *mut Image) {
-    (api.image_release)(p)
+    // SAFETY: `p` came from the matching libheif allocator and is released once
+    // (`Guard`'s contract).
+    unsafe { (api.image_release)(p) }
 }
 unsafe fn free_encoder(api: &Api, p: *mut Encoder) {
-    (api.encoder_release)(p)
+    // SAFETY: `p` came from the matching libheif allocator and is released once
+    // (`Guard`'s contract).
+    unsafe { (api.encoder_release)(p) }
 }
 unsafe fn free_options(api: &Api, p: *mut EncodingOptions) {
-    (api.encoding_options_free)(p)
+    // SAFETY: `p` came from the matching libheif allocator and is released once
+    // (`Guard`'s contract).
+    unsafe { (api.encoding_options_free)(p) }
 }
 
 fn new_context(api: &'static Api) -> Result<Guard<Context>, String> {

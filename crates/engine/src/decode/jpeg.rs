@@ -179,6 +179,7 @@ fn corrupt(e: std::io::Error) -> DecodeError {
 fn strict_errors() -> jpeg_error_mgr {
     // SAFETY: jpeg_std_error fills every field of the zeroed struct.
     let mut err: jpeg_error_mgr = unsafe { std::mem::zeroed() };
+    // SAFETY: `err` is a valid, writable error manager for libjpeg to fill.
     unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };
     err.error_exit = Some(fail);
     err.emit_message = Some(warning_fails);

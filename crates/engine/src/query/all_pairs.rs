@@ -198,21 +198,30 @@ mod quantised {
     /// with `k` a multiple of four.
     #[target_feature(enable = "avx2")]
     unsafe fn tile(rows: *const u8, k: usize, panel: *const u8) -> [[__m256i; 2]; MR] {
-        let ones = _mm256_set1_epi16(1);
-        let mut acc = [[_mm256_setzero_si256(); 2]; MR];
-        for quad in 0..k / 4 {
-            let b = panel.add(quad * NR * 4) as *const __m256i;
-            let (b0, b1) = (_mm256_loadu_si256(b), _mm256_loadu_si256(b.add(1)));
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let a =
-                    _mm256_set1_epi32((rows.add(r * k + quad * 4) as *const i32).read_unaligned());
-                acc[0] =
-                    _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b0), ones));
-                acc[1] =
-                    _mm256_add_epi32(acc[1], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b1), ones));
+        // SAFETY: the caller keeps the contract under # Safety above: AVX2, and MR × k
+        // and NR × k bytes behind the pointers.
+        unsafe {
+            let ones = _mm256_set1_epi16(1);
+            let mut acc = [[_mm256_setzero_si256(); 2]; MR];
+            for quad in 0..k / 4 {
+                let b = panel.add(quad * NR * 4) as *const __m256i;
+                let (b0, b1) = (_mm256_loadu_si256(b), _mm256_loadu_si256(b.add(1)));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let a = _mm256_set1_epi32(
+                        (rows.add(r * k + quad * 4) as *const i32).read_unaligned(),
+                    );
+                    acc[0] = _mm256_add_epi32(
+                        acc[0],
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(a, b0), ones),
+                    );
+                    acc[1] = _mm256_add_epi32(
+                        acc[1],
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(a, b1), ones),
+                    );
+                }
             }
+            acc
         }
-        acc
     }
 
     /// The columns of one tile row whose estimate may reach `threshold`, as a bit mask.
@@ -227,36 +236,40 @@ mod quantised {
         c0: usize,
         threshold: f32,
     ) -> u32 {
-        let mut mask = 0u32;
-        for (half, &sum) in sums.iter().enumerate() {
-            let c = c0 + half * 8;
-            let exact = _mm256_sub_epi32(
-                sum,
-                _mm256_loadu_si256(q.col_offset[c..c + 8].as_ptr() as *const __m256i),
-            );
-            let estimate = _mm256_mul_ps(
-                _mm256_cvtepi32_ps(exact),
-                _mm256_mul_ps(
-                    _mm256_set1_ps(q.row_scale[i]),
-                    _mm256_loadu_ps(q.col_scale[c..c + 8].as_ptr()),
-                ),
-            );
-            // |x·y − estimate| ≤ ‖x̂‖‖y − ŷ‖ + ‖x − x̂‖‖y‖.
-            let bound = _mm256_add_ps(
-                _mm256_mul_ps(
-                    _mm256_set1_ps(q.row_norm[i]),
-                    _mm256_loadu_ps(q.col_error[c..c + 8].as_ptr()),
-                ),
-                _mm256_mul_ps(
-                    _mm256_set1_ps(q.row_error[i]),
-                    _mm256_loadu_ps(q.norm[c..c + 8].as_ptr()),
-                ),
-            );
-            let reach = _mm256_add_ps(estimate, _mm256_add_ps(bound, _mm256_set1_ps(SLACK)));
-            let ok = _mm256_cmp_ps::<_CMP_GE_OQ>(reach, _mm256_set1_ps(threshold));
-            mask |= (_mm256_movemask_ps(ok) as u32) << (half * 8);
+        // SAFETY: the caller keeps the contract under # Safety above: AVX2, and columns
+        // `c0..c0 + NR` in `q`.
+        unsafe {
+            let mut mask = 0u32;
+            for (half, &sum) in sums.iter().enumerate() {
+                let c = c0 + half * 8;
+                let exact = _mm256_sub_epi32(
+                    sum,
+                    _mm256_loadu_si256(q.col_offset[c..c + 8].as_ptr() as *const __m256i),
+                );
+                let estimate = _mm256_mul_ps(
+                    _mm256_cvtepi32_ps(exact),
+                    _mm256_mul_ps(
+                        _mm256_set1_ps(q.row_scale[i]),
+                        _mm256_loadu_ps(q.col_scale[c..c + 8].as_ptr()),
+                    ),
+                );
+                // |x·y − estimate| ≤ ‖x̂‖‖y − ŷ‖ + ‖x − x̂‖‖y‖.
+                let bound = _mm256_add_ps(
+                    _mm256_mul_ps(
+                        _mm256_set1_ps(q.row_norm[i]),
+                        _mm256_loadu_ps(q.col_error[c..c + 8].as_ptr()),
+                    ),
+                    _mm256_mul_ps(
+                        _mm256_set1_ps(q.row_error[i]),
+                        _mm256_loadu_ps(q.norm[c..c + 8].as_ptr()),
+                    ),
+                );
+                let reach = _mm256_add_ps(estimate, _mm256_add_ps(bound, _mm256_set1_ps(SLACK)));
+                let ok = _mm256_cmp_ps::<_CMP_GE_OQ>(reach, _mm256_set1_ps(threshold));
+                mask |= (_mm256_movemask_ps(ok) as u32) << (half * 8);
+            }
+            mask
         }
-        mask
     }
 
     pub fn at_least(data: &[f32], dim: usize, threshold: f32) -> Vec<(u32, u32, f32)> {

@@ -86,6 +86,9 @@ macro_rules! depthwise_entry {
             in_stride: isize,
             out_stride: isize,
         ) {
+            // SAFETY: the caller keeps the contract under # Safety above: every address the
+            // formula names is in bounds, and the CPU has the instruction set named.
+            unsafe {
             let filter = Filter {
                 kernel,
                 taps,
@@ -110,6 +113,7 @@ macro_rules! depthwise_entry {
             }
             for i in i..len {
                 $points([point(i)], &filter);
+            }
             }
         }
     };
@@ -146,7 +150,9 @@ struct Filter<'a> {
 impl Filter<'_> {
     /// Tap `t`'s weights from channel `c` on.
     unsafe fn weights(&self, t: usize, c: usize) -> *const f32 {
-        self.kernel.add(t * self.k_stride + c)
+        // SAFETY: `t` is a tap and `c` a channel of this filter, whose weights tract lays
+        // out `k_stride` apart: the address is inside the kernel tensor.
+        unsafe { self.kernel.add(t * self.k_stride + c) }
     }
 }
 
@@ -164,7 +170,9 @@ type Point = (*const f32, *mut f32);
 #[target_feature(enable = "avx")]
 #[inline]
 unsafe fn points_at_once<const P: usize>(points: [Point; P], filter: &Filter) {
-    points_from(points, filter, 0)
+    // SAFETY: the points and the filter are in bounds (the entry point's contract),
+    // and only the AVX entry point calls this, on a CPU with AVX.
+    unsafe { points_from(points, filter, 0) }
 }
 
 /// Channels from `$c` on, two vectors of `$lanes` at a time, then one, for as long as they fill
@@ -217,19 +225,23 @@ macro_rules! channel_blocks {
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn points_at_once_512<const P: usize>(points: [Point; P], filter: &Filter) {
-    use std::arch::x86_64::*;
-    let mut c = 0;
-    channel_blocks!(
-        c,
-        points,
-        filter,
-        16,
-        _mm512_loadu_ps,
-        _mm512_storeu_ps,
-        _mm512_add_ps,
-        _mm512_mul_ps
-    );
-    points_from(points, filter, c)
+    // SAFETY: the points and the filter are in bounds (the entry point's contract),
+    // and only the AVX-512 entry point calls this, on a CPU with AVX-512F.
+    unsafe {
+        use std::arch::x86_64::*;
+        let mut c = 0;
+        channel_blocks!(
+            c,
+            points,
+            filter,
+            16,
+            _mm512_loadu_ps,
+            _mm512_storeu_ps,
+            _mm512_add_ps,
+            _mm512_mul_ps
+        );
+        points_from(points, filter, c)
+    }
 }
 
 /// `P` output positions, channels `from..`: sixteen at a time with AVX, then eight, then one.
@@ -237,25 +249,29 @@ unsafe fn points_at_once_512<const P: usize>(points: [Point; P], filter: &Filter
 #[target_feature(enable = "avx")]
 #[inline]
 unsafe fn points_from<const P: usize>(points: [Point; P], filter: &Filter, from: usize) {
-    use std::arch::x86_64::*;
-    let mut c = from;
-    channel_blocks!(
-        c,
-        points,
-        filter,
-        8,
-        _mm256_loadu_ps,
-        _mm256_storeu_ps,
-        _mm256_add_ps,
-        _mm256_mul_ps
-    );
-    for c in c..filter.channels {
-        for &(x, y) in &points {
-            let mut sum = *filter.bias.add(c);
-            for (&t, &off) in filter.taps.iter().zip(filter.offsets) {
-                sum += *filter.weights(t, c) * *x.offset(off).add(c);
+    // SAFETY: the points and the filter are in bounds (the entry point's contract),
+    // and both entry points run on CPUs with AVX (AVX-512F implies it).
+    unsafe {
+        use std::arch::x86_64::*;
+        let mut c = from;
+        channel_blocks!(
+            c,
+            points,
+            filter,
+            8,
+            _mm256_loadu_ps,
+            _mm256_storeu_ps,
+            _mm256_add_ps,
+            _mm256_mul_ps
+        );
+        for c in c..filter.channels {
+            for &(x, y) in &points {
+                let mut sum = *filter.bias.add(c);
+                for (&t, &off) in filter.taps.iter().zip(filter.offsets) {
+                    sum += *filter.weights(t, c) * *x.offset(off).add(c);
+                }
+                *y.add(c) = sum;
             }
-            *y.add(c) = sum;
         }
     }
 }
@@ -263,7 +279,7 @@ unsafe fn points_from<const P: usize>(points: [Point; P], filter: &Filter, from:
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
-    use crate::embed::kernels::test_values as values;
+    use crate::embed::kernels::{cpu_runs, test_values as values};
 
     /// tract's `DepthwiseCF32` signature.
     type Kernel = unsafe fn(
@@ -297,6 +313,8 @@ mod tests {
                 .collect();
             let (len, in_stride, out_stride) = (7usize, 2 * k_stride as isize, channels as isize);
             let mut ours = vec![f32::NAN; len * channels];
+            // SAFETY: the buffers hold every position, tap and channel the call names, and
+            // the caller checked that the CPU has the kernel's instruction set.
             unsafe {
                 kernel_fn(
                     input.as_ptr(),
@@ -331,14 +349,14 @@ mod tests {
 
     #[test]
     fn the_avx_depthwise_kernel_equals_the_scalar_loop_bit_for_bit() {
-        if std::arch::is_x86_feature_detected!("avx") {
+        if cpu_runs(std::arch::is_x86_feature_detected!("avx"), "AVX") {
             equals_the_scalar_loop_bit_for_bit(depthwise_c_f32);
         }
     }
 
     #[test]
     fn the_avx512_depthwise_kernel_equals_the_scalar_loop_bit_for_bit() {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if cpu_runs(std::arch::is_x86_feature_detected!("avx512f"), "AVX-512F") {
             equals_the_scalar_loop_bit_for_bit(depthwise_c_f32_512);
         }
     }

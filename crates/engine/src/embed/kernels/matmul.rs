@@ -105,83 +105,100 @@ mod x86 {
     /// AVX2 and FMA (tract only runs a kernel whose instruction set the machine has).
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile_kernel(specs: &[FusedKerSpec<f32>]) -> isize {
-        let zero = _mm256_setzero_ps();
-        let mut ab: Tile = [[zero; 2]; MR];
-        // `x` each output vector, `i` its row, `h` its half (columns 8h..8h+8).
-        macro_rules! each {
-            (|$x:ident, $i:ident, $h:ident| $e:expr) => {
-                for ($i, row) in ab.iter_mut().enumerate() {
-                    for ($h, $x) in row.iter_mut().enumerate() {
-                        let _ = ($i, $h);
-                        *$x = $e;
-                    }
-                }
-            };
-        }
-        for spec in specs {
-            match *spec {
-                FusedKerSpec::Done => break,
-                FusedKerSpec::Clear => ab = [[zero; 2]; MR],
-                FusedKerSpec::LoadTile(col_major, _) => {
-                    each!(|x, i, h| {
-                        let mut v = [0f32; 8];
-                        for (j, v) in v.iter_mut().enumerate() {
-                            *v = *col_major.add((8 * h + j) * MR + i);
+        // SAFETY: tract passes this tile's pointers for a 6×16 f32 tile and runs it only
+        // on a CPU with AVX2 and FMA (# Safety above).
+        unsafe {
+            let zero = _mm256_setzero_ps();
+            let mut ab: Tile = [[zero; 2]; MR];
+            // `x` each output vector, `i` its row, `h` its half (columns 8h..8h+8).
+            macro_rules! each {
+                (|$x:ident, $i:ident, $h:ident| $e:expr) => {
+                    for ($i, row) in ab.iter_mut().enumerate() {
+                        for ($h, $x) in row.iter_mut().enumerate() {
+                            let _ = ($i, $h);
+                            *$x = $e;
                         }
-                        _mm256_loadu_ps(v.as_ptr())
-                    })
-                }
-                FusedKerSpec::ScalarMin(m) => each!(|x, i, h| _mm256_min_ps(_mm256_set1_ps(m), *x)),
-                FusedKerSpec::ScalarMax(m) => each!(|x, i, h| _mm256_max_ps(_mm256_set1_ps(m), *x)),
-                FusedKerSpec::ScalarAdd(m) => each!(|x, i, h| _mm256_add_ps(_mm256_set1_ps(m), *x)),
-                FusedKerSpec::ScalarMul(m) => each!(|x, i, h| _mm256_mul_ps(_mm256_set1_ps(m), *x)),
-                FusedKerSpec::ScalarSub(m) => each!(|x, i, h| _mm256_sub_ps(_mm256_set1_ps(m), *x)),
-                FusedKerSpec::ScalarSubF(m) => {
-                    each!(|x, i, h| _mm256_sub_ps(*x, _mm256_set1_ps(m)))
-                }
-                FusedKerSpec::LeakyRelu(alpha) => each!(|x, i, h| {
-                    let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(*x, zero);
-                    _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(alpha), *x), *x, positive)
-                }),
-                FusedKerSpec::PerRowMin(m) => each!(|x, i, h| _mm256_min_ps(row(m, i), *x)),
-                FusedKerSpec::PerRowMax(m) => each!(|x, i, h| _mm256_max_ps(row(m, i), *x)),
-                FusedKerSpec::PerRowAdd(m) => each!(|x, i, h| _mm256_add_ps(row(m, i), *x)),
-                FusedKerSpec::PerRowMul(m) => each!(|x, i, h| _mm256_mul_ps(row(m, i), *x)),
-                FusedKerSpec::PerRowSub(m) => each!(|x, i, h| _mm256_sub_ps(row(m, i), *x)),
-                FusedKerSpec::PerRowSubF(m) => each!(|x, i, h| _mm256_sub_ps(*x, row(m, i))),
-                FusedKerSpec::PerColMin(m) => each!(|x, i, h| _mm256_min_ps(col(m, h), *x)),
-                FusedKerSpec::PerColMax(m) => each!(|x, i, h| _mm256_max_ps(col(m, h), *x)),
-                FusedKerSpec::PerColAdd(m) => each!(|x, i, h| _mm256_add_ps(col(m, h), *x)),
-                FusedKerSpec::PerColMul(m) => each!(|x, i, h| _mm256_mul_ps(col(m, h), *x)),
-                FusedKerSpec::PerColSub(m) => each!(|x, i, h| _mm256_sub_ps(col(m, h), *x)),
-                FusedKerSpec::PerColSubF(m) => each!(|x, i, h| _mm256_sub_ps(*x, col(m, h))),
-                FusedKerSpec::AddRowColProducts(rows, cols) => {
-                    each!(|x, i, h| _mm256_add_ps(*x, _mm256_mul_ps(row(rows, i), col(cols, h))))
-                }
-                FusedKerSpec::AddUnicast(other) => {
-                    let Some(read) = reader(&other) else {
-                        return 1;
-                    };
-                    each!(|x, i, h| _mm256_add_ps(*x, read(&other, i, h)))
-                }
-                FusedKerSpec::Store(tile) => {
-                    if tile.item_size != 4 {
-                        return 1;
                     }
-                    store(&tile, ab)
-                }
-                FusedKerSpec::AddMatMul { k, pa, pb, packing } => {
-                    if packing != 0 {
-                        return 1;
-                    }
-                    ab = add_mat_mul(ab, k, pa as *const f32, pb as *const f32)
-                }
-                FusedKerSpec::QScale(..)
-                | FusedKerSpec::RoundingShiftRight(..)
-                | FusedKerSpec::ShiftLeft(..) => return 1,
+                };
             }
+            for spec in specs {
+                match *spec {
+                    FusedKerSpec::Done => break,
+                    FusedKerSpec::Clear => ab = [[zero; 2]; MR],
+                    FusedKerSpec::LoadTile(col_major, _) => {
+                        each!(|x, i, h| {
+                            let mut v = [0f32; 8];
+                            for (j, v) in v.iter_mut().enumerate() {
+                                *v = *col_major.add((8 * h + j) * MR + i);
+                            }
+                            _mm256_loadu_ps(v.as_ptr())
+                        })
+                    }
+                    FusedKerSpec::ScalarMin(m) => {
+                        each!(|x, i, h| _mm256_min_ps(_mm256_set1_ps(m), *x))
+                    }
+                    FusedKerSpec::ScalarMax(m) => {
+                        each!(|x, i, h| _mm256_max_ps(_mm256_set1_ps(m), *x))
+                    }
+                    FusedKerSpec::ScalarAdd(m) => {
+                        each!(|x, i, h| _mm256_add_ps(_mm256_set1_ps(m), *x))
+                    }
+                    FusedKerSpec::ScalarMul(m) => {
+                        each!(|x, i, h| _mm256_mul_ps(_mm256_set1_ps(m), *x))
+                    }
+                    FusedKerSpec::ScalarSub(m) => {
+                        each!(|x, i, h| _mm256_sub_ps(_mm256_set1_ps(m), *x))
+                    }
+                    FusedKerSpec::ScalarSubF(m) => {
+                        each!(|x, i, h| _mm256_sub_ps(*x, _mm256_set1_ps(m)))
+                    }
+                    FusedKerSpec::LeakyRelu(alpha) => each!(|x, i, h| {
+                        let positive = _mm256_cmp_ps::<_CMP_GT_OQ>(*x, zero);
+                        _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(alpha), *x), *x, positive)
+                    }),
+                    FusedKerSpec::PerRowMin(m) => each!(|x, i, h| _mm256_min_ps(row(m, i), *x)),
+                    FusedKerSpec::PerRowMax(m) => each!(|x, i, h| _mm256_max_ps(row(m, i), *x)),
+                    FusedKerSpec::PerRowAdd(m) => each!(|x, i, h| _mm256_add_ps(row(m, i), *x)),
+                    FusedKerSpec::PerRowMul(m) => each!(|x, i, h| _mm256_mul_ps(row(m, i), *x)),
+                    FusedKerSpec::PerRowSub(m) => each!(|x, i, h| _mm256_sub_ps(row(m, i), *x)),
+                    FusedKerSpec::PerRowSubF(m) => each!(|x, i, h| _mm256_sub_ps(*x, row(m, i))),
+                    FusedKerSpec::PerColMin(m) => each!(|x, i, h| _mm256_min_ps(col(m, h), *x)),
+                    FusedKerSpec::PerColMax(m) => each!(|x, i, h| _mm256_max_ps(col(m, h), *x)),
+                    FusedKerSpec::PerColAdd(m) => each!(|x, i, h| _mm256_add_ps(col(m, h), *x)),
+                    FusedKerSpec::PerColMul(m) => each!(|x, i, h| _mm256_mul_ps(col(m, h), *x)),
+                    FusedKerSpec::PerColSub(m) => each!(|x, i, h| _mm256_sub_ps(col(m, h), *x)),
+                    FusedKerSpec::PerColSubF(m) => each!(|x, i, h| _mm256_sub_ps(*x, col(m, h))),
+                    FusedKerSpec::AddRowColProducts(rows, cols) => {
+                        each!(|x, i, h| _mm256_add_ps(
+                            *x,
+                            _mm256_mul_ps(row(rows, i), col(cols, h))
+                        ))
+                    }
+                    FusedKerSpec::AddUnicast(other) => {
+                        let Some(read) = reader(&other) else {
+                            return 1;
+                        };
+                        each!(|x, i, h| _mm256_add_ps(*x, read(&other, i, h)))
+                    }
+                    FusedKerSpec::Store(tile) => {
+                        if tile.item_size != 4 {
+                            return 1;
+                        }
+                        store(&tile, ab)
+                    }
+                    FusedKerSpec::AddMatMul { k, pa, pb, packing } => {
+                        if packing != 0 {
+                            return 1;
+                        }
+                        ab = add_mat_mul(ab, k, pa as *const f32, pb as *const f32)
+                    }
+                    FusedKerSpec::QScale(..)
+                    | FusedKerSpec::RoundingShiftRight(..)
+                    | FusedKerSpec::ShiftLeft(..) => return 1,
+                }
+            }
+            0
         }
-        0
     }
 
     /// `ab[i][j] += a[i] * b[j]` over `k` steps of the packed panels, one fused multiply-add
@@ -191,31 +208,37 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     #[inline(never)]
     unsafe fn add_mat_mul(mut ab: Tile, k: usize, a: *const f32, b: *const f32) -> Tile {
-        for step in 0..k {
-            let b = b.add(step * NR);
-            let (b0, b1) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
-            let a = a.add(step * MR);
-            for (i, [c0, c1]) in ab.iter_mut().enumerate() {
-                let x = _mm256_broadcast_ss(&*a.add(i));
-                *c0 = _mm256_fmadd_ps(x, b0, *c0);
-                *c1 = _mm256_fmadd_ps(x, b1, *c1);
+        // SAFETY: `a` and `b` are tract's packed panels of `k` steps (MR and NR values a
+        // step), and only `tile_kernel` calls this, on a CPU with AVX2 and FMA.
+        unsafe {
+            for step in 0..k {
+                let b = b.add(step * NR);
+                let (b0, b1) = (_mm256_loadu_ps(b), _mm256_loadu_ps(b.add(8)));
+                let a = a.add(step * MR);
+                for (i, [c0, c1]) in ab.iter_mut().enumerate() {
+                    let x = _mm256_broadcast_ss(&*a.add(i));
+                    *c0 = _mm256_fmadd_ps(x, b0, *c0);
+                    *c1 = _mm256_fmadd_ps(x, b1, *c1);
+                }
             }
+            ab
         }
-        ab
     }
 
     /// Row `i`'s value of a per-row vector, in every lane.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn row(m: *const f32, i: usize) -> __m256 {
-        _mm256_set1_ps(*m.add(i))
+        // SAFETY: `m` holds a value for each of the tile's MR rows, and `i` is one of them.
+        unsafe { _mm256_set1_ps(*m.add(i)) }
     }
 
     /// Columns `8h..8h+8` of a per-column vector.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn col(m: *const f32, h: usize) -> __m256 {
-        _mm256_loadu_ps(m.add(8 * h))
+        // SAFETY: `m` holds a value for each of the tile's NR columns, and `h` is 0 or 1.
+        unsafe { _mm256_loadu_ps(m.add(8 * h)) }
     }
 
     type Reader = unsafe fn(&OutputStoreKer, usize, usize) -> __m256;
@@ -233,16 +256,20 @@ mod x86 {
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn read_f32_row(tile: &OutputStoreKer, i: usize, h: usize) -> __m256 {
-        _mm256_loadu_ps(at::<f32>(tile, i, 8 * h))
+        // SAFETY: `reader` picks this only for a tile of contiguous f32 rows, NR long.
+        unsafe { _mm256_loadu_ps(at::<f32>(tile, i, 8 * h)) }
     }
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn read_any<T: AsF32>(tile: &OutputStoreKer, i: usize, h: usize) -> __m256 {
-        let mut v = [0f32; 8];
-        for (j, v) in v.iter_mut().enumerate() {
-            *v = (*at::<T>(tile, i, 8 * h + j)).as_f32();
+        // SAFETY: `(i, 8h + j)` is inside the tile tract names, whose elements are `T`.
+        unsafe {
+            let mut v = [0f32; 8];
+            for (j, v) in v.iter_mut().enumerate() {
+                *v = (*at::<T>(tile, i, 8 * h + j)).as_f32();
+            }
+            _mm256_loadu_ps(v.as_ptr())
         }
-        _mm256_loadu_ps(v.as_ptr())
     }
 
     /// An element type another tile may hold, read as f32 (as tract's generic kernel reads it).
@@ -267,9 +294,12 @@ mod x86 {
 
     /// The address of row `i`, column `j` of a tile.
     unsafe fn at<T>(tile: &OutputStoreKer, i: usize, j: usize) -> *mut T {
-        tile.ptr
-            .offset(tile.row_byte_stride * i as isize + tile.col_byte_stride * j as isize)
-            as *mut T
+        // SAFETY: `(i, j)` is inside the tile, so the offset stays in its allocation.
+        unsafe {
+            tile.ptr
+                .offset(tile.row_byte_stride * i as isize + tile.col_byte_stride * j as isize)
+                as *mut T
+        }
     }
 
     /// Writes the tile: two vector stores a row when rows are contiguous, else one float at a
@@ -277,16 +307,20 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn store(tile: &OutputStoreKer, ab: Tile) {
-        for (i, row) in ab.iter().enumerate() {
-            if tile.col_byte_stride == 4 {
-                _mm256_storeu_ps(at::<f32>(tile, i, 0), row[0]);
-                _mm256_storeu_ps(at::<f32>(tile, i, 8), row[1]);
-            } else {
-                let mut v = [0f32; NR];
-                _mm256_storeu_ps(v.as_mut_ptr(), row[0]);
-                _mm256_storeu_ps(v.as_mut_ptr().add(8), row[1]);
-                for (j, v) in v.iter().enumerate() {
-                    *at::<f32>(tile, i, j) = *v;
+        // SAFETY: the tile tract names holds MR × NR f32 at its strides (rows contiguous
+        // when `col_byte_stride` is 4), and `tile_kernel` runs only with AVX2 and FMA.
+        unsafe {
+            for (i, row) in ab.iter().enumerate() {
+                if tile.col_byte_stride == 4 {
+                    _mm256_storeu_ps(at::<f32>(tile, i, 0), row[0]);
+                    _mm256_storeu_ps(at::<f32>(tile, i, 8), row[1]);
+                } else {
+                    let mut v = [0f32; NR];
+                    _mm256_storeu_ps(v.as_mut_ptr(), row[0]);
+                    _mm256_storeu_ps(v.as_mut_ptr().add(8), row[1]);
+                    for (j, v) in v.iter().enumerate() {
+                        *at::<f32>(tile, i, j) = *v;
+                    }
                 }
             }
         }
@@ -298,7 +332,8 @@ mod x86 {
         use crate::embed::kernels::test_values as values;
 
         fn has_avx2_fma() -> bool {
-            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+            let has = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            crate::embed::kernels::cpu_runs(has, "AVX2 and FMA")
         }
 
         fn store_at(data: &mut [f32], row_stride: usize, col_stride: usize) -> OutputStoreKer {
@@ -347,6 +382,9 @@ mod x86 {
                     FusedKerSpec::Store(store_at(&mut out, row_stride, col_stride)),
                     FusedKerSpec::Done,
                 ];
+                // SAFETY: the specs point into this test's buffers, sized for the tile, and
+                // the CPU has AVX2 and FMA (checked above).
+                // SAFETY: as in the test above.
                 assert_eq!(unsafe { tile_kernel(&specs) }, 0);
                 for i in 0..MR {
                     for j in 0..NR {
@@ -381,6 +419,8 @@ mod x86 {
                 FusedKerSpec::Store(store_at(&mut out, NR, 1)),
                 FusedKerSpec::Done,
             ];
+            // SAFETY: the specs point into this test's buffers, sized for the tile, and the
+            // CPU has AVX2 and FMA (checked above).
             assert_eq!(unsafe { tile_kernel(&specs) }, 0);
             for i in 0..MR {
                 for j in 0..NR {

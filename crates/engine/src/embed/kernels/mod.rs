@@ -23,3 +23,13 @@ pub(crate) fn test_values(n: usize, seed: u32) -> Vec<f32> {
         })
         .collect()
 }
+
+/// For a test of a kernel that needs an instruction set: whether this CPU has it, saying on
+/// stderr when it does not, so the test reads as skipped rather than passed.
+#[cfg(test)]
+pub(crate) fn cpu_runs(has: bool, features: &str) -> bool {
+    if !has {
+        eprintln!("skipped: this CPU has no {features}");
+    }
+    has
+}
