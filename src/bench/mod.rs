@@ -11,7 +11,7 @@ mod retrieval;
 use anyhow::{bail, Context, Result};
 use photo_sim_engine::decode;
 use photo_sim_engine::embed::preprocess;
-use photo_sim_engine::embed::{self, Model};
+use photo_sim_engine::embed::{self, Model, ModelError};
 use photo_sim_engine::progress::CancelToken;
 use photo_sim_engine::query::nearest::{self, Graph};
 use photo_sim_engine::{Library, Store};
@@ -213,7 +213,7 @@ fn one_thread_ms(models: &[&Model], inputs: &[Vec<f32>]) -> Result<Vec<f64>> {
     let mut sessions = models
         .iter()
         .map(|m| m.session())
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, ModelError>>()?;
     let mut samples = vec![Vec::new(); models.len()];
     for (round, input) in inputs.iter().cycle().take(41).enumerate() {
         for (s, out) in sessions.iter_mut().zip(&mut samples) {
@@ -384,7 +384,7 @@ fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
                 || model.session().expect("session"),
                 |s, i| s.embed(i).map(|_| ()),
             )
-            .collect::<Result<Vec<_>>>()
+            .collect::<Result<Vec<_>, ModelError>>()
     });
     let rate = inputs.len() as f64 / seconds;
     let peak = core_peak_flops();

@@ -5,6 +5,7 @@
 //! a full disk); only the binary's edge (`cli`) wraps them in `anyhow` for printing.
 
 use crate::decode::DecodeError;
+use crate::embed::ModelError;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +26,10 @@ pub enum Error {
     },
     #[error("cannot use {path}: {cause}")]
     Image { path: PathBuf, cause: DecodeError },
-    #[error("the model failed: {0:#}")]
-    Model(anyhow::Error),
-    #[error("cannot load the model {path}: {cause:#}")]
-    ModelFile { path: PathBuf, cause: anyhow::Error },
+    #[error("the model failed: {0}")]
+    Model(#[from] ModelError),
+    #[error("cannot load the model {path}: {cause}")]
+    ModelFile { path: PathBuf, cause: ModelError },
     #[error("cannot find a home directory for photo-sim's data; pass --data-dir <dir> or set PHOTO_SIM_DATA_DIR")]
     NoHome,
     #[error("the indexing thread crashed: {0}")]

@@ -4,7 +4,7 @@
 //! while others call [`Library::search`], which always sees the last saved state of the index.
 
 use crate::embed::preprocess;
-use crate::embed::Model;
+use crate::embed::{Model, ModelError};
 use crate::error::{Error, Result};
 use crate::index::content_key::ContentKey;
 use crate::index::format::{self, Kind, LoadError, Vectors};
@@ -436,8 +436,7 @@ impl Library {
                     session.embed(&rotated)
                 }
             })
-            .collect::<anyhow::Result<Vec<_>>>()
-            .map_err(Error::Model)?;
+            .collect::<Result<Vec<_>, ModelError>>()?;
         if let Some(v) = stored {
             vectors.insert(0, v);
         }

@@ -626,6 +626,11 @@ pub enum Codec {
     Av1,
 }
 
+/// Why [`encode`] could not write a picture, in libheif's words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EncodeError(String);
+
 /// `img` as a HEIC or AVIF file (lossy, `quality` 0–100), by libheif's own encoder: for test
 /// pictures and benchmarks. `orientation` is stored as `irot`/`imir` boxes (the pixels are
 /// the stored ones; a viewer turns them as EXIF orientation would). `exif`, a TIFF-structured
@@ -636,21 +641,21 @@ pub fn encode(
     quality: u8,
     orientation: image::metadata::Orientation,
     exif: Option<&[u8]>,
-) -> anyhow::Result<Vec<u8>> {
-    use anyhow::{anyhow, bail};
-    let api = api().map_err(|why| anyhow!("{why}"))?;
+) -> Result<Vec<u8>, EncodeError> {
+    let too_large = |_| EncodeError("the picture is too large for libheif".into());
+    let api = api().map_err(|why| EncodeError(why.to_string()))?;
     let check = |what: &str, err: HeifError| {
         if err.code == 0 {
             Ok(())
         } else {
-            Err(anyhow!("libheif {what}: {}", message(err)))
+            Err(EncodeError(format!("libheif {what}: {}", message(err))))
         }
     };
     let (w, h) = (
-        c_int::try_from(img.width())?,
-        c_int::try_from(img.height())?,
+        c_int::try_from(img.width()).map_err(too_large)?,
+        c_int::try_from(img.height()).map_err(too_large)?,
     );
-    let ctx = new_context(api).map_err(|e| anyhow!(e))?;
+    let ctx = new_context(api).map_err(EncodeError)?;
     let mut encoder = ptr::null_mut();
     let format = match codec {
         Codec::Hevc => COMPRESSION_HEVC,
@@ -678,9 +683,10 @@ pub fn encode(
     // SAFETY: `image` has the interleaved plane added above.
     let data = unsafe { (api.plane)(image.ptr, CHANNEL_INTERLEAVED, &mut stride) };
     let row = img.width() as usize * 3;
-    let stride = usize::try_from(stride)?;
+    let stride = usize::try_from(stride)
+        .map_err(|_| EncodeError("libheif gave no writable plane".into()))?;
     if data.is_null() || stride < row {
-        bail!("libheif gave no writable plane");
+        return Err(EncodeError("libheif gave no writable plane".into()));
     }
     for (y, src) in img.as_raw().chunks_exact(row).enumerate() {
         // SAFETY: the plane holds `h` rows of `stride` bytes, `row` of them pixels.
@@ -689,7 +695,9 @@ pub fn encode(
     // SAFETY: plain allocation of default options.
     let options = Guard::new(api, unsafe { (api.encoding_options_alloc)() }, free_options);
     if options.ptr.is_null() {
-        bail!("libheif could not allocate encoding options");
+        return Err(EncodeError(
+            "libheif could not allocate encoding options".into(),
+        ));
     }
     // SAFETY: `options` is live; version 2+ options have this field where `EncodingOptions`
     // has it. Off, an odd-sized picture is cropped by a `clap` property rather than wrapped
@@ -704,7 +712,10 @@ pub fn encode(
         // SAFETY: `options` is live and starts with its version number.
         let version = unsafe { (*options.ptr).version };
         if version < 5 {
-            bail!("libheif {} cannot store an orientation", api.version);
+            return Err(EncodeError(format!(
+                "libheif {} cannot store an orientation",
+                api.version
+            )));
         }
         // SAFETY: version 5+ options have `image_orientation` where `EncodingOptions` has it.
         unsafe { (*options.ptr).image_orientation = turn };
@@ -716,7 +727,7 @@ pub fn encode(
     })?;
     let handle = Guard::new(api, handle, free_handle);
     if let Some(exif) = exif {
-        let size = c_int::try_from(exif.len())?;
+        let size = c_int::try_from(exif.len()).map_err(too_large)?;
         // SAFETY: `ctx` and `handle` are live; libheif copies the `size` bytes of `exif`.
         check("EXIF", unsafe {
             (api.add_exif_metadata)(ctx.ptr, handle.ptr, exif.as_ptr().cast(), size)

@@ -5,12 +5,13 @@
 //! R-MAC by default, or the plain global average (GAP) for comparison and for models that only
 //! give an `embedding` output.
 
+mod error;
 pub mod kernels;
 pub mod preprocess;
 pub mod rmac;
 
 use crate::vector::normalize;
-use anyhow::{bail, Context, Result};
+pub use error::ModelError;
 use preprocess::{INPUT_LEN, INPUT_SIZE};
 use std::path::Path;
 use std::sync::Arc;
@@ -107,7 +108,7 @@ impl Model {
                     path: p.to_path_buf(),
                     cause,
                 };
-                let bytes = std::fs::read(p).map_err(|e| failed(e.into()))?;
+                let bytes = std::fs::read(p).map_err(|e| failed(ModelError::Read(e.into())))?;
                 Self::from_bytes(&bytes).map_err(failed)
             }
             None => Self::from_bytes(DEFAULT_MODEL).map_err(crate::Error::Model),
@@ -118,15 +119,15 @@ impl Model {
     /// last feature map) or `embedding` (a pooled vector), and optionally `logits`. The batch is
     /// fixed to 1: tract runs a fixed shape several times faster than a symbolic one, and
     /// batches of 2 to 8 are slower per image here.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         Self::from_bytes_with(bytes, &Options::default())
     }
 
     /// [`Model::from_bytes`] with the optimisations and descriptor chosen.
-    pub fn from_bytes_with(bytes: &[u8], options: &Options) -> Result<Self> {
+    pub fn from_bytes_with(bytes: &[u8], options: &Options) -> Result<Self, ModelError> {
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(bytes))
-            .context("not a readable ONNX model")?;
+            .map_err(|e| ModelError::NotOnnx(e.into()))?;
         let outlets = model.output_outlets()?.to_vec();
         let named = |name: &str| {
             outlets
@@ -147,9 +148,7 @@ impl Model {
             (None, None) if outlets.len() == 1 => outlets[0],
             _ => {
                 let names: Vec<_> = outlets.iter().map(|o| model.outlet_label(*o)).collect();
-                bail!(
-                    "the model has no output named `features` or `embedding` (outputs: {names:?})"
-                );
+                return Err(ModelError::NoDescriptorOutput(format!("{names:?}")));
             }
         };
         let mut selected = vec![pooled];
@@ -160,7 +159,7 @@ impl Model {
             .with_input_fact(0, f32::fact([1, 3, size, size]).into())?
             .into_typed()?
             .into_decluttered()
-            .context("cannot prepare the model for a 1×3×224×224 input")?;
+            .map_err(|e| ModelError::Prepare(e.into()))?;
         if options.nhwc {
             if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
                 nhwc.transform(&mut model)?;
@@ -168,13 +167,13 @@ impl Model {
         }
         let model = model
             .into_optimized()
-            .context("cannot optimise the model")?;
+            .map_err(|e| ModelError::Optimise(e.into()))?;
         let shape = model
             .output_fact(0)?
             .shape
             .as_concrete()
             .map(|s| s.to_vec())
-            .context("the model's output has no fixed size")?;
+            .ok_or(ModelError::OutputSize)?;
         let outputs = match shape.as_slice() {
             [1, c, h, w] => Outputs {
                 features: Some((0, (*c, *h, *w))),
@@ -186,7 +185,7 @@ impl Model {
                 embedding: Some(0),
                 logits: logits.map(|_| 1),
             },
-            other => bail!("unexpected output shape {other:?}"),
+            other => return Err(ModelError::OutputShape(other.to_vec())),
         };
         let dim = shape[1];
         let mut hasher = blake3::Hasher::new();
@@ -213,7 +212,7 @@ impl Model {
 
     /// A runner for one thread (keeps its scratch memory between images, and gives it back to
     /// the model when dropped, for the next session).
-    pub fn session(&self) -> Result<Session<'_>> {
+    pub fn session(&self) -> Result<Session<'_>, ModelError> {
         let idle = self.idle.lock().expect("session pool").pop();
         let state = match idle {
             Some(state) => state,
@@ -255,15 +254,15 @@ impl Drop for Session<'_> {
 
 impl Session<'_> {
     /// The outputs as the model computed them.
-    pub fn run(&mut self, input: &[f32]) -> Result<RawOutput> {
+    pub fn run(&mut self, input: &[f32]) -> Result<RawOutput, ModelError> {
         if input.len() != INPUT_LEN {
-            bail!("a model input has {INPUT_LEN} values, not {}", input.len());
+            return Err(ModelError::InputLength(input.len()));
         }
         let size = INPUT_SIZE as usize;
         let tensor = Tensor::from_shape(&[1, 3, size, size], input)?;
         let state = self.state.as_mut().expect("a live session has its state");
         let outputs = state.run(tvec!(tensor.into_tvalue()))?;
-        let floats = |i: usize| -> Result<Vec<f32>> {
+        let floats = |i: usize| -> Result<Vec<f32>, ModelError> {
             Ok(outputs[i].try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
         };
         let out = &self.model.outputs;
@@ -290,13 +289,17 @@ impl Session<'_> {
 
     /// The unit-length descriptor of one model input (see [`crate::embed::preprocess::to_model_input`]),
     /// so that a dot product is the cosine similarity.
-    pub fn embed(&mut self, input: &[f32]) -> Result<Vec<f32>> {
+    pub fn embed(&mut self, input: &[f32]) -> Result<Vec<f32>, ModelError> {
         let descriptor = self.model.descriptor;
         Ok(self.describe(input, &[descriptor])?.remove(0))
     }
 
     /// Several descriptors of one input from a single run (the benchmark compares them).
-    pub fn describe(&mut self, input: &[f32], which: &[Descriptor]) -> Result<Vec<Vec<f32>>> {
+    pub fn describe(
+        &mut self,
+        input: &[f32],
+        which: &[Descriptor],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
         let raw = self.run(input)?;
         let shape = self.model.outputs.features.map(|(_, shape)| shape);
         which
@@ -310,7 +313,7 @@ impl Session<'_> {
                         width,
                     }))
                 }
-                (Descriptor::Rmac, _, _) => bail!("R-MAC needs the model's `features` output"),
+                (Descriptor::Rmac, _, _) => Err(ModelError::NoFeatures),
                 (Descriptor::Gap, _, _) => {
                     let mut v = raw.embedding.clone();
                     normalize(&mut v);
@@ -322,7 +325,7 @@ impl Session<'_> {
 
     /// [`Session::embed`] with the matrix products spread over every core: for the one query
     /// a person is waiting for (indexing already keeps every core busy, one image each).
-    pub fn embed_now(&mut self, input: &[f32]) -> Result<Vec<f32>> {
+    pub fn embed_now(&mut self, input: &[f32]) -> Result<Vec<f32>, ModelError> {
         use tract_linalg::multithread::{multithread_tract_scope, Executor};
         multithread_tract_scope(Executor::RayonGlobal, || self.embed(input))
     }

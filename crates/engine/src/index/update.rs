@@ -326,7 +326,7 @@ impl Run<'_> {
                         let path = lib.root.join(&found.rel_path);
                         let result = match session {
                             Ok(session) => Ok(embed_one(session, &path, found.fingerprint.size)),
-                            Err(e) => Err(Error::Model(anyhow::anyhow!("{e:#}"))),
+                            Err(e) => Err(Error::Model(e.clone())),
                         };
                         let _ = tx.send((pos, result));
                     },
