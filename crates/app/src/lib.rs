@@ -11,6 +11,7 @@
 
 pub mod cleanup;
 pub mod cleanup_view;
+pub mod failure;
 pub mod paths;
 pub mod picker;
 pub mod state;

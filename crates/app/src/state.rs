@@ -6,6 +6,7 @@
 //! every transition can be tested by feeding actions and messages, without threads or a window.
 
 use super::cleanup::{Cleanup, Level};
+use super::failure::Failure;
 use super::picker::{Picker, PickerAction, Purpose};
 use photo_sim_engine::decode::details::Details;
 use photo_sim_engine::progress::{Event, Skipped, Summary};
@@ -212,7 +213,7 @@ pub enum Msg {
     /// The folder could not be opened.
     OpenFailed {
         generation: u64,
-        error: String,
+        error: Failure,
     },
     /// An indexing event of the folder opened with `generation`.
     Index {
@@ -223,7 +224,7 @@ pub enum Msg {
     /// (e.g. the index could not be saved).
     Indexed {
         generation: u64,
-        result: Result<Summary, String>,
+        result: Result<Summary, Failure>,
     },
     /// The answer to `Command::Query { id, .. }`. `query` is the canonical path of the query;
     /// `tiles` come best first, without the query itself; `details` describe the query and
@@ -239,7 +240,7 @@ pub enum Msg {
     },
     QueryFailed {
         id: u64,
-        error: String,
+        error: Failure,
     },
     /// A dialog was closed: `None` is a cancel, or a failure when `failed` is set.
     PickedFolder {
@@ -257,7 +258,7 @@ pub enum Msg {
     /// The answer to `Command::FindDuplicates { id }`: the groups at each level.
     Duplicates {
         id: u64,
-        result: Result<Vec<Level>, String>,
+        result: Result<Vec<Level>, Failure>,
     },
     /// `Command::MovePhotos` ended: what happened to each file.
     Moved {
@@ -266,7 +267,7 @@ pub enum Msg {
     /// The answer to `Command::Describe`.
     Described(Vec<(PathBuf, Details)>),
     /// Something went wrong that the person should see.
-    Error(String),
+    Error(Failure),
 }
 
 /// What is remembered between runs (`settings.json` in the config directory).
@@ -334,7 +335,7 @@ impl Settings {
             .unwrap_or_default()
     }
 
-    pub fn save(&self, config_dir: &Path) -> anyhow::Result<()> {
+    pub fn save(&self, config_dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
         photo_sim_engine::index::store::write_atomic(&Self::file(config_dir), |w| {
             w.write_all(&json)
@@ -1009,7 +1010,7 @@ impl State {
                     return Vec::new();
                 }
                 self.indexing = Indexing::Idle;
-                self.error(error);
+                self.error(error.to_string());
                 self.resume()
             }
             Msg::Index { generation, event } => {
@@ -1074,7 +1075,7 @@ impl State {
                 }
                 self.pending_query = None;
                 self.timing = None;
-                self.error(error);
+                self.error(error.to_string());
                 // A photo that cannot be searched does not stay in the history.
                 if self.current().is_some_and(|s| s.results.is_none()) {
                     self.history.remove(self.pos);
@@ -1136,7 +1137,7 @@ impl State {
                 Vec::new()
             }
             Msg::Error(e) => {
-                self.error(e);
+                self.error(e.to_string());
                 Vec::new()
             }
         }
@@ -1273,7 +1274,17 @@ fn starts_something(action: &Action) -> bool {
 mod tests {
     use super::*;
     use crate::paths::path_from_text;
+    use photo_sim_engine::decode::DecodeError;
     use photo_sim_engine::Match;
+    use std::sync::Arc;
+
+    /// The failure of a query whose photo is not there.
+    fn not_found(path: &str) -> Failure {
+        Failure::CannotOpen {
+            path: PathBuf::from(path),
+            cause: Arc::new(std::io::ErrorKind::NotFound.into()),
+        }
+    }
 
     fn m(path: &str, similarity: f32) -> Match {
         Match {
@@ -1494,7 +1505,11 @@ mod tests {
         open(&mut s);
         s.handle(Msg::Indexed {
             generation: 1,
-            result: Err("cannot save the index in /data: No space left on device".into()),
+            result: Err(Failure::from(photo_sim_engine::Error::Store {
+                action: "save the index in",
+                path: PathBuf::from("/data"),
+                cause: std::io::Error::from_raw_os_error(28),
+            })),
         });
         assert_eq!(s.indexing, Indexing::Idle);
         assert!(s.errors[0].contains("No space left"), "{:?}", s.errors);
@@ -1632,7 +1647,10 @@ mod tests {
         let id = query_id(&s.apply(Action::SetQuery(PathBuf::from("/tmp/notes.txt"))));
         s.handle(Msg::QueryFailed {
             id,
-            error: "cannot use /tmp/notes.txt: not an image".into(),
+            error: Failure::NotAPhoto {
+                path: PathBuf::from("/tmp/notes.txt"),
+                cause: Arc::new(DecodeError::NotAnImage),
+            },
         });
         assert_eq!(s.errors.len(), 1);
         assert!(s.errors[0].contains("not an image"));
@@ -1665,11 +1683,11 @@ mod tests {
             let id = query_id(&s.apply(Action::SetQuery(PathBuf::from(name))));
             s.handle(Msg::QueryFailed {
                 id,
-                error: format!("cannot open {name}"),
+                error: not_found(name),
             });
         }
         // Each new query cleared the error of the one before it.
-        assert_eq!(s.errors, ["cannot open typo2.jpg"]);
+        assert_eq!(s.errors, ["Cannot open typo2.jpg: entity not found"]);
         // Moving the selection is not new work: the message stays.
         s.apply(Action::MoveSelection(1, 0));
         assert_eq!(s.errors.len(), 1);
@@ -1695,7 +1713,10 @@ mod tests {
         );
         s.handle(Msg::OpenFailed {
             generation: 2,
-            error: "cannot open the folder /other".into(),
+            error: Failure::from(photo_sim_engine::Error::FolderUnreadable {
+                path: PathBuf::from("/other"),
+                cause: std::io::ErrorKind::NotFound.into(),
+            }),
         });
         assert_eq!(s.indexing, Indexing::Idle);
         assert_eq!(s.errors.len(), 1);
@@ -1923,7 +1944,7 @@ mod tests {
         let id = query_id(&s.resume());
         s.handle(Msg::QueryFailed {
             id,
-            error: "Cannot open /gone/a.jpg".into(),
+            error: not_found("/gone/a.jpg"),
         });
         // The query that cannot be searched leaves the history, also the saved one.
         assert!(s.history.is_empty());

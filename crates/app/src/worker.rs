@@ -3,6 +3,7 @@
 //! reports back as [`Msg`]s on one channel that the UI thread drains each frame.
 
 use super::cleanup::{Level, LEVELS};
+use super::failure::Failure;
 use super::state::{Command, Msg, Settings};
 use crossbeam_channel::{Receiver, Sender};
 use photo_sim_engine::decode::details::Details;
@@ -28,17 +29,17 @@ pub enum ModelSource {
 /// The model, once the loading thread has it.
 #[derive(Default)]
 struct ModelSlot {
-    value: Mutex<Option<Result<Arc<Model>, String>>>,
+    value: Mutex<Option<Result<Arc<Model>, Failure>>>,
     ready: Condvar,
 }
 
 impl ModelSlot {
-    fn set(&self, value: Result<Arc<Model>, String>) {
+    fn set(&self, value: Result<Arc<Model>, Failure>) {
         *self.value.lock().expect("model lock") = Some(value);
         self.ready.notify_all();
     }
 
-    fn wait(&self) -> Result<Arc<Model>, String> {
+    fn wait(&self) -> Result<Arc<Model>, Failure> {
         let mut value = self.value.lock().expect("model lock");
         loop {
             if let Some(v) = &*value {
@@ -91,7 +92,7 @@ impl Worker {
                     .spawn(move || {
                         let result = Model::load(path.as_deref())
                             .map(Arc::new)
-                            .map_err(|e| format!("The model could not be loaded: {e}"));
+                            .map_err(|e| Failure::ModelNotLoaded(Arc::new(e)));
                         if let Err(e) = &result {
                             let _ = tx.send(Msg::Error(e.clone()));
                             wake();
@@ -122,9 +123,7 @@ impl Worker {
                             latest = newer;
                         }
                         if let Err(e) = latest.save(&dir) {
-                            let _ = tx.send(Msg::Error(format!(
-                                "The settings could not be saved: {e:#}"
-                            )));
+                            let _ = tx.send(Msg::Error(Failure::SettingsNotSaved(Arc::new(e))));
                             wake();
                         }
                     }
@@ -201,7 +200,7 @@ impl Worker {
 
     fn open_external(&self, path: &Path) {
         if open::that_detached(path).is_err() {
-            self.send(Msg::Error(cannot_open(path)));
+            self.send(Msg::Error(Failure::NoProgram(path.to_path_buf())));
         }
     }
 
@@ -222,12 +221,9 @@ impl Worker {
         let lib = self.library.read().expect("library lock").clone();
         self.in_background("duplicates", move || {
             let result = match lib {
-                None => Err("no folder is open".to_string()),
+                None => Err(Failure::NoFolder),
                 Some(lib) => match lib.model().thresholds() {
-                    None => Err(
-                        "this model's similarity levels were not measured (see models/README.md)"
-                            .to_string(),
-                    ),
+                    None => Err(Failure::LevelsNotMeasured),
                     Some(t) => {
                         let thresholds: Vec<f32> = LEVELS.iter().map(|&l| t.floor(l)).collect();
                         let groups = lib.duplicate_levels(&thresholds);
@@ -304,7 +300,7 @@ impl Worker {
                     let _ = tx.send(msg);
                     wake();
                 };
-                let fail = |error: String| send(Msg::OpenFailed { generation, error });
+                let fail = |error: Failure| send(Msg::OpenFailed { generation, error });
                 let model = match model.wait() {
                     Ok(m) => m,
                     Err(e) => return fail(e),
@@ -314,7 +310,7 @@ impl Worker {
                 }
                 let lib = match Library::open(&folder, &store, model) {
                     Ok(l) => Arc::new(l),
-                    Err(e) => return fail(e.to_string()),
+                    Err(e) => return fail(e.into()),
                 };
                 *library.write().expect("library lock") = Some(lib.clone());
                 send(Msg::Opened {
@@ -332,7 +328,7 @@ impl Worker {
                 );
                 send(Msg::Indexed {
                     generation,
-                    result: result.map_err(|e| e.to_string()),
+                    result: result.map_err(Failure::from),
                 });
             })
             .expect("spawn a thread");
@@ -353,22 +349,6 @@ impl Drop for Worker {
             let _ = writer.join();
         }
     }
-}
-
-/// Why a file or folder could not be opened, in words (the launcher only reports an exit
-/// status).
-fn cannot_open(path: &Path) -> String {
-    let name = super::paths::file_name(path);
-    if path.is_dir() {
-        return format!(
-            "Could not open the folder {name}: no file manager is set up on this desktop."
-        );
-    }
-    let kind = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_uppercase())
-        .unwrap_or_else(|| "these".into());
-    format!("Could not open {name}: no program to open {kind} files is set up on this desktop.")
 }
 
 /// Answers queries one at a time; when several wait, only the newest is answered (the others
@@ -433,26 +413,26 @@ fn describe(paths: &[PathBuf], root: Option<&Path>) -> Vec<(PathBuf, Details)> {
 fn search(
     lib: Option<&Library>,
     mut request: Request,
-) -> Result<(PathBuf, Vec<Tile>, bool), String> {
+) -> Result<(PathBuf, Vec<Tile>, bool), Failure> {
     let path = &request.photo;
-    let query = path
-        .canonicalize()
-        .map_err(|e| format!("Cannot open {}: {e}", path.display()))?;
+    let query = path.canonicalize().map_err(|e| Failure::CannotOpen {
+        path: path.clone(),
+        cause: Arc::new(e),
+    })?;
     if query.is_dir() {
-        return Err(format!(
-            "{} is a folder, not a photo (use Open folder… to browse it)",
-            query.display()
-        ));
+        return Err(Failure::FolderNotPhoto(query));
     }
     request.photo = query.clone();
     match lib {
         Some(lib) => photo_sim_engine::query::browse::browse(lib, &request)
             .map(|tiles| (query, tiles, true))
-            .map_err(|e| e.to_string()),
+            .map_err(Failure::from),
         None => {
             // No folder to search yet: check that the photo is one, so a bad drop says so now.
-            photo_sim_engine::decode::sniff(&query)
-                .map_err(|e| format!("Cannot use {}: {e}", query.display()))?;
+            photo_sim_engine::decode::sniff(&query).map_err(|e| Failure::NotAPhoto {
+                path: query.clone(),
+                cause: Arc::new(e),
+            })?;
             Ok((query, Vec::new(), false))
         }
     }
@@ -525,14 +505,5 @@ mod tests {
         );
         release.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(answered, "the query waited for the busy pool");
-    }
-
-    #[test]
-    fn a_file_that_cannot_be_opened_is_explained_in_words() {
-        let text = cannot_open(Path::new("/photos/IMG_1.jpg"));
-        assert_eq!(
-            text,
-            "Could not open IMG_1.jpg: no program to open JPG files is set up on this desktop."
-        );
     }
 }
