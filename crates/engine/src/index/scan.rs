@@ -87,7 +87,7 @@ pub fn scan(root: &Path, progress: Option<&Sender>, cancel: &CancelToken) -> Sca
             if has_image_extension(entry.path()) {
                 out.skipped.push(Skipped {
                     path: entry.path().to_path_buf(),
-                    reason: format!("not a regular file ({})", describe(&kind)),
+                    reason: format!("not a regular file ({})", crate::decode::describe(&kind)),
                 });
             }
             continue;
@@ -140,20 +140,6 @@ impl Scan {
             }
         }
         self.skipped.push(skipped);
-    }
-}
-
-/// What kind of special file this is, in words.
-pub fn describe(kind: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if kind.is_fifo() {
-        "a named pipe"
-    } else if kind.is_char_device() || kind.is_block_device() {
-        "a device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
     }
 }
 
