@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cli, fixture_image, run_within, save_jpeg, synthetic, texts, Sandbox};
+use common::{cli, file_name, fixture_image, run_within, save_jpeg, synthetic, texts, Sandbox};
 use image::RgbImage;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -89,10 +89,6 @@ fn stranger(kind: u32) -> RgbImage {
     })
 }
 
-fn name(p: &Path) -> String {
-    p.file_name().unwrap().to_string_lossy().into_owned()
-}
-
 #[test]
 fn same_photo_groups_find_the_copies_with_precision_and_recall_of_095() {
     let sb = Sandbox::new();
@@ -114,10 +110,10 @@ fn same_photo_groups_find_the_copies_with_precision_and_recall_of_095() {
     };
     let mut predicted = HashSet::new();
     for g in &groups {
-        let mut members = vec![name(&g.keeper.path)];
+        let mut members = vec![file_name(&g.keeper.path)];
         for (p, s) in &g.members {
             assert!(*s >= same, "every member is close to its keeper");
-            members.push(name(&p.path));
+            members.push(file_name(&p.path));
         }
         predicted.extend(pairs_of(&members));
     }
@@ -134,8 +130,8 @@ fn same_photo_groups_find_the_copies_with_precision_and_recall_of_095() {
         "precision {precision:.3}, recall {recall:.3}; groups: {:?}",
         groups
             .iter()
-            .map(|g| std::iter::once(name(&g.keeper.path))
-                .chain(g.members.iter().map(|m| name(&m.0.path)))
+            .map(|g| std::iter::once(file_name(&g.keeper.path))
+                .chain(g.members.iter().map(|m| file_name(&m.0.path)))
                 .collect::<Vec<_>>())
             .collect::<Vec<_>>()
     );

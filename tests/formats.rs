@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{cli, fixture, fixture_image, mean_difference, run_within, texts, Sandbox};
+use common::{cli, fixture, fixture_image, mean_difference, names, run_within, texts, Sandbox};
 use image::metadata::Orientation;
 use image::RgbImage;
 use photo_sim_engine::decode;
@@ -53,13 +53,6 @@ fn fill(photos: &Path) {
         Orientation::NoTransforms,
         &photos.join("coffee.avif"),
     );
-}
-
-fn names(matches: &[photo_sim_engine::Match]) -> Vec<String> {
-    matches
-        .iter()
-        .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())
-        .collect()
 }
 
 #[test]

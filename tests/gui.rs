@@ -11,7 +11,7 @@ use photo_sim_app::App;
 use photo_sim_engine::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A file "dropped" on the window.
 #[derive(Debug)]
@@ -35,18 +35,7 @@ fn drop_file(h: &mut Harness<'_, App>, path: &Path) {
 
 /// Steps frames until `done` holds (engine work runs on other threads meanwhile).
 fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut frames = 0;
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        frames += 1;
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // Draw the new state (twice: some widgets size themselves on their first frame).
-    h.step();
-    h.step();
-    frames
+    common::run_until(h, what, 120, done)
 }
 
 /// 12 distinct synthetic pictures, the two shipped photos, a resized copy of each, and one
@@ -87,10 +76,7 @@ fn harness(store: Store) -> Harness<'static, App> {
 }
 
 fn query_name(h: &Harness<'_, App>) -> Option<String> {
-    h.state()
-        .state()
-        .query()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+    h.state().state().query().map(common::file_name)
 }
 
 fn results_shown(app: &App) -> bool {

@@ -15,19 +15,11 @@ use photo_sim_app::state::View;
 use photo_sim_app::App;
 use photo_sim_engine::Store;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Steps frames until `done` holds (the first frame applies the clicks made before).
 fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
     h.step();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-    h.step();
+    common::run_until(h, what, 180, done);
 }
 
 /// Clicks the widget labelled `label` and draws the frame after the click was applied.
@@ -72,10 +64,7 @@ fn library(dir: &Path) {
 }
 
 fn names(paths: impl IntoIterator<Item = PathBuf>) -> Vec<String> {
-    let mut v: Vec<String> = paths
-        .into_iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let mut v: Vec<String> = paths.into_iter().map(|p| common::file_name(&p)).collect();
     v.sort();
     v
 }
@@ -137,12 +126,7 @@ fn select_trash_move_and_the_index_follows() {
         .cleanup
         .report
         .iter()
-        .map(|r| {
-            (
-                r.path.file_name().unwrap().to_string_lossy().into_owned(),
-                r.outcome.moved(),
-            )
-        })
+        .map(|r| (common::file_name(&r.path), r.outcome.moved()))
         .collect();
     assert_eq!(report.iter().filter(|r| r.1).count(), 2, "{report:?}");
     assert!(report.contains(&("cat_whatsapp.jpg".into(), false)));

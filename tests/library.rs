@@ -3,17 +3,10 @@
 
 mod common;
 
-use common::{fixture, fixture_image, save_jpeg, synthetic, variant, Sandbox};
+use common::{fixture, fixture_image, names, save_jpeg, synthetic, variant, Sandbox};
 use photo_sim_engine::{run_update, CancelToken, Event, Library, UpdateOptions};
 use std::fs;
 use std::path::Path;
-
-fn names(matches: &[photo_sim_engine::Match]) -> Vec<String> {
-    matches
-        .iter()
-        .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())
-        .collect()
-}
 
 /// Two real photos, their edited copies, and distinct synthetic pictures.
 fn fill(photos: &Path, synthetic_count: u64) {
@@ -472,7 +465,7 @@ fn labels_name_copies_as_the_same_photo_and_strangers_as_unrelated() {
     let (lib, _) = sb.index();
     let got = lib.search(&p.join("cat.jpg"), 20).unwrap();
     for m in &got[1..] {
-        let name = m.path.file_name().unwrap().to_string_lossy().into_owned();
+        let name = common::file_name(&m.path);
         let label = m.label.expect("the built-in model has thresholds");
         let want_at_least = if name.starts_with("same") {
             Label::SamePhoto

@@ -283,7 +283,7 @@ fn a_run_waits_for_another_process_and_neither_loses_the_others_work() {
     let mut names: Vec<String> = reopened
         .vectors()
         .iter()
-        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .map(|(p, _)| common::file_name(p))
         .collect();
     names.sort();
     let mut want: Vec<String> = fs::read_dir(&photos)

@@ -213,3 +213,38 @@ pub fn type_and_submit<S>(
     h.step();
     h.get_by_label(submit).click();
 }
+
+/// Steps the window until `done` holds (failing after `secs` seconds, naming `what`), then
+/// draws the new state twice (some widgets size themselves on their first frame). Returns
+/// the frames it took.
+pub fn run_until<S>(
+    h: &mut egui_kittest::Harness<'_, S>,
+    what: &str,
+    secs: u64,
+    done: impl Fn(&S) -> bool,
+) -> u32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut frames = 0;
+    while !done(h.state()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        h.step();
+        frames += 1;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.step();
+    h.step();
+    frames
+}
+
+/// The file names of `matches`, best first.
+pub fn names(matches: &[photo_sim_engine::Match]) -> Vec<String> {
+    matches.iter().map(|m| file_name(&m.path)).collect()
+}
+
+/// The last part of `path`, as text.
+pub fn file_name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
