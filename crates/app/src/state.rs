@@ -792,16 +792,7 @@ impl State {
             Action::TrashSelected => self.move_selected(Destination::Trash),
             Action::ChooseMoveTarget => vec![Command::PickMoveTarget],
             Action::MoveSelectedTo(dir) => self.move_selected(Destination::Folder(dir)),
-            Action::TogglePreview => {
-                self.preview = match self.preview {
-                    Some(_) => None,
-                    None => self
-                        .selection
-                        .and_then(|i| self.cell_path(i))
-                        .or_else(|| self.query().map(Path::to_path_buf)),
-                };
-                Vec::new()
-            }
+            Action::TogglePreview => self.toggle_preview(),
             Action::ClosePreview => {
                 self.preview = None;
                 Vec::new()
@@ -813,158 +804,36 @@ impl State {
             Action::ChooseFolder => vec![Command::PickFolder],
             Action::ChoosePhoto => vec![Command::PickPhoto],
             Action::OpenFolder(folder) => self.open_folder(folder, false),
-            Action::SetRotations(on) => {
-                if self.settings.rotations == on {
-                    return Vec::new();
-                }
-                self.settings.rotations = on;
-                let mut commands = vec![Command::SaveSettings(self.settings.clone())];
-                if self.current().is_some() {
-                    commands.extend(self.query_command());
-                }
-                commands
-            }
+            Action::SetRotations(on) => self.set_rotations(on),
             Action::PruneMissing => match self.folder.clone() {
                 Some(folder) if !self.is_indexing() => self.open_folder(folder, true),
                 _ => Vec::new(),
             },
-            Action::SetQuery(path) => {
-                if self.query() == Some(path.as_path()) && self.current().is_some() {
-                    // Dropping the same photo again just refreshes it.
-                    if let Some(step) = self.history.get_mut(self.pos) {
-                        step.results = None;
-                    }
-                    return self.show_current();
-                }
-                self.push_step(Step::new(path, Vec::new(), Vec::new()))
-            }
+            Action::SetQuery(path) => self.set_query(path),
             Action::Pivot(i) => match self.cell_path(i) {
                 Some(path) => self.apply(Action::SetQuery(path)),
                 None => Vec::new(),
             },
-            Action::ToggleGroup(i) => {
-                let Some(cell) = self.cells().into_iter().nth(i) else {
-                    return Vec::new();
-                };
-                let selected = self.selection.and_then(|i| self.cell_path(i));
-                let keep_selection = |s: &mut Self| {
-                    s.selection = selected
-                        .as_ref()
-                        .and_then(|p| s.cells().iter().position(|c| c.m.path == *p));
-                };
-                if cell.expanded {
-                    self.expanded = None;
-                    keep_selection(self);
-                } else if cell.count > 1 {
-                    self.expanded = Some(cell.m.path);
-                    keep_selection(self);
-                    let unknown: Vec<PathBuf> = self
-                        .cells()
-                        .into_iter()
-                        .filter(|c| c.member && !self.details.contains_key(&c.m.path))
-                        .map(|c| c.m.path)
-                        .collect();
-                    if !unknown.is_empty() {
-                        return vec![Command::Describe(unknown)];
-                    }
-                }
-                Vec::new()
-            }
+            Action::ToggleGroup(i) => self.toggle_group(i),
             Action::MoreLike(i) => self.mark_example(i, true),
             Action::LessLike(i) => self.mark_example(i, false),
             Action::RemoveExample(p) => self.refine(|more, less| {
                 more.retain(|m| *m != p);
                 less.retain(|l| *l != p);
             }),
-            Action::SetWhere(scope) => {
-                if self.scope == scope {
-                    return Vec::new();
-                }
-                self.scope = scope;
-                self.count = RESULTS;
-                self.query_command()
-            }
-            Action::ShowMore => {
-                if self.current().is_none() || self.pending_query.is_some() {
-                    return Vec::new();
-                }
-                self.count += RESULTS;
-                self.query_command()
-            }
-            Action::Picker(PickerAction::Enter(dir)) => {
-                if let Some(p) = &mut self.picker {
-                    p.enter(dir);
-                }
-                Vec::new()
-            }
-            Action::Picker(PickerAction::Choose(path)) => match self.picker.take() {
-                Some(p) => self.apply(chosen(p.purpose, path)),
-                None => Vec::new(),
-            },
-            Action::Picker(PickerAction::Cancel) => {
-                self.picker = None;
-                Vec::new()
-            }
-            Action::ShowWeak(on) => {
-                self.settings.show_weak = on;
-                self.selection = None;
-                vec![Command::SaveSettings(self.settings.clone())]
-            }
-            Action::Zoom(step) => {
-                let columns = (self.settings.columns as i64 + i64::from(step))
-                    .clamp(MIN_COLUMNS as i64, MAX_COLUMNS as i64)
-                    as usize;
-                if columns == self.settings.columns {
-                    return Vec::new();
-                }
-                self.settings.columns = columns;
-                vec![Command::SaveSettings(self.settings.clone())]
-            }
+            Action::SetWhere(scope) => self.set_where(scope),
+            Action::ShowMore => self.show_more(),
+            Action::Picker(action) => self.picker_action(action),
+            Action::ShowWeak(on) => self.set_show_weak(on),
+            Action::Zoom(step) => self.zoom(step),
             Action::PivotSelected => match self.selection {
                 Some(i) => self.apply(Action::Pivot(i)),
                 None => Vec::new(),
             },
-            Action::Back => {
-                if !self.can_go_back() {
-                    return Vec::new();
-                }
-                self.pos -= 1;
-                self.show_moved()
-            }
-            Action::Forward => {
-                if !self.can_go_forward() {
-                    return Vec::new();
-                }
-                self.pos += 1;
-                self.show_moved()
-            }
-            Action::Cancel => {
-                if self.is_indexing() {
-                    self.indexing = Indexing::Cancelling;
-                    vec![Command::Cancel]
-                } else {
-                    Vec::new()
-                }
-            }
-            Action::MoveSelection(dx, dy) => {
-                let n = self.cells().len();
-                if n == 0 {
-                    self.selection = None;
-                    return Vec::new();
-                }
-                self.selection = Some(match self.selection {
-                    None => 0,
-                    Some(i) => {
-                        let cols = self.settings.columns as i32;
-                        let (row, col) = (i as i32 / cols, i as i32 % cols);
-                        let col = (col + dx).clamp(0, cols - 1);
-                        let rows = (n as i32 + cols - 1) / cols;
-                        let row = (row + dy).clamp(0, rows - 1);
-                        ((row * cols + col) as usize).min(n - 1)
-                    }
-                });
-                Vec::new()
-            }
+            Action::Back => self.back(),
+            Action::Forward => self.forward(),
+            Action::Cancel => self.cancel_indexing(),
+            Action::MoveSelection(dx, dy) => self.move_selection(dx, dy),
             Action::Select(selection) => {
                 self.selection = selection.filter(|&i| i < self.cells().len());
                 Vec::new()
@@ -978,6 +847,179 @@ impl State {
         }
     }
 
+    /// Shows the selected match (or the query) large, or closes what is shown.
+    fn toggle_preview(&mut self) -> Vec<Command> {
+        self.preview = match self.preview {
+            Some(_) => None,
+            None => self
+                .selection
+                .and_then(|i| self.cell_path(i))
+                .or_else(|| self.query().map(Path::to_path_buf)),
+        };
+        Vec::new()
+    }
+
+    /// Turns "Also find rotated copies" on or off; the shown query is searched again.
+    fn set_rotations(&mut self, on: bool) -> Vec<Command> {
+        if self.settings.rotations == on {
+            return Vec::new();
+        }
+        self.settings.rotations = on;
+        let mut commands = vec![Command::SaveSettings(self.settings.clone())];
+        if self.current().is_some() {
+            commands.extend(self.query_command());
+        }
+        commands
+    }
+
+    /// Makes `path` the query: a new step of the history, or the same one refreshed.
+    fn set_query(&mut self, path: PathBuf) -> Vec<Command> {
+        if self.query() == Some(path.as_path()) && self.current().is_some() {
+            // Dropping the same photo again just refreshes it.
+            if let Some(step) = self.history.get_mut(self.pos) {
+                step.results = None;
+            }
+            return self.show_current();
+        }
+        self.push_step(Step::new(path, Vec::new(), Vec::new()))
+    }
+
+    /// Unfolds the tile at `i` to show its near-duplicates, or folds it again.
+    fn toggle_group(&mut self, i: usize) -> Vec<Command> {
+        let Some(cell) = self.cells().into_iter().nth(i) else {
+            return Vec::new();
+        };
+        let selected = self.selection.and_then(|i| self.cell_path(i));
+        let keep_selection = |s: &mut Self| {
+            s.selection = selected
+                .as_ref()
+                .and_then(|p| s.cells().iter().position(|c| c.m.path == *p));
+        };
+        if cell.expanded {
+            self.expanded = None;
+            keep_selection(self);
+        } else if cell.count > 1 {
+            self.expanded = Some(cell.m.path);
+            keep_selection(self);
+            let unknown: Vec<PathBuf> = self
+                .cells()
+                .into_iter()
+                .filter(|c| c.member && !self.details.contains_key(&c.m.path))
+                .map(|c| c.m.path)
+                .collect();
+            if !unknown.is_empty() {
+                return vec![Command::Describe(unknown)];
+            }
+        }
+        Vec::new()
+    }
+
+    /// Keeps the matches in, or out of, the query's folder.
+    fn set_where(&mut self, scope: Where) -> Vec<Command> {
+        if self.scope == scope {
+            return Vec::new();
+        }
+        self.scope = scope;
+        self.count = RESULTS;
+        self.query_command()
+    }
+
+    /// Asks for the next ten matches.
+    fn show_more(&mut self) -> Vec<Command> {
+        if self.current().is_none() || self.pending_query.is_some() {
+            return Vec::new();
+        }
+        self.count += RESULTS;
+        self.query_command()
+    }
+
+    /// More or fewer grid columns.
+    fn zoom(&mut self, step: i32) -> Vec<Command> {
+        let columns = (self.settings.columns as i64 + i64::from(step))
+            .clamp(MIN_COLUMNS as i64, MAX_COLUMNS as i64) as usize;
+        if columns == self.settings.columns {
+            return Vec::new();
+        }
+        self.settings.columns = columns;
+        vec![Command::SaveSettings(self.settings.clone())]
+    }
+
+    /// Moves the selected match by `dx` columns and `dy` rows (arrow keys).
+    fn move_selection(&mut self, dx: i32, dy: i32) -> Vec<Command> {
+        let n = self.cells().len();
+        if n == 0 {
+            self.selection = None;
+            return Vec::new();
+        }
+        self.selection = Some(match self.selection {
+            None => 0,
+            Some(i) => {
+                let cols = self.settings.columns as i32;
+                let (row, col) = (i as i32 / cols, i as i32 % cols);
+                let col = (col + dx).clamp(0, cols - 1);
+                let rows = (n as i32 + cols - 1) / cols;
+                let row = (row + dy).clamp(0, rows - 1);
+                ((row * cols + col) as usize).min(n - 1)
+            }
+        });
+        Vec::new()
+    }
+
+    /// What the person did in the in-app picker.
+    fn picker_action(&mut self, action: PickerAction) -> Vec<Command> {
+        match action {
+            PickerAction::Enter(dir) => {
+                if let Some(p) = &mut self.picker {
+                    p.enter(dir);
+                }
+                Vec::new()
+            }
+            PickerAction::Choose(path) => match self.picker.take() {
+                Some(p) => self.apply(chosen(p.purpose, path)),
+                None => Vec::new(),
+            },
+            PickerAction::Cancel => {
+                self.picker = None;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Stops indexing, keeping what was embedded.
+    fn cancel_indexing(&mut self) -> Vec<Command> {
+        if self.is_indexing() {
+            self.indexing = Indexing::Cancelling;
+            vec![Command::Cancel]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Shows or hides the weaker matches (remembered).
+    fn set_show_weak(&mut self, on: bool) -> Vec<Command> {
+        self.settings.show_weak = on;
+        self.selection = None;
+        vec![Command::SaveSettings(self.settings.clone())]
+    }
+
+    /// The query before this one in the history.
+    fn back(&mut self) -> Vec<Command> {
+        if !self.can_go_back() {
+            return Vec::new();
+        }
+        self.pos -= 1;
+        self.show_moved()
+    }
+
+    /// The query after this one in the history.
+    fn forward(&mut self) -> Vec<Command> {
+        if !self.can_go_forward() {
+            return Vec::new();
+        }
+        self.pos += 1;
+        self.show_moved()
+    }
+
     /// Folds an engine message into the state; returns follow-up work.
     pub fn handle(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
@@ -987,24 +1029,7 @@ impl State {
                 indexed,
                 notices,
                 skipped,
-            } => {
-                if generation != self.generation {
-                    return Vec::new();
-                }
-                self.folder = Some(root.clone());
-                self.indexed = indexed;
-                self.notices = notices;
-                self.skipped = skipped;
-                self.version += 1;
-                let mut commands = Vec::new();
-                if self.settings.last_folder.as_deref() != Some(root.as_path()) {
-                    self.settings.last_folder = Some(root);
-                    commands.push(Command::SaveSettings(self.settings.clone()));
-                }
-                // A query chosen before (or while) the folder opened is searched in it now.
-                commands.extend(self.show_current());
-                commands
-            }
+            } => self.opened(generation, root, indexed, notices, skipped),
             Msg::OpenFailed { generation, error } => {
                 if generation != self.generation {
                     return Vec::new();
@@ -1019,19 +1044,7 @@ impl State {
                 }
                 self.handle_event(event)
             }
-            Msg::Indexed { generation, result } => {
-                if generation != self.generation {
-                    return Vec::new();
-                }
-                self.indexing = Indexing::Idle;
-                match result {
-                    Ok(summary) => self.indexed_with(summary),
-                    Err(error) => {
-                        self.error(format!("Indexing failed: {error}"));
-                        Vec::new()
-                    }
-                }
-            }
+            Msg::Indexed { generation, result } => self.indexing_ended(generation, result),
             Msg::Results {
                 id,
                 query,
@@ -1039,99 +1052,15 @@ impl State {
                 details,
                 searched,
                 elapsed,
-            } => {
-                if self.pending_query != Some(id) {
-                    return Vec::new();
-                }
-                self.pending_query = None;
-                if let Some(t) = &mut self.timing {
-                    t.results_at = Some(Instant::now());
-                    t.engine = Some(elapsed);
-                }
-                self.details.extend(details);
-                let version = self.version;
-                let asked = self.asked();
-                if let Some(step) = self.history.get_mut(self.pos) {
-                    step.asked = Some(asked);
-                    // The query's own picture would match itself best: the grid shows the
-                    // *other* nearest photos.
-                    let tiles: Vec<Tile> = tiles
-                        .into_iter()
-                        .filter(|t| t.best.path != query && t.best.path != step.path)
-                        .collect();
-                    step.path = query;
-                    step.results = Some(tiles);
-                    step.version = version;
-                    step.searched = searched;
-                }
-                if self.selection.is_some_and(|i| i >= self.cells().len()) {
-                    self.selection = None;
-                }
-                Vec::new()
-            }
-            Msg::QueryFailed { id, error } => {
-                if self.pending_query != Some(id) {
-                    return Vec::new();
-                }
-                self.pending_query = None;
-                self.timing = None;
-                self.error(error.to_string());
-                // A photo that cannot be searched does not stay in the history.
-                if self.current().is_some_and(|s| s.results.is_none()) {
-                    self.history.remove(self.pos);
-                    if self.pos > 0 && self.pos >= self.history.len() {
-                        self.pos -= 1;
-                    }
-                    let mut commands = Vec::new();
-                    if !self.history.is_empty() {
-                        commands = self.show_current();
-                    }
-                    if self.history.is_empty() {
-                        self.pos = 0;
-                    }
-                    // Nor does it come back on the next start.
-                    commands.push(self.remember_history());
-                    return commands;
-                }
-                Vec::new()
-            }
+            } => self.results_arrived(id, query, tiles, details, searched, elapsed),
+            Msg::QueryFailed { id, error } => self.query_failed(id, error),
             Msg::PickedFolder { path, failed } => self.picked(path, failed, Purpose::OpenFolder),
             Msg::PickedPhoto { path, failed } => self.picked(path, failed, Purpose::QueryPhoto),
             Msg::PickedMoveTarget { path, failed } => {
                 self.picked(path, failed, Purpose::MoveTarget)
             }
-            Msg::Duplicates { id, result } => {
-                if self.cleanup.pending != Some(id) {
-                    return Vec::new();
-                }
-                self.cleanup.pending = None;
-                match result {
-                    Ok(levels) => {
-                        self.cleanup.levels = Some(levels);
-                        self.cleanup.prune_selection();
-                    }
-                    Err(e) => self.error(format!("Duplicates could not be found: {e}")),
-                }
-                // The index may have changed while they were found.
-                self.refresh_duplicates()
-            }
-            Msg::Moved { reports } => {
-                self.cleanup.moving = false;
-                let moved: std::collections::BTreeSet<PathBuf> = reports
-                    .iter()
-                    .filter(|r| r.outcome.moved())
-                    .map(|r| r.path.clone())
-                    .collect();
-                self.cleanup.forget(&moved);
-                self.cleanup.report = reports;
-                let moved = !moved.is_empty();
-                // The moved photos leave the index (the person chose to move them, so their
-                // absence is not a drive that is not mounted).
-                match self.folder.clone() {
-                    Some(folder) if moved => self.open_folder(folder, true),
-                    _ => Vec::new(),
-                }
-            }
+            Msg::Duplicates { id, result } => self.duplicates_found(id, result),
+            Msg::Moved { reports } => self.moved(reports),
             Msg::Described(details) => {
                 self.details.extend(details);
                 Vec::new()
@@ -1140,6 +1069,156 @@ impl State {
                 self.error(e.to_string());
                 Vec::new()
             }
+        }
+    }
+
+    /// A folder's index was opened: show it, and search the query chosen meanwhile.
+    fn opened(
+        &mut self,
+        generation: u64,
+        root: PathBuf,
+        indexed: usize,
+        notices: Vec<String>,
+        skipped: Vec<Skipped>,
+    ) -> Vec<Command> {
+        if generation != self.generation {
+            return Vec::new();
+        }
+        self.folder = Some(root.clone());
+        self.indexed = indexed;
+        self.notices = notices;
+        self.skipped = skipped;
+        self.version += 1;
+        let mut commands = Vec::new();
+        if self.settings.last_folder.as_deref() != Some(root.as_path()) {
+            self.settings.last_folder = Some(root);
+            commands.push(Command::SaveSettings(self.settings.clone()));
+        }
+        // A query chosen before (or while) the folder opened is searched in it now.
+        commands.extend(self.show_current());
+        commands
+    }
+
+    /// Indexing ended: its summary, or why it failed.
+    fn indexing_ended(
+        &mut self,
+        generation: u64,
+        result: Result<Summary, Failure>,
+    ) -> Vec<Command> {
+        if generation != self.generation {
+            return Vec::new();
+        }
+        self.indexing = Indexing::Idle;
+        match result {
+            Ok(summary) => self.indexed_with(summary),
+            Err(error) => {
+                self.error(format!("Indexing failed: {error}"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// The answer to the query awaited (an older one is dropped): its tiles join the step.
+    fn results_arrived(
+        &mut self,
+        id: u64,
+        query: PathBuf,
+        tiles: Vec<Tile>,
+        details: Vec<(PathBuf, Details)>,
+        searched: bool,
+        elapsed: Duration,
+    ) -> Vec<Command> {
+        if self.pending_query != Some(id) {
+            return Vec::new();
+        }
+        self.pending_query = None;
+        if let Some(t) = &mut self.timing {
+            t.results_at = Some(Instant::now());
+            t.engine = Some(elapsed);
+        }
+        self.details.extend(details);
+        let version = self.version;
+        let asked = self.asked();
+        if let Some(step) = self.history.get_mut(self.pos) {
+            step.asked = Some(asked);
+            // The query's own picture would match itself best: the grid shows the
+            // *other* nearest photos.
+            let tiles: Vec<Tile> = tiles
+                .into_iter()
+                .filter(|t| t.best.path != query && t.best.path != step.path)
+                .collect();
+            step.path = query;
+            step.results = Some(tiles);
+            step.version = version;
+            step.searched = searched;
+        }
+        if self.selection.is_some_and(|i| i >= self.cells().len()) {
+            self.selection = None;
+        }
+        Vec::new()
+    }
+
+    /// The query awaited failed: say why, and drop it from the history.
+    fn query_failed(&mut self, id: u64, error: Failure) -> Vec<Command> {
+        if self.pending_query != Some(id) {
+            return Vec::new();
+        }
+        self.pending_query = None;
+        self.timing = None;
+        self.error(error.to_string());
+        // A photo that cannot be searched does not stay in the history.
+        if self.current().is_some_and(|s| s.results.is_none()) {
+            self.history.remove(self.pos);
+            if self.pos > 0 && self.pos >= self.history.len() {
+                self.pos -= 1;
+            }
+            let mut commands = Vec::new();
+            if !self.history.is_empty() {
+                commands = self.show_current();
+            }
+            if self.history.is_empty() {
+                self.pos = 0;
+            }
+            // Nor does it come back on the next start.
+            commands.push(self.remember_history());
+            return commands;
+        }
+        Vec::new()
+    }
+
+    /// The duplicates of every level, or why they could not be found.
+    fn duplicates_found(&mut self, id: u64, result: Result<Vec<Level>, Failure>) -> Vec<Command> {
+        if self.cleanup.pending != Some(id) {
+            return Vec::new();
+        }
+        self.cleanup.pending = None;
+        match result {
+            Ok(levels) => {
+                self.cleanup.levels = Some(levels);
+                self.cleanup.prune_selection();
+            }
+            Err(e) => self.error(format!("Duplicates could not be found: {e}")),
+        }
+        // The index may have changed while they were found.
+        self.refresh_duplicates()
+    }
+
+    /// A move ended: the moved photos leave the index and the views.
+    fn moved(&mut self, reports: Vec<Report>) -> Vec<Command> {
+        self.cleanup.moving = false;
+        let moved: std::collections::BTreeSet<PathBuf> = reports
+            .iter()
+            .filter(|r| r.outcome.moved())
+            .map(|r| r.path.clone())
+            .collect();
+        self.cleanup.forget(&moved);
+        self.cleanup.report = reports;
+        let moved = !moved.is_empty();
+        // The moved photos leave the index (the person chose to move them, so their
+        // absence is not a drive that is not mounted).
+        match self.folder.clone() {
+            Some(folder) if moved => self.open_folder(folder, true),
+            _ => Vec::new(),
         }
     }
 
