@@ -15,6 +15,7 @@ pub mod failure;
 pub mod paths;
 pub mod picker;
 pub mod state;
+pub mod status;
 pub mod thumbs;
 pub mod view;
 pub mod widgets;

@@ -3,6 +3,7 @@
 
 use super::paths::{file_name, path_from_text};
 use super::state::{Action, Cell, Indexing, State, View, Where, RESULTS};
+use super::status;
 use super::thumbs::{Size, Thumb, Thumbs};
 use super::widgets::{fit_size, grid_thumbnail, paint, placeholder, PathRow, OPEN_GESTURES};
 use eframe::egui;
@@ -11,7 +12,6 @@ use egui::{
     Sense, Stroke, Vec2, WidgetInfo,
 };
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// What the text fields hold between frames.
 #[derive(Default)]
@@ -292,17 +292,6 @@ fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut 
     });
 }
 
-fn format_eta(eta: Duration) -> String {
-    let s = eta.as_secs();
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         match &state.folder {
@@ -317,81 +306,34 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
                 ui.label("Opening the folder…");
             }
         }
-        let cancel = |ui: &mut egui::Ui, actions: &mut Vec<Action>| {
-            if ui
-                .button("Cancel")
-                .on_hover_text("Stop indexing; what is done is kept")
-                .clicked()
-            {
-                actions.push(Action::Cancel);
-            }
-        };
-        match &state.indexing {
-            Indexing::Idle => {
+        let words = status::indexing_words(&state.indexing);
+        match (words, status::embedding_fraction(&state.indexing)) {
+            (None, _) => {
                 if let Some(s) = &state.last_summary {
-                    let what = if s.cancelled {
-                        "Indexing cancelled"
-                    } else {
-                        "Up to date"
-                    };
-                    let text = format!(
-                        "{what}: {} embedded, {} reused in {:.1} s{}",
-                        s.embedded,
-                        s.reused,
-                        s.seconds,
-                        s.known_by_content()
-                    );
-                    ui.label(RichText::new(text).weak());
+                    ui.label(RichText::new(status::summary_words(s)).weak());
                 }
             }
-            Indexing::Opening => {
-                ui.spinner();
-                ui.label("Loading the model and the index…");
-            }
-            Indexing::Scanning { found } => {
-                ui.spinner();
-                ui.label(format!("Scanning: {found} images found"));
-                cancel(ui, actions);
-            }
-            Indexing::Embedding {
-                done,
-                to_embed,
-                total,
-                images_per_sec,
-                eta,
-            } => {
-                let fraction = if *to_embed == 0 {
-                    1.0
-                } else {
-                    *done as f32 / *to_embed as f32
-                };
-                let mut text = format!("Indexing {done}/{to_embed}");
-                if *to_embed < *total {
-                    text += &format!(" (of {total}, rest unchanged)");
-                }
-                if *images_per_sec > 0.0 {
-                    text += &format!(" · {images_per_sec:.1} images/s");
-                }
-                if let Some(eta) = eta {
-                    text += &format!(" · ETA {}", format_eta(*eta));
-                }
+            (Some(text), Some(fraction)) => {
                 ui.add(
                     egui::ProgressBar::new(fraction)
                         .desired_width(ui.available_width().min(520.0) - 80.0)
                         .text(text),
                 );
-                cancel(ui, actions);
             }
-            Indexing::BuildingGraph { points } => {
+            (Some(text), None) => {
                 ui.spinner();
-                ui.label(format!(
-                    "Building the nearest-neighbour graph of {points} photos…"
-                ));
+                ui.label(text);
             }
-            Indexing::Cancelling => {
-                ui.spinner();
-                ui.label("Cancelling: saving what is embedded so far…");
-            }
+        }
+        if matches!(
+            state.indexing,
+            Indexing::Scanning { .. } | Indexing::Embedding { .. }
+        ) && ui
+            .button("Cancel")
+            .on_hover_text("Stop indexing; what is done is kept")
+            .clicked()
+        {
+            actions.push(Action::Cancel);
         }
     });
     for n in &state.notices {
@@ -401,10 +343,7 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     if missing > 0 && !state.is_indexing() {
         ui.horizontal(|ui| {
             ui.label(
-                RichText::new(format!(
-                    "{missing} indexed photos are missing from the folder (is it on a drive that is not mounted?). They are kept until you say they were deleted."
-                ))
-                .color(ui.visuals().warn_fg_color),
+                RichText::new(status::missing_words(missing)).color(ui.visuals().warn_fg_color),
             );
             if ui
                 .button(format!("Remove the {missing} missing photos"))
