@@ -52,6 +52,26 @@ pub fn draw(
         ui.label("Open a folder of photos to find its duplicates.");
         return;
     }
+    level_bar(ui, state, actions);
+    if let Some(level) = c.current() {
+        ui.label(RichText::new(counts_text(level.counts())).strong());
+        ui.label(
+            RichText::new(format!(
+                "Each photo in a group is at least {:.2} similar to its keeper. Keeper: the one with the most pixels, then the largest file, then the oldest.",
+                level.threshold
+            ))
+            .weak(),
+        );
+    }
+    selection_bar(ui, state, move_target, actions);
+    report(ui, state);
+    ui.separator();
+    groups(ui, state, thumbs, actions);
+}
+
+/// The levels with their group counts, and what is being worked on.
+fn level_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    let c = &state.cleanup;
     ui.horizontal_wrapped(|ui| {
         ui.label("Level:");
         for label in LEVELS {
@@ -79,16 +99,16 @@ pub fn draw(
             ui.label("Indexing; the groups are found again when it ends.");
         }
     });
-    if let Some(level) = c.current() {
-        ui.label(RichText::new(counts_text(level.counts())).strong());
-        ui.label(
-            RichText::new(format!(
-                "Each photo in a group is at least {:.2} similar to its keeper. Keeper: the one with the most pixels, then the largest file, then the oldest.",
-                level.threshold
-            ))
-            .weak(),
-        );
-    }
+}
+
+/// Selecting, and moving the selected photos to the trash or a folder.
+fn selection_bar(
+    ui: &mut egui::Ui,
+    state: &State,
+    move_target: &mut String,
+    actions: &mut Vec<Action>,
+) {
+    let c = &state.cleanup;
     ui.horizontal_wrapped(|ui| {
         let idle = !c.moving && !state.is_indexing();
         if ui
@@ -139,9 +159,6 @@ pub fn draw(
             ui.label("Moving…");
         }
     });
-    report(ui, state);
-    ui.separator();
-    groups(ui, state, thumbs, actions);
 }
 
 fn capitalised(words: &str) -> String {

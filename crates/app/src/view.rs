@@ -657,7 +657,6 @@ fn grid_cell(
     actions: &mut Vec<Action>,
 ) {
     let m = &c.m;
-    let side = rect.width();
     let name = file_name(&m.path);
     let resp = ui.interact(rect, ui.scope_id().with(("cell", i)), Sense::click());
     resp.widget_info(|| {
@@ -666,7 +665,7 @@ fn grid_cell(
         info.current_text_value = Some(score_text(m));
         info
     });
-    let image_rect = Rect::from_min_size(rect.min, Vec2::splat(side));
+    let image_rect = Rect::from_min_size(rect.min, Vec2::splat(rect.width()));
     if c.member || c.expanded {
         // The members of an open group sit on one tinted band.
         ui.painter().rect_filled(
@@ -676,20 +675,7 @@ fn grid_cell(
         );
     }
     grid_thumbnail(ui, thumbs, &m.path, image_rect);
-    let selected = state.selection == Some(i);
-    if selected || resp.hovered() {
-        let color = if selected {
-            ui.visuals().selection.stroke.color
-        } else {
-            ui.visuals().widgets.hovered.bg_stroke.color
-        };
-        ui.painter().rect_stroke(
-            image_rect.expand(2.0),
-            CornerRadius::same(3),
-            Stroke::new(if selected { 3.0 } else { 1.5 }, color),
-            egui::StrokeKind::Outside,
-        );
-    }
+    cell_frame(ui, state.selection == Some(i), resp.hovered(), image_rect);
     let weak = super::state::is_weak(m);
     if weak {
         // Under the "similar" cut: visibly not the same kind of match.
@@ -699,6 +685,59 @@ fn grid_cell(
             Color32::from_black_alpha(140),
         );
     }
+    cell_caption(ui, m, &name, weak, image_rect);
+    let resp = resp.on_hover_ui(|ui| hover_card(ui, state, m));
+    if resp.clicked() {
+        actions.push(if ui.input(|i| i.modifiers.command) {
+            Action::OpenExternal(m.path.clone())
+        } else {
+            Action::Pivot(i)
+        });
+    }
+    resp.context_menu(|ui| {
+        file_menu_items(ui, &m.path, actions);
+        ui.separator();
+        if ui.button("More like this").clicked() {
+            actions.push(Action::MoreLike(i));
+            ui.close();
+        }
+        if ui.button("Less like this").clicked() {
+            actions.push(Action::LessLike(i));
+            ui.close();
+        }
+    });
+    if let Some(badge) = &c.badge {
+        group_badge(ui, c, badge, i, image_rect, actions);
+    }
+}
+
+/// The frame around a selected (thick) or hovered (thin) thumbnail.
+fn cell_frame(ui: &egui::Ui, selected: bool, hovered: bool, image_rect: Rect) {
+    if !selected && !hovered {
+        return;
+    }
+    let color = if selected {
+        ui.visuals().selection.stroke.color
+    } else {
+        ui.visuals().widgets.hovered.bg_stroke.color
+    };
+    ui.painter().rect_stroke(
+        image_rect.expand(2.0),
+        CornerRadius::same(3),
+        Stroke::new(if selected { 3.0 } else { 1.5 }, color),
+        egui::StrokeKind::Outside,
+    );
+}
+
+/// The two lines under a thumbnail: the score, then the file name (dimmed for weak matches).
+fn cell_caption(
+    ui: &egui::Ui,
+    m: &photo_sim_engine::Match,
+    name: &str,
+    weak: bool,
+    image_rect: Rect,
+) {
+    let side = image_rect.width();
     let text_color = if weak {
         ui.visuals().weak_text_color()
     } else {
@@ -729,30 +768,7 @@ fn grid_cell(
         _ => score_text(m),
     };
     line(score, 13.0, strong, 3.0);
-    line(name.clone(), 12.0, text_color, 20.0);
-    let resp = resp.on_hover_ui(|ui| hover_card(ui, state, m));
-    if resp.clicked() {
-        actions.push(if ui.input(|i| i.modifiers.command) {
-            Action::OpenExternal(m.path.clone())
-        } else {
-            Action::Pivot(i)
-        });
-    }
-    resp.context_menu(|ui| {
-        file_menu_items(ui, &m.path, actions);
-        ui.separator();
-        if ui.button("More like this").clicked() {
-            actions.push(Action::MoreLike(i));
-            ui.close();
-        }
-        if ui.button("Less like this").clicked() {
-            actions.push(Action::LessLike(i));
-            ui.close();
-        }
-    });
-    if let Some(badge) = &c.badge {
-        group_badge(ui, c, badge, i, image_rect, actions);
-    }
+    line(name.to_string(), 12.0, text_color, 20.0);
 }
 
 /// The badge of a tile that stands for several photos ("×N" near-duplicates, or "JPG+RAW"):
