@@ -10,6 +10,7 @@ mod retrieval;
 
 use anyhow::{bail, Context, Result};
 use photo_sim_engine::decode;
+use photo_sim_engine::decode::heif::{self, Codec};
 use photo_sim_engine::embed::preprocess;
 use photo_sim_engine::embed::{self, Model, ModelError};
 use photo_sim_engine::progress::CancelToken;
@@ -231,8 +232,6 @@ fn one_thread_ms(models: &[&Model], inputs: &[Vec<f32>]) -> Result<Vec<f64>> {
 /// decodes it (`load_rgb` for the model's 256-pixel shorter side: a JPEG at 1/8 of its size in
 /// the DCT domain, a HEIC/AVIF whole, since libheif cannot decode smaller).
 fn measure_formats(photo: &Path) -> Result<Value> {
-    use image::metadata::Orientation;
-    use photo_sim_engine::decode::heif::{self, Codec};
     let tmp = TempDir::new()?;
     let src = decode::load_rgb(photo, u32::MAX)?;
     let (w, h) = FORMATS_SIZE;
@@ -245,59 +244,12 @@ fn measure_formats(photo: &Path) -> Result<Value> {
         ("HEIC", "heic"),
         ("AVIF", "avif"),
     ] {
-        let (bytes, encode_s) = time(|| -> Result<Vec<u8>> {
-            Ok(match ext {
-                "jpg" => {
-                    let mut out = Vec::new();
-                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-                        .encode_image(&big)?;
-                    out
-                }
-                "dng" => {
-                    let mut out = Vec::new();
-                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-                        .encode_image(&big)?;
-                    photo_sim_engine::decode::raw::wrap_in_dng(&out, 1)
-                }
-                // The picture as a 12 MP Bayer sensor saw it: developed at half size.
-                "sensor.dng" => {
-                    let half = image::imageops::resize(
-                        &big,
-                        w / 2,
-                        h / 2,
-                        image::imageops::FilterType::Triangle,
-                    );
-                    photo_sim_engine::decode::raw::develop::mosaic_dng(
-                        &half,
-                        [0.5, 1.0, 0.7],
-                        256,
-                        64,
-                        1,
-                        None,
-                    )
-                }
-                "heic" => heif::encode(&big, Codec::Hevc, 90, Orientation::NoTransforms, None)?,
-                _ => heif::encode(&big, Codec::Av1, 90, Orientation::NoTransforms, None)?,
-            })
-        });
+        let (bytes, encode_s) = time(|| encode_as(&big, ext));
         let bytes = bytes.with_context(|| format!("encoding the {name}"))?;
         let path = tmp.0.join(format!("12mp.{ext}"));
         std::fs::write(&path, &bytes)?;
-        let (mut samples, mut decoded) = (Vec::new(), (0, 0));
-        for _ in 0..5 {
-            let (img, seconds) = time(|| decode::load_rgb(&path, preprocess::RESIZE_SHORTER));
-            decoded = img
-                .with_context(|| format!("decoding the {name}"))?
-                .dimensions();
-            samples.push(seconds);
-        }
-        let ms = median_ms(samples);
-        // The whole picture, for comparison (what a JPEG would cost without DCT scaling).
-        let full_ms = median_ms(
-            (0..3)
-                .map(|_| time(|| decode::load_rgb(&path, u32::MAX)).1)
-                .collect(),
-        );
+        let (ms, decoded, full_ms) =
+            time_decoding(&path).with_context(|| format!("decoding the {name}"))?;
         eprintln!(
             "{name}: {ms:.0} ms to decode (to {}×{}), {full_ms:.0} ms at full size",
             decoded.0, decoded.1
@@ -319,6 +271,54 @@ fn measure_formats(photo: &Path) -> Result<Value> {
         "libheif": heif::library_version().unwrap_or("none"),
         "formats": rows,
     }))
+}
+
+/// `big` stored as the format `ext` names: JPEG (quality 90), a DNG around that JPEG, a DNG
+/// of the Bayer sensor data that picture would have given, HEIC or AVIF.
+fn encode_as(big: &image::RgbImage, ext: &str) -> Result<Vec<u8>> {
+    use image::metadata::Orientation;
+    let jpeg = || -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(big)?;
+        Ok(out)
+    };
+    Ok(match ext {
+        "jpg" => jpeg()?,
+        "dng" => photo_sim_engine::decode::raw::wrap_in_dng(&jpeg()?, 1),
+        // The picture as a 12 MP Bayer sensor saw it: developed at half size.
+        "sensor.dng" => {
+            let (w, h) = big.dimensions();
+            let half =
+                image::imageops::resize(big, w / 2, h / 2, image::imageops::FilterType::Triangle);
+            photo_sim_engine::decode::raw::develop::mosaic_dng(
+                &half,
+                [0.5, 1.0, 0.7],
+                256,
+                64,
+                1,
+                None,
+            )
+        }
+        "heic" => heif::encode(big, Codec::Hevc, 90, Orientation::NoTransforms, None)?,
+        _ => heif::encode(big, Codec::Av1, 90, Orientation::NoTransforms, None)?,
+    })
+}
+
+/// Decoding `path` as indexing does (median of 5, in ms), the size that gives, and decoding
+/// the whole picture (median of 3, what a JPEG would cost without DCT scaling).
+fn time_decoding(path: &Path) -> Result<(f64, (u32, u32), f64)> {
+    let (mut samples, mut decoded) = (Vec::new(), (0, 0));
+    for _ in 0..5 {
+        let (img, seconds) = time(|| decode::load_rgb(path, preprocess::RESIZE_SHORTER));
+        decoded = img?.dimensions();
+        samples.push(seconds);
+    }
+    let full_ms = median_ms(
+        (0..3)
+            .map(|_| time(|| decode::load_rgb(path, u32::MAX)).1)
+            .collect(),
+    );
+    Ok((median_ms(samples), decoded, full_ms))
 }
 
 /// What the content key of one file costs (`index/content_key.rs`): the sampled hash (first and last

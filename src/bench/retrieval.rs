@@ -148,98 +148,108 @@ pub fn run(model: &Model, files: &[PathBuf], limit: usize) -> Result<Value> {
     let mut report = serde_json::Map::new();
     for (d, descriptor) in DESCRIPTORS.iter().enumerate() {
         for rotations in [false, true] {
-            let turns = if rotations { 4 } else { 1 };
-            // The best similarity of copy turns to an original.
-            let score = |turned: &[Vec<f32>], original: &[f32]| {
-                turned[..turns]
-                    .iter()
-                    .map(|q| dot(q, original))
-                    .fold(f32::NEG_INFINITY, f32::max)
-            };
-            let mut per_edit = serde_json::Map::new();
-            eprintln!(
-                "\n{} {}: edit     top-1  top-10  similarity mean / p5 / p50",
-                descriptor.name(),
-                if rotations {
-                    "with rotations"
-                } else {
-                    "upright only"
-                }
-            );
-            for (e, name) in EDITS.iter().enumerate() {
-                let (mut top1, mut top10, mut sims) = (0, 0, Vec::new());
-                for (i, photo) in photos.iter().enumerate() {
-                    let turned = &photo.copies[d][e];
-                    let own = score(turned, &photo.original[d]);
-                    let better = photos
-                        .iter()
-                        .enumerate()
-                        .filter(|&(j, other)| j != i && score(turned, &other.original[d]) > own)
-                        .count();
-                    top1 += usize::from(better == 0);
-                    top10 += usize::from(better < 10);
-                    sims.push(own);
-                }
-                let n = photos.len() as f64;
-                let dist = distribution(sims);
-                eprintln!(
-                    "  {name:<8} {:>6.3} {:>6.3}   {:.3} / {:.3} / {:.3}",
-                    top1 as f64 / n,
-                    top10 as f64 / n,
-                    dist["mean"].as_f64().unwrap_or_default(),
-                    dist["p5"].as_f64().unwrap_or_default(),
-                    dist["p50"].as_f64().unwrap_or_default()
-                );
-                per_edit.insert(
-                    name.to_string(),
-                    json!({"top1": top1 as f64 / n, "top10": top10 as f64 / n, "similarity": dist}),
-                );
-            }
-            // Unrelated: a photo's (turned) upright copy of itself is not involved; its original
-            // against every other original.
-            let mut unrelated = Vec::new();
-            for (i, a) in photos.iter().enumerate() {
-                let mut turned = vec![a.original[d].clone()];
-                if rotations {
-                    // The original turned, as the rot90 copy's turns give it back.
-                    turned = a.copies[d][1].clone();
-                    turned.rotate_left(1);
-                }
-                for (j, b) in photos.iter().enumerate() {
-                    if i != j {
-                        unrelated.push(score(&turned, &b.original[d]));
-                    }
-                }
-            }
-            let unrelated = distribution(unrelated);
-            eprintln!(
-                "  unrelated pairs: p50 {:.3}, p95 {:.3}, p99 {:.3}, p99.9 {:.3}, max {:.3}",
-                unrelated["p50"].as_f64().unwrap_or_default(),
-                unrelated["p95"].as_f64().unwrap_or_default(),
-                unrelated["p99"].as_f64().unwrap_or_default(),
-                unrelated["p999"].as_f64().unwrap_or_default(),
-                unrelated["max"].as_f64().unwrap_or_default()
-            );
-            let mut part = json!({"edits": per_edit, "unrelated": unrelated});
-            if let Some(t) = photo_sim_engine::query::labels::Thresholds::from_quality(&part) {
-                eprintln!(
-                    "  thresholds: same photo {:.2}, near-duplicate {:.2}, similar {:.2}, loosely related {:.2}",
-                    t.same, t.near, t.similar, t.related
-                );
-                part["thresholds"] = json!({
-                    "same": t.same, "near": t.near, "similar": t.similar, "related": t.related,
-                });
-            }
-            report.insert(
-                format!(
-                    "{}{}",
-                    descriptor.name(),
-                    if rotations { "_rotations" } else { "" }
-                ),
-                part,
-            );
+            let part = measure(&photos, d, descriptor.name(), rotations);
+            let suffix = if rotations { "_rotations" } else { "" };
+            report.insert(format!("{}{suffix}", descriptor.name()), part);
         }
     }
     report.insert("photos".into(), photos.len().into());
     Ok(Value::Object(report))
+}
+
+/// Retrieval of every edit, the unrelated pairs and the thresholds they give, for descriptor
+/// `d` (named `name`) compared upright or also turned.
+fn measure(photos: &[Described], d: usize, name: &str, rotations: bool) -> Value {
+    let turns = if rotations { 4 } else { 1 };
+    eprintln!(
+        "\n{name} {}: edit     top-1  top-10  similarity mean / p5 / p50",
+        if rotations {
+            "with rotations"
+        } else {
+            "upright only"
+        }
+    );
+    let mut per_edit = serde_json::Map::new();
+    for (e, edit) in EDITS.iter().enumerate() {
+        per_edit.insert(edit.to_string(), edit_retrieval(photos, d, e, turns));
+    }
+    let unrelated = unrelated_pairs(photos, d, rotations, turns);
+    let mut part = json!({"edits": per_edit, "unrelated": unrelated});
+    if let Some(t) = photo_sim_engine::query::labels::Thresholds::from_quality(&part) {
+        eprintln!(
+            "  thresholds: same photo {:.2}, near-duplicate {:.2}, similar {:.2}, loosely related {:.2}",
+            t.same, t.near, t.similar, t.related
+        );
+        part["thresholds"] = json!({
+            "same": t.same, "near": t.near, "similar": t.similar, "related": t.related,
+        });
+    }
+    part
+}
+
+/// The best similarity of a copy's first `turns` turns to an original.
+fn best_of_turns(turned: &[Vec<f32>], turns: usize, original: &[f32]) -> f32 {
+    turned[..turns]
+        .iter()
+        .map(|q| dot(q, original))
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// How often edit `e`'s copy of each photo finds its original first and in the top ten, and
+/// how similar the two stay.
+fn edit_retrieval(photos: &[Described], d: usize, e: usize, turns: usize) -> Value {
+    let (mut top1, mut top10, mut sims) = (0, 0, Vec::new());
+    for (i, photo) in photos.iter().enumerate() {
+        let turned = &photo.copies[d][e];
+        let own = best_of_turns(turned, turns, &photo.original[d]);
+        let better = photos
+            .iter()
+            .enumerate()
+            .filter(|&(j, other)| j != i && best_of_turns(turned, turns, &other.original[d]) > own)
+            .count();
+        top1 += usize::from(better == 0);
+        top10 += usize::from(better < 10);
+        sims.push(own);
+    }
+    let n = photos.len() as f64;
+    let dist = distribution(sims);
+    eprintln!(
+        "  {:<8} {:>6.3} {:>6.3}   {:.3} / {:.3} / {:.3}",
+        EDITS[e],
+        top1 as f64 / n,
+        top10 as f64 / n,
+        dist["mean"].as_f64().unwrap_or_default(),
+        dist["p5"].as_f64().unwrap_or_default(),
+        dist["p50"].as_f64().unwrap_or_default()
+    );
+    json!({"top1": top1 as f64 / n, "top10": top10 as f64 / n, "similarity": dist})
+}
+
+/// The similarity of each photo's original (turned as the rotated copies are, with
+/// rotations) to every other original.
+fn unrelated_pairs(photos: &[Described], d: usize, rotations: bool, turns: usize) -> Value {
+    let mut unrelated = Vec::new();
+    for (i, a) in photos.iter().enumerate() {
+        let mut turned = vec![a.original[d].clone()];
+        if rotations {
+            // The original turned, as the rot90 copy's turns give it back.
+            turned = a.copies[d][1].clone();
+            turned.rotate_left(1);
+        }
+        for (j, b) in photos.iter().enumerate() {
+            if i != j {
+                unrelated.push(best_of_turns(&turned, turns, &b.original[d]));
+            }
+        }
+    }
+    let unrelated = distribution(unrelated);
+    eprintln!(
+        "  unrelated pairs: p50 {:.3}, p95 {:.3}, p99 {:.3}, p99.9 {:.3}, max {:.3}",
+        unrelated["p50"].as_f64().unwrap_or_default(),
+        unrelated["p95"].as_f64().unwrap_or_default(),
+        unrelated["p99"].as_f64().unwrap_or_default(),
+        unrelated["p999"].as_f64().unwrap_or_default(),
+        unrelated["max"].as_f64().unwrap_or_default()
+    );
+    unrelated
 }
