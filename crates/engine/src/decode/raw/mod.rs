@@ -453,15 +453,31 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn damaged_raws_give_no_preview_and_no_panic() {
-        let (raw, _) = tiff_raw(42, 1);
+    fn damaged_raws_give_only_previews_they_hold_and_no_panic() {
+        let (raw, big) = tiff_raw(42, 1);
         for cut in (0..raw.len()).step_by(7) {
-            let _ = preview(&raw[..cut]);
+            let got = preview(&raw[..cut]).map(|p| p.jpeg);
+            if cut >= big.end {
+                assert_eq!(
+                    got,
+                    Some(big.clone()),
+                    "cut at {cut}, past the large preview"
+                );
+            } else if let Some(r) = got {
+                // Cut inside the large preview: at most the small one, whole.
+                assert!(r.end <= cut && r != big, "cut at {cut}: {r:?}");
+            }
         }
         let mut flipped = raw.clone();
         for i in 0..200.min(flipped.len()) {
             flipped[i] ^= 0xff;
-            let _ = preview(&flipped);
+            if let Some(p) = preview(&flipped) {
+                assert!(p.jpeg.end <= flipped.len(), "byte {i}: {:?}", p.jpeg);
+                assert!(
+                    crate::decode::jpeg::frame(&flipped[p.jpeg]).is_some(),
+                    "byte {i}"
+                );
+            }
             flipped[i] ^= 0xff;
         }
     }
