@@ -7,11 +7,13 @@
 //! query ─decode─▶ embed ─▶ nearest (exact scan | HNSW graph) ─▶ top-k (path, similarity)
 //! ```
 //!
-//! The whole API is [`Library`] (one folder's index: `open`, `update`, `search`), [`Model`]
-//! (the network, loaded once and shared), [`Store`] (where files live), [`run_update`] (the one
-//! way the CLI and the GUI run an update and hear its [`progress`] events) and [`Error`]; the
-//! browser adds [`browse`] (queries refined by examples, kept to a folder, bursts folded into
-//! one tile) and [`details`] (what a hover card says of a photo).
+//! The API a face needs is [`Library`] (one folder's index: `open`, `update`, `search`),
+//! [`Model`] (the network, loaded once and shared), [`Store`] (where files live),
+//! [`run_update`] (the one way the CLI and the GUI run an update and hear its [`progress`]
+//! events) and [`Error`]; the browser adds [`query::browse`] (queries refined by examples,
+//! kept to a folder, bursts folded into one tile) and [`decode::details`] (what a hover card
+//! says of a photo). The folders follow the pipeline: [`decode`], [`embed`], [`index`],
+//! [`query`].
 
 pub mod decode;
 pub mod embed;
