@@ -1,5 +1,6 @@
 //! The shipped model: the same numbers as onnxruntime, and the right classes on real photos.
 
+#[path = "../../../tests/common/engine.rs"]
 mod common;
 
 fn read_f32(name: &str) -> Vec<f32> {
@@ -62,13 +63,12 @@ fn tract_rmac_matches_onnxruntime_features_pooled_by_the_reference_script() {
 #[test]
 fn known_photos_get_their_imagenet_class_through_the_whole_pipeline() {
     let model = common::model();
-    let classes: Vec<String> = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/imagenet_classes.txt"),
-    )
-    .unwrap()
-    .lines()
-    .map(str::to_string)
-    .collect();
+    let classes: Vec<String> =
+        std::fs::read_to_string(common::repo_root().join("models/imagenet_classes.txt"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
     let mut session = model.session().unwrap();
     let classify = |session: &mut photo_sim_engine::embed::Session, name: &str| {
         let input =

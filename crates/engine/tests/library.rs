@@ -1,6 +1,7 @@
 //! The engine end to end: indexing a folder, re-indexing only what changed, persistence,
 //! searching, and bad input of every kind.
 
+#[path = "../../../tests/common/engine.rs"]
 mod common;
 
 use common::{fixture, fixture_image, names, save_jpeg, synthetic, variant, Sandbox};

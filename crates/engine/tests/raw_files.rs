@@ -1,6 +1,7 @@
 //! Camera RAW files are indexed, searched, thumbnailed and turned upright through the JPEG
 //! preview they embed; a RAW beside its JPEG is one tile.
 
+#[path = "../../../tests/common/engine.rs"]
 mod common;
 
 use common::{fixture, fixture_image, mean_difference, Sandbox};
