@@ -213,7 +213,7 @@ impl<'a> Tiff<'a> {
 
     /// Every directory reachable from the first: the chain of next directories and the
     /// sub-directories named by `children` tags, each visited once, at most
-    /// [`MAX_DIRECTORIES`] of them.
+    /// `MAX_DIRECTORIES` (64) of them.
     pub fn walk(&self, children: &[u16]) -> Vec<Vec<Entry>> {
         let mut seen = std::collections::HashSet::new();
         let mut todo: Vec<usize> = self.first().into_iter().collect();
