@@ -6,7 +6,7 @@
 //! a 224×224 model input or a thumbnail needs. Every decode is bounded in memory, so a
 //! "decompression bomb" is refused before anything big is allocated. Camera RAWs are read by
 //! their embedded preview (`raw/`), HEIC and AVIF by the system's libheif when it is
-//! installed (`heif.rs`, which decodes them whole and upright).
+//! installed (`heif/`, which decodes them whole and upright).
 
 pub mod bmff;
 pub mod details;
