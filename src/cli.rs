@@ -73,7 +73,7 @@ pub struct SearchArgs {
     pub json: bool,
     /// Only matches at least this alike: same (photo), near (duplicate), similar, related.
     #[arg(long, value_parser = parse_label)]
-    pub min_label: Option<photo_sim_engine::query::labels::Label>,
+    pub min_label: Option<photo_sim_engine::labels::Label>,
     /// Compare the photo only as it is, not also turned by 90°, 180° and 270° (faster: one
     /// network run instead of four).
     #[arg(long)]
@@ -86,7 +86,7 @@ pub struct DuplicatesArgs {
     /// How alike the members must be: same (photo), near (duplicate: same scene, moments
     /// apart) or similar.
     #[arg(long, value_parser = parse_label, default_value = "near", conflicts_with = "min_similarity")]
-    pub level: photo_sim_engine::query::labels::Label,
+    pub level: photo_sim_engine::labels::Label,
     /// A similarity threshold instead of a level (0 to 1).
     #[arg(long)]
     pub min_similarity: Option<f32>,
@@ -387,8 +387,8 @@ fn print_summary(library: &Library, s: &Summary) {
 }
 
 /// `--min-label`: a label's short name (same, near, similar, related) or its words.
-fn parse_label(text: &str) -> Result<photo_sim_engine::query::labels::Label, String> {
-    photo_sim_engine::query::labels::Label::ALL
+fn parse_label(text: &str) -> Result<photo_sim_engine::labels::Label, String> {
+    photo_sim_engine::labels::Label::ALL
         .into_iter()
         .find(|l| l.key() == text || l.words() == text)
         .ok_or_else(|| "one of: same, near, similar, related, unrelated".to_string())

@@ -563,7 +563,7 @@ fn measure_grouping(dim: usize, sizes: &[usize]) -> Value {
             copy[i % dim] += 0.3;
             photo_sim_engine::vector::normalize(copy);
         }
-        let threshold = photo_sim_engine::query::labels::RMAC.near;
+        let threshold = photo_sim_engine::labels::RMAC.near;
         let before = peak_rss_mb();
         let (groups, seconds) = time(|| {
             let lists = photo_sim_engine::query::duplicates::neighbours(&data, dim, threshold);

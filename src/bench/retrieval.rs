@@ -175,7 +175,7 @@ fn measure(photos: &[Described], d: usize, name: &str, rotations: bool) -> Value
     }
     let unrelated = unrelated_pairs(photos, d, rotations, turns);
     let mut part = json!({"edits": per_edit, "unrelated": unrelated});
-    if let Some(t) = photo_sim_engine::query::labels::Thresholds::from_quality(&part) {
+    if let Some(t) = photo_sim_engine::labels::Thresholds::from_quality(&part) {
         eprintln!(
             "  thresholds: same photo {:.2}, near-duplicate {:.2}, similar {:.2}, loosely related {:.2}",
             t.same, t.near, t.similar, t.related

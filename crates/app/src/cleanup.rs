@@ -2,7 +2,7 @@
 //! similar), which one is shown, the photos the person selected, and what the last move did.
 //! Plain Rust like [`super::state`], which owns one of these and routes its actions here.
 
-use photo_sim_engine::query::labels::Label;
+use photo_sim_engine::labels::Label;
 use photo_sim_engine::relocate::Report;
 use photo_sim_engine::{DuplicateGroup, Photo};
 use std::collections::BTreeSet;

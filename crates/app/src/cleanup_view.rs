@@ -169,8 +169,8 @@ fn capitalised(words: &str) -> String {
         .unwrap_or_default()
 }
 
-fn level_hint(label: photo_sim_engine::query::labels::Label) -> &'static str {
-    use photo_sim_engine::query::labels::Label;
+fn level_hint(label: photo_sim_engine::labels::Label) -> &'static str {
+    use photo_sim_engine::labels::Label;
     match label {
         Label::SamePhoto => {
             "The same photo: resized, re-compressed, lightly cropped or colour-shifted copies"

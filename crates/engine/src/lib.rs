@@ -10,7 +10,7 @@
 //! The API a face needs is [`Library`] (one folder's index: `open`, `update`, `search`),
 //! [`Model`] (the network, loaded once and shared), [`Store`] (where files live),
 //! [`run_update`] (the one way the CLI and the GUI run an update and hear its [`progress`]
-//! events) and [`Error`]; the browser adds [`query::browse`] (queries refined by examples,
+//! events) and [`Error`]; the browser adds [`library::browse`] (queries refined by examples,
 //! kept to a folder, bursts folded into one tile) and [`decode::details`] (what a hover card
 //! says of a photo). The folders follow the pipeline: [`decode`], [`embed`], [`index`],
 //! [`query`].
@@ -19,6 +19,7 @@ pub mod decode;
 pub mod embed;
 pub mod error;
 pub mod index;
+pub mod labels;
 pub mod library;
 pub mod progress;
 pub mod query;
@@ -28,6 +29,6 @@ pub mod vector;
 pub use embed::Model;
 pub use error::{Error, Result};
 pub use index::store::Store;
-pub use index::update::{run_update, UpdateOptions};
+pub use library::update::{run_update, UpdateOptions};
 pub use library::{DuplicateGroup, IndexStatus, Library, Match, Photo, QueryOptions};
 pub use progress::{CancelToken, Event, Skipped, Summary};

@@ -432,7 +432,7 @@ fn rotated_and_mirrored_copies_find_their_original_first() {
 
 #[test]
 fn labels_name_copies_as_the_same_photo_and_strangers_as_unrelated() {
-    use photo_sim_engine::query::labels::Label;
+    use photo_sim_engine::labels::Label;
     let sb = Sandbox::new();
     let p = sb.photos();
     let cat = fixture_image("cat.jpg");

@@ -203,10 +203,10 @@ impl Model {
     }
 
     /// The similarity thresholds of the labels, where they were measured (the built-in model).
-    pub fn thresholds(&self) -> Option<crate::query::labels::Thresholds> {
+    pub fn thresholds(&self) -> Option<crate::labels::Thresholds> {
         self.builtin.then_some(match self.descriptor {
-            Descriptor::Rmac => crate::query::labels::RMAC,
-            Descriptor::Gap => crate::query::labels::GAP,
+            Descriptor::Rmac => crate::labels::RMAC,
+            Descriptor::Gap => crate::labels::GAP,
         })
     }
 

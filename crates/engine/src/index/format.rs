@@ -72,7 +72,7 @@ pub struct Vectors {
     pub data: Vec<f32>,
     pub failed: Vec<Failed>,
     /// A sorted sample of the similarities between the photos (see
-    /// [`crate::query::labels::sample_pairs`]): where a match stands in this library.
+    /// [`crate::labels::sample_pairs`]): where a match stands in this library.
     pub pairs: Vec<f32>,
 }
 

@@ -263,7 +263,7 @@ pub fn apply(v: &mut Vectors, changes: Vec<Change>) {
             }),
         }
     }
-    out.pairs = crate::query::labels::sample_pairs(&out.data, dim);
+    out.pairs = crate::labels::sample_pairs(&out.data, dim);
     *v = out;
 }
 

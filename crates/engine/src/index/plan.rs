@@ -340,7 +340,7 @@ impl Plan {
             );
         }
         out.failed.extend(failed);
-        out.pairs = crate::query::labels::sample_pairs(&out.data, dim);
+        out.pairs = crate::labels::sample_pairs(&out.data, dim);
         out
     }
 }

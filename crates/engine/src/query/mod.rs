@@ -1,10 +1,8 @@
-//! Answering questions of the stored vectors: the nearest photos (`nearest`), what a
-//! similarity means in words (`labels`), browsing with refinements and bursts folded
-//! (`browse`, `shot`), and groups of duplicates (`all_pairs`, `duplicates`).
+//! Answering questions of the stored vectors, below the library that holds them: the nearest
+//! photos (`nearest`), which files are one shot (`shot`), and groups of duplicates
+//! (`all_pairs`, `duplicates`).
 
 pub mod all_pairs;
-pub mod browse;
 pub mod duplicates;
-pub mod labels;
 pub mod nearest;
 pub mod shot;

@@ -1,7 +1,11 @@
 //! One indexed folder: its index as loaded from disk, and the answers to queries.
 //!
-//! A `Library` is shared between threads: one can run [`Library::update`] (see `index/update.rs`)
+//! A `Library` is shared between threads: one can run [`Library::update`] (see `update.rs`)
 //! while others call [`Library::search`], which always sees the last saved state of the index.
+
+pub mod browse;
+pub mod moves;
+pub mod update;
 
 use crate::embed::preprocess;
 use crate::embed::{Model, ModelError};
@@ -33,10 +37,10 @@ pub struct Match {
     /// False when the file is no longer there (deleted, or on a drive that is not mounted).
     pub exists: bool,
     /// The similarity in words (where the model's thresholds were measured).
-    pub label: Option<crate::query::labels::Label>,
+    pub label: Option<crate::labels::Label>,
     /// The share of this library's pairs of photos that are less similar, in percent.
     pub percentile: Option<f32>,
-    /// A byte-for-byte copy of the query photo (set by [`crate::query::browse`]).
+    /// A byte-for-byte copy of the query photo (set by [`crate::library::browse`]).
     pub identical: bool,
 }
 
@@ -552,7 +556,7 @@ impl Library {
                     path,
                     similarity,
                     label: thresholds.map(|t| t.label(similarity)),
-                    percentile: crate::query::labels::percentile(&snap.vectors.pairs, similarity),
+                    percentile: crate::labels::percentile(&snap.vectors.pairs, similarity),
                     identical: false,
                 }
             })
