@@ -11,6 +11,7 @@ use image::RgbImage;
 use photo_sim_engine::decode;
 use photo_sim_engine::embed::preprocess::{self, to_model_input};
 use photo_sim_engine::embed::{Descriptor, Model};
+use photo_sim_engine::vector::dot;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -105,10 +106,6 @@ fn describe_photo(model: &Model, path: &std::path::Path) -> Result<Described> {
         }
     }
     Ok(Described { original, copies })
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    photo_sim_engine::vector::dot(a, b)
 }
 
 fn percentile(sorted: &[f32], p: f64) -> f32 {

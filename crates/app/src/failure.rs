@@ -37,9 +37,10 @@ pub enum Failure {
         path: PathBuf,
         cause: Arc<DecodeError>,
     },
-    /// The desktop has no program to open this file or folder with.
-    #[error("{}", no_program_words(.0))]
-    NoProgram(PathBuf),
+    /// The desktop has no program to open this file or folder with (made by
+    /// [`Failure::no_program`], which looks once at what the path is).
+    #[error("{}", no_program_words(path, *folder))]
+    NoProgram { path: PathBuf, folder: bool },
     /// settings.json could not be written.
     #[error("The settings could not be saved: {0}")]
     SettingsNotSaved(Arc<std::io::Error>),
@@ -51,11 +52,21 @@ impl From<photo_sim_engine::Error> for Failure {
     }
 }
 
+impl Failure {
+    /// No program opens `path`: a file manager when it is a folder, else a viewer for its kind.
+    pub fn no_program(path: &std::path::Path) -> Self {
+        Failure::NoProgram {
+            path: path.to_path_buf(),
+            folder: path.is_dir(),
+        }
+    }
+}
+
 /// Why a file or folder could not be opened, in words (the launcher only reports an exit
 /// status).
-fn no_program_words(path: &std::path::Path) -> String {
+fn no_program_words(path: &std::path::Path, folder: bool) -> String {
     let name = super::paths::file_name(path);
-    if path.is_dir() {
+    if folder {
         return format!(
             "Could not open the folder {name}: no file manager is set up on this desktop."
         );
@@ -73,7 +84,7 @@ mod tests {
 
     #[test]
     fn a_file_that_cannot_be_opened_is_explained_in_words() {
-        let text = Failure::NoProgram(PathBuf::from("/photos/IMG_1.jpg")).to_string();
+        let text = Failure::no_program(std::path::Path::new("/photos/IMG_1.jpg")).to_string();
         assert_eq!(
             text,
             "Could not open IMG_1.jpg: no program to open JPG files is set up on this desktop."

@@ -200,7 +200,7 @@ impl Worker {
 
     fn open_external(&self, path: &Path) {
         if open::that_detached(path).is_err() {
-            self.send(Msg::Error(Failure::NoProgram(path.to_path_buf())));
+            self.send(Msg::Error(Failure::no_program(path)));
         }
     }
 
