@@ -6,6 +6,7 @@
 //! and HNSW graph on synthetic vectors (which is how [`photo_sim_engine::query::nearest::GRAPH_THRESHOLD`] was
 //! chosen). Everything is printed as one JSON object, progress on stderr.
 
+mod categories;
 mod retrieval;
 
 use anyhow::{bail, Context, Result};
@@ -43,6 +44,10 @@ pub struct BenchArgs {
     /// the originals (see `bench/retrieval.rs`).
     #[arg(long)]
     pub quality: bool,
+    /// Measure how well a search finds the same kind of thing instead of speed: the folder
+    /// holds one sub-folder per category (see `bench/categories.rs`).
+    #[arg(long)]
+    pub categories: bool,
     /// Time decoding one 12 MP photo (the folder's first, resized to 4032×3024) stored as
     /// JPEG, HEIC and AVIF, as indexing decodes it, instead of everything else.
     #[arg(long)]
@@ -83,6 +88,11 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
     let files = image_files(&args.folder)?;
     if args.formats {
         let report = measure_formats(&files[0])?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if args.categories {
+        let report = categories::run(&model, &args.folder, &files)?;
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }

@@ -11,6 +11,8 @@ use image::RgbImage;
 use photo_sim_engine::decode;
 use photo_sim_engine::embed::preprocess::{self, to_model_input};
 use photo_sim_engine::embed::{Descriptor, Model};
+use photo_sim_engine::labels;
+use photo_sim_engine::query::nearest::Turns;
 use photo_sim_engine::vector::dot;
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -157,7 +159,11 @@ pub fn run(model: &Model, files: &[PathBuf], limit: usize) -> Result<Value> {
 /// Retrieval of every edit, the unrelated pairs and the thresholds they give, for descriptor
 /// `d` (named `name`) compared upright or also turned.
 fn measure(photos: &[Described], d: usize, name: &str, rotations: bool) -> Value {
-    let turns = if rotations { 4 } else { 1 };
+    let near = match DESCRIPTORS[d] {
+        Descriptor::Gap => labels::GAP.near,
+        Descriptor::Rmac => labels::RMAC.near,
+    };
+    let turns = rotations.then(|| Turns::from_near(near));
     eprintln!(
         "\n{name} {}: edit     top-1  top-10  similarity mean / p5 / p50",
         if rotations {
@@ -170,7 +176,7 @@ fn measure(photos: &[Described], d: usize, name: &str, rotations: bool) -> Value
     for (e, edit) in EDITS.iter().enumerate() {
         per_edit.insert(edit.to_string(), edit_retrieval(photos, d, e, turns));
     }
-    let unrelated = unrelated_pairs(photos, d, rotations, turns);
+    let unrelated = unrelated_pairs(photos, d, turns);
     let mut part = json!({"edits": per_edit, "unrelated": unrelated});
     if let Some(t) = photo_sim_engine::labels::Thresholds::from_quality(&part) {
         eprintln!(
@@ -184,17 +190,20 @@ fn measure(photos: &[Described], d: usize, name: &str, rotations: bool) -> Value
     part
 }
 
-/// The best similarity of a copy's first `turns` turns to an original.
-fn best_of_turns(turned: &[Vec<f32>], turns: usize, original: &[f32]) -> f32 {
-    turned[..turns]
-        .iter()
-        .map(|q| dot(q, original))
-        .fold(f32::NEG_INFINITY, f32::max)
+/// A copy's similarity to an original: upright only, or with its turns as search scores them.
+fn best_of_turns(turned: &[Vec<f32>], turns: Option<Turns>, original: &[f32]) -> f32 {
+    match turns {
+        None => dot(&turned[0], original),
+        Some(t) => t.score_row(
+            original,
+            &turned.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        ),
+    }
 }
 
 /// How often edit `e`'s copy of each photo finds its original first and in the top ten, and
 /// how similar the two stay.
-fn edit_retrieval(photos: &[Described], d: usize, e: usize, turns: usize) -> Value {
+fn edit_retrieval(photos: &[Described], d: usize, e: usize, turns: Option<Turns>) -> Value {
     let (mut top1, mut top10, mut sims) = (0, 0, Vec::new());
     for (i, photo) in photos.iter().enumerate() {
         let turned = &photo.copies[d][e];
@@ -224,11 +233,11 @@ fn edit_retrieval(photos: &[Described], d: usize, e: usize, turns: usize) -> Val
 
 /// The similarity of each photo's original (turned as the rotated copies are, with
 /// rotations) to every other original.
-fn unrelated_pairs(photos: &[Described], d: usize, rotations: bool, turns: usize) -> Value {
+fn unrelated_pairs(photos: &[Described], d: usize, turns: Option<Turns>) -> Value {
     let mut unrelated = Vec::new();
     for (i, a) in photos.iter().enumerate() {
         let mut turned = vec![a.original[d].clone()];
-        if rotations {
+        if turns.is_some() {
             // The original turned, as the rot90 copy's turns give it back.
             turned = a.copies[d][1].clone();
             turned.rotate_left(1);

@@ -165,3 +165,40 @@ pub fn names(matches: &[photo_sim_engine::Match]) -> Vec<String> {
 pub fn file_name(path: &Path) -> String {
     path.file_name().unwrap().to_string_lossy().into_owned()
 }
+
+/// How many kinds [`of_kind`] draws.
+pub const KINDS: usize = 4;
+
+/// A different picture of the same kind of thing for each seed: stripes, a checkerboard,
+/// scattered dots or concentric rings (by `kind`), each in its own colours, angle and scale.
+/// Enough for a category set that tests make themselves.
+pub fn of_kind(kind: usize, seed: u64, w: u32, h: u32) -> RgbImage {
+    let mut s = (seed + 1).wrapping_mul(0x9e3779b97f4a7c15) ^ kind as u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f32 / (1u64 << 53) as f32
+    };
+    let mut colour = || [0; 3].map(|_: u8| (40.0 + next() * 200.0) as u8);
+    let (fg, bg) = (colour(), colour());
+    let (angle, period) = (next() * std::f32::consts::PI, 8.0 + next() * 24.0);
+    let (ox, oy) = (next() * w as f32, next() * h as f32);
+    let (sin, cos) = angle.sin_cos();
+    let dots: Vec<(f32, f32)> = (0..24)
+        .map(|_| (next() * w as f32, next() * h as f32))
+        .collect();
+    RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - ox, y as f32 - oy);
+        let (u, v) = (cos * dx + sin * dy, -sin * dx + cos * dy);
+        let on = match kind % KINDS {
+            0 => (u / period).rem_euclid(2.0) < 1.0,
+            1 => ((u / period).floor() + (v / period).floor()).rem_euclid(2.0) < 1.0,
+            2 => dots.iter().any(|&(cx, cy)| {
+                (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) < (period * 0.6).powi(2)
+            }),
+            _ => ((dx * dx + dy * dy).sqrt() / period).rem_euclid(2.0) < 1.0,
+        };
+        Rgb(if on { fg } else { bg })
+    })
+}

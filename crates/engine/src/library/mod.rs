@@ -476,32 +476,35 @@ impl Library {
         self.search_vectors(&[query.to_vec()], k)
     }
 
-    /// The `k` indexed images nearest to any of `queries` (one photo seen several ways), each
-    /// with its best similarity, best first.
+    /// The `k` indexed images nearest to a photo seen several ways (`queries[0]` upright, the
+    /// rest turned; see [`nearest::Turns`]), best first.
     pub fn search_vectors(&self, queries: &[Vec<f32>], k: usize) -> Vec<Match> {
         let snap = self.current();
-        let hits = self.nearest_rows(&snap, queries, k);
+        let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+        let hits = self.nearest_rows(&snap, &queries, k);
         self.matches(&snap, hits)
     }
 
-    /// The `k` rows nearest to any of `queries`: from the graph when there is one and it can
+    /// The `k` rows nearest to a photo seen several ways: from the graph when there is one and it can
     /// answer that many, else by the exact scan.
-    fn nearest_rows(&self, snap: &Snapshot, queries: &[Vec<f32>], k: usize) -> Vec<(usize, f32)> {
+    fn nearest_rows(&self, snap: &Snapshot, queries: &[&[f32]], k: usize) -> Vec<(usize, f32)> {
         let v = &snap.vectors;
-        let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
-        let exact = || nearest::exact_any(&v.data, v.dim as usize, &queries, k);
+        let (dim, turns) = (v.dim as usize, self.turns());
+        let exact = || nearest::exact_turned(&v.data, dim, queries, &turns, k);
         match &snap.graph {
             // A graph whose links were tampered with could index out of bounds: the exact
             // scan is always right, only slower.
             Some(g) if v.len() >= self.tuning.graph_threshold && k <= nearest::EF_SEARCH => {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.search_any(&queries, k)))
-                    .unwrap_or_else(|_| exact())
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    g.search_turned(&v.data, dim, queries, &turns, k)
+                }))
+                .unwrap_or_else(|_| exact())
             }
             _ => exact(),
         }
     }
 
-    /// The `k` indexed photos nearest to any of `queries` among those `keep` accepts (`None`:
+    /// The `k` indexed photos nearest to a photo seen several ways among those `keep` accepts (`None`:
     /// all), best first, each with its stored vector so the browser can group look-alikes.
     pub(crate) fn nearest_with_vectors(
         &self,
@@ -511,19 +514,15 @@ impl Library {
     ) -> Vec<(Match, Vec<f32>)> {
         let snap = self.current();
         let v = &snap.vectors;
+        let turns = self.turns();
+        let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
         let hits = match keep {
-            None => self.nearest_rows(&snap, queries, k),
+            None => self.nearest_rows(&snap, &queries, k),
             Some(keep) => {
                 let scored = (0..v.len())
                     .into_par_iter()
                     .filter(|&r| keep(&self.root.join(path_from_bytes(&v.entries[r].path))))
-                    .map(|r| {
-                        let best = queries
-                            .iter()
-                            .map(|q| crate::vector::dot(v.row(r), q))
-                            .fold(f32::NEG_INFINITY, f32::max);
-                        (r, best)
-                    })
+                    .map(|r| (r, turns.score_row(v.row(r), &queries)))
                     .collect();
                 nearest::best(scored, k)
             }
@@ -534,6 +533,15 @@ impl Library {
             .zip(rows)
             .map(|(m, r)| (m, v.row(r).to_vec()))
             .collect()
+    }
+
+    /// How turned views of a query may score: from the model's near-duplicate level.
+    fn turns(&self) -> nearest::Turns {
+        self.model
+            .thresholds()
+            .map_or(nearest::Turns::UNMEASURED, |t| {
+                nearest::Turns::from_near(t.near)
+            })
     }
 
     /// Exact-scan results, whatever the collection size (to check the graph against).

@@ -12,21 +12,80 @@ pub const GRAPH_THRESHOLD: usize = 50_000;
 /// The `k` rows of `data` (each `dim` long) most similar to `query`, best first, as
 /// (row, cosine similarity). Ties keep the lower row first, so results are deterministic.
 pub fn exact(data: &[f32], dim: usize, query: &[f32], k: usize) -> Vec<(usize, f32)> {
-    exact_any(data, dim, std::slice::from_ref(&query), k)
+    exact_turned(
+        data,
+        dim,
+        std::slice::from_ref(&query),
+        &Turns::UNMEASURED,
+        k,
+    )
 }
 
-/// [`exact`] for a query seen several ways (e.g. rotated): each row scores its best
-/// similarity to any of `queries`.
-pub fn exact_any(data: &[f32], dim: usize, queries: &[&[f32]], k: usize) -> Vec<(usize, f32)> {
+/// How a photo turned by quarter turns may score. The turned copies of a query exist so that a
+/// photo stored sideways (pixels turned, no EXIF tag) finds its upright copy; taking the best of
+/// four views for every row would also let a sideways lamp match a ferry, and costs category
+/// search on upright photos. So a turned view lifts a row's score only where it is an
+/// instance-level match (at least `floor`, the near-duplicate level) and clearly better than
+/// the upright view (by `margin`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Turns {
+    /// The lowest turned similarity that may count: a match of the same shot, not of its kind.
+    pub floor: f32,
+    /// How much better than the upright view the turned one must be.
+    pub margin: f32,
+}
+
+impl Turns {
+    /// For a model whose thresholds were not measured: only copies this close count.
+    pub const UNMEASURED: Turns = Turns {
+        floor: 0.9,
+        margin: 0.1,
+    };
+
+    /// Turned copies count from the near-duplicate level `near` on.
+    pub fn from_near(near: f32) -> Turns {
+        Turns {
+            floor: near,
+            margin: 0.1,
+        }
+    }
+
+    /// A row's score from its upright similarity and its best turned one.
+    pub fn score(&self, upright: f32, turned: f32) -> f32 {
+        if turned >= self.floor && turned >= upright + self.margin {
+            turned
+        } else {
+            upright
+        }
+    }
+
+    /// The score of `row` against a query seen several ways: `queries[0]` upright, the rest
+    /// turned.
+    pub fn score_row(&self, row: &[f32], queries: &[&[f32]]) -> f32 {
+        let Some((upright, turned)) = queries.split_first() else {
+            return f32::NEG_INFINITY;
+        };
+        let best_turned = turned
+            .iter()
+            .map(|q| dot(row, q))
+            .fold(f32::NEG_INFINITY, f32::max);
+        self.score(dot(row, upright), best_turned)
+    }
+}
+
+/// [`exact`] for a query seen several ways (`queries[0]` upright, the rest turned): each row
+/// scores as [`Turns::score_row`] says.
+pub fn exact_turned(
+    data: &[f32],
+    dim: usize,
+    queries: &[&[f32]],
+    turns: &Turns,
+    k: usize,
+) -> Vec<(usize, f32)> {
     use rayon::prelude::*;
     let scored: Vec<(usize, f32)> = data
         .par_chunks_exact(dim)
-        .map(|row| {
-            queries
-                .iter()
-                .map(|q| dot(row, q))
-                .fold(f32::NEG_INFINITY, f32::max)
-        })
+        .map(|row| turns.score_row(row, queries))
         .enumerate()
         .collect();
     best(scored, k)
@@ -104,16 +163,30 @@ impl Graph {
             .collect()
     }
 
-    /// [`Graph::search`] for a query seen several ways: each row keeps its best similarity.
-    pub fn search_any(&self, queries: &[&[f32]], k: usize) -> Vec<(usize, f32)> {
-        let mut by_row: std::collections::HashMap<usize, f32> = Default::default();
-        for q in queries {
-            for (row, sim) in self.search(q, k) {
-                let best = by_row.entry(row).or_insert(sim);
-                *best = best.max(sim);
-            }
-        }
-        best(by_row.into_iter().collect(), k)
+    /// [`Graph::search`] for a query seen several ways (`queries[0]` upright, the rest turned):
+    /// the candidates of every view, each scored as [`Turns::score_row`] says from the stored
+    /// vectors `data` (each `dim` long).
+    pub fn search_turned(
+        &self,
+        data: &[f32],
+        dim: usize,
+        queries: &[&[f32]],
+        turns: &Turns,
+        k: usize,
+    ) -> Vec<(usize, f32)> {
+        let mut rows: Vec<usize> = queries
+            .iter()
+            .flat_map(|q| self.search(q, k))
+            .map(|(row, _)| row)
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let scored = rows
+            .into_iter()
+            .filter(|&r| (r + 1) * dim <= data.len())
+            .map(|r| (r, turns.score_row(&data[r * dim..(r + 1) * dim], queries)))
+            .collect();
+        best(scored, k)
     }
 
     pub fn len(&self) -> usize {
@@ -167,6 +240,32 @@ pub(crate) mod tests {
         assert_eq!(exact(&data, 32, &data[..32], 1000).len(), 300);
     }
 
+    /// Two unit vectors of 2 dimensions whose dot product is `cos`.
+    fn pair(cos: f32) -> ([f32; 2], [f32; 2]) {
+        ([1.0, 0.0], [cos, (1.0 - cos * cos).sqrt()])
+    }
+
+    #[test]
+    fn a_turned_view_lifts_a_score_only_as_an_instance_match() {
+        let turns = Turns::from_near(0.69);
+        // A sideways photo of the same kind: its turned view is better, but not the same shot.
+        assert_eq!(turns.score(0.50, 0.62), 0.50);
+        // A sideways copy of the same shot.
+        assert_eq!(turns.score(0.45, 0.97), 0.97);
+        // Upright is as good: the turned view adds nothing.
+        assert_eq!(turns.score(0.80, 0.85), 0.80);
+
+        let (stored, lamp) = pair(0.5);
+        let (_, sideways) = pair(0.62);
+        let row = [stored];
+        let data: Vec<f32> = row.concat();
+        let got = exact_turned(&data, 2, &[&lamp, &sideways], &turns, 1);
+        assert!((got[0].1 - 0.5).abs() < 1e-6, "{got:?}");
+        let (_, copy) = pair(0.97);
+        let got = exact_turned(&data, 2, &[&lamp, &copy], &turns, 1);
+        assert!((got[0].1 - 0.97).abs() < 1e-6, "{got:?}");
+    }
+
     #[test]
     fn graph_and_exact_scan_agree_on_a_small_set() {
         let dim = 24;
@@ -178,6 +277,9 @@ pub(crate) mod tests {
             let want: Vec<usize> = exact(&data, dim, query, 10).iter().map(|r| r.0).collect();
             let got: Vec<usize> = graph.search(query, 10).iter().map(|r| r.0).collect();
             assert_eq!(got, want, "query {q}");
+            let turned = graph.search_turned(&data, dim, &[query], &Turns::UNMEASURED, 10);
+            let turned: Vec<usize> = turned.iter().map(|r| r.0).collect();
+            assert_eq!(turned, want, "query {q}, seen one way");
         }
     }
 }
