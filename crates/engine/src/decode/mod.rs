@@ -18,8 +18,12 @@ pub mod raw;
 mod resize;
 pub mod tiff;
 
-pub use error::{check_size, describe, DecodeError, MAX_PIXELS};
-pub use resize::{fit, resize_crop, square};
+pub use error::DecodeError;
+pub(crate) use error::{check_size, describe};
+#[cfg(feature = "test-support")]
+pub use raw::{develop::mosaic_dng, wrap_in_dng};
+pub(crate) use resize::resize_crop;
+pub use resize::{fit, square};
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, RgbImage};

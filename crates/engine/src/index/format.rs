@@ -544,7 +544,7 @@ pub fn fresh_generation() -> u64 {
 /// For tests that craft hostile files: after the meta bytes of a file made by [`save`] were
 /// edited (even to another length), makes its header agree again (meta length, body hash), so
 /// that only the decoder's own checks stand in the way.
-#[doc(hidden)]
+#[cfg(feature = "test-support")]
 pub fn reseal(bytes: &mut Vec<u8>) -> Option<()> {
     let header_len = u32::from_le_bytes(bytes.get(12..16)?.try_into().ok()?) as usize;
     let mut header: Header = decode_bounded(bytes.get(16..16 + header_len)?).ok()?;

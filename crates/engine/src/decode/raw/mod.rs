@@ -5,7 +5,9 @@
 
 pub mod develop;
 
-use crate::decode::tiff::{le_directory, le_entry, Entry, Tiff};
+#[cfg(any(test, feature = "test-support"))]
+use crate::decode::tiff::{le_directory, le_entry};
+use crate::decode::tiff::{Entry, Tiff};
 use std::ops::Range;
 
 /// File name endings of camera RAW files.
@@ -254,6 +256,7 @@ fn boxes(bytes: &[u8], at: usize) -> impl Iterator<Item = ([u8; 4], Range<usize>
 /// version and points at the JPEG as its full-size preview, to be turned by the TIFF
 /// `orientation` (1 = upright, 6 = 90° clockwise). For tests and benchmarks: what this module
 /// reads of a camera's DNG, and nothing else.
+#[cfg(any(test, feature = "test-support"))]
 pub fn wrap_in_dng(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     const ENTRIES: usize = 4;
     let jpeg_at = 8 + 2 + 12 * ENTRIES + 4;
