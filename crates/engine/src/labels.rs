@@ -132,12 +132,12 @@ impl Thresholds {
 }
 
 /// Pairs sampled to know a library's own distribution of similarities.
-pub const PAIR_SAMPLE: usize = 20_000;
+pub(crate) const PAIR_SAMPLE: usize = 20_000;
 
 /// A sorted sample of the similarities between the rows of `data` (`dim` floats each): every
 /// pair of a small library, [`PAIR_SAMPLE`] pseudo-random pairs of a large one (the same ones
 /// for the same rows, so an unchanged library keeps its figures).
-pub fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
+pub(crate) fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
     let n = data.len().checked_div(dim).unwrap_or(0);
     let row = |i: usize| &data[i * dim..(i + 1) * dim];
     let dot = crate::vector::dot;
@@ -169,7 +169,7 @@ pub fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
 
 /// Where a similarity falls among a library's own pairs: the share of `sorted_pairs` (a sorted
 /// sample of similarities between its photos) below it, in percent.
-pub fn percentile(sorted_pairs: &[f32], similarity: f32) -> Option<f32> {
+pub(crate) fn percentile(sorted_pairs: &[f32], similarity: f32) -> Option<f32> {
     if sorted_pairs.is_empty() {
         return None;
     }

@@ -1,18 +1,19 @@
 //! The neural network: an ONNX model loaded and optimised once by tract, then run from many
 //! threads at once to turn model inputs into unit-length descriptor vectors.
 //!
-//! The descriptor is pooled here from the network's last feature map (see [`crate::embed::rmac`]):
+//! The descriptor is pooled here from the network's last feature map (see `rmac.rs`):
 //! R-MAC by default, or the plain global average (GAP) for comparison and for models that only
 //! give an `embedding` output.
 
 mod error;
 pub mod kernels;
-pub mod preprocess;
-pub mod rmac;
+pub(crate) mod preprocess;
+mod rmac;
 
 use crate::vector::normalize;
 pub use error::ModelError;
-use preprocess::{INPUT_LEN, INPUT_SIZE};
+use preprocess::INPUT_LEN;
+pub use preprocess::{model_input, rotate_input, to_model_input, INPUT_SIZE, RESIZE_SHORTER};
 use std::path::Path;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
@@ -287,7 +288,7 @@ impl Session<'_> {
         })
     }
 
-    /// The unit-length descriptor of one model input (see [`crate::embed::preprocess::to_model_input`]),
+    /// The unit-length descriptor of one model input (see [`crate::embed::to_model_input`]),
     /// so that a dot product is the cosine similarity.
     pub fn embed(&mut self, input: &[f32]) -> Result<Vec<f32>, ModelError> {
         let descriptor = self.model.descriptor;

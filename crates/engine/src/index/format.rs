@@ -16,16 +16,16 @@ use std::io::Read;
 use std::path::Path;
 
 /// First bytes of every file photo-sim writes.
-pub const MAGIC: [u8; 8] = *b"PHOTOSIM";
+pub(crate) const MAGIC: [u8; 8] = *b"PHOTOSIM";
 /// Bumped whenever the layout below changes; an older file is rebuilt, never misread.
 /// Version 2: raw vector block after the meta, descriptor named in the model id, checkpoint log.
 /// Version 3: each entry has its content key (moves, renames and copies keep their vectors).
-pub const FORMAT_VERSION: u32 = 3;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 /// The oldest version still read; older files are rebuilt. A version-2 file is read as it is,
 /// its entries without content keys (the next update records them, without re-embedding).
-pub const OLDEST_READABLE: u32 = 2;
+pub(crate) const OLDEST_READABLE: u32 = 2;
 /// The generation of "no index yet": a checkpoint log written before the first save names it.
-pub const EMPTY_GENERATION: u64 = 0;
+pub(crate) const EMPTY_GENERATION: u64 = 0;
 /// A header is a few fixed-size fields; anything longer is not ours.
 const MAX_HEADER: u32 = 1024;
 
@@ -72,7 +72,7 @@ pub struct Vectors {
     pub data: Vec<f32>,
     pub failed: Vec<Failed>,
     /// A sorted sample of the similarities between the photos (see
-    /// [`crate::labels::sample_pairs`]): where a match stands in this library.
+    /// `labels::sample_pairs`): where a match stands in this library.
     pub pairs: Vec<f32>,
 }
 
@@ -161,7 +161,7 @@ impl Vectors {
 
 /// A stored path must name a file inside the indexed folder: relative, no `.` or `..`
 /// component, no empty component, no NUL.
-pub fn check_path(path: &[u8]) -> Result<(), &'static str> {
+pub(crate) fn check_path(path: &[u8]) -> Result<(), &'static str> {
     if path.is_empty() {
         return Err("empty path");
     }
@@ -182,7 +182,7 @@ pub fn check_path(path: &[u8]) -> Result<(), &'static str> {
 }
 
 /// A stored vector must be finite and of unit length (the dot product is the cosine).
-pub fn check_vector(v: &[f32]) -> Result<(), &'static str> {
+pub(crate) fn check_vector(v: &[f32]) -> Result<(), &'static str> {
     if !v.iter().all(|x| x.is_finite()) {
         return Err("a vector with NaN or infinite values");
     }
@@ -293,7 +293,7 @@ pub(crate) fn read_prelude(r: &mut impl Read) -> Result<u32, LoadError> {
 }
 
 /// What a file holds: its header's generation, the decoded meta and the raw vector block.
-pub struct Loaded<T> {
+pub(crate) struct Loaded<T> {
     /// The format version the file was written in.
     pub version: u32,
     pub generation: u64,
@@ -339,7 +339,7 @@ pub fn save<T: Serialize>(
 
 /// Reads a file written by [`save`], checking everything before trusting any of it. Nothing
 /// larger than the file itself is ever allocated.
-pub fn load<T: DeserializeOwned>(
+pub(crate) fn load<T: DeserializeOwned>(
     path: &Path,
     kind: Kind,
     model_id: [u8; 32],
@@ -348,7 +348,7 @@ pub fn load<T: DeserializeOwned>(
 }
 
 /// [`load`], with the meta decoded as `T` from the current version or as `Old` from older ones.
-pub fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
+pub(crate) fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
     path: &Path,
     kind: Kind,
     model_id: [u8; 32],
@@ -430,7 +430,7 @@ fn open_checked(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Opened, L
 /// The folder a vectors file indexes, read from the start of its meta only (the folder is
 /// every version's first field): enough to pass over the index of an unrelated folder
 /// without reading its vectors. Not checksummed; [`load_vectors`] checks everything.
-pub fn folder_of(path: &Path, model_id: [u8; 32]) -> Result<Vec<u8>, LoadError> {
+pub(crate) fn folder_of(path: &Path, model_id: [u8; 32]) -> Result<Vec<u8>, LoadError> {
     let Opened { r, header, .. } = open_checked(path, Kind::Vectors, model_id)?;
     // A path's length as a varint (at most 9 bytes), then the path.
     let want = header.meta_len.min(9 + MAX_PATH_BYTES as u64);
@@ -523,7 +523,7 @@ pub fn load_vectors(path: &Path, model_id: [u8; 32], dim: usize) -> Result<Vecto
 }
 
 /// A generation no other saved content has: the clock and the process, hashed.
-pub fn fresh_generation() -> u64 {
+pub(crate) fn fresh_generation() -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

@@ -214,7 +214,7 @@ fn next_record(r: &mut &[u8], dim: usize) -> Result<Vec<Change>, String> {
 }
 
 /// Applies `changes` in order to `v`: each one replaces whatever `v` had for its path.
-pub fn apply(v: &mut Vectors, changes: Vec<Change>) {
+pub(crate) fn apply(v: &mut Vectors, changes: Vec<Change>) {
     if changes.is_empty() {
         return;
     }

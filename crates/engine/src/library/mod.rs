@@ -3,9 +3,12 @@
 //! A `Library` is shared between threads: one can run [`Library::update`] (see `update.rs`)
 //! while others call [`Library::search`], which always sees the last saved state of the index.
 
-pub mod browse;
-pub mod moves;
-pub mod update;
+mod browse;
+mod moves;
+mod update;
+
+pub use browse::{browse, Request, Scope, Tile};
+pub use update::{run_update, UpdateOptions};
 
 use crate::embed::preprocess;
 use crate::embed::{Model, ModelError};
@@ -23,9 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-/// File names in an index folder.
-pub const VECTORS_FILE: &str = "vectors.bin";
-pub const GRAPH_FILE: &str = "graph.bin";
+/// The vectors file in an index folder (the index as of its last full save).
+pub(crate) const VECTORS_FILE: &str = "vectors.bin";
+/// The HNSW graph file in an index folder (large collections only).
+pub(crate) const GRAPH_FILE: &str = "graph.bin";
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +44,7 @@ pub struct Match {
     pub label: Option<crate::labels::Label>,
     /// The share of this library's pairs of photos that are less similar, in percent.
     pub percentile: Option<f32>,
-    /// A byte-for-byte copy of the query photo (set by [`crate::library::browse`]).
+    /// A byte-for-byte copy of the query photo (set by [`crate::library::browse()`]).
     pub identical: bool,
 }
 
@@ -85,7 +89,7 @@ impl DuplicateGroup {
 
 /// The keeper rule, best first: most pixels, then the largest file, then the oldest, then by
 /// path (so the choice never depends on the order of the index).
-pub fn keeper_first(a: &Photo, b: &Photo) -> std::cmp::Ordering {
+pub(crate) fn keeper_first(a: &Photo, b: &Photo) -> std::cmp::Ordering {
     let pixels = |p: &Photo| p.pixels.map_or(0, |(w, h)| w as u64 * h as u64);
     pixels(b)
         .cmp(&pixels(a))
@@ -564,7 +568,7 @@ impl Library {
     }
 
     /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
-    /// chosen by [`keeper_first`] (see `duplicates.rs`; no new embedding is computed).
+    /// chosen by the keeper rule, `keeper_first` (see `duplicates.rs`; no new embedding is computed).
     pub fn duplicates(&self, min_similarity: f32) -> Vec<DuplicateGroup> {
         self.duplicate_levels(&[min_similarity])
             .pop()

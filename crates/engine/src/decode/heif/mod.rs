@@ -18,7 +18,7 @@ pub(crate) use container::{claimed_size, exif, kind};
 pub(crate) use decode::decode;
 #[cfg(any(test, feature = "test-support"))]
 pub use encode::{encode, Codec, EncodeError};
-pub use ffi::{library_version, LIBRARY_ENV, NEEDS_LIBHEIF};
+pub use ffi::{library_version, LIBRARY_ENV};
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 //! RAWs (DNG, CR2, NEF, ARW, PEF, RW2; ORF in a directory or its Olympus maker note),
 //! Fujifilm's RAF and Canon's CR3, with every offset checked.
 
-pub mod develop;
+pub(crate) mod develop;
 
 #[cfg(any(test, feature = "test-support"))]
 use crate::decode::tiff::{le_directory, le_entry};
