@@ -9,6 +9,7 @@ use serde_json::Value;
 /// How alike two photos are, weakest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Label {
+    /// As alike as most pairs of unrelated photos: nothing to say.
     Unrelated,
     /// Closer than 99 % of unrelated pairs: something in common.
     Related,
@@ -21,6 +22,7 @@ pub enum Label {
 }
 
 impl Label {
+    /// Every label, strongest first (the order a menu lists them in).
     pub const ALL: [Label; 5] = [
         Label::SamePhoto,
         Label::NearDuplicate,
@@ -51,6 +53,7 @@ impl Label {
         }
     }
 
+    /// The label whose [`Label::key`] is `key` (`None` for an unknown word).
     pub fn from_key(key: &str) -> Option<Label> {
         Label::ALL.into_iter().find(|l| l.key() == key)
     }
@@ -59,9 +62,13 @@ impl Label {
 /// The lowest similarity of each label.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Thresholds {
+    /// From here on: [`Label::SamePhoto`].
     pub same: f32,
+    /// From here on: [`Label::NearDuplicate`].
     pub near: f32,
+    /// From here on: [`Label::Similar`].
     pub similar: f32,
+    /// From here on: [`Label::Related`]; below it, [`Label::Unrelated`].
     pub related: f32,
 }
 
@@ -88,6 +95,7 @@ pub const GAP: Thresholds = Thresholds {
 };
 
 impl Thresholds {
+    /// The label a match of this `similarity` gets.
     pub fn label(&self, similarity: f32) -> Label {
         match similarity {
             s if s >= self.same => Label::SamePhoto,

@@ -21,6 +21,10 @@
 //! The `test-support` feature adds the writers of test fixtures (HEIC/AVIF, DNG, a resealed
 //! index file): the tests and `photo-sim bench --formats` use them, the faces never do.
 
+#![deny(missing_docs)]
+// Every type a public signature names is in the face too, never stranded in a private file.
+#![warn(unnameable_types)]
+
 pub mod decode;
 pub mod embed;
 mod error;

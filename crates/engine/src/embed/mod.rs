@@ -37,6 +37,7 @@ pub enum Descriptor {
 }
 
 impl Descriptor {
+    /// The short name used in reports and on the command line ("gap", "rmac").
     pub fn name(self) -> &'static str {
         match self {
             Descriptor::Gap => "gap",
@@ -56,6 +57,7 @@ pub struct Model {
     pub id: [u8; 32],
     /// Length of the descriptor vector.
     pub dim: usize,
+    /// How the feature map is pooled into the vector (R-MAC unless the model cannot).
     pub descriptor: Descriptor,
     outputs: Outputs,
     /// True for the built-in model, whose similarity thresholds were measured.
@@ -97,6 +99,8 @@ pub struct RawOutput {
     pub features: Option<Vec<f32>>,
     /// The model's `embedding` output, or the spatial mean of the features.
     pub embedding: Vec<f32>,
+    /// The ImageNet class scores when the model gives them (to check a model against a
+    /// reference runtime by its top classes).
     pub logits: Option<Vec<f32>>,
 }
 

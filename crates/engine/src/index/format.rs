@@ -34,6 +34,7 @@ const MAX_HEADER: u32 = 1024;
 pub struct Entry {
     /// Path relative to the indexed folder, as raw bytes (file names need not be UTF-8).
     pub path: Vec<u8>,
+    /// Size and modification time when it was embedded: a different one means re-embed it.
     pub fingerprint: Fingerprint,
     /// What the file holds; `None` for entries from a version-2 index, until an update reads it.
     pub content: Option<ContentKey>,
@@ -53,8 +54,11 @@ struct EntryV2 {
 /// reported again on every run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failed {
+    /// Path relative to the indexed folder, as raw bytes.
     pub path: Vec<u8>,
+    /// Size and modification time when it failed: a different one means try it again.
     pub fingerprint: Fingerprint,
+    /// Why it could not be indexed, for the person.
     pub reason: String,
 }
 
@@ -63,13 +67,16 @@ pub struct Failed {
 pub struct Vectors {
     /// The indexed folder (canonical path bytes).
     pub folder: Vec<u8>,
+    /// Length of every vector (the model's descriptor size).
     pub dim: u32,
     /// Unique to each saved content, so a graph or a checkpoint log made for another content is
     /// known to be stale.
     pub generation: u64,
+    /// The indexed images, row `i` of `data` being the vector of `entries[i]`.
     pub entries: Vec<Entry>,
     /// `entries.len() × dim` values, row `i` being the unit vector of `entries[i]`.
     pub data: Vec<f32>,
+    /// The files that could not be indexed, not retried until they change.
     pub failed: Vec<Failed>,
     /// A sorted sample of the similarities between the photos (see
     /// `labels::sample_pairs`): where a match stands in this library.
@@ -115,6 +122,7 @@ impl From<MetaV2> for Meta {
 }
 
 impl Vectors {
+    /// The index of `folder` before anything is embedded (the "no index yet" generation).
     pub fn empty(folder: Vec<u8>, dim: usize) -> Self {
         Self {
             folder,
@@ -123,12 +131,17 @@ impl Vectors {
             ..Self::default()
         }
     }
+    /// Images indexed.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
+
+    /// True when no image is indexed.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// The vector of `entries[i]`.
     pub fn row(&self, i: usize) -> &[f32] {
         let d = self.dim as usize;
         &self.data[i * d..(i + 1) * d]
@@ -196,8 +209,11 @@ pub(crate) fn check_vector(v: &[f32]) -> Result<(), &'static str> {
 /// Which of photo-sim's files this is; a header checked on read so they are never swapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
+    /// The vectors file: entries, failures and vectors ([`Vectors`]).
     Vectors,
+    /// The nearest-neighbour graph of a large folder.
     Graph,
+    /// The checkpoint log ([`crate::index::journal`]).
     Journal,
 }
 
@@ -216,16 +232,28 @@ struct Header {
 /// Why an index file was not used. Every case means "rebuild", with a message saying why.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// There is no such file: the folder was never indexed (or the index was deleted).
     #[error("no index yet")]
     Missing,
+    /// The file exists but could not be read.
     #[error("cannot read the index file: {0}")]
     Io(std::io::Error),
+    /// The file does not start with photo-sim's magic bytes, or is another kind of its files.
     #[error("not a photo-sim index file")]
     NotOurs,
+    /// A format version this build cannot read (too old, or from a newer photo-sim).
     #[error("the index was written by format version {found}; this version of photo-sim writes version {FORMAT_VERSION}")]
-    Version { found: u32 },
+    Version {
+        /// The version the file says it is.
+        found: u32,
+    },
+    /// Vectors made by another model or descriptor: not comparable with this model's.
     #[error("the index was made with a different model or descriptor")]
-    OtherModel { rows: u64 },
+    OtherModel {
+        /// Photos the file holds (what rebuilding will cost).
+        rows: u64,
+    },
+    /// A check failed (hash, lengths, an entry); the text says which.
     #[error("the index file is corrupt or truncated ({0})")]
     Corrupt(String),
 }
@@ -296,9 +324,13 @@ pub(crate) fn read_prelude(r: &mut impl Read) -> Result<u32, LoadError> {
 pub(crate) struct Loaded<T> {
     /// The format version the file was written in.
     pub version: u32,
+    /// The generation of the content it holds.
     pub generation: u64,
+    /// Length of every vector.
     pub dim: usize,
+    /// The decoded bincode part.
     pub meta: T,
+    /// The raw vectors, `rows × dim` floats.
     pub data: Vec<f32>,
 }
 

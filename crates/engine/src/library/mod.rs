@@ -51,9 +51,11 @@ pub struct Match {
 /// A photo as the duplicates view shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Photo {
+    /// Absolute path of the file.
     pub path: PathBuf,
     /// Width and height, from the file's header (`None` if it does not say).
     pub pixels: Option<(u32, u32)>,
+    /// File size, as indexed (what removing it frees).
     pub bytes: u64,
     /// Modification time, in nanoseconds since 1970.
     pub modified_ns: i128,
@@ -71,7 +73,9 @@ impl Photo {
 /// A group of duplicates: the photo to keep and the others, with their similarity to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DuplicateGroup {
+    /// The photo the keeper rule chose to keep (most pixels, then largest, then oldest).
     pub keeper: Photo,
+    /// The other photos of the group, each with its similarity to the keeper, most alike first.
     pub members: Vec<(Photo, f32)>,
 }
 
@@ -116,10 +120,13 @@ impl Default for QueryOptions {
 pub enum IndexStatus {
     /// Nothing saved yet for this folder.
     Missing,
+    /// A saved index was read and is in use.
     Loaded,
     /// A saved index that cannot be used (damaged, another format or model): it will be rebuilt.
     Unusable {
+        /// The index file that could not be used.
         file: PathBuf,
+        /// Why, in words for the person.
         reason: String,
     },
 }
@@ -189,6 +196,9 @@ impl Default for Tuning {
     }
 }
 
+/// One folder's index, open: the vectors as last saved (searched by any number of threads at
+/// once) and the means to bring it up to date. Cheap to query, so a face opens it once and
+/// shares it.
 pub struct Library {
     pub(crate) root: PathBuf,
     pub(crate) dir: PathBuf,
@@ -342,6 +352,7 @@ impl Library {
         self.current().vectors.len()
     }
 
+    /// True when nothing is indexed yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -60,6 +60,7 @@ impl Point for Unit {
 /// An HNSW graph over a snapshot of the vectors, tagged with the generation it was built from.
 #[derive(Serialize, Deserialize)]
 pub struct Graph {
+    /// The generation of the vectors it was built from: a graph of another one is not used.
     pub generation: u64,
     hnsw: Hnsw<Unit>,
     /// Graph point id → row in the vectors it was built from.
@@ -116,6 +117,7 @@ impl Graph {
         best(by_row.into_iter().collect(), k)
     }
 
+    /// Points in the graph (rows of the vectors it was built from).
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -131,6 +133,7 @@ impl Graph {
                 .all(|&r| (r as usize) < n && !std::mem::replace(&mut seen[r as usize], true))
     }
 
+    /// True for a graph of no points.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
