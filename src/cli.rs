@@ -3,8 +3,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use photo_sim_engine::progress::{CancelToken, Event, Summary};
 use photo_sim_engine::{run_update, IndexStatus, Library, Match, Model, Store, UpdateOptions};
+use photo_sim_engine::{CancelToken, Event, Summary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 )]
 pub struct Args {
     /// Where indexes, caches and settings live (instead of the per-user directories).
-    #[arg(long, global = true, env = photo_sim_engine::index::store::DATA_DIR_ENV, value_name = "DIR")]
+    #[arg(long, global = true, env = photo_sim_engine::index::DATA_DIR_ENV, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// An ONNX model to use instead of the built-in EfficientNet-Lite0.
     #[arg(long, global = true, env = photo_sim_engine::embed::MODEL_ENV, value_name = "FILE")]
@@ -398,7 +398,7 @@ fn parse_label(text: &str) -> Result<photo_sim_engine::labels::Label, String> {
 /// in double quotes with escapes (`\n`, `\xe9`), so one path is always one line and the bytes
 /// can be recovered.
 pub fn shown(path: &Path) -> String {
-    let bytes = photo_sim_engine::index::store::path_bytes(path);
+    let bytes = photo_sim_engine::index::path_bytes(path);
     match std::str::from_utf8(&bytes) {
         Ok(s) if !s.chars().any(char::is_control) => s.to_string(),
         _ => format!("\"{}\"", bytes.escape_ascii()),
@@ -411,7 +411,7 @@ fn path_fields(key: &str, path: &Path) -> serde_json::Map<String, serde_json::Va
     let mut map = serde_json::Map::new();
     map.insert(key.into(), path.to_string_lossy().into_owned().into());
     if path.to_str().is_none() {
-        let bytes = photo_sim_engine::index::store::path_bytes(path).into_owned();
+        let bytes = photo_sim_engine::index::path_bytes(path).into_owned();
         map.insert(format!("{key}_bytes"), bytes.into());
     }
     map

@@ -648,7 +648,7 @@ fn a_raw_beside_its_jpeg_is_one_tile_and_a_byte_copy_says_identical() {
     std::fs::write(photos.join("IMG_0001.JPG"), &cat).unwrap();
     std::fs::write(
         photos.join("IMG_0001.DNG"),
-        photo_sim_engine::decode::raw::wrap_in_dng(&cat, 1),
+        photo_sim_engine::decode::wrap_in_dng(&cat, 1),
     )
     .unwrap();
     for seed in 0..3 {

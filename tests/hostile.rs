@@ -7,7 +7,7 @@ mod common;
 
 use photo_sim_engine::decode::{self, DecodeError};
 use photo_sim_engine::index::format::{self, Entry, Failed, Vectors};
-use photo_sim_engine::index::scan::Fingerprint;
+use photo_sim_engine::index::Fingerprint;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fs;
@@ -98,9 +98,7 @@ fn sample_index() -> Vectors {
                 size: 1000 + i,
                 mtime_ns: 17 * i as i128,
             },
-            content: Some(photo_sim_engine::index::content_key::key_of_bytes(
-                &i.to_le_bytes(),
-            )),
+            content: Some(photo_sim_engine::index::key_of_bytes(&i.to_le_bytes())),
             inode: i + 1,
         });
         let mut row = vec![0f32; dim];
@@ -352,7 +350,7 @@ fn named_pipes_and_devices_are_refused_without_blocking() {
     // The scan names them instead of ignoring them silently.
     let d = dir.path().to_path_buf();
     let scan = within(move || {
-        photo_sim_engine::index::scan::scan(&d, None, &photo_sim_engine::CancelToken::new())
+        photo_sim_engine::index::scan(&d, None, &photo_sim_engine::CancelToken::new())
     });
     let reasons: Vec<String> = scan
         .skipped

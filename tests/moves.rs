@@ -158,7 +158,7 @@ fn downgrade_to_version_2(lib: &Library, model_id: [u8; 32]) {
     #[derive(serde::Serialize)]
     struct EntryV2 {
         path: Vec<u8>,
-        fingerprint: photo_sim_engine::index::scan::Fingerprint,
+        fingerprint: photo_sim_engine::index::Fingerprint,
     }
     #[derive(serde::Serialize)]
     struct MetaV2 {

@@ -8,10 +8,9 @@
 
 use anyhow::{bail, Result};
 use photo_sim_engine::decode;
-use photo_sim_engine::embed::preprocess::{self, to_model_input};
-use photo_sim_engine::embed::{Descriptor, Model};
+use photo_sim_engine::embed::{rotate_input, to_model_input, Descriptor, Model};
 use photo_sim_engine::labels::{Label, Thresholds};
-use photo_sim_engine::query::nearest::Turns;
+use photo_sim_engine::query::Turns;
 use photo_sim_engine::vector::{dot, normalize};
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -35,7 +34,7 @@ fn describe(model: &Model, path: &Path, category: usize) -> Result<Photo> {
     let mut rmac: [Vec<f32>; 4] = Default::default();
     for turn in 0..4u8 {
         let both = session.describe(
-            &preprocess::rotate_input(&input, turn),
+            &rotate_input(&input, turn),
             &[Descriptor::Gap, Descriptor::Rmac],
         )?;
         let [g, r] = <[Vec<f32>; 2]>::try_from(both).expect("one vector per descriptor");

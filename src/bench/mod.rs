@@ -3,7 +3,7 @@
 //! Stage by stage, each returning its figures: the whole indexing pipeline (as `photo-sim
 //! index` runs it), decoding alone, the model alone (with and without the NHWC layout, back to
 //! back in one process), how throughput scales with threads, query latency, and the exact scan
-//! and HNSW graph on synthetic vectors (which is how [`photo_sim_engine::query::nearest::GRAPH_THRESHOLD`] was
+//! and HNSW graph on synthetic vectors (which is how [`photo_sim_engine::query::GRAPH_THRESHOLD`] was
 //! chosen). Everything is printed as one JSON object, progress on stderr.
 
 mod categories;
@@ -12,10 +12,9 @@ mod retrieval;
 use anyhow::{bail, Context, Result};
 use photo_sim_engine::decode;
 use photo_sim_engine::decode::heif::{self, Codec};
-use photo_sim_engine::embed::preprocess;
 use photo_sim_engine::embed::{self, Model, ModelError};
-use photo_sim_engine::progress::CancelToken;
-use photo_sim_engine::query::nearest::{self, Graph};
+use photo_sim_engine::query::{exact, Graph};
+use photo_sim_engine::CancelToken;
 use photo_sim_engine::{Library, Store};
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -142,7 +141,7 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
 
 /// The image files of `folder`, as the scan finds them.
 fn image_files(folder: &Path) -> Result<Vec<PathBuf>> {
-    let scan = photo_sim_engine::index::scan::scan(folder, None, &CancelToken::new());
+    let scan = photo_sim_engine::index::scan(folder, None, &CancelToken::new());
     let files: Vec<PathBuf> = scan
         .found
         .iter()
@@ -180,7 +179,7 @@ fn measure_decoding(files: &[PathBuf]) -> Result<(Vec<Vec<f32>>, Value)> {
         files
             .par_iter()
             .enumerate()
-            .map(|(i, p)| preprocess::model_input(p).ok().filter(|_| i < 256))
+            .map(|(i, p)| embed::model_input(p).ok().filter(|_| i < 256))
             .collect::<Vec<_>>()
     });
     let inputs: Vec<Vec<f32>> = inputs.into_iter().flatten().collect();
@@ -192,7 +191,7 @@ fn measure_decoding(files: &[PathBuf]) -> Result<(Vec<Vec<f32>>, Value)> {
     let one: Vec<f64> = files
         .iter()
         .take(30)
-        .map(|p| time(|| preprocess::model_input(p)).1)
+        .map(|p| time(|| embed::model_input(p)).1)
         .collect();
     let one_ms = median_ms(one);
     Ok((
@@ -294,20 +293,13 @@ fn encode_as(big: &image::RgbImage, ext: &str) -> Result<Vec<u8>> {
     };
     Ok(match ext {
         "jpg" => jpeg()?,
-        "dng" => photo_sim_engine::decode::raw::wrap_in_dng(&jpeg()?, 1),
+        "dng" => photo_sim_engine::decode::wrap_in_dng(&jpeg()?, 1),
         // The picture as a 12 MP Bayer sensor saw it: developed at half size.
         "sensor.dng" => {
             let (w, h) = big.dimensions();
             let half =
                 image::imageops::resize(big, w / 2, h / 2, image::imageops::FilterType::Triangle);
-            photo_sim_engine::decode::raw::develop::mosaic_dng(
-                &half,
-                [0.5, 1.0, 0.7],
-                256,
-                64,
-                1,
-                None,
-            )
+            photo_sim_engine::decode::mosaic_dng(&half, [0.5, 1.0, 0.7], 256, 64, 1, None)
         }
         "heic" => heif::encode(big, Codec::Hevc, 90, Orientation::NoTransforms, None)?,
         _ => heif::encode(big, Codec::Av1, 90, Orientation::NoTransforms, None)?,
@@ -319,7 +311,7 @@ fn encode_as(big: &image::RgbImage, ext: &str) -> Result<Vec<u8>> {
 fn time_decoding(path: &Path) -> Result<(f64, (u32, u32), f64)> {
     let (mut samples, mut decoded) = (Vec::new(), (0, 0));
     for _ in 0..5 {
-        let (img, seconds) = time(|| decode::load_rgb(path, preprocess::RESIZE_SHORTER));
+        let (img, seconds) = time(|| decode::load_rgb(path, embed::RESIZE_SHORTER));
         decoded = img?.dimensions();
         samples.push(seconds);
     }
@@ -356,8 +348,8 @@ fn measure_content_key(path: &Path) -> Result<Value> {
         }
         Ok(median_ms(samples))
     };
-    let sample = || photo_sim_engine::index::content_key::sample_of(path);
-    let full = || photo_sim_engine::index::content_key::full_of(path);
+    let sample = || photo_sim_engine::index::sample_of(path);
+    let full = || photo_sim_engine::index::full_of(path);
     let figures = json!({
         "sample_ms_cold": ms(true, &sample)?,
         "sample_ms_warm": ms(false, &sample)?,
@@ -409,7 +401,7 @@ fn measure_model(model: &Model, inputs: &[Vec<f32>]) -> Result<Value> {
         "nhwc_speedup": nchw_ms / one_ms,
         "depthwise_kernel": photo_sim_engine::embed::kernels::depthwise_c_in_use(),
         // The first expansion of the model: 12,544 pixels × 16 channels → 96.
-        "matmul_tile_first_expansion": photo_sim_engine::embed::kernels::matmul::tile_for(12544, 16, 96),
+        "matmul_tile_first_expansion": photo_sim_engine::embed::kernels::tile_for(12544, 16, 96),
         "images_per_s": rate,
         "core_peak_gflops": peak / 1e9,
         "floor_ms_per_image": floor_ms,
@@ -463,7 +455,7 @@ fn measure_scaling(model: &Model, files: &[PathBuf], threads: &[usize]) -> Resul
                 sample.par_iter().for_each_init(
                     || model.session().expect("session"),
                     |s, p| {
-                        if let Ok(input) = preprocess::model_input(p) {
+                        if let Ok(input) = embed::model_input(p) {
                             let _ = s.embed(&input);
                         }
                     },
@@ -524,7 +516,7 @@ fn measure_exact_scan(dim: usize, sizes: &[usize]) -> Value {
         let q = &data[..dim];
         let ms = median_ms(
             (0..20)
-                .map(|_| time(|| nearest::exact(&data, dim, q, 10)).1)
+                .map(|_| time(|| exact(&data, dim, q, 10)).1)
                 .collect(),
         );
         eprintln!("exact scan of {size}: {ms:.2} ms");
@@ -545,10 +537,7 @@ fn measure_graph(dim: usize, size: usize) -> Value {
     let recall = queries
         .iter()
         .map(|q| {
-            let want: Vec<usize> = nearest::exact(&data, dim, q, 10)
-                .iter()
-                .map(|r| r.0)
-                .collect();
+            let want: Vec<usize> = exact(&data, dim, q, 10).iter().map(|r| r.0).collect();
             g.search(q, 10)
                 .iter()
                 .filter(|r| want.contains(&r.0))
@@ -576,8 +565,8 @@ fn measure_grouping(dim: usize, sizes: &[usize]) -> Value {
         let threshold = photo_sim_engine::labels::RMAC.near;
         let before = peak_rss_mb();
         let (groups, seconds) = time(|| {
-            let lists = photo_sim_engine::query::duplicates::neighbours(&data, dim, threshold);
-            photo_sim_engine::query::duplicates::group(&lists, |a, b| a.cmp(&b))
+            let lists = photo_sim_engine::query::neighbours(&data, dim, threshold);
+            photo_sim_engine::query::group(&lists, |a, b| a.cmp(&b))
         });
         eprintln!(
             "grouping {size} vectors: {seconds:.2} s, {} groups, peak memory {:.0} MiB (data {:.0} MiB)",

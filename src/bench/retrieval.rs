@@ -9,10 +9,9 @@
 use anyhow::{bail, Result};
 use image::RgbImage;
 use photo_sim_engine::decode;
-use photo_sim_engine::embed::preprocess::{self, to_model_input};
-use photo_sim_engine::embed::{Descriptor, Model};
+use photo_sim_engine::embed::{rotate_input, to_model_input, Descriptor, Model};
 use photo_sim_engine::labels;
-use photo_sim_engine::query::nearest::Turns;
+use photo_sim_engine::query::Turns;
 use photo_sim_engine::vector::dot;
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -101,7 +100,7 @@ fn describe_photo(model: &Model, path: &std::path::Path) -> Result<Described> {
     for (e, name) in EDITS.iter().enumerate() {
         let input = to_model_input(&edit(&img, name));
         for turn in 0..4 {
-            let vs = session.describe(&preprocess::rotate_input(&input, turn), &DESCRIPTORS)?;
+            let vs = session.describe(&rotate_input(&input, turn), &DESCRIPTORS)?;
             for (d, v) in vs.into_iter().enumerate() {
                 copies[d][e].push(v);
             }

@@ -4,7 +4,7 @@
 //! which the window wraps as the app's.
 
 use eframe::egui;
-use photo_sim_engine::index::scan::has_image_extension;
+use photo_sim_engine::index::has_image_extension;
 use std::path::{Path, PathBuf};
 
 /// What the picked path is for.

@@ -10,10 +10,10 @@ use super::failure::Failure;
 use super::picker::{Picker, PickerAction, Purpose};
 use photo_sim_engine::decode::details::Details;
 use photo_sim_engine::labels::Label;
-use photo_sim_engine::library::browse::{Request, Scope, Tile};
-use photo_sim_engine::progress::{Event, Skipped, Summary};
+use photo_sim_engine::library::{Request, Scope, Tile};
 use photo_sim_engine::relocate::{Destination, Report};
 use photo_sim_engine::Photo;
+use photo_sim_engine::{Event, Skipped, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -337,9 +337,7 @@ impl Settings {
 
     pub fn save(&self, config_dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        photo_sim_engine::index::store::write_atomic(&Self::file(config_dir), |w| {
-            w.write_all(&json)
-        })?;
+        photo_sim_engine::index::write_atomic(&Self::file(config_dir), |w| w.write_all(&json))?;
         Ok(())
     }
 }

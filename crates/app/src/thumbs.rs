@@ -5,7 +5,7 @@
 use eframe::egui;
 use egui::{ColorImage, TextureHandle, TextureOptions};
 use photo_sim_engine::decode;
-use photo_sim_engine::index::store::path_bytes;
+use photo_sim_engine::index::path_bytes;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};

@@ -7,8 +7,8 @@ use super::failure::Failure;
 use super::state::{Command, Msg, Settings};
 use crossbeam_channel::{Receiver, Sender};
 use photo_sim_engine::decode::details::Details;
-use photo_sim_engine::library::browse::{Request, Tile};
-use photo_sim_engine::progress::CancelToken;
+use photo_sim_engine::library::{Request, Tile};
+use photo_sim_engine::CancelToken;
 use photo_sim_engine::{Library, Model, Store, UpdateOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -268,7 +268,7 @@ impl Worker {
                     .pick_folder(),
                 Dialog::Photo => dialog
                     .set_title("Choose a photo")
-                    .add_filter("Images", photo_sim_engine::index::scan::IMAGE_EXTENSIONS)
+                    .add_filter("Images", photo_sim_engine::index::IMAGE_EXTENSIONS)
                     .pick_file(),
             };
             let failed = path.is_none() && started.elapsed() < DIALOG_FAILED_WITHIN;
@@ -424,7 +424,7 @@ fn search(
     }
     request.photo = query.clone();
     match lib {
-        Some(lib) => photo_sim_engine::library::browse::browse(lib, &request)
+        Some(lib) => photo_sim_engine::library::browse(lib, &request)
             .map(|tiles| (query, tiles, true))
             .map_err(Failure::from),
         None => {

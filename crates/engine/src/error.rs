@@ -8,30 +8,54 @@ use crate::decode::DecodeError;
 use crate::embed::ModelError;
 use std::path::PathBuf;
 
+/// Everything the engine's public functions can fail with: one variant per thing a face may
+/// want to handle differently (a missing folder, a full disk, a photo it cannot read...).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The folder to index or search could not be opened (missing, no permission, unmounted).
     #[error("cannot open the folder {path}: {cause}")]
     FolderUnreadable {
+        /// The folder as it was given.
         path: PathBuf,
+        /// What the operating system said.
         cause: std::io::Error,
     },
+    /// A path given as the folder to index is a file (or something else that is not a folder).
     #[error("{0} is not a folder")]
     NotAFolder(PathBuf),
     /// Reading, writing or locking one of photo-sim's own files failed.
     #[error("cannot {action} {path}: {cause}")]
     Store {
+        /// What was being done, as a verb for the message ("write", "lock"...).
         action: &'static str,
+        /// The file or folder of photo-sim's own data involved.
         path: PathBuf,
+        /// What the operating system said.
         cause: std::io::Error,
     },
+    /// A query photo could not be read or decoded (indexing skips such files instead).
     #[error("cannot use {path}: {cause}")]
-    Image { path: PathBuf, cause: DecodeError },
+    Image {
+        /// The photo.
+        path: PathBuf,
+        /// Why it could not be used.
+        cause: DecodeError,
+    },
+    /// The neural network failed while running (not while loading: see `ModelFile`).
     #[error("the model failed: {0}")]
     Model(#[from] ModelError),
+    /// The model file given in place of the built-in one could not be read or loaded.
     #[error("cannot load the model {path}: {cause}")]
-    ModelFile { path: PathBuf, cause: ModelError },
+    ModelFile {
+        /// The model file.
+        path: PathBuf,
+        /// Why it could not be loaded.
+        cause: ModelError,
+    },
+    /// No data folder was given and the system names no home directory to put one in.
     #[error("cannot find a home directory for photo-sim's data; pass --data-dir <dir> or set PHOTO_SIM_DATA_DIR")]
     NoHome,
+    /// The thread running an update panicked; the text is the panic's message.
     #[error("the indexing thread crashed: {0}")]
     Crashed(String),
 }
@@ -50,4 +74,5 @@ impl Error {
     }
 }
 
+/// The engine's `Result`: [`Error`] unless a function says otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,6 +9,7 @@ use serde_json::Value;
 /// How alike two photos are, weakest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Label {
+    /// As alike as most pairs of unrelated photos: nothing to say.
     Unrelated,
     /// Closer than 99 % of unrelated pairs: something in common.
     Related,
@@ -21,6 +22,7 @@ pub enum Label {
 }
 
 impl Label {
+    /// Every label, strongest first (the order a menu lists them in).
     pub const ALL: [Label; 5] = [
         Label::SamePhoto,
         Label::NearDuplicate,
@@ -51,6 +53,7 @@ impl Label {
         }
     }
 
+    /// The label whose [`Label::key`] is `key` (`None` for an unknown word).
     pub fn from_key(key: &str) -> Option<Label> {
         Label::ALL.into_iter().find(|l| l.key() == key)
     }
@@ -59,9 +62,13 @@ impl Label {
 /// The lowest similarity of each label.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Thresholds {
+    /// From here on: [`Label::SamePhoto`].
     pub same: f32,
+    /// From here on: [`Label::NearDuplicate`].
     pub near: f32,
+    /// From here on: [`Label::Similar`].
     pub similar: f32,
+    /// From here on: [`Label::Related`]; below it, [`Label::Unrelated`].
     pub related: f32,
 }
 
@@ -71,7 +78,7 @@ const LIGHT_EDITS: [&str; 5] = ["jpeg30", "colour", "mirror", "rot10", "rot90"];
 const HEAVY_EDITS: [&str; 3] = ["crop70", "third", "blur"];
 
 /// The built-in model's thresholds with R-MAC and turned query views counted as search counts
-/// them ([`crate::query::nearest::Turns`]), from `photo-sim bench --quality
+/// them ([`crate::query::Turns`]), from `photo-sim bench --quality
 /// ../shared/data/imagenet-100` (100 photos, 8 edits; see README).
 pub const RMAC: Thresholds = Thresholds {
     same: 0.86,
@@ -89,6 +96,7 @@ pub const GAP: Thresholds = Thresholds {
 };
 
 impl Thresholds {
+    /// The label a match of this `similarity` gets.
     pub fn label(&self, similarity: f32) -> Label {
         match similarity {
             s if s >= self.same => Label::SamePhoto,
@@ -133,12 +141,12 @@ impl Thresholds {
 }
 
 /// Pairs sampled to know a library's own distribution of similarities.
-pub const PAIR_SAMPLE: usize = 20_000;
+pub(crate) const PAIR_SAMPLE: usize = 20_000;
 
 /// A sorted sample of the similarities between the rows of `data` (`dim` floats each): every
 /// pair of a small library, [`PAIR_SAMPLE`] pseudo-random pairs of a large one (the same ones
 /// for the same rows, so an unchanged library keeps its figures).
-pub fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
+pub(crate) fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
     let n = data.len().checked_div(dim).unwrap_or(0);
     let row = |i: usize| &data[i * dim..(i + 1) * dim];
     let dot = crate::vector::dot;
@@ -170,7 +178,7 @@ pub fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
 
 /// Where a similarity falls among a library's own pairs: the share of `sorted_pairs` (a sorted
 /// sample of similarities between its photos) below it, in percent.
-pub fn percentile(sorted_pairs: &[f32], similarity: f32) -> Option<f32> {
+pub(crate) fn percentile(sorted_pairs: &[f32], similarity: f32) -> Option<f32> {
     if sorted_pairs.is_empty() {
         return None;
     }

@@ -20,7 +20,9 @@ pub enum Destination {
 /// What happened to one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Moved to the desktop's trash.
     Trashed,
+    /// Moved into the destination folder, under this path (its name may have a number added).
     Moved(PathBuf),
     /// Not touched: it changed since it was indexed (it may no longer be the duplicate).
     Changed,
@@ -52,7 +54,9 @@ impl std::fmt::Display for Outcome {
 /// One file's outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
+    /// The photo's path as it was indexed.
     pub path: PathBuf,
+    /// What happened to it.
     pub outcome: Outcome,
 }
 

@@ -71,8 +71,7 @@ fn known_photos_get_their_imagenet_class_through_the_whole_pipeline() {
             .collect();
     let mut session = model.session().unwrap();
     let classify = |session: &mut photo_sim_engine::embed::Session, name: &str| {
-        let input =
-            photo_sim_engine::embed::preprocess::model_input(&common::fixture(name)).unwrap();
+        let input = photo_sim_engine::embed::model_input(&common::fixture(name)).unwrap();
         top5(&session.run(&input).unwrap().logits.unwrap())
     };
     let cat = classify(&mut session, "cat.jpg");
@@ -97,9 +96,7 @@ fn rust_preprocessing_is_close_to_the_reference_pipeline() {
     let model = common::model();
     let mut session = model.session().unwrap();
     let ours = session
-        .embed(
-            &photo_sim_engine::embed::preprocess::model_input(&common::fixture("cat.jpg")).unwrap(),
-        )
+        .embed(&photo_sim_engine::embed::model_input(&common::fixture("cat.jpg")).unwrap())
         .unwrap();
     let reference = session.embed(&read_f32("cat.input.f32")).unwrap();
     let cosine: f32 = ours.iter().zip(&reference).map(|(a, b)| a * b).sum();

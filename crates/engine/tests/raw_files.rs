@@ -6,7 +6,7 @@ mod common;
 
 use common::{fixture, fixture_image, mean_difference, Sandbox};
 use photo_sim_engine::decode;
-use photo_sim_engine::decode::raw::wrap_in_dng as dng_with_preview;
+use photo_sim_engine::decode::wrap_in_dng as dng_with_preview;
 use std::fs;
 
 /// cat.jpg stored sideways (turned 90° anticlockwise) in a DNG whose orientation says "turn
@@ -61,14 +61,7 @@ fn a_dng_without_a_preview_is_developed_upright_and_finds_its_jpeg() {
     fs::copy(fixture("coffee.jpg"), p.join("coffee.jpg")).unwrap();
     let cat = fixture_image("cat.jpg");
     let sideways = image::imageops::rotate270(&cat);
-    let dng = photo_sim_engine::decode::raw::develop::mosaic_dng(
-        &sideways,
-        [0.45, 1.0, 0.6],
-        256,
-        64,
-        6,
-        None,
-    );
+    let dng = photo_sim_engine::decode::mosaic_dng(&sideways, [0.45, 1.0, 0.6], 256, 64, 6, None);
     fs::write(p.join("PXL_0003.dng"), dng).unwrap();
     let (lib, summary) = sb.index();
     assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
@@ -120,7 +113,7 @@ fn the_raw_and_the_jpeg_of_one_shot_are_never_offered_as_duplicates() {
     let g = &groups[0];
     for (m, _) in &g.members {
         assert!(
-            !photo_sim_engine::query::shot::same_shot(&g.keeper.path, &m.path),
+            !photo_sim_engine::query::same_shot(&g.keeper.path, &m.path),
             "{:?} is the other half of the keeper {:?}",
             m.path,
             g.keeper.path

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// A hover card's facts about one photo, each `None` (or empty) when the file does not say it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Details {
     /// The folder, relative to the library's root ("" for the root itself), or absolute for a
@@ -14,7 +15,9 @@ pub struct Details {
     pub taken: Option<String>,
     /// True when `taken` is the camera's date, false when it is the file's.
     pub taken_by_camera: bool,
+    /// Width and height as shown (upright), from the header.
     pub pixels: Option<(u32, u32)>,
+    /// File size.
     pub bytes: Option<u64>,
 }
 

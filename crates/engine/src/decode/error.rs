@@ -8,12 +8,16 @@ pub const MAX_PIXELS: u64 = 200_000_000;
 /// Why a file could not be turned into pixels, in words a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// The file has no bytes at all (often a download or copy that failed).
     #[error("empty file (0 bytes)")]
     Empty,
+    /// A named pipe, a device or a socket: never opened, so reading cannot block or run forever.
     #[error("not a regular file ({0})")]
     NotAFile(&'static str),
+    /// The operating system refused or failed a read.
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
+    /// The first bytes are none of the formats photo-sim reads.
     #[error(
         "not an image (content not recognised as JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC/AVIF \
          or camera RAW)"
@@ -23,10 +27,19 @@ pub enum DecodeError {
     /// the words say what to install (see [`crate::decode::heif`]).
     #[error("{0}")]
     NeedsLibheif(String),
+    /// The header claims more pixels than the limit (a decompression bomb, or a huge panorama):
+    /// refused before anything is allocated.
     #[error("image too large: {width}×{height} pixels is over the {} MP limit", MAX_PIXELS / 1_000_000)]
-    TooLarge { width: u64, height: u64 },
+    TooLarge {
+        /// The claimed width, in pixels.
+        width: u64,
+        /// The claimed height, in pixels.
+        height: u64,
+    },
+    /// A known format whose content is damaged or cut short; the text says what the decoder met.
     #[error("corrupt or truncated image: {0}")]
     Corrupt(String),
+    /// A known format in a variant no decoder here handles (e.g. a RAW with no preview).
     #[error("unsupported image: {0}")]
     Unsupported(String),
 }

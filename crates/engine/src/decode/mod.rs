@@ -8,18 +8,22 @@
 //! their embedded preview (`raw/`), HEIC and AVIF by the system's libheif when it is
 //! installed (`heif/`, which decodes them whole and upright).
 
-pub mod bmff;
+mod bmff;
 pub mod details;
 mod error;
-pub mod exif;
+mod exif;
 pub mod heif;
-pub mod jpeg;
-pub mod raw;
+mod jpeg;
+pub(crate) mod raw;
 mod resize;
-pub mod tiff;
+mod tiff;
 
-pub use error::{check_size, describe, DecodeError, MAX_PIXELS};
-pub use resize::{fit, resize_crop, square};
+pub use error::DecodeError;
+pub(crate) use error::{check_size, describe};
+#[cfg(feature = "test-support")]
+pub use raw::{develop::mosaic_dng, wrap_in_dng};
+pub(crate) use resize::resize_crop;
+pub use resize::{fit, square};
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, RgbImage};
@@ -42,7 +46,7 @@ pub fn load_rgb(path: &Path, min_shorter: u32) -> Result<RgbImage, DecodeError> 
 
 /// Opens `path` for reading only if it is a regular file, and without blocking (opening a
 /// named pipe waits for a writer; a device never ends). Returns the file and its length.
-pub fn open_regular(path: &Path) -> Result<(std::fs::File, u64), DecodeError> {
+pub(crate) fn open_regular(path: &Path) -> Result<(std::fs::File, u64), DecodeError> {
     use std::os::unix::fs::OpenOptionsExt;
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
@@ -104,7 +108,7 @@ fn read_up_to(file: impl std::io::Read, n: u64) -> Result<Vec<u8>, DecodeError> 
 /// recognised from the first bytes before anything else is read, and no more is read than the
 /// format can need for the size its header claims (a size over the limits is refused before
 /// the rest is read at all).
-pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
+pub(crate) fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
     use std::io::Read;
     let (mut file, len) = open_regular(path)?;
     let mut bytes = read_up_to(&mut file, len.min(HEAD))?;
@@ -130,7 +134,7 @@ pub fn read_image(path: &Path) -> Result<Vec<u8>, DecodeError> {
 }
 
 /// The first bytes of a regular file (where headers say what a file is).
-pub fn head(path: &Path) -> Option<Vec<u8>> {
+pub(crate) fn head(path: &Path) -> Option<Vec<u8>> {
     let (file, len) = open_regular(path).ok()?;
     read_up_to(file, len.min(HEAD)).ok()
 }
@@ -142,7 +146,7 @@ pub fn dimensions(path: &Path) -> Option<(u32, u32)> {
 }
 
 /// [`dimensions`] from a file's first bytes, already read.
-pub fn dimensions_in(head: &[u8]) -> Option<(u32, u32)> {
+pub(crate) fn dimensions_in(head: &[u8]) -> Option<(u32, u32)> {
     let (w, h) = claimed_size(format_of(head).ok()?, head)?;
     Some((w as u32, h as u32))
 }

@@ -31,6 +31,7 @@ pub struct Entry {
 
 /// A little-endian directory entry, as the files made for tests and benchmarks are written:
 /// tag, kind, count and the value-or-offset field (a SHORT in its first two bytes).
+#[cfg(any(test, feature = "test-support"))]
 pub fn le_entry(tag: u16, kind: u16, count: u32, value: u32) -> Vec<u8> {
     [
         &tag.to_le_bytes()[..],
@@ -42,6 +43,7 @@ pub fn le_entry(tag: u16, kind: u16, count: u32, value: u32) -> Vec<u8> {
 }
 
 /// A little-endian directory of [`le_entry`]s, with no next directory.
+#[cfg(any(test, feature = "test-support"))]
 pub fn le_directory(entries: &[Vec<u8>]) -> Vec<u8> {
     [
         &(entries.len() as u16).to_le_bytes()[..],

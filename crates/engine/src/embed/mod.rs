@@ -1,18 +1,19 @@
 //! The neural network: an ONNX model loaded and optimised once by tract, then run from many
 //! threads at once to turn model inputs into unit-length descriptor vectors.
 //!
-//! The descriptor is pooled here from the network's last feature map (see [`crate::embed::rmac`]):
+//! The descriptor is pooled here from the network's last feature map (see `rmac.rs`):
 //! R-MAC by default, or the plain global average (GAP) for comparison and for models that only
 //! give an `embedding` output.
 
 mod error;
 pub mod kernels;
-pub mod preprocess;
-pub mod rmac;
+pub(crate) mod preprocess;
+mod rmac;
 
 use crate::vector::normalize;
 pub use error::ModelError;
-use preprocess::{INPUT_LEN, INPUT_SIZE};
+use preprocess::INPUT_LEN;
+pub use preprocess::{model_input, rotate_input, to_model_input, INPUT_SIZE, RESIZE_SHORTER};
 use std::path::Path;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
@@ -36,6 +37,7 @@ pub enum Descriptor {
 }
 
 impl Descriptor {
+    /// The short name used in reports and on the command line ("gap", "rmac").
     pub fn name(self) -> &'static str {
         match self {
             Descriptor::Gap => "gap",
@@ -55,6 +57,7 @@ pub struct Model {
     pub id: [u8; 32],
     /// Length of the descriptor vector.
     pub dim: usize,
+    /// How the feature map is pooled into the vector (R-MAC unless the model cannot).
     pub descriptor: Descriptor,
     outputs: Outputs,
     /// True for the built-in model, whose similarity thresholds were measured.
@@ -96,6 +99,8 @@ pub struct RawOutput {
     pub features: Option<Vec<f32>>,
     /// The model's `embedding` output, or the spatial mean of the features.
     pub embedding: Vec<f32>,
+    /// The ImageNet class scores when the model gives them (to check a model against a
+    /// reference runtime by its top classes).
     pub logits: Option<Vec<f32>>,
 }
 
@@ -287,7 +292,7 @@ impl Session<'_> {
         })
     }
 
-    /// The unit-length descriptor of one model input (see [`crate::embed::preprocess::to_model_input`]),
+    /// The unit-length descriptor of one model input (see [`crate::embed::to_model_input`]),
     /// so that a dot product is the cosine similarity.
     pub fn embed(&mut self, input: &[f32]) -> Result<Vec<f32>, ModelError> {
         let descriptor = self.model.descriptor;

@@ -46,7 +46,8 @@ pub fn regions(height: usize, width: usize) -> Vec<Region> {
     out
 }
 
-/// The spatial mean of each channel, L2-normalised.
+/// The spatial mean of each channel, L2-normalised (what R-MAC's tests compare it with).
+#[cfg(test)]
 pub fn gap(map: Map) -> Vec<f32> {
     let cells = (map.height * map.width) as f32;
     let mut v: Vec<f32> = map

@@ -16,16 +16,16 @@ use std::io::Read;
 use std::path::Path;
 
 /// First bytes of every file photo-sim writes.
-pub const MAGIC: [u8; 8] = *b"PHOTOSIM";
+pub(crate) const MAGIC: [u8; 8] = *b"PHOTOSIM";
 /// Bumped whenever the layout below changes; an older file is rebuilt, never misread.
 /// Version 2: raw vector block after the meta, descriptor named in the model id, checkpoint log.
 /// Version 3: each entry has its content key (moves, renames and copies keep their vectors).
-pub const FORMAT_VERSION: u32 = 3;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 /// The oldest version still read; older files are rebuilt. A version-2 file is read as it is,
 /// its entries without content keys (the next update records them, without re-embedding).
-pub const OLDEST_READABLE: u32 = 2;
+pub(crate) const OLDEST_READABLE: u32 = 2;
 /// The generation of "no index yet": a checkpoint log written before the first save names it.
-pub const EMPTY_GENERATION: u64 = 0;
+pub(crate) const EMPTY_GENERATION: u64 = 0;
 /// A header is a few fixed-size fields; anything longer is not ours.
 const MAX_HEADER: u32 = 1024;
 
@@ -34,6 +34,7 @@ const MAX_HEADER: u32 = 1024;
 pub struct Entry {
     /// Path relative to the indexed folder, as raw bytes (file names need not be UTF-8).
     pub path: Vec<u8>,
+    /// Size and modification time when it was embedded: a different one means re-embed it.
     pub fingerprint: Fingerprint,
     /// What the file holds; `None` for entries from a version-2 index, until an update reads it.
     pub content: Option<ContentKey>,
@@ -53,8 +54,11 @@ struct EntryV2 {
 /// reported again on every run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failed {
+    /// Path relative to the indexed folder, as raw bytes.
     pub path: Vec<u8>,
+    /// Size and modification time when it failed: a different one means try it again.
     pub fingerprint: Fingerprint,
+    /// Why it could not be indexed, for the person.
     pub reason: String,
 }
 
@@ -63,16 +67,19 @@ pub struct Failed {
 pub struct Vectors {
     /// The indexed folder (canonical path bytes).
     pub folder: Vec<u8>,
+    /// Length of every vector (the model's descriptor size).
     pub dim: u32,
     /// Unique to each saved content, so a graph or a checkpoint log made for another content is
     /// known to be stale.
     pub generation: u64,
+    /// The indexed images, row `i` of `data` being the vector of `entries[i]`.
     pub entries: Vec<Entry>,
     /// `entries.len() × dim` values, row `i` being the unit vector of `entries[i]`.
     pub data: Vec<f32>,
+    /// The files that could not be indexed, not retried until they change.
     pub failed: Vec<Failed>,
     /// A sorted sample of the similarities between the photos (see
-    /// [`crate::labels::sample_pairs`]): where a match stands in this library.
+    /// `labels::sample_pairs`): where a match stands in this library.
     pub pairs: Vec<f32>,
 }
 
@@ -115,6 +122,7 @@ impl From<MetaV2> for Meta {
 }
 
 impl Vectors {
+    /// The index of `folder` before anything is embedded (the "no index yet" generation).
     pub fn empty(folder: Vec<u8>, dim: usize) -> Self {
         Self {
             folder,
@@ -123,12 +131,17 @@ impl Vectors {
             ..Self::default()
         }
     }
+    /// Images indexed.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
+
+    /// True when no image is indexed.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// The vector of `entries[i]`.
     pub fn row(&self, i: usize) -> &[f32] {
         let d = self.dim as usize;
         &self.data[i * d..(i + 1) * d]
@@ -161,7 +174,7 @@ impl Vectors {
 
 /// A stored path must name a file inside the indexed folder: relative, no `.` or `..`
 /// component, no empty component, no NUL.
-pub fn check_path(path: &[u8]) -> Result<(), &'static str> {
+pub(crate) fn check_path(path: &[u8]) -> Result<(), &'static str> {
     if path.is_empty() {
         return Err("empty path");
     }
@@ -182,7 +195,7 @@ pub fn check_path(path: &[u8]) -> Result<(), &'static str> {
 }
 
 /// A stored vector must be finite and of unit length (the dot product is the cosine).
-pub fn check_vector(v: &[f32]) -> Result<(), &'static str> {
+pub(crate) fn check_vector(v: &[f32]) -> Result<(), &'static str> {
     if !v.iter().all(|x| x.is_finite()) {
         return Err("a vector with NaN or infinite values");
     }
@@ -196,8 +209,11 @@ pub fn check_vector(v: &[f32]) -> Result<(), &'static str> {
 /// Which of photo-sim's files this is; a header checked on read so they are never swapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
+    /// The vectors file: entries, failures and vectors ([`Vectors`]).
     Vectors,
+    /// The nearest-neighbour graph of a large folder.
     Graph,
+    /// The checkpoint log ([`crate::index::journal`]).
     Journal,
 }
 
@@ -216,16 +232,28 @@ struct Header {
 /// Why an index file was not used. Every case means "rebuild", with a message saying why.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// There is no such file: the folder was never indexed (or the index was deleted).
     #[error("no index yet")]
     Missing,
+    /// The file exists but could not be read.
     #[error("cannot read the index file: {0}")]
     Io(std::io::Error),
+    /// The file does not start with photo-sim's magic bytes, or is another kind of its files.
     #[error("not a photo-sim index file")]
     NotOurs,
+    /// A format version this build cannot read (too old, or from a newer photo-sim).
     #[error("the index was written by format version {found}; this version of photo-sim writes version {FORMAT_VERSION}")]
-    Version { found: u32 },
+    Version {
+        /// The version the file says it is.
+        found: u32,
+    },
+    /// Vectors made by another model or descriptor: not comparable with this model's.
     #[error("the index was made with a different model or descriptor")]
-    OtherModel { rows: u64 },
+    OtherModel {
+        /// Photos the file holds (what rebuilding will cost).
+        rows: u64,
+    },
+    /// A check failed (hash, lengths, an entry); the text says which.
     #[error("the index file is corrupt or truncated ({0})")]
     Corrupt(String),
 }
@@ -293,12 +321,16 @@ pub(crate) fn read_prelude(r: &mut impl Read) -> Result<u32, LoadError> {
 }
 
 /// What a file holds: its header's generation, the decoded meta and the raw vector block.
-pub struct Loaded<T> {
+pub(crate) struct Loaded<T> {
     /// The format version the file was written in.
     pub version: u32,
+    /// The generation of the content it holds.
     pub generation: u64,
+    /// Length of every vector.
     pub dim: usize,
+    /// The decoded bincode part.
     pub meta: T,
+    /// The raw vectors, `rows × dim` floats.
     pub data: Vec<f32>,
 }
 
@@ -339,7 +371,7 @@ pub fn save<T: Serialize>(
 
 /// Reads a file written by [`save`], checking everything before trusting any of it. Nothing
 /// larger than the file itself is ever allocated.
-pub fn load<T: DeserializeOwned>(
+pub(crate) fn load<T: DeserializeOwned>(
     path: &Path,
     kind: Kind,
     model_id: [u8; 32],
@@ -348,7 +380,7 @@ pub fn load<T: DeserializeOwned>(
 }
 
 /// [`load`], with the meta decoded as `T` from the current version or as `Old` from older ones.
-pub fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
+pub(crate) fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
     path: &Path,
     kind: Kind,
     model_id: [u8; 32],
@@ -430,7 +462,7 @@ fn open_checked(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Opened, L
 /// The folder a vectors file indexes, read from the start of its meta only (the folder is
 /// every version's first field): enough to pass over the index of an unrelated folder
 /// without reading its vectors. Not checksummed; [`load_vectors`] checks everything.
-pub fn folder_of(path: &Path, model_id: [u8; 32]) -> Result<Vec<u8>, LoadError> {
+pub(crate) fn folder_of(path: &Path, model_id: [u8; 32]) -> Result<Vec<u8>, LoadError> {
     let Opened { r, header, .. } = open_checked(path, Kind::Vectors, model_id)?;
     // A path's length as a varint (at most 9 bytes), then the path.
     let want = header.meta_len.min(9 + MAX_PATH_BYTES as u64);
@@ -523,7 +555,7 @@ pub fn load_vectors(path: &Path, model_id: [u8; 32], dim: usize) -> Result<Vecto
 }
 
 /// A generation no other saved content has: the clock and the process, hashed.
-pub fn fresh_generation() -> u64 {
+pub(crate) fn fresh_generation() -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -544,7 +576,7 @@ pub fn fresh_generation() -> u64 {
 /// For tests that craft hostile files: after the meta bytes of a file made by [`save`] were
 /// edited (even to another length), makes its header agree again (meta length, body hash), so
 /// that only the decoder's own checks stand in the way.
-#[doc(hidden)]
+#[cfg(feature = "test-support")]
 pub fn reseal(bytes: &mut Vec<u8>) -> Option<()> {
     let header_len = u32::from_le_bytes(bytes.get(12..16)?.try_into().ok()?) as usize;
     let mut header: Header = decode_bounded(bytes.get(16..16 + header_len)?).ok()?;

@@ -25,11 +25,15 @@ pub const FILE: &str = "journal.bin";
 /// What one file became in a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// Path relative to the indexed folder, as raw bytes.
     pub path: Vec<u8>,
+    /// Size and modification time of the file that was read.
     pub fingerprint: Fingerprint,
+    /// What came of it.
     pub outcome: Outcome,
 }
 
+/// The result of one file in a [`Change`]: a vector for the index, or a failure to remember.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     /// Its new unit vector.
@@ -123,6 +127,7 @@ impl Journal {
 /// What a log holds for one index content.
 #[derive(Debug, Default)]
 pub struct Replay {
+    /// Every change of the whole records, in the order they were appended.
     pub changes: Vec<Change>,
     /// Why replay stopped before the end of the file, if it did.
     pub stopped: Option<String>,
@@ -214,7 +219,7 @@ fn next_record(r: &mut &[u8], dim: usize) -> Result<Vec<Change>, String> {
 }
 
 /// Applies `changes` in order to `v`: each one replaces whatever `v` had for its path.
-pub fn apply(v: &mut Vectors, changes: Vec<Change>) {
+pub(crate) fn apply(v: &mut Vectors, changes: Vec<Change>) {
     if changes.is_empty() {
         return;
     }

@@ -3,10 +3,14 @@
 //! `lock`), and the files themselves (`format`, `store`). The update that runs these stages
 //! is the library's (`library/update.rs`).
 
-pub mod content_key;
+pub(crate) mod content_key;
 pub mod format;
 pub mod journal;
-pub mod lock;
-pub mod plan;
-pub mod scan;
-pub mod store;
+pub(crate) mod lock;
+pub(crate) mod plan;
+pub(crate) mod scan;
+pub(crate) mod store;
+
+pub use content_key::{full_of, key_of_bytes, sample_of, ContentKey, Sample};
+pub use scan::{has_image_extension, scan, Fingerprint, Found, Scan, IMAGE_EXTENSIONS};
+pub use store::{path_bytes, write_atomic, Store, Written, DATA_DIR_ENV};

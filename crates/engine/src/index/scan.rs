@@ -14,7 +14,9 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
 /// looked like, so a later scan can tell an unchanged file from a new or edited one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
+    /// The path below the scanned folder (what the index stores, so the folder can move).
     pub rel_path: PathBuf,
+    /// Its size and modification time when the scan saw it.
     pub fingerprint: Fingerprint,
     /// The file's inode number: a rename or a move within one file system keeps it.
     pub inode: u64,
@@ -24,11 +26,14 @@ pub struct Found {
 /// practice (editors and cameras rewrite the file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Fingerprint {
+    /// File size in bytes.
     pub size: u64,
+    /// Modification time in nanoseconds since 1970 (negative before it).
     pub mtime_ns: i128,
 }
 
 impl Fingerprint {
+    /// The fingerprint of a file, from its metadata (0 when the system has no modification time).
     pub fn of(meta: &std::fs::Metadata) -> Self {
         let mtime_ns = meta
             .modified()
@@ -55,6 +60,7 @@ pub struct Scan {
     /// Those of them that could not be read at all, relative to the folder: what the index
     /// holds below them is kept, since nothing says it was deleted.
     pub unreadable: Vec<PathBuf>,
+    /// True when the walk stopped early at the caller's request (`found` is then partial).
     pub cancelled: bool,
 }
 

@@ -82,7 +82,7 @@ pub type Written = u64;
 /// Writes `path` through a temporary file in the same directory, then renames it into place,
 /// so a reader (or a crash) sees either the old file or the new one, never a mix. Returns the
 /// bytes written. A failed write removes its temporary file; one left by a killed process is
-/// removed by [`remove_temp_files`] the next time the index is updated.
+/// removed the next time the index is updated (`remove_temp_files`).
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// Which photos a query may return.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
+    /// Any photo of the library.
     #[default]
     Everywhere,
     /// Only photos in this folder (or its sub-folders).
@@ -23,6 +24,7 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// True when `path` (absolute) is one this scope lets a query return.
     pub fn allows(&self, path: &Path) -> bool {
         match self {
             Scope::Everywhere => true,
@@ -35,20 +37,24 @@ impl Scope {
 /// A browser query: a photo, refined by examples, within a scope.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Request {
+    /// The query photo (indexed or not).
     pub photo: PathBuf,
     /// Photos the results should look more like.
     pub more: Vec<PathBuf>,
     /// Photos the results should look less like (they are never shown).
     pub less: Vec<PathBuf>,
+    /// Where the results may come from.
     pub scope: Scope,
     /// How many tiles to return.
     pub tiles: usize,
+    /// How the query photo is compared (with or without its turned copies).
     pub options: QueryOptions,
 }
 
 /// One tile of the grid: the best match of a group of near-duplicates, and the others.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tile {
+    /// The match the tile shows: the most similar of its group.
     pub best: Match,
     /// Near-duplicates of `best` among the results, best first (a burst's other frames).
     pub also: Vec<Match>,

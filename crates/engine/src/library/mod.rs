@@ -3,9 +3,12 @@
 //! A `Library` is shared between threads: one can run [`Library::update`] (see `update.rs`)
 //! while others call [`Library::search`], which always sees the last saved state of the index.
 
-pub mod browse;
-pub mod moves;
-pub mod update;
+mod browse;
+mod moves;
+mod update;
+
+pub use browse::{browse, Request, Scope, Tile};
+pub use update::{run_update, UpdateOptions};
 
 use crate::embed::preprocess;
 use crate::embed::{Model, ModelError};
@@ -23,9 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-/// File names in an index folder.
-pub const VECTORS_FILE: &str = "vectors.bin";
-pub const GRAPH_FILE: &str = "graph.bin";
+/// The vectors file in an index folder (the index as of its last full save).
+pub(crate) const VECTORS_FILE: &str = "vectors.bin";
+/// The HNSW graph file in an index folder (large collections only).
+pub(crate) const GRAPH_FILE: &str = "graph.bin";
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,16 +44,18 @@ pub struct Match {
     pub label: Option<crate::labels::Label>,
     /// The share of this library's pairs of photos that are less similar, in percent.
     pub percentile: Option<f32>,
-    /// A byte-for-byte copy of the query photo (set by [`crate::library::browse`]).
+    /// A byte-for-byte copy of the query photo (set by [`crate::library::browse()`]).
     pub identical: bool,
 }
 
 /// A photo as the duplicates view shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Photo {
+    /// Absolute path of the file.
     pub path: PathBuf,
     /// Width and height, from the file's header (`None` if it does not say).
     pub pixels: Option<(u32, u32)>,
+    /// File size, as indexed (what removing it frees).
     pub bytes: u64,
     /// Modification time, in nanoseconds since 1970.
     pub modified_ns: i128,
@@ -67,7 +73,9 @@ impl Photo {
 /// A group of duplicates: the photo to keep and the others, with their similarity to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DuplicateGroup {
+    /// The photo the keeper rule chose to keep (most pixels, then largest, then oldest).
     pub keeper: Photo,
+    /// The other photos of the group, each with its similarity to the keeper, most alike first.
     pub members: Vec<(Photo, f32)>,
 }
 
@@ -85,7 +93,7 @@ impl DuplicateGroup {
 
 /// The keeper rule, best first: most pixels, then the largest file, then the oldest, then by
 /// path (so the choice never depends on the order of the index).
-pub fn keeper_first(a: &Photo, b: &Photo) -> std::cmp::Ordering {
+pub(crate) fn keeper_first(a: &Photo, b: &Photo) -> std::cmp::Ordering {
     let pixels = |p: &Photo| p.pixels.map_or(0, |(w, h)| w as u64 * h as u64);
     pixels(b)
         .cmp(&pixels(a))
@@ -112,10 +120,13 @@ impl Default for QueryOptions {
 pub enum IndexStatus {
     /// Nothing saved yet for this folder.
     Missing,
+    /// A saved index was read and is in use.
     Loaded,
     /// A saved index that cannot be used (damaged, another format or model): it will be rebuilt.
     Unusable {
+        /// The index file that could not be used.
         file: PathBuf,
+        /// Why, in words for the person.
         reason: String,
     },
 }
@@ -185,6 +196,9 @@ impl Default for Tuning {
     }
 }
 
+/// One folder's index, open: the vectors as last saved (searched by any number of threads at
+/// once) and the means to bring it up to date. Cheap to query, so a face opens it once and
+/// shares it.
 pub struct Library {
     pub(crate) root: PathBuf,
     pub(crate) dir: PathBuf,
@@ -338,6 +352,7 @@ impl Library {
         self.current().vectors.len()
     }
 
+    /// True when nothing is indexed yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -572,7 +587,7 @@ impl Library {
     }
 
     /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
-    /// chosen by [`keeper_first`] (see `duplicates.rs`; no new embedding is computed).
+    /// chosen by the keeper rule, `keeper_first` (see `duplicates.rs`; no new embedding is computed).
     pub fn duplicates(&self, min_similarity: f32) -> Vec<DuplicateGroup> {
         self.duplicate_levels(&[min_similarity])
             .pop()

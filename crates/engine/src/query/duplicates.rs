@@ -35,7 +35,9 @@ pub fn at_least(lists: &[Vec<(u32, f32)>], threshold: f32) -> Vec<Vec<(u32, f32)
 /// first (rows of the vectors).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
+    /// The row kept.
     pub keeper: usize,
+    /// The other rows, each with its similarity to the keeper.
     pub members: Vec<(usize, f32)>,
 }
 

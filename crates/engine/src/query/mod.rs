@@ -2,7 +2,11 @@
 //! photos (`nearest`), which files are one shot (`shot`), and groups of duplicates
 //! (`all_pairs`, `duplicates`).
 
-pub mod all_pairs;
-pub mod duplicates;
-pub mod nearest;
-pub mod shot;
+mod all_pairs;
+pub(crate) mod duplicates;
+pub(crate) mod nearest;
+pub(crate) mod shot;
+
+pub use duplicates::{group, neighbours, Group};
+pub use nearest::{exact, Graph, Turns, GRAPH_THRESHOLD};
+pub use shot::same_shot;

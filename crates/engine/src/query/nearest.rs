@@ -119,6 +119,7 @@ impl Point for Unit {
 /// An HNSW graph over a snapshot of the vectors, tagged with the generation it was built from.
 #[derive(Serialize, Deserialize)]
 pub struct Graph {
+    /// The generation of the vectors it was built from: a graph of another one is not used.
     pub generation: u64,
     hnsw: Hnsw<Unit>,
     /// Graph point id → row in the vectors it was built from.
@@ -189,6 +190,7 @@ impl Graph {
         best(scored, k)
     }
 
+    /// Points in the graph (rows of the vectors it was built from).
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -204,6 +206,7 @@ impl Graph {
                 .all(|&r| (r as usize) < n && !std::mem::replace(&mut seen[r as usize], true))
     }
 
+    /// True for a graph of no points.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

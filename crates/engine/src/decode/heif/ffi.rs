@@ -64,7 +64,9 @@ pub(super) struct Writer {
 }
 
 /// The functions used, resolved once. The library they point into is kept alongside and never
-/// unloaded (it lives in a `static`).
+/// unloaded (it lives in a `static`). The encoding ones are resolved in every build, as the
+/// decoder's are, but only read by `encode.rs` (the `test-support` feature).
+#[cfg_attr(not(any(test, feature = "test-support")), allow(dead_code))]
 pub(super) struct Api {
     pub(super) _library: libloading::Library,
     pub(super) version: String,
@@ -248,11 +250,13 @@ pub(super) unsafe fn free_image(api: &Api, p: *mut Image) {
     // (`Guard`'s contract).
     unsafe { (api.image_release)(p) }
 }
+#[cfg(any(test, feature = "test-support"))]
 pub(super) unsafe fn free_encoder(api: &Api, p: *mut Encoder) {
     // SAFETY: `p` came from the matching libheif allocator and is released once
     // (`Guard`'s contract).
     unsafe { (api.encoder_release)(p) }
 }
+#[cfg(any(test, feature = "test-support"))]
 pub(super) unsafe fn free_options(api: &Api, p: *mut EncodingOptions) {
     // SAFETY: `p` came from the matching libheif allocator and is released once
     // (`Guard`'s contract).

@@ -9,13 +9,16 @@
 
 mod container;
 mod decode;
+#[cfg(any(test, feature = "test-support"))]
 mod encode;
 mod ffi;
 
-pub use container::{claimed_size, exif, kind, Kind};
-pub use decode::decode;
+pub use container::Kind;
+pub(crate) use container::{claimed_size, exif, kind};
+pub(crate) use decode::decode;
+#[cfg(any(test, feature = "test-support"))]
 pub use encode::{encode, Codec, EncodeError};
-pub use ffi::{library_version, LIBRARY_ENV, NEEDS_LIBHEIF};
+pub use ffi::{library_version, LIBRARY_ENV};
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,9 @@
 //! developed: their cameras always embed a full-size preview.
 
 use crate::decode::raw::{DNG_VERSION, SUB_IFDS};
-use crate::decode::tiff::{le_directory, le_entry, Entry, Tiff};
+#[cfg(any(test, feature = "test-support"))]
+use crate::decode::tiff::{le_directory, le_entry};
+use crate::decode::tiff::{Entry, Tiff};
 use crate::decode::DecodeError;
 use image::RgbImage;
 
@@ -359,6 +361,7 @@ fn invert(m: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
 /// level 4095 and the white balance `neutral` the camera saw; strips of `rows_per_strip`
 /// rows; to be turned by the TIFF `orientation`. No preview, or `preview` (a JPEG) in IFD0.
 /// For tests and benchmarks.
+#[cfg(any(test, feature = "test-support"))]
 pub fn mosaic_dng(
     img: &RgbImage,
     neutral: [f32; 3],

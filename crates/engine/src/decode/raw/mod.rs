@@ -3,9 +3,11 @@
 //! RAWs (DNG, CR2, NEF, ARW, PEF, RW2; ORF in a directory or its Olympus maker note),
 //! Fujifilm's RAF and Canon's CR3, with every offset checked.
 
-pub mod develop;
+pub(crate) mod develop;
 
-use crate::decode::tiff::{le_directory, le_entry, Entry, Tiff};
+#[cfg(any(test, feature = "test-support"))]
+use crate::decode::tiff::{le_directory, le_entry};
+use crate::decode::tiff::{Entry, Tiff};
 use std::ops::Range;
 
 /// File name endings of camera RAW files.
@@ -254,6 +256,7 @@ fn boxes(bytes: &[u8], at: usize) -> impl Iterator<Item = ([u8; 4], Range<usize>
 /// version and points at the JPEG as its full-size preview, to be turned by the TIFF
 /// `orientation` (1 = upright, 6 = 90° clockwise). For tests and benchmarks: what this module
 /// reads of a camera's DNG, and nothing else.
+#[cfg(any(test, feature = "test-support"))]
 pub fn wrap_in_dng(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     const ENTRIES: usize = 4;
     let jpeg_at = 8 + 2 + 12 * ENTRIES + 4;

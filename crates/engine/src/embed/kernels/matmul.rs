@@ -7,9 +7,6 @@
 //! fused multiply-adds, in the same order, as in tract's tiles, and the fused operations after
 //! it are the same IEEE operations, so results do not change.
 
-#[cfg(target_arch = "x86_64")]
-pub use x86::NAME;
-
 /// The name of the tile tract runs for an f32 product of `m` × `k` by `k` × `n` here (for the
 /// bench's report and the tests).
 pub fn tile_for(m: usize, k: usize, n: usize) -> Option<String> {

@@ -1,13 +1,14 @@
 //! Kernels this crate adds to tract on x86_64, where tract 0.23's own are missing or slow for
-//! this model: a channels-last depthwise convolution ([`depthwise`]) and an f32 matrix-product
-//! tile that writes rows whole ([`matmul`]). Both are declared to tract's registries (the
+//! this model: a channels-last depthwise convolution (`depthwise.rs`) and an f32 matrix-product
+//! tile that writes rows whole (`matmul.rs`). Both are declared to tract's registries (the
 //! `inventory` collections of `tract_linalg`), so tract runs them through its own plans; both
 //! compute every output with the same operations in the same order as the code they replace.
 
-pub mod depthwise;
-pub mod matmul;
+mod depthwise;
+mod matmul;
 
-pub use depthwise::{depthwise_c_in_use, DEPTHWISE_C_NAME};
+pub use depthwise::depthwise_c_in_use;
+pub use matmul::tile_for;
 
 /// Varied, reproducible test values in [-1, 1] (an xorshift stream): the kernels' tests need
 /// many different numbers, not randomness.
