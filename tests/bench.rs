@@ -19,14 +19,19 @@ fn category_set(sb: &Sandbox) -> std::path::PathBuf {
     root
 }
 
-#[test]
-fn category_benchmark_reports_precision_for_every_way_of_scoring() {
+/// `photo-sim bench --categories` on [`category_set`]: its JSON report and its table.
+fn category_report() -> (serde_json::Value, String) {
     let sb = Sandbox::new();
     let kinds = category_set(&sb);
     let out = run_within(cli(&sb).arg("bench").arg(&kinds).arg("--categories"), 600);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    (serde_json::from_str(&stdout).expect(&stdout), stderr)
+}
+
+#[test]
+fn category_benchmark_reports_precision_for_every_way_of_scoring() {
+    let (report, stderr) = category_report();
     assert_eq!(report["photos"], 20, "{report}");
     assert_eq!(report["categories"], KINDS, "{report}");
     for scoring in ["gap", "rmac", "rmac_turns_best_of_four", "rmac_turns_gated"] {
@@ -39,4 +44,24 @@ fn category_benchmark_reports_precision_for_every_way_of_scoring() {
         assert!(map > 0.5 && map <= 1.0, "{scoring}: mAP {map}");
     }
     assert!(stderr.contains("P@10"), "the table on stderr: {stderr}");
+}
+
+#[test]
+fn turned_query_views_cost_nothing_when_searching_by_kind() {
+    let (report, _) = category_report();
+    let p10 = |scoring: &str| report[scoring]["p_at_10"].as_f64().unwrap();
+    // Every picture here is upright: the turned views search uses must not lose what the
+    // upright view finds, as the best of four views did (a turned stripe is another stripe).
+    assert!(
+        p10("rmac_turns_gated") >= p10("rmac") - 0.01,
+        "gated {} against upright {}",
+        p10("rmac_turns_gated"),
+        p10("rmac")
+    );
+    assert!(
+        p10("rmac_turns_gated") > p10("rmac_turns_best_of_four"),
+        "gated {} against the best of four {}",
+        p10("rmac_turns_gated"),
+        p10("rmac_turns_best_of_four")
+    );
 }
