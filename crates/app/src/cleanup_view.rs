@@ -2,8 +2,8 @@
 //! selection and move buttons, the last move's report, and the groups as rows of thumbnails.
 //! Like [`super::view`], it only reads the state and returns [`Action`]s.
 
-use super::cleanup::{Counts, LEVELS};
 use super::paths::file_name;
+use super::state::duplicates::{Counts, LEVELS};
 use super::state::{Action, State};
 use super::thumbs::Thumbs;
 use super::widgets::{grid_thumbnail, PathRow};

@@ -1,7 +1,7 @@
 //! The desktop browser: open a folder, drop a photo, see the ten that look most like it.
 //!
 //! - [`state`]: plain-Rust state, actions and engine messages (unit-tested without a window);
-//! - [`cleanup`]: the Duplicates view's part of that state (groups, levels, selection);
+//! - [`state::duplicates`]: the Duplicates view's part of that state (groups, levels, selection);
 //! - [`worker`]: background threads for the model, indexing, queries and dialogs;
 //! - [`thumbs`]: thumbnail workers, disk cache and in-memory texture cache;
 //! - [`view`]: drawing only, turning input into actions ([`cleanup_view`]: the Duplicates view).
@@ -9,7 +9,6 @@
 //! [`App`] glues them: each frame it drains engine messages into the state, draws the view,
 //! applies the actions, and hands the resulting commands to the engine.
 
-pub mod cleanup;
 pub mod cleanup_view;
 pub mod failure;
 pub mod paths;

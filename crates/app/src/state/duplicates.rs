@@ -1,6 +1,6 @@
 //! The Duplicates view's state: the groups found at each level (same photo, near-duplicate,
 //! similar), which one is shown, the photos the person selected, and what the last move did.
-//! Plain Rust like [`super::state`], which owns one of these and routes its actions here.
+//! Plain Rust like [`super`], which owns one of these and routes its actions here.
 
 use photo_sim_engine::labels::Label;
 use photo_sim_engine::relocate::Report;

@@ -5,9 +5,11 @@
 //! dialog...). The engine answers with [`Msg`]s, which [`State::handle`] folds back in. So
 //! every transition can be tested by feeding actions and messages, without threads or a window.
 
-use super::cleanup::{Cleanup, Level};
+pub mod duplicates;
+
 use super::failure::Failure;
 use super::picker::{Picker, PickerAction, Purpose};
+use duplicates::{Cleanup, Level};
 use photo_sim_engine::decode::details::Details;
 use photo_sim_engine::labels::Label;
 use photo_sim_engine::library::browse::{Request, Scope, Tile};
