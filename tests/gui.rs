@@ -76,12 +76,12 @@ fn harness(store: Store) -> Harness<'static, App> {
 }
 
 fn query_name(h: &Harness<'_, App>) -> Option<String> {
-    h.state().state().query().map(common::file_name)
+    h.state().state().search.query().map(common::file_name)
 }
 
 fn results_shown(app: &App) -> bool {
     let s = app.state();
-    !s.busy() && s.current().is_some_and(|c| c.results.is_some())
+    !s.busy() && s.search.current().is_some_and(|c| c.results.is_some())
 }
 
 #[test]
@@ -98,13 +98,13 @@ fn open_drop_pivot_back_forward() {
     h.step();
     run_until(&mut h, "indexing", |app| {
         let s = app.state();
-        s.folder.is_some() && !s.is_indexing()
+        s.folder.root.is_some() && !s.folder.is_indexing()
     });
     let s = h.state().state();
-    assert_eq!(s.indexed, 16, "errors: {:?}", s.errors);
-    assert_eq!(s.skipped.len(), 1);
+    assert_eq!(s.folder.indexed, 16, "errors: {:?}", s.messages.errors());
+    assert_eq!(s.folder.skipped.len(), 1);
     h.get_by_label("Skipped (1)");
-    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert!(s.messages.errors().is_empty(), "{:?}", s.messages.errors());
 
     // Drop the cat: it becomes the query, its resized copy is the best match.
     let cat = photos.join("cat.jpg");
@@ -174,7 +174,7 @@ fn open_drop_pivot_back_forward() {
     h.key_press(egui::Key::ArrowRight);
     h.key_press(egui::Key::ArrowRight);
     h.step();
-    assert_eq!(h.state().state().selection, Some(1));
+    assert_eq!(h.state().state().search.selection, Some(1));
     let second = results[1]
         .path
         .file_name()
@@ -191,7 +191,7 @@ fn open_drop_pivot_back_forward() {
     h.step();
     assert!(h.query_by_label(&format!("Preview of {second}")).is_none());
     assert_eq!(
-        h.state().state().selection,
+        h.state().state().search.selection,
         Some(1),
         "the grid is as it was"
     );
@@ -200,7 +200,7 @@ fn open_drop_pivot_back_forward() {
     run_until(&mut h, "enter", results_shown);
     assert_eq!(query_name(&h), Some(second.clone()));
     assert!(
-        !h.state().state().can_go_forward(),
+        !h.state().state().search.can_go_forward(),
         "a new query drops the forward steps"
     );
 
@@ -217,7 +217,9 @@ fn open_drop_pivot_back_forward() {
     let notes = tmp.path().join("notes.txt");
     std::fs::write(&notes, "shopping list").unwrap();
     drop_file(&mut h, &notes);
-    run_until(&mut h, "the error", |app| !app.state().errors.is_empty());
+    run_until(&mut h, "the error", |app| {
+        !app.state().messages.errors().is_empty()
+    });
     h.get_by_label_contains("not an image");
     assert_eq!(query_name(&h), Some(second));
     drop(h);
@@ -226,14 +228,14 @@ fn open_drop_pivot_back_forward() {
     let mut h = harness(store);
     run_until(&mut h, "reopening", |app| {
         let s = app.state();
-        s.folder.is_some() && !s.is_indexing()
+        s.folder.root.is_some() && !s.folder.is_indexing()
     });
     let s = h.state().state();
     assert_eq!(
-        s.folder.as_deref(),
+        s.folder.root.as_deref(),
         Some(photos.canonicalize().unwrap().as_path())
     );
-    let summary = s.last_summary.as_ref().unwrap();
+    let summary = s.folder.last_summary.as_ref().unwrap();
     assert_eq!((summary.embedded, summary.reused), (0, 16));
 }
 
@@ -258,20 +260,22 @@ fn a_non_image_drop_shows_an_error() {
     h.get_by_label("Drop a photo to find the ones like it");
     h.input_mut().hovered_files.clear();
     drop_file(&mut h, &notes);
-    run_until(&mut h, "the error", |app| !app.state().errors.is_empty());
+    run_until(&mut h, "the error", |app| {
+        !app.state().messages.errors().is_empty()
+    });
     h.get_by_label_contains("not an image");
-    assert!(h.state().state().query().is_none());
+    assert!(h.state().state().search.query().is_none());
     // Still the empty state, which tells what to do.
     h.get_by_label_contains("Open a folder of photos to begin");
     h.get_by_label("Dismiss").click();
     h.step();
     h.step();
-    assert!(h.state().state().errors.is_empty());
+    assert!(h.state().state().messages.errors().is_empty());
 }
 
 fn indexed(app: &App) -> bool {
     let s = app.state();
-    s.folder.is_some() && !s.is_indexing()
+    s.folder.root.is_some() && !s.folder.is_indexing()
 }
 
 #[test]
@@ -283,7 +287,7 @@ fn an_emptied_folder_keeps_its_index_until_the_person_removes_the_missing_photos
     h.state_mut()
         .apply(photo_sim_app::state::Action::OpenFolder(photos.clone()));
     run_until(&mut h, "indexing", indexed);
-    assert_eq!(h.state().state().indexed, 16);
+    assert_eq!(h.state().state().folder.indexed, 16);
     drop(h);
 
     // The folder is now empty, as an unmounted drive's mount point is.
@@ -292,14 +296,14 @@ fn an_emptied_folder_keeps_its_index_until_the_person_removes_the_missing_photos
     std::fs::create_dir(&photos).unwrap();
     let mut h = harness(store);
     run_until(&mut h, "reopening", indexed);
-    assert_eq!(h.state().state().indexed, 16, "kept");
+    assert_eq!(h.state().state().folder.indexed, 16, "kept");
     h.get_by_label_contains("empty or not mounted");
     h.get_by_label("Remove the 16 missing photos").click();
     h.step();
     run_until(&mut h, "pruning", |app| {
-        indexed(app) && app.state().last_summary.is_some()
+        indexed(app) && app.state().folder.last_summary.is_some()
     });
-    assert_eq!(h.state().state().indexed, 0);
+    assert_eq!(h.state().state().folder.indexed, 0);
     assert!(h.query_by_label("Remove the 16 missing photos").is_none());
 }
 
@@ -386,7 +390,7 @@ fn a_burst_is_one_tile_whose_badge_shows_its_frames_in_place() {
 
     // Five frames of one shot: one tile, "×5", so the grid shows different things (the four
     // synthetic pictures, alike to the network, are one tile too).
-    let tiles = h.state().state().tiles().to_vec();
+    let tiles = h.state().state().search.tiles().to_vec();
     let names: Vec<String> = tiles
         .iter()
         .map(|t| {
@@ -463,13 +467,13 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     h.step();
     run_until(&mut h, "less like", results_shown);
     let s = h.state().state();
-    assert_eq!(s.current().unwrap().less.len(), 1);
+    assert_eq!(s.search.current().unwrap().less.len(), 1);
     assert!(s.results().iter().all(|m| m.path != before[0].path));
     h.get_by_label("Less like:");
     let chip = format!("{rejected} ×");
     h.get_by_label(&chip);
     assert!(
-        s.can_go_back(),
+        s.search.can_go_back(),
         "the refined query is a step of the history"
     );
 
@@ -502,7 +506,7 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     run_until(&mut h, "more like", results_shown);
     let s = h.state().state();
     assert_eq!(
-        s.current().unwrap().more,
+        s.search.current().unwrap().more,
         std::slice::from_ref(&coffee.path)
     );
     let top = s.results()[0].path.clone();
@@ -523,7 +527,7 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     h.get_by_label(&chip).click();
     h.step();
     run_until(&mut h, "chip removed", results_shown);
-    assert!(h.state().state().current().unwrap().less.is_empty());
+    assert!(h.state().state().search.current().unwrap().less.is_empty());
     assert!(h.query_by_label(&chip).is_none());
 
     // "Only in this folder": every match is in b/; "Not in this folder": none is.
@@ -558,7 +562,7 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     assert_eq!(columns(&h), 5);
     h.get_by_label("Smaller").click();
     h.step();
-    let history_len = h.state().state().history.len();
+    let history_len = h.state().state().search.history.len();
     drop(h);
 
     // A restart brings back the folder, the query, its history and the thumbnail size.
@@ -568,9 +572,12 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
     });
     let s = h.state().state();
     assert_eq!(s.settings.columns, 6);
-    assert_eq!(s.history.len(), history_len);
-    assert_eq!(s.query().unwrap().file_name().unwrap(), "synthetic_0.jpg");
-    assert!(s.can_go_back());
+    assert_eq!(s.search.history.len(), history_len);
+    assert_eq!(
+        s.search.query().unwrap().file_name().unwrap(),
+        "synthetic_0.jpg"
+    );
+    assert!(s.search.can_go_back());
     h.get_by_label("Query: synthetic_0.jpg");
 }
 
@@ -612,11 +619,19 @@ fn without_a_desktop_dialog_the_in_app_picker_opens_a_folder() {
     h.get_by_label("Open folder…").click();
     h.step();
     run_until(&mut h, "the in-app picker", |app| {
-        app.state().picker.is_some()
+        app.state().dialogs.picker.is_some()
     });
     h.get_by_label("Choose a folder of photos");
     // Walk to the photos: up from wherever it starts is not needed, type-free clicks only.
-    let start = h.state().state().picker.as_ref().unwrap().dir.clone();
+    let start = h
+        .state()
+        .state()
+        .dialogs
+        .picker
+        .as_ref()
+        .unwrap()
+        .dir
+        .clone();
     assert!(start.is_dir(), "{start:?}");
     h.state_mut().apply(photo_sim_app::state::Action::Picker(
         photo_sim_app::picker::PickerAction::Enter(tmp.path().to_path_buf()),
@@ -629,12 +644,12 @@ fn without_a_desktop_dialog_the_in_app_picker_opens_a_folder() {
     h.get_by_label("Choose this folder").click();
     h.step();
     run_until(&mut h, "indexing", indexed);
-    assert!(h.state().state().picker.is_none());
+    assert!(h.state().state().dialogs.picker.is_none());
     assert_eq!(
-        h.state().state().folder.as_deref(),
+        h.state().state().folder.root.as_deref(),
         Some(photos.canonicalize().unwrap().as_path())
     );
-    assert_eq!(h.state().state().indexed, 11);
+    assert_eq!(h.state().state().folder.indexed, 11);
 }
 
 #[test]

@@ -31,7 +31,9 @@ fn click(h: &mut Harness<'_, App>, label: &str) {
 
 fn idle(app: &App) -> bool {
     let s = app.state();
-    s.folder.is_some() && !s.busy() && (s.view != View::Duplicates || s.cleanup.levels.is_some())
+    s.folder.root.is_some()
+        && !s.busy()
+        && (s.view != View::Duplicates || s.duplicates.levels.is_some())
 }
 
 /// Two photos with two copies each (smaller; re-compressed) and four unrelated pictures.
@@ -84,14 +86,14 @@ fn select_trash_move_and_the_index_follows() {
     h.step();
     type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
     run_until(&mut h, "indexing", idle);
-    assert_eq!(h.state().state().indexed, 10);
+    assert_eq!(h.state().state().folder.indexed, 10);
 
     // The Duplicates view finds the two families at the "same photo" level.
     h.get_by_label("Duplicates").click();
     run_until(&mut h, "the groups", idle);
     click(&mut h, "Same photo (2)");
     h.get_by_label_contains("2 groups, 6 photos");
-    let groups = h.state().state().cleanup.groups().to_vec();
+    let groups = h.state().state().duplicates.groups().to_vec();
     assert_eq!(groups.len(), 2);
     for g in &groups {
         // The keeper is the full-size, better-quality original.
@@ -102,7 +104,7 @@ fn select_trash_move_and_the_index_follows() {
     // Select all but the keepers, then deselect one copy by its checkbox.
     click(&mut h, "Select all but the keepers");
     assert_eq!(
-        names(h.state().state().cleanup.selected.iter().cloned()),
+        names(h.state().state().duplicates.selected.iter().cloned()),
         [
             "cat_small.jpg",
             "cat_whatsapp.jpg",
@@ -111,7 +113,7 @@ fn select_trash_move_and_the_index_follows() {
         ]
     );
     click(&mut h, "coffee_small.jpg");
-    assert_eq!(h.state().state().cleanup.selected.len(), 3);
+    assert_eq!(h.state().state().duplicates.selected.len(), 3);
 
     // A file changed since it was indexed is not touched.
     let changed = photos.join("copies/cat_whatsapp.jpg");
@@ -123,7 +125,7 @@ fn select_trash_move_and_the_index_follows() {
     run_until(&mut h, "the move and the new index", idle);
     let s = h.state().state();
     let report: Vec<(String, bool)> = s
-        .cleanup
+        .duplicates
         .report
         .iter()
         .map(|r| (common::file_name(&r.path), r.outcome.moved()))
@@ -144,11 +146,11 @@ fn select_trash_move_and_the_index_follows() {
         2
     );
     // The index forgot them; the groups were found again without them.
-    assert_eq!(s.indexed, 8, "errors: {:?}", s.errors);
-    assert_eq!(s.cleanup.groups().len(), 2);
+    assert_eq!(s.folder.indexed, 8, "errors: {:?}", s.messages.errors());
+    assert_eq!(s.duplicates.groups().len(), 2);
     assert!(
-        s.cleanup.selected.is_empty()
-            || names(s.cleanup.selected.iter().cloned()) == ["cat_whatsapp.jpg"]
+        s.duplicates.selected.is_empty()
+            || names(s.duplicates.selected.iter().cloned()) == ["cat_whatsapp.jpg"]
     );
 
     // Move the remaining coffee copy into another folder, typed in "Move to".
@@ -161,15 +163,15 @@ fn select_trash_move_and_the_index_follows() {
     assert!(elsewhere.join("coffee_small.jpg").exists());
     assert!(!photos.join("copies/coffee_small.jpg").exists());
     let s = h.state().state();
-    assert_eq!(s.indexed, 7);
+    assert_eq!(s.folder.indexed, 7);
     // Coffee has no copy left in the folder: only the cat's group remains.
-    assert_eq!(s.cleanup.groups().len(), 1);
+    assert_eq!(s.duplicates.groups().len(), 1);
 
     // Clicking a photo of a group searches with it, in the search view.
     h.get_by_label("Search with cat.jpg").click();
     run_until(&mut h, "the search", |app| {
         let s = app.state();
-        s.view == View::Search && s.current().is_some_and(|c| c.results.is_some())
+        s.view == View::Search && s.search.current().is_some_and(|c| c.results.is_some())
     });
     h.get_by_label("Query: cat.jpg");
     let results = h.state().state().results().to_vec();

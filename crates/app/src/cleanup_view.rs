@@ -2,8 +2,8 @@
 //! selection and move buttons, the last move's report, and the groups as rows of thumbnails.
 //! Like [`super::view`], it only reads the state and returns [`Action`]s.
 
-use super::cleanup::{Counts, LEVELS};
 use super::paths::file_name;
+use super::state::duplicates::{Counts, LEVELS};
 use super::state::{Action, State};
 use super::thumbs::Thumbs;
 use super::widgets::{grid_thumbnail, PathRow};
@@ -47,8 +47,8 @@ pub fn draw(
     move_target: &mut String,
     actions: &mut Vec<Action>,
 ) {
-    let c = &state.cleanup;
-    if state.folder.is_none() {
+    let c = &state.duplicates;
+    if state.folder.root.is_none() {
         ui.label("Open a folder of photos to find its duplicates.");
         return;
     }
@@ -71,7 +71,7 @@ pub fn draw(
 
 /// The levels with their group counts, and what is being worked on.
 fn level_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
-    let c = &state.cleanup;
+    let c = &state.duplicates;
     ui.horizontal_wrapped(|ui| {
         ui.label("Level:");
         for label in LEVELS {
@@ -94,7 +94,7 @@ fn level_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
         if c.pending.is_some() {
             ui.spinner();
             ui.label("Finding duplicates…");
-        } else if state.is_indexing() {
+        } else if state.folder.is_indexing() {
             ui.spinner();
             ui.label("Indexing; the groups are found again when it ends.");
         }
@@ -108,9 +108,9 @@ fn selection_bar(
     move_target: &mut String,
     actions: &mut Vec<Action>,
 ) {
-    let c = &state.cleanup;
+    let c = &state.duplicates;
     ui.horizontal_wrapped(|ui| {
-        let idle = !c.moving && !state.is_indexing();
+        let idle = !c.moving && !state.folder.is_indexing();
         if ui
             .button("Select all but the keepers")
             .on_hover_text("Select every photo of the groups shown except each group's keeper")
@@ -181,7 +181,7 @@ fn level_hint(label: photo_sim_engine::labels::Label) -> &'static str {
 }
 
 fn report(ui: &mut egui::Ui, state: &State) {
-    let c = &state.cleanup;
+    let c = &state.duplicates;
     let Some(summary) = c.report_summary() else {
         return;
     };
@@ -208,7 +208,7 @@ fn report(ui: &mut egui::Ui, state: &State) {
 }
 
 fn groups(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
-    let c = &state.cleanup;
+    let c = &state.duplicates;
     let groups = c.groups();
     if c.levels.is_some() && groups.is_empty() {
         ui.label("No duplicates at this level.");
@@ -263,7 +263,7 @@ fn tile(
         if ui.is_rect_visible(rect) {
             grid_thumbnail(ui, thumbs, &photo.path, rect);
         }
-        let selected = state.cleanup.is_selected(&photo.path);
+        let selected = state.duplicates.is_selected(&photo.path);
         let keeper = similarity.is_none();
         if keeper || selected {
             let color = if selected {

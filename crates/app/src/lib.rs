@@ -1,7 +1,8 @@
 //! The desktop browser: open a folder, drop a photo, see the ten that look most like it.
 //!
-//! - [`state`]: plain-Rust state, actions and engine messages (unit-tested without a window);
-//! - [`cleanup`]: the Duplicates view's part of that state (groups, levels, selection);
+//! - [`state`]: plain-Rust state, actions and engine messages (unit-tested without a window),
+//!   built from parts: the open folder, the search, the duplicates, the dialogs, the settings
+//!   and the messages;
 //! - [`worker`]: background threads for the model, indexing, queries and dialogs;
 //! - [`thumbs`]: thumbnail workers, disk cache and in-memory texture cache;
 //! - [`view`]: drawing only, turning input into actions ([`cleanup_view`]: the Duplicates view).
@@ -9,7 +10,6 @@
 //! [`App`] glues them: each frame it drains engine messages into the state, draws the view,
 //! applies the actions, and hands the resulting commands to the engine.
 
-pub mod cleanup;
 pub mod cleanup_view;
 pub mod failure;
 pub mod paths;
@@ -152,7 +152,7 @@ impl App {
 
     /// True when the query's picture and all its matches' thumbnails are in memory.
     pub fn thumbnails_ready(&self) -> bool {
-        self.state.current().is_some_and(|s| {
+        self.state.search.current().is_some_and(|s| {
             self.thumbs.is_ready(&s.path, Size::Large)
                 && s.results
                     .iter()
@@ -176,9 +176,9 @@ impl App {
     /// Drains engine and thumbnail messages (each frame, before drawing).
     pub fn poll(&mut self) {
         for msg in self.worker.poll() {
-            let was_indexing = self.state.is_indexing();
+            let was_indexing = self.state.folder.is_indexing();
             let commands = self.state.handle(msg);
-            if was_indexing && !self.state.is_indexing() {
+            if was_indexing && !self.state.folder.is_indexing() {
                 self.thumbs.forget_failures();
             }
             self.run_commands(commands);
@@ -190,15 +190,15 @@ impl App {
         let now = Instant::now();
         // Query: issued → engine results → all thumbnails on screen.
         let all_ready = self.thumbnails_ready();
-        if all_ready && !self.first_matches_logged && !self.state.tiles().is_empty() {
+        if all_ready && !self.first_matches_logged && !self.state.search.tiles().is_empty() {
             self.first_matches_logged = true;
             eprintln!(
                 "timing: first matches on screen {:.2} s after start ({} photos indexed so far)",
                 self.started.elapsed().as_secs_f64(),
-                self.state.indexed,
+                self.state.folder.indexed,
             );
         }
-        if let Some(t) = &mut self.state.timing {
+        if let Some(t) = &mut self.state.search.timing {
             if let (Some(results_at), false) = (t.results_at, t.thumbs_logged) {
                 if all_ready {
                     t.thumbs_logged = true;
@@ -214,7 +214,7 @@ impl App {
         }
         // Frames while indexing: time spent building each frame and the gap between frames.
         let f = &mut self.frames;
-        if self.state.is_indexing() {
+        if self.state.folder.is_indexing() {
             f.frames += 1;
             f.total += frame_time;
             f.max = f.max.max(frame_time);
@@ -265,7 +265,7 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let started = Instant::now();
-        self.fields.follow_query(self.state.query());
+        self.fields.follow_query(self.state.search.query());
         // Ctrl+Q closes the window the way its close button does (the window's size and place
         // are saved for the next start).
         if ui

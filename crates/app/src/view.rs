@@ -52,14 +52,15 @@ pub fn draw(
         toolbar(ui, state, fields, &mut actions);
         ui.add_space(2.0);
     });
-    if state.folder.is_some() || state.is_indexing() || !state.notices.is_empty() {
+    if state.folder.root.is_some() || state.folder.is_indexing() || !state.folder.notices.is_empty()
+    {
         egui::Panel::top("status").show(ui, |ui| {
             ui.add_space(2.0);
             status(ui, state, &mut actions);
             ui.add_space(2.0);
         });
     }
-    if !state.skipped.is_empty() {
+    if !state.folder.skipped.is_empty() {
         egui::Panel::bottom("skipped").show(ui, |ui| skipped(ui, state));
     }
     if state.view == View::Duplicates {
@@ -71,7 +72,7 @@ pub fn draw(
         drop_overlay(ui.ctx());
         return actions;
     }
-    if state.query().is_some() {
+    if state.search.query().is_some() {
         // Under half the window, so a small (or shrunk) window still has room for the grid.
         let width = ui.available_width();
         egui::Panel::left("query")
@@ -80,7 +81,7 @@ pub fn draw(
             .show(ui, |ui| query_pane(ui, state, thumbs, &mut actions));
     }
     egui::CentralPanel::default().show(ui, |ui| {
-        if state.query().is_some() {
+        if state.search.query().is_some() {
             results(ui, state, thumbs, &mut actions);
         } else {
             empty_state(ui, state);
@@ -94,7 +95,7 @@ pub fn draw(
 }
 
 fn picker(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
-    if let Some(p) = &state.picker {
+    if let Some(p) = &state.dialogs.picker {
         let mut picked = Vec::new();
         super::picker::draw(ctx, p, &mut picked);
         actions.extend(picked.into_iter().map(Action::Picker));
@@ -103,7 +104,9 @@ fn picker(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
 
 /// The preview: one photo as large as the window allows, over the grid (Space or Esc closes).
 fn preview(ctx: &egui::Context, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
-    let Some(path) = &state.preview else { return };
+    let Some(path) = &state.search.preview else {
+        return;
+    };
     let screen = ctx.content_rect();
     egui::Area::new(egui::Id::unique("preview"))
         .order(egui::Order::Foreground)
@@ -181,7 +184,7 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
                     actions.push(Action::MoveSelection(dx, dy));
                 }
             }
-            if state.selection.is_some() && i.consume_key(Modifiers::NONE, Key::Enter) {
+            if state.search.selection.is_some() && i.consume_key(Modifiers::NONE, Key::Enter) {
                 actions.push(Action::PivotSelected);
             }
             if i.consume_key(Modifiers::NONE, Key::Backspace) {
@@ -190,7 +193,7 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
             if state.view == View::Search && i.consume_key(Modifiers::NONE, Key::Space) {
                 actions.push(Action::TogglePreview);
             }
-            if state.preview.is_some() && i.consume_key(Modifiers::NONE, Key::Escape) {
+            if state.search.preview.is_some() && i.consume_key(Modifiers::NONE, Key::Escape) {
                 actions.push(Action::ClosePreview);
             }
             // A path pasted with no text field focused: a photo becomes the query, a folder opens.
@@ -246,14 +249,14 @@ fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut 
         }
         ui.separator();
         if ui
-            .add_enabled(state.can_go_back(), egui::Button::new("Back"))
+            .add_enabled(state.search.can_go_back(), egui::Button::new("Back"))
             .on_hover_text("Previous query (Alt+←, mouse back button)")
             .clicked()
         {
             actions.push(Action::Back);
         }
         if ui
-            .add_enabled(state.can_go_forward(), egui::Button::new("Forward"))
+            .add_enabled(state.search.can_go_forward(), egui::Button::new("Forward"))
             .on_hover_text("Next query (Alt+→, mouse forward button)")
             .clicked()
         {
@@ -294,22 +297,22 @@ fn toolbar(ui: &mut egui::Ui, state: &State, fields: &mut Fields, actions: &mut 
 
 fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        match &state.folder {
+        match &state.folder.root {
             Some(f) => {
                 ui.label(RichText::new(file_name(f)).strong())
                     .on_hover_text(f.display().to_string());
-                if !state.is_indexing() {
-                    ui.label(format!("{} photos indexed", state.indexed));
+                if !state.folder.is_indexing() {
+                    ui.label(format!("{} photos indexed", state.folder.indexed));
                 }
             }
             None => {
                 ui.label("Opening the folder…");
             }
         }
-        let words = status::indexing_words(&state.indexing);
-        match (words, status::embedding_fraction(&state.indexing)) {
+        let words = status::indexing_words(&state.folder.indexing);
+        match (words, status::embedding_fraction(&state.folder.indexing)) {
             (None, _) => {
-                if let Some(s) = &state.last_summary {
+                if let Some(s) = &state.folder.last_summary {
                     ui.label(RichText::new(status::summary_words(s)).weak());
                 }
             }
@@ -326,7 +329,7 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
             }
         }
         if matches!(
-            state.indexing,
+            state.folder.indexing,
             Indexing::Scanning { .. } | Indexing::Embedding { .. }
         ) && ui
             .button("Cancel")
@@ -336,11 +339,15 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
             actions.push(Action::Cancel);
         }
     });
-    for n in &state.notices {
+    for n in &state.folder.notices {
         ui.label(RichText::new(format!("Note: {n}")).color(ui.visuals().warn_fg_color));
     }
-    let missing = state.last_summary.as_ref().map_or(0, |s| s.kept_missing);
-    if missing > 0 && !state.is_indexing() {
+    let missing = state
+        .folder
+        .last_summary
+        .as_ref()
+        .map_or(0, |s| s.kept_missing);
+    if missing > 0 && !state.folder.is_indexing() {
         ui.horizontal(|ui| {
             ui.label(
                 RichText::new(status::missing_words(missing)).color(ui.visuals().warn_fg_color),
@@ -359,7 +366,7 @@ fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
 /// The one message area: the latest error, floating over the bottom of the window so it never
 /// moves the grid, with how many came before it.
 fn messages(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
-    let Some(latest) = state.errors.last() else {
+    let Some(latest) = state.messages.errors().last() else {
         return;
     };
     egui::Area::new(egui::Id::unique("messages"))
@@ -376,7 +383,7 @@ fn messages(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
                         if ui.small_button("Dismiss").clicked() {
                             actions.push(Action::DismissErrors);
                         }
-                        let earlier = state.errors.len() - 1;
+                        let earlier = state.messages.errors().len() - 1;
                         let mut text = latest.clone();
                         if earlier > 0 {
                             text += &format!(" (and {earlier} earlier)");
@@ -385,7 +392,7 @@ fn messages(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
                             egui::Label::new(RichText::new(text).color(Color32::WHITE)).wrap(),
                         );
                         if earlier > 0 {
-                            label.on_hover_text(state.errors.join("\n"));
+                            label.on_hover_text(state.messages.errors().join("\n"));
                         }
                     });
                 });
@@ -393,13 +400,13 @@ fn messages(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
 }
 
 fn skipped(ui: &mut egui::Ui, state: &State) {
-    egui::CollapsingHeader::new(format!("Skipped ({})", state.skipped.len()))
+    egui::CollapsingHeader::new(format!("Skipped ({})", state.folder.skipped.len()))
         .id_salt("skipped-list")
         .show(ui, |ui| {
             egui::ScrollArea::vertical()
                 .max_height(160.0)
                 .show(ui, |ui| {
-                    for s in &state.skipped {
+                    for s in &state.folder.skipped {
                         ui.horizontal(|ui| {
                             ui.label(RichText::new(file_name(&s.path)).strong())
                                 .on_hover_text(s.path.display().to_string());
@@ -413,7 +420,7 @@ fn skipped(ui: &mut egui::Ui, state: &State) {
 fn empty_state(ui: &mut egui::Ui, state: &State) {
     ui.vertical_centered(|ui| {
         ui.add_space(ui.available_height() * 0.3);
-        if state.folder.is_none() && !state.is_indexing() {
+        if state.folder.root.is_none() && !state.folder.is_indexing() {
             ui.heading("Open a folder of photos to begin");
             ui.add_space(8.0);
             ui.label(
@@ -433,7 +440,9 @@ fn empty_state(ui: &mut egui::Ui, state: &State) {
 }
 
 fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
-    let Some(path) = state.query() else { return };
+    let Some(path) = state.search.query() else {
+        return;
+    };
     // Keep the pane as wide as it was made, whatever the picture's size.
     ui.set_min_width(ui.available_width());
     ui.add_space(6.0);
@@ -442,7 +451,7 @@ fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &m
     )
     .on_hover_text(path.display().to_string());
     ui.add(egui::Label::new(RichText::new(path.display().to_string()).size(13.0)).truncate());
-    if let Some(d) = state.details.get(path) {
+    if let Some(d) = state.search.details.get(path) {
         ui.label(RichText::new(d.lines()[1..].join(" · ")).size(13.0));
     }
     examples(ui, state, actions);
@@ -486,7 +495,9 @@ fn query_pane(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &m
 
 /// The photos the query was refined with, as chips that take them out again.
 fn examples(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
-    let Some(step) = state.current() else { return };
+    let Some(step) = state.search.current() else {
+        return;
+    };
     for (title, paths) in [("More like:", &step.more), ("Less like:", &step.less)] {
         if paths.is_empty() {
             continue;
@@ -525,7 +536,7 @@ fn file_menu_items(ui: &mut egui::Ui, path: &Path, actions: &mut Vec<Action>) {
 }
 
 fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut Vec<Action>) {
-    let current = state.current().expect("a query is shown");
+    let current = state.search.current().expect("a query is shown");
     let cells = state.cells();
     grid_controls(ui, state, actions);
     if current.results.is_none() {
@@ -533,19 +544,19 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
             ui.spinner();
             ui.label("Finding similar photos…");
         });
-    } else if state.folder.is_none() {
-        ui.label(if state.is_indexing() {
+    } else if state.folder.root.is_none() {
+        ui.label(if state.folder.is_indexing() {
             "Opening the folder…"
         } else {
             "Open a folder of photos to find the ones like this one."
         });
         return;
     } else if cells.is_empty() {
-        ui.label(if state.is_indexing() {
+        ui.label(if state.folder.is_indexing() {
             "No photos indexed yet; the matches appear when indexing has saved some."
-        } else if !state.settings.show_weak && !state.tiles().is_empty() {
+        } else if !state.settings.show_weak && !state.search.tiles().is_empty() {
             "No similar photos: only weaker matches, which are hidden (tick \"Show weaker matches\")."
-        } else if state.scope != Where::Everywhere {
+        } else if state.search.scope != Where::Everywhere {
             "No photos here: choose \"Everywhere\" to search the whole folder."
         } else {
             "No other photos in this folder."
@@ -582,10 +593,13 @@ fn results(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut 
                 ),
                 Sense::hover(),
             );
-            let exhausted = state.tiles().len() < state.count;
+            let exhausted = state.search.tiles().len() < state.search.count;
             if !exhausted
                 && ui
-                    .add_enabled(state.pending_query.is_none(), egui::Button::new("More"))
+                    .add_enabled(
+                        state.search.pending_query.is_none(),
+                        egui::Button::new("More"),
+                    )
                     .on_hover_text(format!("Show the next {RESULTS} matches"))
                     .clicked()
             {
@@ -599,10 +613,13 @@ fn grid_controls(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
         let label = ui.label("Search:");
         egui::ComboBox::from_id_salt("scope")
-            .selected_text(state.scope.words())
+            .selected_text(state.search.scope.words())
             .show_ui(ui, |ui| {
                 for w in Where::ALL {
-                    if ui.selectable_label(state.scope == w, w.words()).clicked() {
+                    if ui
+                        .selectable_label(state.search.scope == w, w.words())
+                        .clicked()
+                    {
                         actions.push(Action::SetWhere(w));
                     }
                 }
@@ -675,7 +692,12 @@ fn grid_cell(
         );
     }
     grid_thumbnail(ui, thumbs, &m.path, image_rect);
-    cell_frame(ui, state.selection == Some(i), resp.hovered(), image_rect);
+    cell_frame(
+        ui,
+        state.search.selection == Some(i),
+        resp.hovered(),
+        image_rect,
+    );
     let weak = super::state::is_weak(m);
     if weak {
         // Under the "similar" cut: visibly not the same kind of match.
@@ -823,7 +845,7 @@ fn hover_card(ui: &mut egui::Ui, state: &State, m: &photo_sim_engine::Match) {
         score += &format!("\ncloser than {p:.1} % of the pairs in this folder");
     }
     ui.label(score);
-    if let Some(d) = state.details.get(&m.path) {
+    if let Some(d) = state.search.details.get(&m.path) {
         for line in d.lines() {
             ui.label(line);
         }

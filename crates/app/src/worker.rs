@@ -2,8 +2,8 @@
 //! and indexing a folder, queries, native dialogs) runs on a background thread here, and
 //! reports back as [`Msg`]s on one channel that the UI thread drains each frame.
 
-use super::cleanup::{Level, LEVELS};
 use super::failure::Failure;
+use super::state::duplicates::{Level, LEVELS};
 use super::state::{Command, Msg, Settings};
 use crossbeam_channel::{Receiver, Sender};
 use photo_sim_engine::decode::details::Details;

@@ -1,9 +1,13 @@
-//! The Duplicates view's state: the groups found at each level (same photo, near-duplicate,
-//! similar), which one is shown, the photos the person selected, and what the last move did.
-//! Plain Rust like [`super::state`], which owns one of these and routes its actions here.
+//! The duplicates part, behind the Duplicates view: the groups found at each level (same
+//! photo, near-duplicate, similar), which level is shown, the photos the person selected, and
+//! what the last move did. It asks the engine for the groups when those it has are older than
+//! the index, and moves the selected photos; the [`State`](super::State) then reopens the
+//! folder so the moved photos leave the index.
 
+use super::protocol::{Action, Command};
+use crate::failure::Failure;
 use photo_sim_engine::labels::Label;
-use photo_sim_engine::relocate::Report;
+use photo_sim_engine::relocate::{Destination, Report};
 use photo_sim_engine::{DuplicateGroup, Photo};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -39,7 +43,7 @@ impl Level {
 }
 
 #[derive(Debug)]
-pub struct Cleanup {
+pub struct Duplicates {
     /// The level shown.
     pub level: Label,
     /// The groups at every level, for the index version `version`; `None` until found.
@@ -52,9 +56,10 @@ pub struct Cleanup {
     pub moving: bool,
     /// What the last move did to each file.
     pub report: Vec<Report>,
+    next_id: u64,
 }
 
-impl Default for Cleanup {
+impl Default for Duplicates {
     fn default() -> Self {
         Self {
             level: Label::NearDuplicate,
@@ -64,11 +69,12 @@ impl Default for Cleanup {
             selected: BTreeSet::new(),
             moving: false,
             report: Vec::new(),
+            next_id: 0,
         }
     }
 }
 
-impl Cleanup {
+impl Duplicates {
     /// The shown level's groups (empty until found).
     pub fn current(&self) -> Option<&Level> {
         self.levels.as_ref()?.iter().find(|l| l.label == self.level)
@@ -141,6 +147,81 @@ impl Cleanup {
         self.selected.retain(|p| !moved.contains(p));
     }
 
+    /// True while groups are being found or photos moved.
+    pub fn busy(&self) -> bool {
+        self.pending.is_some() || self.moving
+    }
+
+    /// Changes the level or the selection, or moves the selected photos (not while `indexing`
+    /// changes the index). Only the duplicates' actions reach here (the
+    /// [`State`](super::State) routes the others to their parts).
+    pub fn apply(&mut self, action: Action, indexing: bool) -> Vec<Command> {
+        match action {
+            Action::SetLevel(label) => self.level = label,
+            Action::ToggleSelected(path) => self.toggle(path),
+            Action::SelectAllButKeepers => self.select_all_but_keepers(),
+            Action::ClearSelection => self.selected.clear(),
+            Action::ChooseMoveTarget => return vec![Command::PickMoveTarget],
+            Action::TrashSelected => return self.move_selected(Destination::Trash, indexing),
+            Action::MoveSelectedTo(dir) => {
+                return self.move_selected(Destination::Folder(dir), indexing)
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Moves the selected photos (not while the index changes, nor during another move).
+    fn move_selected(&mut self, to: Destination, indexing: bool) -> Vec<Command> {
+        let photos = self.selected_photos();
+        if photos.is_empty() || self.moving || indexing {
+            return Vec::new();
+        }
+        self.moving = true;
+        self.report.clear();
+        vec![Command::MovePhotos { photos, to }]
+    }
+
+    /// Finds the groups again when those known are older than index `version` (or there are
+    /// none), unless a search for them is already on its way.
+    pub fn refresh(&mut self, version: u64) -> Vec<Command> {
+        let fresh = self.levels.is_some() && self.version == version;
+        if fresh || self.pending.is_some() {
+            return Vec::new();
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.pending = Some(id);
+        self.version = version;
+        vec![Command::FindDuplicates { id }]
+    }
+
+    /// True while the answer to search `id` is awaited (an older one is dropped).
+    pub fn awaits(&self, id: u64) -> bool {
+        self.pending == Some(id)
+    }
+
+    /// The groups of every level arrived, or why they could not be found.
+    pub fn found(&mut self, result: Result<Vec<Level>, Failure>) -> Result<(), Failure> {
+        self.pending = None;
+        self.levels = Some(result?);
+        self.prune_selection();
+        Ok(())
+    }
+
+    /// A move ended: the moved photos leave the groups at once. True when any photo moved.
+    pub fn moved(&mut self, reports: Vec<Report>) -> bool {
+        self.moving = false;
+        let moved: BTreeSet<PathBuf> = reports
+            .iter()
+            .filter(|r| r.outcome.moved())
+            .map(|r| r.path.clone())
+            .collect();
+        self.forget(&moved);
+        self.report = reports;
+        !moved.is_empty()
+    }
+
     /// A one-line summary of the last move.
     pub fn report_summary(&self) -> Option<String> {
         if self.report.is_empty() {
@@ -170,12 +251,12 @@ mod tests {
         }
     }
 
-    fn cleanup() -> Cleanup {
+    fn cleanup() -> Duplicates {
         let group = |k: &str, m: &[&str]| DuplicateGroup {
             keeper: photo(k, 100),
             members: m.iter().map(|n| (photo(n, 10), 0.95)).collect(),
         };
-        Cleanup {
+        Duplicates {
             levels: Some(vec![
                 Level {
                     label: Label::SamePhoto,
@@ -188,7 +269,7 @@ mod tests {
                     groups: vec![group("a", &["a2", "a3"]), group("b", &["b2"])],
                 },
             ]),
-            ..Cleanup::default()
+            ..Duplicates::default()
         }
     }
 

@@ -1,0 +1,173 @@
+//! The settings part: what is remembered between runs, in `settings.json` in the config
+//! directory: the last folder opened, the grid's columns, whether weaker matches and rotated
+//! copies are shown, and the query history. The other parts read it (the search asks its
+//! queries with it and saves its history in it); each change here returns the command that
+//! saves it, so the file always holds what the window shows.
+
+use super::protocol::Command;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Columns of the result grid by default (so ten tiles fill two rows).
+pub const COLUMNS: usize = 5;
+/// The fewest and most columns the thumbnail size control allows.
+pub const MIN_COLUMNS: usize = 2;
+pub const MAX_COLUMNS: usize = 10;
+
+/// What is remembered between runs (`settings.json` in the config directory).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub last_folder: Option<PathBuf>,
+    /// Find copies of the query turned by 90°, 180° or 270° too.
+    #[serde(default = "yes")]
+    pub rotations: bool,
+    /// Show the matches under the "similar" cut (dimmed), or hide them.
+    #[serde(default = "yes")]
+    pub show_weak: bool,
+    /// Columns of the result grid (the thumbnail size).
+    #[serde(default = "default_columns")]
+    pub columns: usize,
+    /// The last queries, oldest first, and which one was shown.
+    #[serde(default)]
+    pub history: Vec<SavedStep>,
+    #[serde(default)]
+    pub pos: usize,
+}
+
+/// A query as it is remembered across restarts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedStep {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub more: Vec<PathBuf>,
+    #[serde(default)]
+    pub less: Vec<PathBuf>,
+}
+
+fn default_columns() -> usize {
+    COLUMNS
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            last_folder: None,
+            rotations: true,
+            show_weak: true,
+            columns: COLUMNS,
+            history: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Settings {
+    pub fn file(config_dir: &Path) -> PathBuf {
+        config_dir.join("settings.json")
+    }
+
+    /// The saved settings, or the defaults when there are none (or they are unreadable).
+    pub fn load(config_dir: &Path) -> Self {
+        std::fs::read(Self::file(config_dir))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, config_dir: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self)?;
+        photo_sim_engine::index::write_atomic(&Self::file(config_dir), |w| w.write_all(&json))?;
+        Ok(())
+    }
+
+    /// These settings with a column count the thumbnail size control allows (a hand-edited
+    /// file may say anything).
+    pub fn clamped(mut self) -> Self {
+        self.columns = self.columns.clamp(MIN_COLUMNS, MAX_COLUMNS);
+        self
+    }
+
+    /// Remembers `root` as the folder to open on the next start; saved only when it changed.
+    pub fn remember_folder(&mut self, root: PathBuf) -> Option<Command> {
+        if self.last_folder.as_deref() == Some(root.as_path()) {
+            return None;
+        }
+        self.last_folder = Some(root);
+        Some(Command::SaveSettings(self.clone()))
+    }
+
+    /// Turns "Also find rotated copies" on or off; `None` when it already was.
+    pub fn set_rotations(&mut self, on: bool) -> Option<Command> {
+        if self.rotations == on {
+            return None;
+        }
+        self.rotations = on;
+        Some(Command::SaveSettings(self.clone()))
+    }
+
+    /// Shows or hides the weaker matches.
+    pub fn set_show_weak(&mut self, on: bool) -> Command {
+        self.show_weak = on;
+        Command::SaveSettings(self.clone())
+    }
+
+    /// More or fewer grid columns (within the control's range).
+    pub fn zoom(&mut self, step: i32) -> Vec<Command> {
+        let columns = (self.columns as i64 + i64::from(step))
+            .clamp(MIN_COLUMNS as i64, MAX_COLUMNS as i64) as usize;
+        if columns == self.columns {
+            return Vec::new();
+        }
+        self.columns = columns;
+        vec![Command::SaveSettings(self.clone())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::paths::path_from_text;
+    use crate::state::testing::*;
+    use crate::state::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn turning_rotations_off_searches_again_and_is_remembered() {
+        let mut s = showing_a();
+        let commands = s.apply(Action::SetRotations(false));
+        assert_eq!(commands.len(), 2, "{commands:?}");
+        assert!(matches!(&commands[0], Command::SaveSettings(st) if !st.rotations));
+        assert!(matches!(
+            &commands[1],
+            Command::Query { request, .. } if !request.options.rotations
+        ));
+        assert_eq!(s.apply(Action::SetRotations(false)), vec![]);
+    }
+
+    #[test]
+    fn settings_round_trip_and_pasted_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+        let s = Settings {
+            last_folder: Some(PathBuf::from("/photos")),
+            rotations: false,
+            ..Settings::default()
+        };
+        s.save(dir.path()).unwrap();
+        assert_eq!(Settings::load(dir.path()), s);
+
+        let file = dir.path().join("my photo.jpg");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(
+            path_from_text(&format!("  {}\n", file.display())),
+            Some(file.clone())
+        );
+        let uri = format!("file://{}", file.display()).replace(' ', "%20");
+        assert_eq!(path_from_text(&uri), Some(file));
+        assert_eq!(path_from_text("no such thing"), None);
+    }
+}
