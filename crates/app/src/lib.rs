@@ -5,12 +5,11 @@
 //!   and the messages;
 //! - [`worker`]: background threads for the model, indexing, queries and dialogs;
 //! - [`thumbs`]: thumbnail workers, disk cache and in-memory texture cache;
-//! - [`view`]: drawing only, turning input into actions ([`cleanup_view`]: the Duplicates view).
+//! - [`view`]: drawing only, turning input into actions ([`view::duplicates`]: the Duplicates view).
 //!
 //! [`App`] glues them: each frame it drains engine messages into the state, draws the view,
 //! applies the actions, and hands the resulting commands to the engine.
 
-pub mod cleanup_view;
 pub mod failure;
 pub mod paths;
 pub mod picker;

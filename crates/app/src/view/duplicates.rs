@@ -1,12 +1,12 @@
 //! Drawing the Duplicates view: the level control with its counts, the keeper rule, the
 //! selection and move buttons, the last move's report, and the groups as rows of thumbnails.
-//! Like [`super::view`], it only reads the state and returns [`Action`]s.
+//! Like [`super`] (the rest of the drawing), it only reads the state and returns [`Action`]s.
 
-use super::paths::file_name;
-use super::state::duplicates::{Counts, LEVELS};
-use super::state::{Action, State};
-use super::thumbs::Thumbs;
-use super::widgets::{grid_thumbnail, PathRow};
+use crate::paths::file_name;
+use crate::state::duplicates::{Counts, LEVELS};
+use crate::state::{Action, State};
+use crate::thumbs::Thumbs;
+use crate::widgets::{grid_thumbnail, PathRow};
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
 use photo_sim_engine::decode::details::size_text;
@@ -285,7 +285,7 @@ fn tile(
         let resp = resp.on_hover_text(format!(
             "{}\n{}",
             photo.path.display(),
-            super::widgets::OPEN_GESTURES
+            crate::widgets::OPEN_GESTURES
         ));
         if resp.clicked() {
             actions.push(if ui.input(|i| i.modifiers.command) {

@@ -1,6 +1,8 @@
 //! Drawing only: reads the [`State`], draws the window, and returns what the person asked for
 //! as [`Action`]s. Nothing here changes the state or talks to the engine.
 
+pub mod duplicates;
+
 use super::paths::{file_name, path_from_text};
 use super::state::{Action, Cell, Indexing, State, View, Where, RESULTS};
 use super::status;
@@ -65,7 +67,7 @@ pub fn draw(
     }
     if state.view == View::Duplicates {
         egui::CentralPanel::default().show(ui, |ui| {
-            super::cleanup_view::draw(ui, state, thumbs, &mut fields.move_target, &mut actions)
+            duplicates::draw(ui, state, thumbs, &mut fields.move_target, &mut actions)
         });
         messages(ui.ctx(), state, &mut actions);
         picker(ui.ctx(), state, &mut actions);
