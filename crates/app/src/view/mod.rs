@@ -1,8 +1,8 @@
 //! Drawing only: reads the [`State`], draws the window, and returns what the person asked for
 //! as [`Action`]s. Nothing here changes the state or talks to the engine. This file draws the
 //! window and what belongs to no single part (keys and drops, the drop overlay, the picker, the
-//! messages); each part's drawing is in the file named after it: [`toolbar`], [`folder`],
-//! [`search`], [`preview`] and [`duplicates`].
+//! messages); each part's drawing is in the file named after it: `toolbar.rs`, `folder.rs`,
+//! [`search`], `preview.rs` and [`duplicates`].
 
 pub mod duplicates;
 mod folder;
