@@ -141,6 +141,10 @@ fn open_indexed(
             "{} is not indexed yet; indexing it first.",
             shown(library.root())
         ),
+        IndexStatus::Damaged { file, lost } => eprintln!(
+            "Part of the index file {} was damaged: embedding its {lost} photos again first.",
+            shown(file)
+        ),
         IndexStatus::Unusable { file, reason } => eprintln!(
             "The index file {} cannot be used ({reason}); rebuilding it first.",
             shown(file)

@@ -7,7 +7,7 @@ mod common;
 
 use photo_sim_engine::decode::{self, DecodeError};
 use photo_sim_engine::index::format::{self, Entry, Failed, Vectors};
-use photo_sim_engine::index::Fingerprint;
+use photo_sim_engine::index::{Fingerprint, Identity};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fs;
@@ -99,7 +99,11 @@ fn sample_index() -> Vectors {
                 mtime_ns: 17 * i as i128,
             },
             content: Some(photo_sim_engine::index::key_of_bytes(&i.to_le_bytes())),
-            inode: i + 1,
+            identity: Identity {
+                inode: i + 1,
+                ctime_ns: 3 * i as i128,
+                dev: 2,
+            },
         });
         let mut row = vec![0f32; dim];
         row[i as usize % dim] = 1.0;
@@ -112,6 +116,7 @@ fn sample_index() -> Vectors {
             mtime_ns: 5,
         },
         reason: "REASON-MARKER".into(),
+        lasting: true,
     });
     v.generation = 42;
     v

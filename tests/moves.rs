@@ -193,7 +193,7 @@ fn downgrade_to_version_2(lib: &Library, model_id: [u8; 32]) {
     )
     .unwrap();
     let mut bytes = fs::read(&file).unwrap();
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    format::as_version(&mut bytes, 2).unwrap();
     fs::write(&file, bytes).unwrap();
 }
 
@@ -250,5 +250,64 @@ fn a_rename_is_told_from_a_same_size_same_date_photo_that_differs_in_the_middle(
         lib.vector_of(&p.join("c.bmp")).unwrap(),
         vb,
         "b's vector, not a's"
+    );
+}
+
+#[test]
+fn renaming_the_librarys_top_folder_embeds_nothing_and_leaves_no_old_index_behind() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos().join("2023"), 8);
+    let (lib, first) = sb.index();
+    assert_eq!(first.embedded, 8);
+    let old_index = lib.index_dir().to_path_buf();
+    drop(lib);
+
+    let renamed = sb.dir.path().join("Photos 2023");
+    fs::rename(sb.photos(), &renamed).unwrap();
+    let lib = Library::open(&renamed, &sb.store(), common::model()).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let s = lib
+        .update(&UpdateOptions::default(), Some(&tx), &CancelToken::new())
+        .unwrap();
+    assert_eq!((s.embedded, lib.len()), (0, 8));
+    let notices: Vec<String> = rx
+        .try_iter()
+        .filter_map(|e| match e {
+            photo_sim_engine::Event::Notice(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("8 photos were recognised")),
+        "{notices:?}"
+    );
+    assert!(!old_index.exists(), "the old index was removed");
+}
+
+#[test]
+fn a_copy_of_a_folder_no_longer_there_keeps_its_vectors_and_the_old_index_stays() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos(), 6);
+    let (lib, _) = sb.index();
+    let old_index = lib.index_dir().to_path_buf();
+    drop(lib);
+
+    // A copy (new files), then the original goes away, as a drive that is not mounted.
+    let copy = sb.dir.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    for entry in fs::read_dir(sb.photos()).unwrap() {
+        let from = entry.unwrap().path();
+        fs::copy(&from, copy.join(from.file_name().unwrap())).unwrap();
+    }
+    let away = sb.dir.path().join("unmounted");
+    fs::rename(sb.photos(), &away).unwrap();
+    let lib = Library::open(&copy, &sb.store(), common::model()).unwrap();
+    let s = update(&lib);
+    assert_eq!((s.embedded, lib.len()), (0, 6));
+    assert!(
+        old_index.exists(),
+        "not the same files: the old index is kept"
     );
 }

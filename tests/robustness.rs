@@ -440,3 +440,53 @@ fn sigterm_saves_the_work_like_ctrl_c() {
         "compacted on the way out"
     );
 }
+
+#[test]
+fn photos_on_a_drive_mounted_inside_the_library_are_kept_while_it_is_not_mounted() {
+    // A second file system stands in for the drive: a folder on the tmpfs of /dev/shm, linked
+    // into the library (the scan follows links). Unmounting leaves an empty mount point.
+    let Ok(drive) = tempfile::tempdir_in("/dev/shm") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    small_photos(&p.join("local"), 6);
+    use std::os::unix::fs::MetadataExt;
+    if fs::metadata(drive.path()).unwrap().dev() == fs::metadata(&p).unwrap().dev() {
+        return; // No second file system here.
+    }
+    let on_drive = drive.path().join("nas");
+    for seed in 0..4u64 {
+        fs::create_dir_all(&on_drive).unwrap();
+        common::save_jpeg(
+            &common::synthetic(500 + seed, 160, 120),
+            &on_drive.join(format!("{seed}.jpg")),
+            90,
+        );
+    }
+    std::os::unix::fs::symlink(&on_drive, p.join("nas")).unwrap();
+    let (lib, s) = sb.index();
+    assert_eq!((s.embedded, lib.len()), (10, 10));
+
+    // Unmounted: 40 % of the library gone at once, which the mass-removal guard lets through.
+    fs::remove_file(p.join("nas")).unwrap();
+    fs::create_dir(p.join("nas")).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let s = lib
+        .update(&UpdateOptions::default(), Some(&tx), &CancelToken::new())
+        .unwrap();
+    assert_eq!((s.removed, s.kept_missing, lib.len()), (0, 4, 10));
+    let said = rx.try_iter().any(|e| {
+        matches!(&e, Event::Notice(text) if text.contains("not mounted") && text.contains("nas"))
+    });
+    assert!(said, "the person is told why the photos are kept");
+
+    // Mounted again, one photo deleted on the drive: that one goes.
+    fs::remove_dir(p.join("nas")).unwrap();
+    std::os::unix::fs::symlink(&on_drive, p.join("nas")).unwrap();
+    fs::remove_file(on_drive.join("0.jpg")).unwrap();
+    let s = lib
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!((s.removed, s.kept_missing, lib.len()), (1, 0, 9));
+}

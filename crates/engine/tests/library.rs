@@ -170,16 +170,17 @@ fn a_damaged_or_old_index_file_is_reported_and_rebuilt() {
     fill(&sb.photos(), 2);
     let (lib, _) = sb.index();
     let n = lib.len();
+    let dim = lib.model().dim;
     let file = lib.index_dir().join("vectors.bin");
     drop(lib);
     let good = fs::read(&file).unwrap();
+    let meta_end = good.len() - n * dim * 4;
 
     let damage: [(&str, Vec<u8>); 4] = [
         ("truncated", good[..good.len() / 2].to_vec()),
         ("corrupt", {
             let mut b = good.clone();
-            let mid = b.len() / 2;
-            b[mid] ^= 0xff;
+            b[meta_end - 20] ^= 0xff;
             b
         }),
         ("format version 0", {
@@ -204,6 +205,35 @@ fn a_damaged_or_old_index_file_is_reported_and_rebuilt() {
         assert_eq!(summary.embedded, n);
         assert!(sb.open().notices().is_empty());
     }
+}
+
+#[test]
+fn a_flipped_byte_among_the_vectors_costs_only_its_block_of_photos() {
+    use photo_sim_engine::index::format::BLOCK_ROWS;
+    let sb = Sandbox::new();
+    common::small_photos(&sb.photos(), BLOCK_ROWS as u64 + 6);
+    let (lib, _) = sb.index();
+    let (n, dim) = (lib.len(), lib.model().dim);
+    let file = lib.index_dir().join("vectors.bin");
+    drop(lib);
+    let mut bytes = fs::read(&file).unwrap();
+    // A byte of the last photo's vector: the second block (6 photos) is lost.
+    let at = bytes.len() - dim * 4 / 2;
+    bytes[at] ^= 0x10;
+    fs::write(&file, &bytes).unwrap();
+
+    let lib = sb.open();
+    assert_eq!(lib.len(), n - 6);
+    assert!(
+        lib.notices().iter().any(|m| m.contains("6 photos")),
+        "{:?}",
+        lib.notices()
+    );
+    let summary = lib
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!((summary.embedded, summary.reused), (6, n - 6));
+    assert!(sb.open().notices().is_empty());
 }
 
 /// A well-formed PNG that claims `w`×`h` pixels but carries almost no pixel data: what a

@@ -44,6 +44,15 @@ pub enum DecodeError {
     Unsupported(String),
 }
 
+impl DecodeError {
+    /// True when the reason is in the file itself, so reading it again changes nothing until
+    /// the file changes; false when it is in this system (a permission, a read error, a codec
+    /// not installed), which the person can mend without touching the file.
+    pub fn is_lasting(&self) -> bool {
+        !matches!(self, DecodeError::Io(_) | DecodeError::NeedsLibheif(_))
+    }
+}
+
 impl From<image::ImageError> for DecodeError {
     fn from(err: image::ImageError) -> Self {
         use image::ImageError as E;

@@ -5,11 +5,14 @@
 //! the kind of file, the model that made the vectors, the sizes of what follows and a hash of
 //! it, so an old, foreign, truncated or corrupted file is recognised before any of it is
 //! trusted. The meta (paths, fingerprints, reasons) is bincode; the data is the raw vectors.
+//! The meta has a hash of its own and holds one hash per block of [`BLOCK_ROWS`] vectors:
+//! a flipped byte among the vectors costs the rows of its block (embedded again), not the
+//! whole index.
 //! A hand-made file with a valid hash is still refused: every length is checked against the
 //! bytes the file really has before anything is allocated, and every entry is validated.
 
 use crate::index::content_key::ContentKey;
-use crate::index::scan::Fingerprint;
+use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{write_atomic, Written};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::io::Read;
@@ -20,14 +23,21 @@ pub(crate) const MAGIC: [u8; 8] = *b"PHOTOSIM";
 /// Bumped whenever the layout below changes; an older file is rebuilt, never misread.
 /// Version 2: raw vector block after the meta, descriptor named in the model id, checkpoint log.
 /// Version 3: each entry has its content key (moves, renames and copies keep their vectors).
-pub(crate) const FORMAT_VERSION: u32 = 3;
+/// Version 4: each entry has its file's identity (inode and status-change time), each
+/// failure says whether it lasts (see [`Failed::lasting`]), the header hashes the meta on its
+/// own and the meta hashes the vectors in blocks, so damage costs only the rows it touches.
+pub(crate) const FORMAT_VERSION: u32 = 4;
 /// The oldest version still read; older files are rebuilt. A version-2 file is read as it is,
-/// its entries without content keys (the next update records them, without re-embedding).
+/// its entries without content keys (the next update records them, without re-embedding);
+/// entries before version 4 have no status-change time (the next update records it), and
+/// their failures are all tried again once.
 pub(crate) const OLDEST_READABLE: u32 = 2;
 /// The generation of "no index yet": a checkpoint log written before the first save names it.
 pub(crate) const EMPTY_GENERATION: u64 = 0;
 /// A header is a few fixed-size fields; anything longer is not ours.
 const MAX_HEADER: u32 = 1024;
+/// Vectors hashed together in the vectors file: damage costs at most this many photos.
+pub const BLOCK_ROWS: usize = 64;
 
 /// One indexed image.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,9 +48,20 @@ pub struct Entry {
     pub fingerprint: Fingerprint,
     /// What the file holds; `None` for entries from a version-2 index, until an update reads it.
     pub content: Option<ContentKey>,
-    /// The file's inode number when it was scanned (0: not known), to recognise a rename
-    /// without reading the whole file.
-    pub inode: u64,
+    /// Which file it was when it was scanned (parts not known are 0): a rename is recognised
+    /// without reading the whole file, and a file replaced under the same size and date is
+    /// not taken for the one embedded.
+    pub identity: Identity,
+}
+
+/// An entry as version 3 wrote it.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct EntryV3 {
+    path: Vec<u8>,
+    fingerprint: Fingerprint,
+    content: Option<ContentKey>,
+    inode: u64,
 }
 
 /// An entry as version 2 wrote it.
@@ -50,8 +71,8 @@ struct EntryV2 {
     fingerprint: Fingerprint,
 }
 
-/// A file that could not be indexed: remembered so it is not retried until it changes, and
-/// reported again on every run.
+/// A file that could not be indexed: remembered and reported again on every run, and tried
+/// again when it changes or when the reason may have gone away.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failed {
     /// Path relative to the indexed folder, as raw bytes.
@@ -60,6 +81,31 @@ pub struct Failed {
     pub fingerprint: Fingerprint,
     /// Why it could not be indexed, for the person.
     pub reason: String,
+    /// True when the reason is in the file itself (damaged, empty, not an image): it is not
+    /// tried again until it changes. A reason in this system (a permission, a missing codec,
+    /// a read error) is tried again on every run.
+    pub lasting: bool,
+}
+
+/// A failure as versions 2 and 3 wrote it.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct FailedV3 {
+    path: Vec<u8>,
+    fingerprint: Fingerprint,
+    reason: String,
+}
+
+impl From<FailedV3> for Failed {
+    /// Old failures did not say whether they last: each is tried once more.
+    fn from(old: FailedV3) -> Self {
+        Failed {
+            path: old.path,
+            fingerprint: old.fingerprint,
+            reason: old.reason,
+            lasting: false,
+        }
+    }
 }
 
 /// Everything known about one folder's images.
@@ -90,34 +136,64 @@ struct Meta {
     entries: Vec<Entry>,
     failed: Vec<Failed>,
     pairs: Vec<f32>,
+    /// The hash of each block of [`BLOCK_ROWS`] vectors (none before version 4).
+    blocks: Vec<[u8; 16]>,
 }
 
-/// The meta of a version-2 vectors file.
+/// The meta of a vectors file of an older version, by the entries it holds.
 #[derive(Deserialize)]
-struct MetaV2 {
+#[cfg_attr(test, derive(Serialize))]
+struct MetaOf<E> {
     folder: Vec<u8>,
-    entries: Vec<EntryV2>,
-    failed: Vec<Failed>,
+    entries: Vec<E>,
+    failed: Vec<FailedV3>,
     pairs: Vec<f32>,
 }
 
-impl From<MetaV2> for Meta {
-    fn from(old: MetaV2) -> Self {
+impl<E: Into<Entry>> From<MetaOf<E>> for Meta {
+    fn from(old: MetaOf<E>) -> Self {
         Meta {
             folder: old.folder,
-            entries: old
-                .entries
-                .into_iter()
-                .map(|e| Entry {
-                    path: e.path,
-                    fingerprint: e.fingerprint,
-                    content: None,
-                    inode: 0,
-                })
-                .collect(),
-            failed: old.failed,
+            entries: old.entries.into_iter().map(Into::into).collect(),
+            failed: old.failed.into_iter().map(Into::into).collect(),
             pairs: old.pairs,
+            blocks: Vec::new(),
         }
+    }
+}
+
+impl From<EntryV3> for Entry {
+    fn from(e: EntryV3) -> Self {
+        Entry {
+            path: e.path,
+            fingerprint: e.fingerprint,
+            content: e.content,
+            identity: Identity {
+                inode: e.inode,
+                ctime_ns: 0,
+                dev: 0,
+            },
+        }
+    }
+}
+
+impl From<EntryV2> for Entry {
+    fn from(e: EntryV2) -> Self {
+        Entry {
+            path: e.path,
+            fingerprint: e.fingerprint,
+            content: None,
+            identity: Identity::default(),
+        }
+    }
+}
+
+/// Decodes the meta of a vectors file of `version`, moving an older one to the current form.
+fn decode_meta(version: u32, bytes: &[u8]) -> Result<Meta, String> {
+    match version {
+        2 => decode_bounded::<MetaOf<EntryV2>>(bytes).map(Into::into),
+        3 => decode_bounded::<MetaOf<EntryV3>>(bytes).map(Into::into),
+        _ => decode_bounded::<Meta>(bytes),
     }
 }
 
@@ -227,6 +303,53 @@ struct Header {
     meta_len: u64,
     /// blake3 of everything after the header (meta, then data).
     body_hash: [u8; 32],
+    /// blake3 of the meta alone (zeros before version 4, which never match).
+    meta_hash: [u8; 32],
+}
+
+/// The header of versions 2 and 3.
+#[derive(Deserialize)]
+#[cfg_attr(any(test, feature = "test-support"), derive(Serialize))]
+struct HeaderV3 {
+    kind: Kind,
+    model_id: [u8; 32],
+    generation: u64,
+    dim: u32,
+    rows: u64,
+    meta_len: u64,
+    body_hash: [u8; 32],
+}
+
+impl From<HeaderV3> for Header {
+    fn from(h: HeaderV3) -> Self {
+        Header {
+            kind: h.kind,
+            model_id: h.model_id,
+            generation: h.generation,
+            dim: h.dim,
+            rows: h.rows,
+            meta_len: h.meta_len,
+            body_hash: h.body_hash,
+            meta_hash: [0; 32],
+        }
+    }
+}
+
+fn decode_header(version: u32, bytes: &[u8]) -> Result<Header, String> {
+    if version >= 4 {
+        decode_bounded::<Header>(bytes)
+    } else {
+        decode_bounded::<HeaderV3>(bytes).map(Into::into)
+    }
+}
+
+/// How much of a file's body its hashes vouch for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Vouched {
+    /// Everything: the body hash matches.
+    Whole,
+    /// The meta only (its own hash matches, the body's does not): some vectors are damaged.
+    MetaOnly,
 }
 
 /// Why an index file was not used. Every case means "rebuild", with a message saying why.
@@ -332,6 +455,8 @@ pub(crate) struct Loaded<T> {
     pub meta: T,
     /// The raw vectors, `rows × dim` floats.
     pub data: Vec<f32>,
+    /// Whether the vectors are vouched for too.
+    pub vouched: Vouched,
 }
 
 /// Writes a file atomically: prelude, header, `meta` (bincode), then `data` (`rows` vectors of
@@ -347,10 +472,12 @@ pub fn save<T: Serialize>(
 ) -> std::io::Result<Written> {
     let meta = encode(meta);
     let data_bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let meta_hash = *blake3::hash(&meta).as_bytes();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&meta);
     hasher.update(&data_bytes);
     let header = encode(&Header {
+        meta_hash,
         kind,
         model_id,
         generation,
@@ -376,28 +503,29 @@ pub(crate) fn load<T: DeserializeOwned>(
     kind: Kind,
     model_id: [u8; 32],
 ) -> Result<Loaded<T>, LoadError> {
-    load_migrating::<T, T>(path, kind, model_id)
+    let loaded = load_migrating(path, kind, model_id, |_, bytes| decode_bounded::<T>(bytes))?;
+    if loaded.vouched != Vouched::Whole {
+        return Err(LoadError::Corrupt("checksum mismatch".into()));
+    }
+    Ok(loaded)
 }
 
-/// [`load`], with the meta decoded as `T` from the current version or as `Old` from older ones.
-pub(crate) fn load_migrating<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
+/// [`load`], with the meta decoded by `decode` from the bytes of the version the file has.
+fn load_migrating<T>(
     path: &Path,
     kind: Kind,
     model_id: [u8; 32],
+    decode: impl FnOnce(u32, &[u8]) -> Result<T, String>,
 ) -> Result<Loaded<T>, LoadError> {
     let raw = load_raw(path, kind, model_id)?;
-    let meta = if raw.version == FORMAT_VERSION {
-        decode_bounded::<T>(&raw.meta)
-    } else {
-        decode_bounded::<Old>(&raw.meta).map(Into::into)
-    }
-    .map_err(LoadError::Corrupt)?;
+    let meta = decode(raw.version, &raw.meta).map_err(LoadError::Corrupt)?;
     Ok(Loaded {
         version: raw.version,
         generation: raw.generation,
         dim: raw.dim,
         meta,
         data: raw.data,
+        vouched: raw.vouched,
     })
 }
 
@@ -431,8 +559,8 @@ fn open_checked(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Opened, L
     let mut header = vec![0u8; header_len as usize];
     r.read_exact(&mut header)
         .map_err(|_| LoadError::Corrupt("header cut short".into()))?;
-    let header: Header =
-        decode_bounded(&header).map_err(|e| LoadError::Corrupt(format!("bad header: {e}")))?;
+    let header = decode_header(version, &header)
+        .map_err(|e| LoadError::Corrupt(format!("bad header: {e}")))?;
     if header.kind != kind {
         return Err(LoadError::NotOurs);
     }
@@ -487,6 +615,7 @@ fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8
     let mut meta = vec![0u8; header.meta_len as usize];
     r.read_exact(&mut meta).map_err(LoadError::Io)?;
     hasher.update(&meta);
+    let meta_vouched = blake3::hash(&meta).as_bytes() == &header.meta_hash;
     let floats = (header.rows * header.dim as u64) as usize;
     let mut data = Vec::with_capacity(floats);
     let mut buf = vec![0u8; 1 << 20];
@@ -502,15 +631,20 @@ fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8
         );
         left -= n;
     }
-    if hasher.finalize().as_bytes() != &header.body_hash {
+    let vouched = if hasher.finalize().as_bytes() == &header.body_hash {
+        Vouched::Whole
+    } else if meta_vouched {
+        Vouched::MetaOnly
+    } else {
         return Err(LoadError::Corrupt("checksum mismatch".into()));
-    }
+    };
     Ok(Loaded {
         version,
         generation: header.generation,
         dim: header.dim as usize,
         meta,
         data,
+        vouched,
     })
 }
 
@@ -521,6 +655,7 @@ pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Re
         entries: v.entries.clone(),
         failed: v.failed.clone(),
         pairs: v.pairs.clone(),
+        blocks: block_hashes(&v.data, v.dim as usize),
     };
     save(
         path,
@@ -533,25 +668,87 @@ pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Re
     )
 }
 
+/// The hash of each block of [`BLOCK_ROWS`] rows of `data` (rows of `dim` floats).
+fn block_hashes(data: &[f32], dim: usize) -> Vec<[u8; 16]> {
+    data.chunks(BLOCK_ROWS * dim.max(1))
+        .map(|block| {
+            let mut h = blake3::Hasher::new();
+            for x in block {
+                h.update(&x.to_le_bytes());
+            }
+            h.finalize().as_bytes()[..16].try_into().expect("16 bytes")
+        })
+        .collect()
+}
+
+/// A vectors file as read, and how many of its photos were lost to damaged blocks.
+pub struct Salvaged {
+    /// What the file holds, less the rows of damaged blocks.
+    pub vectors: Vectors,
+    /// Photos dropped because their vectors were damaged: the next update embeds them again.
+    pub lost: usize,
+}
+
 /// Loads and validates the vectors file of a folder's index.
 pub fn load_vectors(path: &Path, model_id: [u8; 32], dim: usize) -> Result<Vectors, LoadError> {
-    let loaded = load_migrating::<Meta, MetaV2>(path, Kind::Vectors, model_id)?;
+    load_vectors_salvaging(path, model_id, dim).map(|s| s.vectors)
+}
+
+/// [`load_vectors`], saying how many photos were lost: when the body's hash fails but the
+/// meta's holds, the blocks whose hash fails are dropped and the rest is kept.
+pub fn load_vectors_salvaging(
+    path: &Path,
+    model_id: [u8; 32],
+    dim: usize,
+) -> Result<Salvaged, LoadError> {
+    let loaded = load_migrating(path, Kind::Vectors, model_id, decode_meta)?;
     if loaded.dim != dim {
         return Err(LoadError::OtherModel {
             rows: loaded.data.len() as u64 / loaded.dim.max(1) as u64,
         });
     }
-    let v = Vectors {
-        folder: loaded.meta.folder,
+    let meta = loaded.meta;
+    let mut v = Vectors {
+        folder: meta.folder,
         dim: dim as u32,
         generation: loaded.generation,
-        entries: loaded.meta.entries,
+        entries: meta.entries,
         data: loaded.data,
-        failed: loaded.meta.failed,
-        pairs: loaded.meta.pairs,
+        failed: meta.failed,
+        pairs: meta.pairs,
     };
+    let mut lost = 0;
+    if loaded.vouched == Vouched::MetaOnly {
+        lost = drop_damaged_blocks(&mut v, &meta.blocks)?;
+    }
     v.validate().map_err(LoadError::Corrupt)?;
-    Ok(v)
+    Ok(Salvaged { vectors: v, lost })
+}
+
+/// Drops the rows of every block whose hash is not the one recorded, returning how many.
+fn drop_damaged_blocks(v: &mut Vectors, recorded: &[[u8; 16]]) -> Result<usize, LoadError> {
+    let dim = v.dim as usize;
+    if v.data.len() != v.entries.len() * dim {
+        return Err(LoadError::Corrupt(
+            "the vector block does not match the entries".into(),
+        ));
+    }
+    let now = block_hashes(&v.data, dim);
+    if now.len() != recorded.len() {
+        return Err(LoadError::Corrupt("checksum mismatch".into()));
+    }
+    let intact: Vec<bool> = now.iter().zip(recorded).map(|(a, b)| a == b).collect();
+    let keep = |row: usize| intact[row / BLOCK_ROWS];
+    let before = v.entries.len();
+    let data = std::mem::take(&mut v.data);
+    let entries = std::mem::take(&mut v.entries);
+    for (row, e) in entries.into_iter().enumerate() {
+        if keep(row) {
+            v.entries.push(e);
+            v.data.extend_from_slice(&data[row * dim..(row + 1) * dim]);
+        }
+    }
+    Ok(before - v.entries.len())
 }
 
 /// A generation no other saved content has: the clock and the process, hashed.
@@ -586,10 +783,36 @@ pub fn reseal(bytes: &mut Vec<u8>) -> Option<()> {
     let body = bytes.get(16 + header_len..)?.to_vec();
     header.meta_len = body.len().checked_sub(data_len)? as u64;
     header.body_hash = *blake3::hash(&body).as_bytes();
+    header.meta_hash = *blake3::hash(&body[..header.meta_len as usize]).as_bytes();
     let header = encode(&header);
     bytes.truncate(12);
     bytes.extend((header.len() as u32).to_le_bytes());
     bytes.extend(header);
+    bytes.extend(body);
+    Some(())
+}
+
+/// For tests of migrations: turns a file made by [`save`] into one of an older `version`
+/// (2 or 3): the version in its prelude, and its header in that version's layout. Its meta
+/// must already be in that version's layout.
+#[cfg(any(test, feature = "test-support"))]
+pub fn as_version(bytes: &mut Vec<u8>, version: u32) -> Option<()> {
+    let header_len = u32::from_le_bytes(bytes.get(12..16)?.try_into().ok()?) as usize;
+    let h: Header = decode_bounded(bytes.get(16..16 + header_len)?).ok()?;
+    let old = encode(&HeaderV3 {
+        kind: h.kind,
+        model_id: h.model_id,
+        generation: h.generation,
+        dim: h.dim,
+        rows: h.rows,
+        meta_len: h.meta_len,
+        body_hash: h.body_hash,
+    });
+    let body = bytes.get(16 + header_len..)?.to_vec();
+    bytes.truncate(8);
+    bytes.extend(version.to_le_bytes());
+    bytes.extend((old.len() as u32).to_le_bytes());
+    bytes.extend(old);
     bytes.extend(body);
     Some(())
 }
@@ -610,7 +833,11 @@ mod tests {
                     mtime_ns: 5,
                 },
                 content: Some(crate::index::content_key::key_of_bytes(b"ten bytes!")),
-                inode: 3,
+                identity: Identity {
+                    inode: 3,
+                    ctime_ns: 4,
+                    dev: 5,
+                },
             }],
             data: vec![0.6, 0.8],
             failed: vec![],
@@ -641,13 +868,21 @@ mod tests {
             load_vectors(&p, id, 2),
             Err(LoadError::Corrupt(_))
         ));
+        // A flipped byte in the meta: nothing can be trusted.
         let mut flipped = good.clone();
-        *flipped.last_mut().unwrap() ^= 0x40;
+        let at = good.windows(7).position(|w| w == b"/photos").unwrap();
+        flipped[at + 2] ^= 0x40;
         std::fs::write(&p, &flipped).unwrap();
         assert!(matches!(
             load_vectors(&p, id, 2),
             Err(LoadError::Corrupt(_))
         ));
+        // A flipped byte among the vectors: its block is lost, the rest is kept.
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 0x40;
+        std::fs::write(&p, &flipped).unwrap();
+        let salvaged = load_vectors_salvaging(&p, id, 2).unwrap();
+        assert_eq!((salvaged.lost, salvaged.vectors.len()), (1, 0));
         let mut old = good.clone();
         old[8..12].copy_from_slice(&0u32.to_le_bytes());
         std::fs::write(&p, &old).unwrap();
@@ -655,6 +890,82 @@ mod tests {
         assert!(err.to_string().contains("format version 0"), "{err}");
         std::fs::write(&p, b"").unwrap();
         assert!(matches!(load_vectors(&p, id, 2), Err(LoadError::NotOurs)));
+    }
+
+    #[test]
+    fn a_version_3_index_is_read_with_its_identities_part_known_and_its_failures_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.bin");
+        let id = [1u8; 32];
+        let new = sample();
+        let e = &new.entries[0];
+        let old = MetaOf {
+            folder: new.folder.clone(),
+            entries: vec![EntryV3 {
+                path: e.path.clone(),
+                fingerprint: e.fingerprint,
+                content: e.content,
+                inode: 3,
+            }],
+            failed: vec![FailedV3 {
+                path: b"locked.jpg".to_vec(),
+                fingerprint: e.fingerprint,
+                reason: "cannot read the file: Permission denied".into(),
+            }],
+            pairs: new.pairs.clone(),
+        };
+        save(&p, Kind::Vectors, id, 7, 2, &old, &new.data).unwrap();
+        let mut bytes = std::fs::read(&p).unwrap();
+        as_version(&mut bytes, 3).unwrap();
+        std::fs::write(&p, &bytes).unwrap();
+
+        let read = load_vectors(&p, id, 2).unwrap();
+        assert_eq!(
+            read.entries[0].identity,
+            Identity {
+                inode: 3,
+                ctime_ns: 0,
+                dev: 0
+            }
+        );
+        assert_eq!(read.entries[0].content, e.content);
+        assert_eq!(read.failed[0].reason, old.failed[0].reason);
+        assert!(!read.failed[0].lasting, "an old failure is tried once more");
+    }
+
+    #[test]
+    fn a_flipped_byte_among_the_vectors_costs_only_the_rows_of_its_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.bin");
+        let id = [1u8; 32];
+        let rows = 3 * BLOCK_ROWS + 5;
+        let mut v = sample();
+        v.entries = (0..rows)
+            .map(|i| Entry {
+                path: format!("{i}.jpg").into_bytes(),
+                ..sample().entries[0].clone()
+            })
+            .collect();
+        v.data = (0..rows).flat_map(|_| [0.6f32, 0.8]).collect();
+        save_vectors(&p, id, &v).unwrap();
+        let mut bytes = std::fs::read(&p).unwrap();
+        // Row BLOCK_ROWS + 3 sits in the second block.
+        let data_start = bytes.len() - rows * 2 * 4;
+        bytes[data_start + (BLOCK_ROWS + 3) * 8 + 1] ^= 0x01;
+        std::fs::write(&p, &bytes).unwrap();
+        let salvaged = load_vectors_salvaging(&p, id, 2).unwrap();
+        assert_eq!(salvaged.lost, BLOCK_ROWS);
+        let kept = &salvaged.vectors;
+        assert_eq!(kept.len(), rows - BLOCK_ROWS);
+        assert_eq!(
+            kept.entries[BLOCK_ROWS - 1].path,
+            format!("{}.jpg", BLOCK_ROWS - 1).as_bytes()
+        );
+        assert_eq!(
+            kept.entries[BLOCK_ROWS].path,
+            format!("{}.jpg", 2 * BLOCK_ROWS).as_bytes()
+        );
+        assert_eq!(kept.row(BLOCK_ROWS), &[0.6, 0.8]);
     }
 
     #[test]
@@ -674,8 +985,8 @@ mod tests {
         assert_eq!(folder_of(&p, id).unwrap(), b"/photos");
         // Damage past the folder is not read (the full load still finds it).
         let mut bytes = std::fs::read(&p).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 0x40;
+        let in_the_entries = bytes.windows(7).position(|w| w == b"/photos").unwrap() + 300;
+        bytes[in_the_entries] ^= 0x40;
         std::fs::write(&p, &bytes).unwrap();
         assert_eq!(folder_of(&p, id).unwrap(), b"/photos");
         assert!(load_vectors(&p, id, 2).is_err());
@@ -733,7 +1044,11 @@ mod tests {
                     mtime_ns: 5,
                 },
                 content: Some(crate::index::content_key::key_of_bytes(&i.to_le_bytes())),
-                inode: i + 1,
+                identity: Identity {
+                    inode: i + 1,
+                    ctime_ns: i as i128,
+                    dev: 9,
+                },
             })
             .collect();
         v.data = (0..10_000).flat_map(|_| [0.6, 0.8]).collect();

@@ -11,7 +11,7 @@ use crate::index::format::{
     check_path, check_vector, decode_bounded, encode, prelude, read_prelude, Entry, Failed, Kind,
     LoadError, Vectors,
 };
-use crate::index::scan::Fingerprint;
+use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{write_atomic, Written};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -38,8 +38,11 @@ pub struct Change {
 pub enum Outcome {
     /// Its new unit vector.
     Vector(Vec<f32>),
-    /// Why it could not be indexed.
+    /// Why it could not be indexed, a reason in the file itself (see [`Failed::lasting`]).
     Failed(String),
+    /// Why it could not be indexed this time, a reason in this system. Last of the variants,
+    /// so that logs written before it still read.
+    FailedForNow(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -257,14 +260,15 @@ pub(crate) fn apply(v: &mut Vectors, changes: Vec<Change>) {
                     path: c.path.clone(),
                     fingerprint: c.fingerprint,
                     content: None,
-                    inode: 0,
+                    identity: Identity::default(),
                 });
                 out.data.extend_from_slice(vector);
             }
-            Outcome::Failed(reason) => out.failed.push(Failed {
+            Outcome::Failed(reason) | Outcome::FailedForNow(reason) => out.failed.push(Failed {
                 path: c.path.clone(),
                 fingerprint: c.fingerprint,
                 reason: reason.clone(),
+                lasting: matches!(c.outcome, Outcome::Failed(_)),
             }),
         }
     }

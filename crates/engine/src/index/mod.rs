@@ -12,5 +12,5 @@ pub(crate) mod scan;
 pub(crate) mod store;
 
 pub use content_key::{full_of, key_of_bytes, sample_of, ContentKey, Sample};
-pub use scan::{has_image_extension, scan, Fingerprint, Found, Scan, IMAGE_EXTENSIONS};
+pub use scan::{has_image_extension, scan, Fingerprint, Found, Identity, Scan, IMAGE_EXTENSIONS};
 pub use store::{path_bytes, write_atomic, Store, Written, DATA_DIR_ENV};

@@ -2,10 +2,10 @@
 //! files to embed, which vectors to reuse, and which entries to drop — or to keep, when a scan
 //! that lost most of the index at once says more about a missing drive than about the photos.
 
-use crate::index::content_key::ContentKey;
+use crate::index::content_key::{ContentKey, Sample};
 use crate::index::format::{Entry, Failed, Vectors};
 use crate::index::journal::{Change, Outcome};
-use crate::index::scan::{Fingerprint, Found, Scan};
+use crate::index::scan::{Fingerprint, Found, Identity, Scan};
 use crate::index::store::path_bytes;
 use std::collections::{HashMap, HashSet};
 
@@ -18,9 +18,18 @@ pub const MASS_REMOVAL_MIN: usize = 20;
 pub enum Done {
     /// Its vector, and its content key when the whole file was read.
     Embedded(Vec<f32>, Option<ContentKey>),
-    Failed(String),
+    Failed(Failure),
     /// It was deleted or renamed while the run went on: the next scan sees it as it is now.
     Vanished,
+}
+
+/// Why a file could not be embedded, and whether that lasts (see [`Failed::lasting`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// In words for the person.
+    pub reason: String,
+    /// True when the reason is in the file itself, false when it is in this system.
+    pub lasting: bool,
 }
 
 pub struct Plan {
@@ -32,6 +41,9 @@ pub struct Plan {
     pub to_embed: Vec<usize>,
     /// Changed files: found index → old row, kept if the new version is never reached (cancel).
     changed_rows: HashMap<usize, usize>,
+    /// Files with the size and date of their entry that may not be the same file (see
+    /// [`Plan::suspects`]): found index → old row, until [`Plan::confirm`].
+    suspects: HashMap<usize, usize>,
     /// Files that failed before and have not changed since.
     pub still_failed: Vec<Failed>,
     /// Old rows no file was found for, kept anyway (in unreadable folders, or held back by the
@@ -39,8 +51,12 @@ pub struct Plan {
     kept: Vec<usize>,
     /// Entries dropped because their file is gone.
     pub removed: usize,
-    /// Entries whose file is gone but that were kept because most of the index vanished at once.
+    /// Entries whose file is gone but that were kept because most of the index vanished at
+    /// once, or because their drive is not mounted (those are in `unmounted` too).
     pub kept_missing: usize,
+    /// Entries whose file is gone with the file system that held it (a drive or share not
+    /// mounted under the folder): kept unless pruned.
+    pub unmounted: usize,
     /// Files found under a new path with the content of an entry that lost its path.
     pub moved: usize,
     /// Files whose vector comes from an identical file: a copy in this folder, or the same
@@ -97,10 +113,12 @@ impl Plan {
                 .map(|p| path_bytes(p).into_owned())
                 .collect(),
             changed_rows: HashMap::new(),
+            suspects: HashMap::new(),
             still_failed: Vec::new(),
             kept: Vec::new(),
             removed: 0,
             kept_missing: 0,
+            unmounted: 0,
             moved: 0,
             shared: 0,
         };
@@ -109,15 +127,18 @@ impl Plan {
             match old_rows.get(key.as_ref()) {
                 Some(&row) => {
                     plan.seen.insert(row);
-                    if old.entries[row].fingerprint == f.fingerprint {
-                        plan.reused.insert(idx, row);
-                    } else {
+                    let e = &old.entries[row];
+                    if e.fingerprint != f.fingerprint {
                         plan.changed_rows.insert(idx, row);
                         plan.to_embed.push(idx);
+                    } else if e.identity.may_differ(&f.identity) {
+                        plan.suspects.insert(idx, row);
+                    } else {
+                        plan.reused.insert(idx, row);
                     }
                 }
                 None => match old_failed.get(key.as_ref()) {
-                    Some(failed) if failed.fingerprint == f.fingerprint => {
+                    Some(failed) if failed.lasting && failed.fingerprint == f.fingerprint => {
                         plan.still_failed.push((*failed).clone())
                     }
                     _ => plan.fresh.push(idx),
@@ -126,6 +147,34 @@ impl Plan {
             plan.found.push(f);
         }
         plan
+    }
+
+    /// The files whose size and date are those of their entry but whose identity is not:
+    /// another inode (swapped names, a copy put back) or a status change (a rewrite with its
+    /// date set back, or only a `chmod`). Each comes with the sampled hash its entry's content
+    /// had (`None`: not known), for [`Plan::confirm`].
+    pub fn suspects(&self, old: &Vectors) -> Vec<(usize, Option<Sample>)> {
+        let mut out: Vec<_> = self
+            .suspects
+            .iter()
+            .map(|(&idx, &row)| (idx, old.entries[row].content.map(|c| c.sample)))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Settles a suspect: the same content keeps its vector; another content is new at this
+    /// path and is looked for like any new file (the other half of a swap holds it) or
+    /// embedded. Its old vector is never kept: it may be another photo's.
+    pub fn confirm(&mut self, idx: usize, same_content: bool) {
+        let Some(row) = self.suspects.remove(&idx) else {
+            return;
+        };
+        if same_content {
+            self.reused.insert(idx, row);
+        } else {
+            self.fresh.push(idx);
+        }
     }
 
     /// Found indexes of the files under paths the index does not know (new, moved or copied).
@@ -147,8 +196,16 @@ impl Plan {
     /// best first (those files keep that vector; the others are embedded). A vanished entry
     /// whose content turned up under a new path is a move, each one taken once; what is left of the vanished entries is dropped —
     /// unless `prune` is off and the scan found nothing or lost most of a large index at once,
-    /// when they are kept and counted in `kept_missing`.
-    pub fn settle(&mut self, old: &Vectors, origins: Vec<Vec<Origin>>, prune: bool) {
+    /// or `unmounted` says an entry's file system is gone (a drive not mounted): those are kept
+    /// and counted in `kept_missing`.
+    pub fn settle(
+        &mut self,
+        old: &Vectors,
+        origins: Vec<Vec<Origin>>,
+        prune: bool,
+        unmounted: impl Fn(&Entry) -> bool,
+    ) {
+        assert!(self.suspects.is_empty(), "every suspect confirmed first");
         assert_eq!(
             origins.len(),
             self.fresh.len(),
@@ -186,15 +243,19 @@ impl Plan {
             }
             if self.in_unreadable(&e.path) {
                 self.kept.push(row);
+            } else if !prune && unmounted(e) {
+                self.unmounted += 1;
+                self.kept.push(row);
             } else {
                 missing.push(row);
             }
         }
+        self.kept_missing = self.unmounted;
         let mass_removal = !missing.is_empty()
             && (self.found.is_empty()
                 || (missing.len() >= MASS_REMOVAL_MIN && missing.len() * 2 > old.len()));
         if mass_removal && !prune {
-            self.kept_missing = missing.len();
+            self.kept_missing += missing.len();
             self.kept.extend(missing);
         } else {
             self.removed = missing.len();
@@ -253,7 +314,8 @@ impl Plan {
         let f = &self.found[self.to_embed[position]];
         let outcome = match done {
             Done::Embedded(v, _) => Outcome::Vector(v.clone()),
-            Done::Failed(reason) => Outcome::Failed(reason.clone()),
+            Done::Failed(f) if f.lasting => Outcome::Failed(f.reason.clone()),
+            Done::Failed(f) => Outcome::FailedForNow(f.reason.clone()),
             Done::Vanished => return None,
         };
         Some(Change {
@@ -285,30 +347,32 @@ impl Plan {
             failed: self.still_failed.clone(),
             pairs: Vec::new(),
         };
-        let mut push = |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, u64), row: &[f32]| {
-            let (fingerprint, content, inode) = e;
-            out.entries.push(Entry {
-                path,
-                fingerprint,
-                content,
-                inode,
-            });
-            out.data.extend_from_slice(row);
-        };
+        let mut push =
+            |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, Identity), row: &[f32]| {
+                let (fingerprint, content, identity) = e;
+                out.entries.push(Entry {
+                    path,
+                    fingerprint,
+                    content,
+                    identity,
+                });
+                out.data.extend_from_slice(row);
+            };
         let mut failed = Vec::new();
         for (idx, f) in self.found.iter().enumerate() {
             let key = || path_bytes(&f.rel_path).into_owned();
             // This file as scanned, with the content key read in this run or else `recorded`.
             let now = |recorded: Option<ContentKey>| {
                 let content = self.keys.get(&idx).copied().or(recorded);
-                (f.fingerprint, content, f.inode)
+                (f.fingerprint, content, f.identity)
             };
             match new.get(&idx) {
                 Some(Done::Embedded(v, content)) => push(key(), now(*content), v),
-                Some(Done::Failed(reason)) => failed.push(Failed {
+                Some(Done::Failed(why)) => failed.push(Failed {
                     path: key(),
                     fingerprint: f.fingerprint,
-                    reason: reason.clone(),
+                    reason: why.reason.clone(),
+                    lasting: why.lasting,
                 }),
                 Some(Done::Vanished) => {}
                 None => {
@@ -316,7 +380,7 @@ impl Plan {
                         push(key(), now(old.entries[r].content), old.row(r));
                     } else if let Some(&r) = self.changed_rows.get(&idx) {
                         let e = &old.entries[r];
-                        push(key(), (e.fingerprint, e.content, e.inode), old.row(r));
+                        push(key(), (e.fingerprint, e.content, e.identity), old.row(r));
                     } else {
                         match self.adopted.get(&idx) {
                             Some(Origin::Row(r)) => {
@@ -335,7 +399,7 @@ impl Plan {
             let e = &old.entries[r];
             push(
                 e.path.clone(),
-                (e.fingerprint, e.content, e.inode),
+                (e.fingerprint, e.content, e.identity),
                 old.row(r),
             );
         }
@@ -369,7 +433,7 @@ mod tests {
                 path: n.as_bytes().to_vec(),
                 fingerprint: fp(1),
                 content: None,
-                inode: 0,
+                identity: Identity::default(),
             });
             v.data.push(1.0);
         }
@@ -380,7 +444,7 @@ mod tests {
     fn planned(old: &Vectors, scan: Scan, prune: bool) -> Plan {
         let mut plan = Plan::new(old, scan);
         let none = vec![Vec::new(); plan.fresh().len()];
-        plan.settle(old, none, prune);
+        plan.settle(old, none, prune, |_| false);
         plan
     }
 
@@ -391,7 +455,7 @@ mod tests {
                 .map(|n| Found {
                     rel_path: PathBuf::from(n),
                     fingerprint: fp(1),
-                    inode: 0,
+                    identity: Identity::default(),
                 })
                 .collect(),
             ..Scan::default()
@@ -456,7 +520,7 @@ mod tests {
                 vec![Origin::Row(row)]
             })
             .collect();
-        plan.settle(&old, origins, false);
+        plan.settle(&old, origins, false, |_| false);
         assert_eq!((plan.moved, plan.shared), (40, 1));
         assert_eq!((plan.removed, plan.kept_missing), (0, 0));
         assert!(plan.to_embed.is_empty());
@@ -480,10 +544,88 @@ mod tests {
         s.unreadable.push(PathBuf::from("locked"));
         let mut plan = Plan::new(&old, s);
         assert!(!plan.lost_its_path(&old, 0), "its folder could not be read");
-        plan.settle(&old, vec![vec![Origin::Row(0)]], false);
+        plan.settle(&old, vec![vec![Origin::Row(0)]], false, |_| false);
         assert_eq!((plan.moved, plan.shared, plan.removed), (0, 1, 0));
         let merged = plan.merge(&old, &[]);
         let paths: Vec<&[u8]> = merged.entries.iter().map(|e| e.path.as_slice()).collect();
         assert_eq!(paths, [&b"a.jpg"[..], b"copy-of-x.jpg", b"locked/x.jpg"]);
+    }
+
+    fn identity(inode: u64, ctime_ns: i128) -> Identity {
+        Identity {
+            inode,
+            ctime_ns,
+            dev: 1,
+        }
+    }
+
+    #[test]
+    fn a_file_with_its_size_and_date_but_another_identity_keeps_its_vector_only_if_its_content_is_the_same(
+    ) {
+        let mut old = index(&["a.jpg", "b.jpg", "c.jpg"]);
+        old.data = vec![1.0, 2.0, 3.0];
+        for (i, e) in old.entries.iter_mut().enumerate() {
+            e.content = Some(crate::index::content_key::key_of_bytes(&[i as u8]));
+            e.identity = identity(i as u64 + 1, 10);
+        }
+        // a and b swapped names (each has the other's inode); c was only chmod-ed.
+        let mut now = scan(&["a.jpg", "b.jpg", "c.jpg"]);
+        now.found[0].identity = identity(2, 20);
+        now.found[1].identity = identity(1, 20);
+        now.found[2].identity = identity(3, 20);
+        let mut plan = Plan::new(&old, now);
+        assert_eq!(plan.reused(), 0, "nothing is trusted before it is checked");
+        let suspects = plan.suspects(&old);
+        assert_eq!(suspects.len(), 3);
+        assert_eq!(suspects[0].1, old.entries[0].content.map(|c| c.sample));
+        plan.confirm(0, false);
+        plan.confirm(1, false);
+        plan.confirm(2, true);
+        assert_eq!(plan.fresh(), &[0, 1]);
+        // Looked for by content, each finds the other's row.
+        plan.settle(
+            &old,
+            vec![vec![Origin::Row(1)], vec![Origin::Row(0)]],
+            false,
+            |_| false,
+        );
+        assert!(plan.to_embed.is_empty());
+        let merged = plan.merge(&old, &[]);
+        assert_eq!(merged.data, vec![2.0, 1.0, 3.0]);
+        assert_eq!(
+            merged.entries[2].identity,
+            identity(3, 20),
+            "the new identity is kept"
+        );
+    }
+
+    #[test]
+    fn an_identity_not_known_is_no_reason_to_doubt_a_file() {
+        let mut old = index(&["a.jpg"]);
+        old.entries[0].identity = identity(7, 0);
+        let mut now = scan(&["a.jpg"]);
+        now.found[0].identity = identity(7, 99);
+        let plan = Plan::new(&old, now);
+        assert_eq!(plan.reused(), 1);
+        assert!(!identity(0, 0).may_differ(&identity(5, 5)));
+        assert!(identity(5, 5).may_differ(&identity(6, 5)));
+        assert!(identity(5, 5).may_differ(&identity(5, 6)));
+    }
+
+    #[test]
+    fn a_failure_in_this_system_is_tried_again_but_one_in_the_file_is_not() {
+        let mut old = index(&[]);
+        for (name, lasting) in [("corrupt.jpg", true), ("locked.jpg", false)] {
+            old.failed.push(Failed {
+                path: name.as_bytes().to_vec(),
+                fingerprint: fp(1),
+                reason: "why".into(),
+                lasting,
+            });
+        }
+        let plan = Plan::new(&old, scan(&["corrupt.jpg", "locked.jpg"]));
+        assert_eq!(plan.still_failed.len(), 1);
+        assert_eq!(plan.still_failed[0].path, b"corrupt.jpg");
+        assert_eq!(plan.fresh(), &[1]);
     }
 }

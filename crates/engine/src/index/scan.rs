@@ -18,8 +18,46 @@ pub struct Found {
     pub rel_path: PathBuf,
     /// Its size and modification time when the scan saw it.
     pub fingerprint: Fingerprint,
-    /// The file's inode number: a rename or a move within one file system keeps it.
+    /// Which file on its file system this is.
+    pub identity: Identity,
+}
+
+/// Which file a path names, beyond its size and date: the inode number (a rename or a move
+/// within one file system keeps it) and the status-change time (any rewrite, rename or
+/// `chmod` moves it, and no tool can set it back). Two photos of the same size and date
+/// swapping names, or a same-size rewrite with its date restored, keep the fingerprint but
+/// not the identity. The device says which file system held it, so that a photo missing
+/// because its drive is not mounted is not taken for a deleted one.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct Identity {
+    /// The inode number (0: not known).
     pub inode: u64,
+    /// The status-change time in nanoseconds since 1970 (0: not known).
+    pub ctime_ns: i128,
+    /// The device of its file system (0: not known). Not part of [`Identity::may_differ`]:
+    /// a drive plugged in again may get another number.
+    pub dev: u64,
+}
+
+impl Identity {
+    /// The identity of a file, from its metadata.
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            inode: meta.ino(),
+            ctime_ns: meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+            dev: meta.dev(),
+        }
+    }
+
+    /// True when the file seen `now` may not be the one recorded: a part both know differs.
+    /// The content then has to be checked before its vector is trusted.
+    pub fn may_differ(&self, now: &Identity) -> bool {
+        let differs = |old: i128, new: i128| old != 0 && old != new;
+        differs(self.inode as i128, now.inode as i128) || differs(self.ctime_ns, now.ctime_ns)
+    }
 }
 
 /// Size and modification time: cheap to read, and they change whenever the content does in
@@ -116,7 +154,7 @@ pub fn scan(root: &Path, progress: Option<&Sender>, cancel: &CancelToken) -> Sca
         out.found.push(Found {
             rel_path,
             fingerprint: Fingerprint::of(&meta),
-            inode: std::os::unix::fs::MetadataExt::ino(&meta),
+            identity: Identity::of(&meta),
         });
         if out.found.len() % 256 == 0 {
             emit(

@@ -4,6 +4,7 @@
 //! while others call [`Library::search`], which always sees the last saved state of the index.
 
 mod browse;
+mod mounts;
 mod moves;
 mod update;
 
@@ -16,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::index::content_key::ContentKey;
 use crate::index::format::{self, Kind, LoadError, Vectors};
 use crate::index::journal;
-use crate::index::scan::Fingerprint;
+use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{path_bytes, path_from_bytes, Store};
 use crate::progress::Skipped;
 use crate::query::nearest::{self, Graph};
@@ -122,6 +123,14 @@ pub enum IndexStatus {
     Missing,
     /// A saved index was read and is in use.
     Loaded,
+    /// A saved index was read and is in use, less the photos of its damaged blocks: an update
+    /// embeds them again.
+    Damaged {
+        /// The index file.
+        file: PathBuf,
+        /// Photos whose vectors were dropped.
+        lost: usize,
+    },
     /// A saved index that cannot be used (damaged, another format or model): it will be rebuilt.
     Unusable {
         /// The index file that could not be used.
@@ -227,8 +236,21 @@ pub(crate) fn read_index(dir: &Path, root: &Path, model: &Model) -> OnDisk {
     let file = dir.join(VECTORS_FILE);
     let mut notices = Vec::new();
     let fresh = || Vectors::empty(path_bytes(root).into_owned(), model.dim);
-    let (mut vectors, status) = match format::load_vectors(&file, model.id, model.dim) {
-        Ok(v) => (v, IndexStatus::Loaded),
+    let (mut vectors, status) = match format::load_vectors_salvaging(&file, model.id, model.dim) {
+        Ok(salvaged) => {
+            if salvaged.lost == 0 {
+                (salvaged.vectors, IndexStatus::Loaded)
+            } else {
+                notices.push(format!(
+                    "Part of the index file was damaged ({}): the vectors of {} photos were dropped and will be embedded again; the other {} are kept.",
+                    file.display(),
+                    salvaged.lost,
+                    salvaged.vectors.len()
+                ));
+                let lost = salvaged.lost;
+                (salvaged.vectors, IndexStatus::Damaged { file, lost })
+            }
+        }
         Err(LoadError::Missing) => (fresh(), IndexStatus::Missing),
         Err(err) => {
             let reason = err.to_string();
@@ -407,7 +429,9 @@ impl Library {
             path: path.to_path_buf(),
             cause: e.into(),
         })?;
-        let unchanged = snap.vectors.entries[row].fingerprint == Fingerprint::of(&meta);
+        let entry = &snap.vectors.entries[row];
+        let unchanged = entry.fingerprint == Fingerprint::of(&meta)
+            && !entry.identity.may_differ(&Identity::of(&meta));
         Ok(unchanged.then_some((snap, row)))
     }
 

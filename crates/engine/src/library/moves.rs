@@ -1,6 +1,7 @@
 //! Recognising a file under a new path as one whose vector is already known: moved or renamed
-//! inside the folder, copied byte for byte, or the very same file indexed through another
-//! folder that overlaps this one (`~/Pictures` and `~/Pictures/2024`).
+//! inside the folder, copied byte for byte, the very same file indexed through another
+//! folder that overlaps this one (`~/Pictures` and `~/Pictures/2024`), or a file of a folder
+//! that is no longer there (the library's top folder renamed: `Photos` → `Photos 2024`).
 //!
 //! Only files whose size is that of a known file are read at all, and then only their first
 //! and last 64 KiB (the sampled hash). A sample match is confirmed by the full hash of the new
@@ -45,7 +46,15 @@ pub struct Known<'a> {
 impl<'a> Known<'a> {
     /// The known contents of `old` (whose files were matched by path in `plan`) and of the
     /// `others` indexes, for files found under `root`.
-    pub fn new(root: &'a Path, old: &'a Vectors, plan: &Plan, others: &'a [Vectors]) -> Self {
+    /// `vanished` are the indexes of folders no longer there: their files lost their paths,
+    /// and a renamed folder's files keep their inodes.
+    pub fn new(
+        root: &'a Path,
+        old: &'a Vectors,
+        plan: &Plan,
+        others: &'a [Vectors],
+        vanished: &'a [Vanished],
+    ) -> Self {
         let mut known = Known {
             root,
             by_size: HashMap::new(),
@@ -56,7 +65,7 @@ impl<'a> Known<'a> {
                 known.add(Candidate {
                     fingerprint: e.fingerprint,
                     content,
-                    inode: e.inode,
+                    inode: e.identity.inode,
                     source: Source::Row(row),
                     lost: plan.lost_its_path(old, row),
                 });
@@ -76,6 +85,19 @@ impl<'a> Known<'a> {
                         inode: 0,
                         source: Source::Foreign(other, row),
                         lost: false,
+                    });
+                }
+            }
+        }
+        for gone in vanished {
+            for (row, e) in gone.vectors.entries.iter().enumerate() {
+                if let Some(content) = e.content {
+                    known.add(Candidate {
+                        fingerprint: e.fingerprint,
+                        content,
+                        inode: e.identity.inode,
+                        source: Source::Foreign(&gone.vectors, row),
+                        lost: true,
                     });
                 }
             }
@@ -138,7 +160,7 @@ impl<'a> Known<'a> {
 /// True when `found` is the very file `c` was, renamed or moved within its file system: the
 /// same inode, size and modification time (and, checked by the caller, the same sample).
 fn renamed(c: &Candidate, found: &Found) -> bool {
-    c.lost && c.inode != 0 && c.inode == found.inode && c.fingerprint == found.fingerprint
+    c.lost && c.inode != 0 && c.inode == found.identity.inode && c.fingerprint == found.fingerprint
 }
 
 fn elsewhere(other: &Vectors, row: usize) -> Origin {
@@ -146,6 +168,69 @@ fn elsewhere(other: &Vectors, row: usize) -> Origin {
         vector: other.row(row).to_vec(),
         content: other.entries[row].content,
     }
+}
+
+/// The index of a folder that is no longer there, and where it is kept.
+pub struct Vanished {
+    /// Its index folder (in the data directory).
+    pub dir: PathBuf,
+    /// What it holds.
+    pub vectors: Vectors,
+}
+
+impl Vanished {
+    /// True when `now` (this folder's new index) holds every photo of this one as the very
+    /// same files: each content, and each inode — the folder was renamed or moved within its
+    /// file system, not copied, so its index has nothing more to give.
+    pub fn adopted_by(&self, now: &Vectors) -> bool {
+        let contents: std::collections::HashSet<_> =
+            now.entries.iter().filter_map(|e| e.content).collect();
+        let inodes: std::collections::HashSet<_> =
+            now.entries.iter().map(|e| e.identity.inode).collect();
+        !self.vectors.is_empty()
+            && self.vectors.entries.iter().all(|e| {
+                e.content.is_some_and(|c| contents.contains(&c))
+                    && e.identity.inode != 0
+                    && inodes.contains(&e.identity.inode)
+            })
+    }
+}
+
+/// The indexes of folders that are no longer there (renamed, moved, deleted, or on a drive not
+/// mounted), read from `indexes_dir` beside this folder's own index `own_dir`.
+pub fn vanished_indexes(
+    indexes_dir: &Path,
+    own_dir: &Path,
+    model_id: [u8; 32],
+    dim: usize,
+) -> Vec<Vanished> {
+    other_indexes(indexes_dir, own_dir, model_id)
+        .filter(|(_, folder)| !path_from_bytes(folder).exists())
+        .filter_map(|(file, peeked)| {
+            let vectors = crate::index::format::load_vectors(&file, model_id, dim).ok()?;
+            let dir = file.parent()?.to_path_buf();
+            (vectors.folder == peeked).then_some(Vanished { dir, vectors })
+        })
+        .collect()
+}
+
+/// The vectors files of other folders' indexes, with the folder each names (peeked from its
+/// first bytes, not yet checked).
+fn other_indexes<'a>(
+    indexes_dir: &Path,
+    own_dir: &'a Path,
+    model_id: [u8; 32],
+) -> impl Iterator<Item = (PathBuf, Vec<u8>)> + 'a {
+    std::fs::read_dir(indexes_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join(crate::library::VECTORS_FILE))
+        .filter(move |file| file.parent() != Some(own_dir))
+        .filter_map(move |file| {
+            let peeked = crate::index::format::folder_of(&file, model_id).ok()?;
+            Some((file, peeked))
+        })
 }
 
 /// True when one of the two folders (absolute, canonical) is the other or inside it.
@@ -163,18 +248,11 @@ pub fn overlapping_indexes(
     model_id: [u8; 32],
     dim: usize,
 ) -> Vec<Vectors> {
-    let Ok(dirs) = std::fs::read_dir(indexes_dir) else {
-        return Vec::new();
-    };
-    dirs.flatten()
-        .map(|d| d.path().join(crate::library::VECTORS_FILE))
-        .filter(|file| file.parent() != Some(own_dir))
-        // The folder first, from the file's first bytes: an unrelated index is not read.
-        .filter_map(|file| {
-            let peeked = crate::index::format::folder_of(&file, model_id).ok()?;
-            let folder = path_from_bytes(&peeked);
-            (folder.as_path() != root && overlap(&folder, root) && folder.is_dir())
-                .then_some((file, peeked))
+    // The folder first, from the file's first bytes: an unrelated index is not read.
+    other_indexes(indexes_dir, own_dir, model_id)
+        .filter(|(_, peeked)| {
+            let folder = path_from_bytes(peeked);
+            folder.as_path() != root && overlap(&folder, root) && folder.is_dir()
         })
         // The peek is not checksummed: the whole file must say the same folder.
         .filter_map(|(file, peeked)| {

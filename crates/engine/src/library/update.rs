@@ -14,8 +14,9 @@ use crate::index::content_key::{self, ContentKey};
 use crate::index::format::{self, Kind, Vectors};
 use crate::index::journal::{self, Journal};
 use crate::index::lock::IndexLock;
-use crate::index::plan::{Done, Origin, Plan};
+use crate::index::plan::{Done, Failure, Origin, Plan};
 use crate::index::{scan, store};
+use crate::library::mounts::Unmounted;
 use crate::library::moves::{self, Known};
 use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Stamp, GRAPH_FILE};
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
@@ -94,6 +95,7 @@ impl Library {
             started: Instant::now(),
             skipped: Vec::new(),
             bytes_written: 0,
+            vanished: Vec::new(),
         }
         .go(options, &mut known);
         if result.is_err() {
@@ -112,6 +114,8 @@ struct Run<'a> {
     started: Instant,
     skipped: Vec<Skipped>,
     bytes_written: u64,
+    /// The indexes of folders no longer there, read to find files by content.
+    vanished: Vec<moves::Vanished>,
 }
 
 /// The files embedded so far, and those not yet in a checkpoint.
@@ -152,6 +156,7 @@ impl Run<'_> {
         }
         let work = self.embed(&plan, &old.vectors, known)?;
         let vectors = self.save(&plan, &old, &work, known)?;
+        self.retire_adopted_indexes(&vectors);
         if !self.cancel.is_cancelled() {
             self.build_graph(&vectors)?;
         }
@@ -193,8 +198,10 @@ impl Run<'_> {
         let mut scan = scan;
         let scan_skipped = std::mem::take(&mut scan.skipped);
         let mut plan = Plan::new(old, scan);
+        self.check_identities(old, &mut plan);
         let origins = self.identify(old, &plan);
-        plan.settle(old, origins, prune);
+        let unmounted = Unmounted::new(&self.lib.root);
+        plan.settle(old, origins, prune, |e| unmounted.holds(e));
         self.read_missing_keys(old, &mut plan);
         for s in scan_skipped {
             self.skip(s);
@@ -203,16 +210,24 @@ impl Run<'_> {
             let s = self.lib.skip_of(&f.path, &f.reason);
             self.skip(s);
         }
-        if plan.kept_missing > 0 {
+        if plan.unmounted > 0 {
+            self.notice(format!(
+                "{} indexed photos are missing with the drive or share that held them ({}), which is not mounted: kept them. Remove them only if they were deleted (photo-sim index --prune).",
+                plan.unmounted,
+                unmounted.folders().join(", ")
+            ));
+        }
+        if plan.kept_missing > plan.unmounted {
+            let kept = plan.kept_missing - plan.unmounted;
             self.notice(if plan.total() == 0 {
                 format!(
                     "The folder is empty or not mounted: kept the index of {} photos. Remove them only if they were deleted (photo-sim index --prune).",
-                    plan.kept_missing
+                    kept
                 )
             } else {
                 format!(
                     "{} indexed photos are missing (most of the index at once): kept them in case part of the folder is not mounted. Remove them only if they were deleted (photo-sim index --prune).",
-                    plan.kept_missing
+                    kept
                 )
             });
         }
@@ -228,25 +243,46 @@ impl Run<'_> {
         plan
     }
 
+    /// Reads the sampled hash of each file whose size and date are unchanged but whose identity
+    /// is not (names swapped, a rewrite with its date set back, or only a `chmod`): 128 KiB
+    /// a file, so that a vector is never kept for a file that now holds another photo.
+    fn check_identities(&self, old: &Vectors, plan: &mut Plan) {
+        let suspects = plan.suspects(old);
+        let root = &self.lib.root;
+        let verdicts: Vec<(usize, bool)> = suspects
+            .par_iter()
+            .map(|&(idx, expected)| {
+                let path = root.join(&plan.found[idx].rel_path);
+                let same = expected.is_some() && content_key::sample_of(&path).ok() == expected;
+                (idx, same)
+            })
+            .collect();
+        for (idx, same) in verdicts {
+            plan.confirm(idx, same);
+        }
+    }
+
     /// Looks for the files under new paths whose content is already known (moved, renamed,
-    /// copied, or indexed through an overlapping folder), on every core.
-    fn identify(&self, old: &Vectors, plan: &Plan) -> Vec<Vec<Origin>> {
+    /// copied, indexed through an overlapping folder, or in a folder no longer there), on
+    /// every core.
+    fn identify(&mut self, old: &Vectors, plan: &Plan) -> Vec<Vec<Origin>> {
         let lib = self.lib;
         let fresh = plan.fresh();
         if fresh.is_empty() {
             return Vec::new();
         }
-        let others = match lib.dir.parent() {
-            Some(indexes) => moves::overlapping_indexes(
-                indexes,
-                &lib.dir,
-                &lib.root,
-                lib.model.id,
-                lib.model.dim,
-            ),
-            None => Vec::new(),
+        let (others, vanished) = match lib.dir.parent() {
+            Some(indexes) => {
+                let (id, dim) = (lib.model.id, lib.model.dim);
+                (
+                    moves::overlapping_indexes(indexes, &lib.dir, &lib.root, id, dim),
+                    moves::vanished_indexes(indexes, &lib.dir, id, dim),
+                )
+            }
+            None => Default::default(),
         };
-        let known = Known::new(&lib.root, old, plan, &others);
+        self.vanished = vanished;
+        let known = Known::new(&lib.root, old, plan, &others, &self.vanished);
         if known.is_empty() {
             return vec![Vec::new(); fresh.len()];
         }
@@ -342,11 +378,11 @@ impl Run<'_> {
                         continue;
                     }
                 };
-                if let Done::Failed(reason) = &done {
+                if let Done::Failed(failure) = &done {
                     let path = lib.root.join(&plan.found[plan.to_embed[pos]].rel_path);
                     self.skip(Skipped {
                         path,
-                        reason: reason.clone(),
+                        reason: failure.reason.clone(),
                     });
                 }
                 work.done[pos] = Some(done);
@@ -448,6 +484,28 @@ impl Run<'_> {
         Ok(vectors)
     }
 
+    /// Removes the index of a folder no longer there once this folder holds every one of its
+    /// photos as the very same files (it was renamed or moved): it has nothing left to give,
+    /// and would otherwise be left behind. An index of a folder merely copied here, or of a
+    /// drive not mounted, is kept.
+    fn retire_adopted_indexes(&mut self, now: &Vectors) {
+        for gone in std::mem::take(&mut self.vanished) {
+            let folder = crate::index::store::path_from_bytes(&gone.vectors.folder);
+            if folder.exists() || !gone.adopted_by(now) {
+                continue;
+            }
+            let words = match std::fs::remove_dir_all(&gone.dir) {
+                Ok(()) => "its old index was removed",
+                Err(_) => "its old index could not be removed",
+            };
+            self.notice(format!(
+                "{} photos were recognised from the index of {}, which is no longer there (renamed or moved here): none was embedded again, and {words}.",
+                gone.vectors.len(),
+                folder.display()
+            ));
+        }
+    }
+
     /// Builds (and saves) the nearest-neighbour graph when the folder is large enough to need
     /// one and the saved graph is not of this content.
     fn build_graph(&mut self, vectors: &Vectors) -> Result<()> {
@@ -539,19 +597,21 @@ fn embed_one(session: &mut Session, path: &Path, size: u64) -> Done {
             Err(decode::DecodeError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Done::Vanished
             }
-            Err(e) => return Done::Failed(e.to_string()),
+            Err(e) => return failed(e.to_string(), e.is_lasting()),
         };
         match session.embed(&input) {
             Ok(v) => Done::Embedded(v, content),
-            Err(e) => Done::Failed(format!("the model failed on it: {e}")),
+            Err(e) => failed(format!("the model failed on it: {e}"), false),
         }
     }));
     result.unwrap_or_else(|panic| {
-        Done::Failed(format!(
-            "the decoder crashed on it ({})",
-            panic_text(panic.as_ref())
-        ))
+        let why = format!("the decoder crashed on it ({})", panic_text(panic.as_ref()));
+        failed(why, true)
     })
+}
+
+fn failed(reason: String, lasting: bool) -> Done {
+    Done::Failed(Failure { reason, lasting })
 }
 
 /// The model input of the file at `path`, and its content key, from one read of the file (the
