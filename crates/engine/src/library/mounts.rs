@@ -15,8 +15,9 @@ pub struct Unmounted<'a> {
     root: &'a Path,
     /// The device of the library's folder itself.
     root_dev: Option<u64>,
-    /// Folders (relative) already looked at: the device found there now.
-    devices: RefCell<HashMap<PathBuf, Option<u64>>>,
+    /// Folders (relative) already looked at, with the device a photo there had: whether that
+    /// file system is gone from it.
+    looked_at: RefCell<HashMap<(PathBuf, u64), bool>>,
     /// The folders (relative) whose file system was found gone, for the person.
     gone: RefCell<BTreeSet<PathBuf>>,
 }
@@ -27,7 +28,7 @@ impl<'a> Unmounted<'a> {
         Self {
             root,
             root_dev: std::fs::metadata(root).ok().map(|m| m.dev()),
-            devices: RefCell::default(),
+            looked_at: RefCell::default(),
             gone: RefCell::default(),
         }
     }
@@ -41,18 +42,19 @@ impl<'a> Unmounted<'a> {
         }
         let rel = path_from_bytes(&e.path);
         let folder = rel.parent().unwrap_or(Path::new("")).to_path_buf();
-        let now = *self
-            .devices
+        *self
+            .looked_at
             .borrow_mut()
-            .entry(folder.clone())
-            .or_insert_with(|| device_of_nearest(self.root, &folder));
-        let gone = now != Some(dev);
-        if gone {
-            self.gone
-                .borrow_mut()
-                .insert(top_of_mount(self.root, &folder));
-        }
-        gone
+            .entry((folder.clone(), dev))
+            .or_insert_with(|| {
+                let gone = device_of_nearest(self.root, &folder) != Some(dev);
+                if gone {
+                    self.gone
+                        .borrow_mut()
+                        .insert(top_of_mount(self.root, &folder));
+                }
+                gone
+            })
     }
 
     /// The folders whose drive was found gone, for a message.
