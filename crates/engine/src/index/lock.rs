@@ -66,6 +66,21 @@ impl IndexLock {
         file.try_lock().ok()?;
         Some(Self { _file: file })
     }
+
+    /// True when an update holds the lock of the existing index folder `dir` now (in another
+    /// process, or in this one). Never waits, never creates the folder; a lock that cannot
+    /// be read at all is not taken for a held one.
+    pub fn is_held(dir: &Path) -> bool {
+        let Ok(file) = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+        else {
+            return false;
+        };
+        matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
+    }
 }
 
 #[cfg(test)]
@@ -98,5 +113,20 @@ mod tests {
             .unwrap()
             .is_none());
         drop(held);
+    }
+
+    #[test]
+    fn a_held_lock_is_seen_without_being_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!IndexLock::is_held(&dir.path().join("no such folder")));
+        assert!(!IndexLock::is_held(dir.path()));
+        let held = IndexLock::acquire(dir.path(), &CancelToken::new(), || {}).unwrap();
+        assert!(IndexLock::is_held(dir.path()));
+        drop(held);
+        assert!(!IndexLock::is_held(dir.path()));
+        assert!(
+            IndexLock::try_now(dir.path()).is_some(),
+            "looking left it free"
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! One indexed folder: its index as loaded from disk, and the answers to queries.
 //!
 //! A `Library` is shared between threads: one can run [`Library::update`] (see `update.rs`)
-//! while others call [`Library::search`], which always sees the last saved state of the index.
+//! while others call [`Library::search`], which always sees the last saved state of the index;
+//! [`Library::reload_if_changed`] (`reload.rs`) follows what another process saved.
 
 mod browse;
 mod mounts;
 mod moves;
+mod reload;
 mod update;
 
 pub use browse::{browse, Request, Scope, Tile};

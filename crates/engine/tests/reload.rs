@@ -1,0 +1,94 @@
+//! Two libraries on one folder and one data directory, as the app and `photo-sim index` are:
+//! the one that did not write reads what the other saved, checkpoints included, and never
+//! reads under its own running update.
+
+#[path = "../../../tests/common/engine.rs"]
+mod common;
+
+use common::{save_jpeg, small_photos, synthetic, Sandbox};
+use photo_sim_engine::{CancelToken, Event, UpdateOptions};
+use std::time::Duration;
+
+#[test]
+fn a_library_reloads_what_another_saved_and_finds_the_new_photos_by_their_stored_vectors() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos(), 6);
+    let (writer, _) = sb.index();
+    let reader = sb.open();
+    assert_eq!(
+        reader.reload_if_changed(),
+        None,
+        "nothing changed since it opened"
+    );
+
+    for seed in 100..104 {
+        save_jpeg(
+            &synthetic(seed, 160, 120),
+            &sb.photos().join(format!("new{seed}.jpg")),
+            90,
+        );
+    }
+    writer
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(reader.len(), 6, "nothing is read until asked");
+    assert_eq!(reader.reload_if_changed(), Some(10));
+    assert_eq!(reader.reload_if_changed(), None, "read once");
+    assert_eq!(writer.reload_if_changed(), None, "its own save is no news");
+
+    let new = sb.photos().join("new101.jpg").canonicalize().unwrap();
+    let (_, stored) = writer
+        .vectors()
+        .into_iter()
+        .find(|(p, _)| *p == new)
+        .expect("the writer indexed the new photo");
+    let hit = &reader.search_vector(&stored, 1)[0];
+    assert_eq!(hit.path, new);
+    assert!(hit.similarity > 0.999, "{}", hit.similarity);
+    let first = &reader.search(&new, 1).unwrap()[0];
+    assert_eq!(first.path, new, "the new photo finds itself");
+}
+
+#[test]
+fn a_reader_follows_the_checkpoints_of_a_running_update_and_the_writer_never_reloads_under_it() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos(), 12);
+    let writer = sb.open().with_checkpoint_every(Duration::ZERO);
+    let reader = sb.open();
+    assert!(!reader.update_running());
+    // The writer pauses after its first checkpoint: its events go through a channel with no
+    // room, so it waits at the next one until it is read.
+    let (events, events_rx) = crossbeam_channel::bounded(0);
+    let writer = &writer;
+    std::thread::scope(|s| {
+        let run = s.spawn(move || {
+            writer
+                .update(
+                    &UpdateOptions::default(),
+                    Some(&events),
+                    &CancelToken::new(),
+                )
+                .unwrap()
+        });
+        let checkpointed = events_rx
+            .iter()
+            .find_map(|e| match e {
+                Event::Saved { indexed } => Some(indexed),
+                _ => None,
+            })
+            .expect("a checkpoint");
+        assert!(reader.update_running());
+        assert_eq!(
+            writer.reload_if_changed(),
+            None,
+            "its own update is running"
+        );
+        assert_eq!(reader.reload_if_changed(), Some(checkpointed));
+        assert_eq!(reader.len(), checkpointed);
+        for _ in events_rx.iter() {}
+        run.join().unwrap();
+    });
+    assert!(!reader.update_running());
+    assert_eq!(reader.reload_if_changed(), Some(12));
+    assert_eq!(writer.reload_if_changed(), None);
+}
