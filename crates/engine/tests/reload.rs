@@ -1,12 +1,13 @@
 //! Two libraries on one folder and one data directory, as the app and `photo-sim index` are:
-//! the one that did not write reads what the other saved, checkpoints included, and never
-//! reads under its own running update.
+//! the one that did not write reads what the other saved, checkpoints included, never reads
+//! under its own running update, and an update that starts by reading the other's save says
+//! so.
 
 #[path = "../../../tests/common/engine.rs"]
 mod common;
 
 use common::{save_jpeg, small_photos, synthetic, Sandbox};
-use photo_sim_engine::{CancelToken, Event, UpdateOptions};
+use photo_sim_engine::{run_update, CancelToken, Event, UpdateOptions};
 use std::time::Duration;
 
 #[test]
@@ -91,4 +92,25 @@ fn a_reader_follows_the_checkpoints_of_a_running_update_and_the_writer_never_rel
     assert!(!reader.update_running());
     assert_eq!(reader.reload_if_changed(), Some(12));
     assert_eq!(writer.reload_if_changed(), None);
+}
+
+#[test]
+fn an_update_that_catches_up_with_another_s_save_tells_that_queries_see_it() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos(), 4);
+    let late = sb.open();
+    sb.index();
+    let mut saved = Vec::new();
+    let summary = run_update(&late, &UpdateOptions::default(), &CancelToken::new(), |e| {
+        if let Event::Saved { indexed } = e {
+            saved.push(indexed);
+        }
+    })
+    .unwrap();
+    assert_eq!((summary.embedded, summary.changed), (0, false));
+    assert_eq!(
+        saved,
+        vec![4],
+        "the index read, though this run changed nothing"
+    );
 }

@@ -191,6 +191,8 @@ impl Run<'_> {
         }
         lib.publish(Snapshot::new(disk.vectors, disk.graph));
         *known = Some(disk.stamp);
+        // Queries see another index now, even if this run changes nothing.
+        emit(self.progress, Event::Saved { indexed: lib.len() });
     }
 
     /// Works out what to do and tells the caller.
