@@ -279,6 +279,59 @@ fn indexed(app: &App) -> bool {
 }
 
 #[test]
+fn the_count_and_the_matches_follow_photos_another_process_indexed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for seed in 0..6 {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &photos.join(format!("synthetic_{seed:02}.jpg")),
+            90,
+        );
+    }
+    std::fs::copy(fixture("cat.jpg"), photos.join("cat.jpg")).unwrap();
+    let data = tmp.path().join("data");
+    let mut h = harness(Store::under(&data));
+    h.state_mut()
+        .apply(photo_sim_app::state::Action::OpenFolder(photos.clone()));
+    run_until(&mut h, "indexing", indexed);
+    h.get_by_label("7 photos indexed");
+    drop_file(&mut h, &photos.join("cat.jpg"));
+    run_until(&mut h, "the matches", results_shown);
+
+    // A resized copy of the cat, indexed by `photo-sim index` while the window stays open.
+    let img = fixture_image("cat.jpg");
+    let small = image::imageops::resize(
+        &img,
+        img.width() / 2,
+        img.height() / 2,
+        image::imageops::FilterType::Triangle,
+    );
+    save_jpeg(&small, &photos.join("cat_small.jpg"), 85);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_photo-sim"))
+        .env("PHOTO_SIM_DATA_DIR", &data)
+        .arg("index")
+        .arg(&photos)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out);
+
+    common::run_until(&mut h, "the count to follow", 30, |app| {
+        app.state().folder.indexed == 8
+    });
+    h.get_by_label("8 photos indexed");
+    common::run_until(&mut h, "the matches to follow", 30, |app| {
+        results_shown(app)
+            && app
+                .state()
+                .results()
+                .first()
+                .is_some_and(|m| m.path.ends_with("cat_small.jpg"))
+    });
+}
+
+#[test]
 fn an_emptied_folder_keeps_its_index_until_the_person_removes_the_missing_photos() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = photo_folder(tmp.path());

@@ -8,7 +8,7 @@ use super::state::{Command, Msg, Settings};
 use crossbeam_channel::{Receiver, Sender};
 use photo_sim_engine::decode::details::Details;
 use photo_sim_engine::library::{Request, Tile};
-use photo_sim_engine::CancelToken;
+use photo_sim_engine::{CancelToken, Event};
 use photo_sim_engine::{Library, Model, Store, UpdateOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -61,6 +61,10 @@ enum Dialog {
 /// A dialog that returns sooner than this did not wait for a person: it failed to show.
 const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(400);
 
+/// How often the open folder's index files are looked at for another process's saves (two
+/// `stat`s each time).
+const LOOK_FOR_SAVES_EVERY: Duration = Duration::from_secs(2);
+
 pub struct Worker {
     store: Store,
     tx: Sender<Msg>,
@@ -68,8 +72,12 @@ pub struct Worker {
     wake: Waker,
     model: Arc<ModelSlot>,
     library: Arc<RwLock<Option<Arc<Library>>>>,
+    /// Stops the running update (the Cancel button).
     cancel: CancelToken,
-    /// The thread opening and indexing the current folder.
+    /// Set when the open folder is left (another one opens, or the window closes).
+    left: CancelToken,
+    /// The thread opening and indexing the current folder, then following other processes'
+    /// saves of its index.
     job: Option<JoinHandle<()>>,
     queries: Sender<(u64, Request)>,
     /// Settings to write, on a thread of their own (each pivot saves the history: its fsync
@@ -140,6 +148,7 @@ impl Worker {
             model: slot,
             library,
             cancel: CancelToken::new(),
+            left: CancelToken::new(),
             job: None,
             queries,
         }
@@ -280,13 +289,16 @@ impl Worker {
         });
     }
 
-    /// Opens `folder` and brings its index up to date, on a background thread. The previous
+    /// Opens `folder` and brings its index up to date, on a background thread, which then
+    /// follows what other processes save of it until the folder is left. The previous
     /// folder's indexing is cancelled and waited for first, so two runs never write at once.
     fn open(&mut self, folder: PathBuf, generation: u64, prune: bool) {
         self.cancel.cancel();
+        self.left.cancel();
         self.cancel = CancelToken::new();
+        self.left = CancelToken::new();
         let previous = self.job.take();
-        let cancel = self.cancel.clone();
+        let (cancel, left) = (self.cancel.clone(), self.left.clone());
         let (tx, wake) = (self.tx.clone(), self.wake.clone());
         let (model, library, store) =
             (self.model.clone(), self.library.clone(), self.store.clone());
@@ -330,6 +342,14 @@ impl Worker {
                     generation,
                     result: result.map_err(Failure::from),
                 });
+                // To the state another process's save is a checkpoint: the count, the
+                // matches and the duplicates follow it.
+                follow_saves(&lib, &left, |indexed| {
+                    send(Msg::Index {
+                        generation,
+                        event: Event::Saved { indexed },
+                    })
+                });
             })
             .expect("spawn a thread");
         self.job = Some(job);
@@ -340,6 +360,7 @@ impl Drop for Worker {
     fn drop(&mut self) {
         // Closing the window stops indexing cleanly; what was embedded is saved.
         self.cancel.cancel();
+        self.left.cancel();
         if let Some(job) = self.job.take() {
             let _ = job.join();
         }
@@ -348,6 +369,25 @@ impl Drop for Worker {
         if let Some(writer) = self.settings_writer.take() {
             let _ = writer.join();
         }
+    }
+}
+
+/// Until the folder is `left`, reads its index again every [`LOOK_FOR_SAVES_EVERY`] when
+/// another process (`photo-sim index`, another window) saved it, and tells `changed` how many
+/// photos it holds now. Runs only after this window's own update ended: the update reads
+/// what others saved when it starts.
+fn follow_saves(lib: &Library, left: &CancelToken, mut changed: impl FnMut(usize)) {
+    // Short sleeps, so leaving the folder is never kept waiting.
+    const NAP: Duration = Duration::from_millis(50);
+    let mut next = Instant::now() + LOOK_FOR_SAVES_EVERY;
+    while !left.is_cancelled() {
+        if Instant::now() >= next {
+            if let Some(indexed) = lib.reload_if_changed() {
+                changed(indexed);
+            }
+            next = Instant::now() + LOOK_FOR_SAVES_EVERY;
+        }
+        std::thread::sleep(NAP);
     }
 }
 

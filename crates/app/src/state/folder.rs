@@ -127,8 +127,8 @@ impl Folder {
         }
     }
 
-    /// Folds an indexing event in. True for a checkpoint: the index changed, and the open
-    /// query's matches improve as the folder indexes.
+    /// Folds an indexing event in. True for a checkpoint (or another process's save, which
+    /// the worker reports as one): the index changed, and the open query's matches follow.
     pub fn event(&mut self, event: Event) -> bool {
         let cancelling = self.indexing == Indexing::Cancelling;
         match event {
@@ -265,6 +265,44 @@ mod tests {
         assert_eq!(s.folder.indexed, 40);
         answer(&mut s, id, "/photos/a.jpg", grid("b", 10));
         assert_eq!(s.results().len(), 10);
+    }
+
+    #[test]
+    fn another_process_s_save_moves_the_count_and_finds_the_matches_and_duplicates_again() {
+        let mut s = showing_a();
+        s.handle(Msg::Indexed {
+            generation: 1,
+            result: Ok(Summary {
+                indexed: 838,
+                ..Summary::default()
+            }),
+        });
+        let find = s.apply(Action::ShowView(View::Duplicates));
+        let [Command::FindDuplicates { id }] = find[..] else {
+            panic!("{find:?}")
+        };
+        s.handle(Msg::Duplicates {
+            id,
+            result: Ok(vec![]),
+        });
+        assert_eq!(s.folder.indexed, 838);
+
+        // The worker reports another process's save as a checkpoint of the idle folder.
+        let commands = s.handle(Msg::Index {
+            generation: 1,
+            event: Event::Saved { indexed: 5000 },
+        });
+        assert_eq!(s.folder.indexed, 5000);
+        assert_eq!(s.folder.indexing, Indexing::Idle);
+        assert!(
+            commands
+                .iter()
+                .any(|c| matches!(c, Command::FindDuplicates { .. })),
+            "{commands:?}"
+        );
+        let id = query_id(&commands);
+        answer(&mut s, id, "/photos/a.jpg", grid("n", 10));
+        assert_eq!(s.results()[0].path, PathBuf::from("/photos/n0.jpg"));
     }
 
     #[test]

@@ -246,12 +246,15 @@ impl State {
         commands
     }
 
-    /// An indexing event; a checkpoint searches the open query again.
+    /// An indexing event; a checkpoint searches the open query again. So does another
+    /// process's save, read while no update runs here, which also finds the duplicates again.
     fn index_event(&mut self, event: Event) -> Vec<Command> {
-        if self.folder.event(event) {
-            return self.with_search(Search::checkpoint);
+        if !self.folder.event(event) {
+            return Vec::new();
         }
-        Vec::new()
+        let mut commands = self.refresh_duplicates();
+        commands.extend(self.with_search(Search::checkpoint));
+        commands
     }
 
     /// Indexing ended: the duplicates and the query's matches are found again if the index
