@@ -8,6 +8,7 @@ use photo_sim_engine::{CancelToken, Event, Summary};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -127,14 +128,22 @@ fn cancel_on_signals() -> CancelToken {
 }
 
 /// Opens `folder`'s library for a command that reads the index (search, duplicates): a
-/// folder not indexed yet, or whose index file cannot be used (named), is indexed first.
+/// folder not indexed yet, or whose index file cannot be used (named), is indexed first,
+/// unless another process is indexing it already (see [`beside_another_indexer`]).
 fn open_indexed(
     folder: &Path,
     store: &Store,
     model: Arc<Model>,
     cancel: &CancelToken,
 ) -> Result<Library> {
-    let library = Library::open(folder, store, model)?;
+    let mut library = Library::open(folder, store, model.clone())?;
+    if *library.status() != IndexStatus::Loaded && library.update_running() {
+        if beside_another_indexer(&library, cancel)? {
+            return Ok(library);
+        }
+        // It ended meanwhile: start from what it left.
+        library = Library::open(folder, store, model)?;
+    }
     match library.status() {
         IndexStatus::Loaded => return Ok(library),
         IndexStatus::Missing => eprintln!(
@@ -154,6 +163,42 @@ fn open_indexed(
         bail!("indexing was cancelled");
     }
     Ok(library)
+}
+
+/// How long a command waits for another process's first checkpoint before giving up.
+const FIRST_CHECKPOINT_WAIT: Duration = Duration::from_secs(5);
+
+/// While another process builds the first index of `library`, this one cannot index it
+/// (the other holds the lock, perhaps stopped for good): answers from that process's
+/// checkpoints, saying that the answer is partial, or fails after a few seconds without any.
+/// `Ok(false)` when the other process ended meanwhile.
+fn beside_another_indexer(library: &Library, cancel: &CancelToken) -> Result<bool> {
+    let deadline = Instant::now() + FIRST_CHECKPOINT_WAIT;
+    loop {
+        let running = library.update_running();
+        library.reload_if_changed();
+        if !running {
+            return Ok(false);
+        }
+        if !library.is_empty() {
+            eprintln!(
+                "note: another photo-sim process is indexing {}: this answer is partial, from the {} photos it has indexed so far.",
+                shown(library.root()),
+                library.len()
+            );
+            return Ok(true);
+        }
+        if cancel.is_cancelled() {
+            bail!("cancelled while another photo-sim process indexes this folder");
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "another photo-sim process is indexing {} and has saved nothing yet; try again when it finishes",
+                shown(library.root())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Lets a command whose output is cut short (`photo-sim search … | head -1`) end quietly as
