@@ -128,8 +128,8 @@ fn first_free<T>(
 }
 
 /// Moves `file` into `dir` without ever replacing a file there: a hard link (which fails if
-/// the name is taken) then removing the original; across drives, a copy to a new file, synced,
-/// then removing the original.
+/// the name is taken) then removing the original; across drives, a copy to a new file with the
+/// original's dates and permissions, synced, then removing the original.
 fn move_into(file: &Path, dir: &Path) -> io::Result<PathBuf> {
     if !dir.is_dir() {
         return Err(io::Error::other(format!(
@@ -151,12 +151,22 @@ fn move_into(file: &Path, dir: &Path) -> io::Result<PathBuf> {
     Ok(target)
 }
 
-/// The move across drives (or file systems without hard links).
+/// The move across drives (or file systems without hard links). The copy keeps the
+/// original's modification time (the photo's date where it has no EXIF date, and the keeper
+/// rule's "oldest") and its permissions, as a move within a drive does.
 fn copy_then_remove(file: &Path, dir: &Path, name: &std::ffi::OsStr) -> io::Result<PathBuf> {
     let (target, mut out) = first_free(dir, name, |t| std::fs::File::create_new(t))?;
     let copied = std::fs::File::open(file)
-        .and_then(|mut input| io::copy(&mut input, &mut out))
-        .and_then(|_| out.sync_all());
+        .and_then(|mut input| {
+            io::copy(&mut input, &mut out)?;
+            let meta = input.metadata()?;
+            out.set_permissions(meta.permissions())?;
+            let times = std::fs::FileTimes::new()
+                .set_accessed(meta.accessed()?)
+                .set_modified(meta.modified()?);
+            out.set_times(times)
+        })
+        .and_then(|()| out.sync_all());
     if let Err(e) = copied.and_then(|_| std::fs::remove_file(file)) {
         let _ = std::fs::remove_file(&target);
         return Err(e);
@@ -194,6 +204,70 @@ mod tests {
         assert_eq!(std::fs::read(dst.join("x.jpg")).unwrap(), b"old");
         assert_eq!(std::fs::read(dst.join("x (2).jpg")).unwrap(), b"new");
         assert!(!src.join("x.jpg").exists());
+    }
+
+    /// A file dated 2001 with permissions other than the defaults a new file gets.
+    fn old_private_file(path: &Path) -> std::time::SystemTime {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, b"photo").unwrap();
+        let date = std::time::UNIX_EPOCH + std::time::Duration::new(978_307_200, 123_456_789);
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(date).unwrap();
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        date
+    }
+
+    fn assert_kept(moved: &Path, date: std::time::SystemTime) {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(moved).unwrap();
+        assert_eq!(
+            meta.modified().unwrap(),
+            date,
+            "modification time of {moved:?}"
+        );
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            0o600,
+            "mode of {moved:?}"
+        );
+        assert_eq!(std::fs::read(moved).unwrap(), b"photo");
+    }
+
+    #[test]
+    fn the_copy_of_a_move_across_drives_keeps_the_date_and_permissions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, dst) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&dst).unwrap();
+        let file = src.join("x.jpg");
+        let date = old_private_file(&file);
+        let to = copy_then_remove(&file, &dst, file.file_name().unwrap()).unwrap();
+        assert_eq!(to, dst.join("x.jpg"));
+        assert!(!file.exists());
+        assert_kept(&to, date);
+    }
+
+    #[test]
+    fn a_move_to_another_file_system_keeps_the_date_and_permissions() {
+        use std::os::unix::fs::MetadataExt;
+        // /dev/shm is a tmpfs on most Linux machines, the temporary folder usually not.
+        let tmp = tempfile::tempdir().unwrap();
+        let Ok(other) = tempfile::tempdir_in("/dev/shm") else {
+            eprintln!("skipped: no /dev/shm to move to");
+            return;
+        };
+        let device = |p: &Path| std::fs::metadata(p).unwrap().dev();
+        if device(tmp.path()) == device(other.path()) {
+            eprintln!("skipped: /dev/shm is on the temporary folder's file system");
+            return;
+        }
+        let file = tmp.path().join("x.jpg");
+        let date = old_private_file(&file);
+        let r = move_photos(&[photo(&file)], &Destination::Folder(other.path().into()));
+        assert_eq!(r[0].outcome, Outcome::Moved(other.path().join("x.jpg")));
+        assert!(!file.exists());
+        assert_kept(&other.path().join("x.jpg"), date);
     }
 
     #[test]
