@@ -255,6 +255,48 @@ fn a_damaged_checkpoint_log_is_cut_at_its_last_whole_record() {
     }
 }
 
+#[test]
+fn a_checkpoint_log_stretched_to_gigabytes_is_read_by_its_records_not_whole() {
+    use photo_sim_engine::index::journal::{self, Change, Journal, Outcome};
+    let sb = common::Sandbox::new();
+    fs::create_dir_all(sb.photos()).unwrap();
+    let model = common::model();
+    let dir = sb.open().index_dir().to_path_buf();
+    fs::create_dir_all(&dir).unwrap();
+    // Two photos embedded before the first save, then a hole of 3 GB (a sparse file, as a
+    // crash of the file system or a hand can leave).
+    let (mut j, _) = Journal::open(&dir, model.id, 0, model.dim).unwrap();
+    let mut unit = vec![0.0; model.dim];
+    unit[0] = 1.0;
+    for name in ["a.jpg", "b.jpg"] {
+        j.append(&[Change {
+            path: name.into(),
+            fingerprint: Fingerprint {
+                size: 1,
+                mtime_ns: 0,
+            },
+            outcome: Outcome::Vector(unit.clone()),
+        }])
+        .unwrap();
+    }
+    drop(j);
+    let file = dir.join(journal::FILE);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    let (lib, peak) = peak_during(|| sb.open());
+    assert!(peak < 16 * MIB, "{} MiB to open the index", peak / MIB);
+    assert_eq!(lib.len(), 2, "{:?}", lib.notices());
+    assert!(
+        lib.notices().iter().any(|n| n.contains("not complete")),
+        "{:?}",
+        lib.notices()
+    );
+}
+
 /// A baseline JPEG of `w`×`h` with smooth content.
 fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 90]));

@@ -35,7 +35,7 @@ pub(crate) const OLDEST_READABLE: u32 = 2;
 /// The generation of "no index yet": a checkpoint log written before the first save names it.
 pub(crate) const EMPTY_GENERATION: u64 = 0;
 /// A header is a few fixed-size fields; anything longer is not ours.
-const MAX_HEADER: u32 = 1024;
+pub(crate) const MAX_HEADER: u32 = 1024;
 /// Vectors hashed together in the vectors file: damage costs at most this many photos.
 pub const BLOCK_ROWS: usize = 64;
 

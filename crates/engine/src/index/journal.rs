@@ -3,20 +3,22 @@
 //!
 //! `journal.bin` names the index content it applies to (its generation); each record is a
 //! length, a hash and a batch of changes (a path with its new vector, or the reason it failed).
-//! Loading replays every whole record onto the index; a record torn by a crash ends the replay
-//! and costs only that checkpoint. At the end of a run the index file is rewritten once with
-//! everything, and the log is deleted.
+//! Loading replays every whole record onto the index, reading one record at a time (a log is
+//! never read whole: a hole of gigabytes at its end costs nothing); a record torn by a crash
+//! ends the replay and costs only that checkpoint. No record is longer than [`MAX_RECORD`], so
+//! a longer length is damage, refused before anything is allocated for it. At the end of a run
+//! the index file is rewritten once with everything, and the log is deleted.
 
 use crate::index::format::{
     check_path, check_vector, decode_bounded, encode, prelude, read_prelude, Entry, Failed, Kind,
-    LoadError, Vectors,
+    LoadError, Vectors, MAX_HEADER,
 };
 use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{write_atomic, Written};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// The file name of the log, in the index folder.
@@ -55,6 +57,9 @@ struct Header {
 
 /// Bytes before a record's payload: its length (u32) and blake3 hash.
 const RECORD_HEAD: usize = 4 + 32;
+/// The longest payload a record has: [`Journal::append`] splits a bigger batch (a checkpoint
+/// holds what 10 s of embedding made, about 5 KB a photo, so this is over 10,000 photos).
+const MAX_RECORD: usize = 64 << 20;
 
 /// The log, open for appending.
 pub struct Journal {
@@ -101,14 +106,12 @@ impl Journal {
         Ok((journal, written))
     }
 
-    /// Appends one record and makes it durable. On failure the log is cut back to where it was,
-    /// so a later record is never hidden behind a torn one.
+    /// Appends `changes` (one record, or several when they are more than [`MAX_RECORD`] bytes)
+    /// and makes them durable. On failure the log is cut back to where it was, so a later
+    /// record is never hidden behind a torn one.
     pub fn append(&mut self, changes: &[Change]) -> std::io::Result<Written> {
-        let payload = encode(&changes);
-        let mut record = Vec::with_capacity(RECORD_HEAD + payload.len());
-        record.extend((payload.len() as u32).to_le_bytes());
-        record.extend(blake3::hash(&payload).as_bytes());
-        record.extend(&payload);
+        let mut record = Vec::new();
+        encode_records(changes, MAX_RECORD, &mut record);
         let result = self
             .file
             .write_all(&record)
@@ -125,6 +128,21 @@ impl Journal {
             }
         }
     }
+}
+
+/// `changes` as records of at most `max` payload bytes each (a batch is halved until its
+/// parts fit; a single change is always one record).
+fn encode_records(changes: &[Change], max: usize, out: &mut Vec<u8>) {
+    let payload = encode(&changes);
+    if payload.len() > max && changes.len() > 1 {
+        let (first, second) = changes.split_at(changes.len() / 2);
+        encode_records(first, max, out);
+        encode_records(second, max, out);
+        return;
+    }
+    out.extend((payload.len() as u32).to_le_bytes());
+    out.extend(blake3::hash(&payload).as_bytes());
+    out.extend(&payload);
 }
 
 /// What a log holds for one index content.
@@ -146,23 +164,28 @@ pub fn read(
     base_generation: u64,
     dim: usize,
 ) -> Result<Replay, LoadError> {
-    let bytes = match fs::File::open(dir.join(FILE)) {
-        Ok(mut f) => {
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes).map_err(LoadError::Io)?;
-            bytes
-        }
+    let file = match fs::File::open(dir.join(FILE)) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
         Err(e) => return Err(LoadError::Io(e)),
     };
-    let mut r = bytes.as_slice();
+    let len = file.metadata().map_err(LoadError::Io)?.len();
+    let mut r = Counted {
+        inner: BufReader::new(file),
+        read: 0,
+    };
     read_prelude(&mut r)?;
-    let header_len = take(&mut r, 4)
-        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-        .ok_or_else(|| LoadError::Corrupt("no header".into()))?;
-    let header: Header = take(&mut r, header_len)
-        .ok_or_else(|| LoadError::Corrupt("header cut short".into()))
-        .and_then(|b| decode_bounded(b).map_err(LoadError::Corrupt))?;
+    let mut header_len = [0u8; 4];
+    r.read_exact(&mut header_len)
+        .map_err(|_| LoadError::Corrupt("no header".into()))?;
+    let header_len = u32::from_le_bytes(header_len) as usize;
+    if header_len > MAX_HEADER as usize {
+        return Err(LoadError::Corrupt("header too long".into()));
+    }
+    let mut header = vec![0u8; header_len];
+    r.read_exact(&mut header)
+        .map_err(|_| LoadError::Corrupt("header cut short".into()))?;
+    let header: Header = decode_bounded(&header).map_err(LoadError::Corrupt)?;
     if header.kind != Kind::Journal {
         return Err(LoadError::NotOurs);
     }
@@ -173,14 +196,15 @@ pub fn read(
         return Err(LoadError::Missing);
     }
     let mut replay = Replay {
-        whole_len: (bytes.len() - r.len()) as u64,
+        whole_len: r.read,
         ..Replay::default()
     };
-    while !r.is_empty() {
-        match next_record(&mut r, dim) {
+    while r.read < len {
+        let left = len - r.read;
+        match next_record(&mut r, left, dim).map_err(LoadError::Io)? {
             Ok(mut changes) => {
                 replay.changes.append(&mut changes);
-                replay.whole_len = (bytes.len() - r.len()) as u64;
+                replay.whole_len = r.read;
             }
             Err(why) => {
                 replay.stopped = Some(why);
@@ -191,20 +215,52 @@ pub fn read(
     Ok(replay)
 }
 
-fn take<'a>(r: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-    if r.len() < n {
-        return None;
-    }
-    let (head, rest) = r.split_at(n);
-    *r = rest;
-    Some(head)
+/// A reader that counts the bytes it has given.
+struct Counted<R> {
+    inner: R,
+    read: u64,
 }
 
-/// One record, checked: its length within the file, its hash, and every change in it.
-fn next_record(r: &mut &[u8], dim: usize) -> Result<Vec<Change>, String> {
-    let head = take(r, RECORD_HEAD).ok_or("a checkpoint cut short")?;
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The next record of a log with `left` bytes left, checked: its length within the file and
+/// within [`MAX_RECORD`] (before anything is allocated for it), its hash, and every change in
+/// it. The outer error is a failed read; the inner one says why the record is not used.
+fn next_record(
+    r: &mut impl Read,
+    left: u64,
+    dim: usize,
+) -> std::io::Result<Result<Vec<Change>, String>> {
+    let cut_short = || Ok(Err("a checkpoint cut short".to_string()));
+    if left < RECORD_HEAD as u64 {
+        return cut_short();
+    }
+    let mut head = [0u8; RECORD_HEAD];
+    r.read_exact(&mut head)?;
     let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
-    let payload = take(r, len).ok_or("a checkpoint cut short")?;
+    if len > MAX_RECORD {
+        return Ok(Err("a checkpoint longer than any photo-sim writes".into()));
+    }
+    if len as u64 > left - RECORD_HEAD as u64 {
+        return cut_short();
+    }
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload)?;
+    Ok(check_record(&head, &payload, dim))
+}
+
+/// The changes of a record's payload, checked against its hash, each path and each vector.
+fn check_record(
+    head: &[u8; RECORD_HEAD],
+    payload: &[u8],
+    dim: usize,
+) -> Result<Vec<Change>, String> {
     if blake3::hash(payload).as_bytes() != &head[4..] {
         return Err("a damaged checkpoint".into());
     }
@@ -335,6 +391,43 @@ mod tests {
         assert!(replay.stopped.is_none(), "{:?}", replay.stopped);
         assert_eq!(replay.changes.len(), 3);
         assert_eq!(replay.changes[2].path, b"c.jpg");
+    }
+
+    #[test]
+    fn a_batch_longer_than_a_record_is_split_and_replays_whole() {
+        let changes: Vec<Change> = (0..40).map(|i| change(&format!("{i}.jpg"), 0.5)).collect();
+        let one = encode(&&changes[..1]).len();
+        let mut bytes = Vec::new();
+        encode_records(&changes, 5 * one, &mut bytes);
+        let mut r = bytes.as_slice();
+        let mut replayed = Vec::new();
+        let mut records = 0;
+        while !r.is_empty() {
+            let left = r.len() as u64;
+            let len = u32::from_le_bytes(r[..4].try_into().unwrap()) as usize;
+            assert!(len <= 5 * one, "a record of {len} bytes");
+            replayed.extend(next_record(&mut r, left, 2).unwrap().unwrap());
+            records += 1;
+        }
+        assert!(records >= 8, "{records} records");
+        assert_eq!(replayed, changes);
+    }
+
+    #[test]
+    fn a_record_longer_than_any_written_ends_the_replay_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = [3u8; 32];
+        let (mut j, _) = Journal::open(dir.path(), id, 1, 2).unwrap();
+        j.append(&[change("a.jpg", 0.6)]).unwrap();
+        // A head claiming more than a record may hold, and the file long enough to hold it.
+        let mut head = [0u8; RECORD_HEAD];
+        head[..4].copy_from_slice(&(MAX_RECORD as u32 + 1).to_le_bytes());
+        j.file.write_all(&head).unwrap();
+        j.file.set_len(j.len + (2 * MAX_RECORD) as u64).unwrap();
+        drop(j);
+        let replay = read(dir.path(), id, 1, 2).unwrap();
+        assert_eq!(replay.changes.len(), 1);
+        assert!(replay.stopped.unwrap().contains("longer"));
     }
 
     #[test]
