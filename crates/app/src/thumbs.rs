@@ -197,15 +197,14 @@ fn load(dir: &Path, key: &Key) -> Result<ColorImage, String> {
         return Ok(color_image(&img));
     }
     let img = match key.size {
-        Size::Grid => decode::square(
-            &decode::load_rgb(&key.path, GRID_SIDE).map_err(|e| e.to_string())?,
-            GRID_SIDE,
-        ),
-        Size::Large => decode::fit(
-            &decode::load_rgb(&key.path, LARGE_SIDE).map_err(|e| e.to_string())?,
-            LARGE_SIDE,
-        ),
-    };
+        Size::Grid => {
+            decode::load_rgb_then(&key.path, GRID_SIDE, |img| decode::square(&img, GRID_SIDE))
+        }
+        Size::Large => {
+            decode::load_rgb_then(&key.path, LARGE_SIDE, |img| decode::fit(&img, LARGE_SIDE))
+        }
+    }
+    .map_err(|e| e.to_string())?;
     // The cache is only a speed-up: failing to write it is not worth a message.
     let _ = save_jpeg(&img, &file);
     Ok(color_image(&img))

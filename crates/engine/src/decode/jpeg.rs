@@ -55,8 +55,7 @@ impl Frame {
                 self.width, self.height
             )));
         }
-        // A progressive image keeps all its coefficients (64 × 2 bytes a block) until the end.
-        let coefficients = blocks.iter().sum::<u64>() * 128;
+        let coefficients = self.coefficient_bytes();
         if self.progressive && coefficients > max_alloc {
             return Err(DecodeError::Corrupt(format!(
                 "over the memory limit: a progressive {}×{} JPEG needs {} MB to decode",
@@ -67,6 +66,37 @@ impl Frame {
         }
         Ok(())
     }
+
+    /// The most memory a decode to a shorter side of at least `min_shorter` pixels holds, in
+    /// bytes: the pixels at the scale [`decode`] picks (four bytes a pixel for CMYK), two RGB
+    /// copies (turned by the EXIF orientation or a RAW's, converted from CMYK), and a
+    /// progressive image's coefficients, which libjpeg keeps whole at any scale.
+    pub fn peak_bytes(&self, min_shorter: u32) -> u64 {
+        let (w, h) = (self.width as u64, self.height as u64);
+        let n = numerator(w.min(h), min_shorter);
+        let pixels = (w * n).div_ceil(8) * (h * n).div_ceil(8);
+        let coefficients = if self.progressive {
+            self.coefficient_bytes()
+        } else {
+            0
+        };
+        pixels * (4 + 2 * 3) + coefficients
+    }
+
+    /// What a progressive decode keeps until its end: all the coefficients, 64 × 2 bytes a
+    /// block.
+    fn coefficient_bytes(&self) -> u64 {
+        self.blocks().iter().sum::<u64>() * 128
+    }
+}
+
+/// The smallest DCT scale, in eighths, that keeps a shorter side of `shorter` pixels at least
+/// `min_shorter` pixels (8, full size, when nothing smaller does).
+fn numerator(shorter: u64, min_shorter: u32) -> u64 {
+    let shorter = shorter.max(1);
+    (1..=8)
+        .find(|&n| (shorter * n).div_ceil(8) >= min_shorter as u64)
+        .unwrap_or(8)
 }
 
 /// Finds the frame header among a JPEG's first bytes (`None` if they do not reach it).
@@ -126,11 +156,7 @@ fn decode_unguarded(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeEr
         .from_mem(bytes)
         .map_err(corrupt)?;
     let (w, h) = d.size();
-    let shorter = w.min(h).max(1);
-    let numerator = (1..=8usize)
-        .find(|&n| (shorter * n).div_ceil(8) >= min_shorter as usize)
-        .unwrap_or(8);
-    d.scale(numerator as u8);
+    d.scale(numerator(w.min(h) as u64, min_shorter) as u8);
     let orientation = d
         .markers()
         .filter_map(|m| m.data.strip_prefix(b"Exif\0\0"))

@@ -4,11 +4,14 @@
 //! Decoding a full-size phone photo would cost more than the neural network, so large JPEGs
 //! are decoded straight at a reduced size (DCT-domain scaling: 1/2, 1/4 or 1/8), which is all
 //! a 224×224 model input or a thumbnail needs. Every decode is bounded in memory, so a
-//! "decompression bomb" is refused before anything big is allocated. Camera RAWs are read by
+//! "decompression bomb" is refused before anything big is allocated, and the decodes in
+//! flight share one memory budget (`budget.rs`), so a few big images at once are decoded one
+//! after the other instead of all together. Camera RAWs are read by
 //! their embedded preview (`raw/`), HEIC and AVIF by the system's libheif when it is
 //! installed (`heif/`, which decodes them whole and upright).
 
 mod bmff;
+mod budget;
 pub mod details;
 mod error;
 mod exif;
@@ -41,7 +44,19 @@ const MAX_FILE_BYTES: u64 = 1 << 30;
 /// the decoder can make it while keeping the shorter side at least `min_shorter` pixels (or the
 /// full size, if the image is smaller than that).
 pub fn load_rgb(path: &Path, min_shorter: u32) -> Result<RgbImage, DecodeError> {
-    decode_rgb(&read_image(path)?, min_shorter)
+    load_rgb_then(path, min_shorter, |image| image)
+}
+
+/// [`load_rgb`], handing the pixels to `then` while their memory still counts against the
+/// budget all decodes share: what shrinks a big image (a thumbnail, the model's input)
+/// belongs in `then`, so no other decode allocates beside the full-size pixels. `then` must
+/// not decode.
+pub fn load_rgb_then<T>(
+    path: &Path,
+    min_shorter: u32,
+    then: impl FnOnce(RgbImage) -> T,
+) -> Result<T, DecodeError> {
+    decode_rgb_then(&read_image(path)?, min_shorter, then)
 }
 
 /// Opens `path` for reading only if it is a regular file, and without blocking (opening a
@@ -167,6 +182,85 @@ fn claimed_size(format: Format, head: &[u8]) -> Option<(u64, u64)> {
 
 /// [`load_rgb`] on bytes already in memory.
 pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
+    decode_rgb_then(bytes, min_shorter, |image| image)
+}
+
+/// [`load_rgb_then`] on bytes already in memory.
+pub fn decode_rgb_then<T>(
+    bytes: &[u8],
+    min_shorter: u32,
+    then: impl FnOnce(RgbImage) -> T,
+) -> Result<T, DecodeError> {
+    decode_within(&budget::DECODES, bytes, min_shorter, then)
+}
+
+/// Reserves from `budget` what decoding `bytes` may hold, then decodes and runs `then`.
+fn decode_within<T>(
+    budget: &budget::Budget,
+    bytes: &[u8],
+    min_shorter: u32,
+    then: impl FnOnce(RgbImage) -> T,
+) -> Result<T, DecodeError> {
+    let _held = budget.reserve(peak_bytes(bytes, min_shorter));
+    Ok(then(decode_any(bytes, min_shorter)?))
+}
+
+/// Bytes per pixel a HEIC/AVIF decode holds: libheif's planes (up to 6 for 10-bit 4:4:4), the
+/// interleaved RGB it converts them to (3) and our copy of it (3).
+const HEIF_BYTES_PER_PIXEL: u64 = 12;
+
+/// The most memory decoding `bytes` to a shorter side of `min_shorter` may hold, from the
+/// headers alone: 0 for what is refused before anything is allocated (not an image, over the
+/// pixel limit), `u64::MAX` (decoded alone) when the headers do not say.
+fn peak_bytes(bytes: &[u8], min_shorter: u32) -> u64 {
+    let within_limit = |(w, h): (u64, u64)| check_size(w, h).is_ok().then_some(w * h);
+    if crate::decode::raw::container(bytes).is_some() {
+        let preview = crate::decode::raw::preview(bytes);
+        let decoded = preview
+            .as_ref()
+            .and_then(|p| jpeg::frame(&bytes[p.jpeg.clone()]))
+            .map_or(0, |f| f.peak_bytes(min_shorter));
+        if preview.is_some_and(|p| enough(&p, min_shorter)) {
+            return decoded;
+        }
+        // Developed sensor data is stored uncompressed: its picture, and a turned copy, are
+        // each no larger than the file.
+        return decoded.max(2 * bytes.len() as u64);
+    }
+    match format_of(bytes) {
+        Err(_) => 0,
+        Ok(Format::Heif(_)) => crate::decode::heif::claimed_size(bytes).map_or(u64::MAX, |size| {
+            within_limit(size).map_or(0, |pixels| pixels * HEIF_BYTES_PER_PIXEL)
+        }),
+        Ok(Format::Image(image::ImageFormat::Jpeg)) => jpeg::frame(bytes).map_or(u64::MAX, |f| {
+            within_limit((f.width as u64, f.height as u64)).map_or(0, |_| f.peak_bytes(min_shorter))
+        }),
+        Ok(Format::Image(format)) => {
+            let Ok(mut decoder) = reader(bytes, format).into_decoder() else {
+                return 0;
+            };
+            let (w, h) = decoder.dimensions();
+            let Some(pixels) = within_limit((w as u64, h as u64)) else {
+                return 0;
+            };
+            // The decoder's buffer, a copy when it is turned, another when it is not RGB.
+            let decoded = decoder.total_bytes();
+            let turned = match decoder.orientation() {
+                Ok(Orientation::NoTransforms) | Err(_) => 0,
+                Ok(_) => decoded,
+            };
+            let converted = if decoder.color_type() == image::ColorType::Rgb8 {
+                0
+            } else {
+                pixels * 3
+            };
+            decoded + turned + converted
+        }
+    }
+}
+
+/// Decodes `bytes` without reserving from the budget (its caller did).
+fn decode_any(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
     if crate::decode::raw::container(bytes).is_some() {
         return decode_raw(bytes, min_shorter);
     }
@@ -187,14 +281,17 @@ pub fn decode_rgb(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeErro
 /// for: developing the sensor data instead would take longer and look different.
 const PREVIEW_ENOUGH: u32 = 1024;
 
+/// True when a RAW's `preview` is all a picture of shorter side `min_shorter` needs.
+fn enough(preview: &crate::decode::raw::Preview, min_shorter: u32) -> bool {
+    preview.shorter_side >= min_shorter.min(PREVIEW_ENOUGH)
+}
+
 /// A camera RAW file, by its embedded JPEG preview, turned as the container says unless the
 /// JPEG says so itself; a DNG whose preview is missing or smaller than `min_shorter` is
 /// developed from its sensor data where [`crate::decode::raw::develop`] can.
 fn decode_raw(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
     let preview = crate::decode::raw::preview(bytes);
-    let big_enough = preview
-        .as_ref()
-        .is_some_and(|p| p.shorter_side >= min_shorter.min(PREVIEW_ENOUGH));
+    let big_enough = preview.as_ref().is_some_and(|p| enough(p, min_shorter));
     if !big_enough {
         if let Some(developed) = crate::decode::raw::develop::develop(bytes)? {
             return Ok(turned(developed, crate::decode::raw::orientation(bytes)));
@@ -208,7 +305,7 @@ fn decode_raw(bytes: &[u8], min_shorter: u32) -> Result<RgbImage, DecodeError> {
         )
     })?;
     let jpeg = &bytes[preview.jpeg];
-    let image = decode_rgb(jpeg, min_shorter)?;
+    let image = decode_any(jpeg, min_shorter)?;
     if crate::decode::raw::has_own_orientation(jpeg) {
         return Ok(image);
     }
@@ -227,12 +324,17 @@ fn turned(image: RgbImage, orientation: u16) -> RgbImage {
     image.into_rgb8()
 }
 
-fn decode_other(bytes: &[u8], format: image::ImageFormat) -> Result<RgbImage, DecodeError> {
+/// A reader of `bytes` in `format`, with the memory limit of one decode.
+fn reader(bytes: &[u8], format: image::ImageFormat) -> image::ImageReader<Cursor<&[u8]>> {
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder()?;
+    reader
+}
+
+fn decode_other(bytes: &[u8], format: image::ImageFormat) -> Result<RgbImage, DecodeError> {
+    let mut decoder = reader(bytes, format).into_decoder()?;
     let (width, height) = decoder.dimensions();
     check_size(width as u64, height as u64)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
@@ -299,6 +401,65 @@ pub(crate) mod tests {
             decode_rgb(b"hello, I am a text file", 256),
             Err(DecodeError::NotAnImage)
         ));
+    }
+
+    fn png_rgba(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 9, 255]));
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn big_images_decoded_at_once_never_hold_more_than_the_budget() {
+        // 1500×1500 RGBA: 9 MB decoded, 15.75 MB with its RGB copy; the budget holds two.
+        let png = png_rgba(1500, 1500);
+        let each = peak_bytes(&png, 256);
+        assert_eq!(each, 1500 * 1500 * (4 + 3));
+        let budget = budget::Budget::new(5 * each / 2);
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    decode_within(&budget, &png, 256, |img| {
+                        // The pixels handed over are still counted.
+                        assert!(budget.held() >= img.len() as u64);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                    })
+                    .unwrap()
+                });
+            }
+        });
+        assert!(
+            budget.peak() <= 5 * each / 2,
+            "{} held at once",
+            budget.peak()
+        );
+        assert_eq!(budget.peak(), 2 * each);
+        // An image larger than the whole budget is decoded all the same, alone.
+        let small = budget::Budget::new(each / 2);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| decode_within(&small, &png, 256, |_| ()).unwrap());
+            }
+        });
+        assert_eq!(small.peak(), each);
+    }
+
+    #[test]
+    fn what_a_decode_reserves_follows_the_header() {
+        // A JPEG decoded at 1/8: its 300×200 pixels and two copies, nothing at full size.
+        assert_eq!(peak_bytes(&jpeg(2400, 1600), 200), 300 * 200 * 10);
+        assert_eq!(peak_bytes(&jpeg(2400, 1600), u32::MAX), 2400 * 1600 * 10);
+        // Refused before decoding: nothing to reserve.
+        assert_eq!(peak_bytes(b"hello, I am a text file", 256), 0);
+        let over_the_limit = [
+            0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, 0x4e, 0x20, 0x4e, 0x20, 3, 1, 0x22, 0, 2, 0x11, 0, 3,
+            0x11, 0,
+        ];
+        assert_eq!(peak_bytes(&over_the_limit, 256), 0);
+        // A size the headers do not say: decoded alone.
+        assert_eq!(peak_bytes(&[0xff, 0xd8, 0xff, 0xe0, 0, 2], 256), u64::MAX);
     }
 
     #[test]

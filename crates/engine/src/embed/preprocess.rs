@@ -2,7 +2,7 @@
 //! RGB scaled to about [-1, 1], and the same input turned by quarter turns without decoding
 //! the photo again.
 
-use crate::decode::{decode_rgb, read_image, resize_crop, DecodeError};
+use crate::decode::{decode_rgb_then, read_image, resize_crop, DecodeError};
 use image::RgbImage;
 use std::path::Path;
 
@@ -65,14 +65,16 @@ pub fn model_input(path: &Path) -> Result<Vec<f32>, DecodeError> {
     model_input_of(&read_image(path)?)
 }
 
-/// The model input of an image file already read into memory.
+/// The model input of an image file already read into memory (made while the decoded pixels
+/// still count against the decoding budget).
 pub fn model_input_of(bytes: &[u8]) -> Result<Vec<f32>, DecodeError> {
-    Ok(to_model_input(&decode_rgb(bytes, RESIZE_SHORTER)?))
+    decode_rgb_then(bytes, RESIZE_SHORTER, |image| to_model_input(&image))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::decode_rgb;
     use crate::decode::tests::jpeg;
 
     #[test]
