@@ -89,7 +89,7 @@ pub struct DuplicatesArgs {
     #[arg(long, value_parser = parse_label, default_value = "near", conflicts_with = "min_similarity")]
     pub level: photo_sim_engine::labels::Label,
     /// A similarity threshold instead of a level (0 to 1).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_similarity, allow_negative_numbers = true)]
     pub min_similarity: Option<f32>,
     /// Print one JSON object: {"groups": [{"keeper": ..., "members": [...]}]}.
     #[arg(long)]
@@ -441,6 +441,15 @@ fn parse_label(text: &str) -> Result<photo_sim_engine::labels::Label, String> {
         .into_iter()
         .find(|l| l.key() == text || l.words() == text)
         .ok_or_else(|| "one of: same, near, similar, related, unrelated".to_string())
+}
+
+/// A similarity threshold as typed: a number from 0 to 1 (NaN, which no similarity reaches,
+/// and the infinities are refused with the rest).
+fn parse_similarity(text: &str) -> Result<f32, String> {
+    text.parse::<f32>()
+        .ok()
+        .filter(|t| (0.0..=1.0).contains(t))
+        .ok_or_else(|| "a number from 0 to 1 (such as 0.9)".to_string())
 }
 
 /// A path for a line of text: as it is when it is UTF-8 without control characters, otherwise

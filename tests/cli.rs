@@ -111,3 +111,20 @@ fn errors_go_to_stderr_with_a_failing_exit_code() {
         "{err}"
     );
 }
+
+#[test]
+fn a_similarity_threshold_that_is_not_a_number_from_0_to_1_is_refused() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.photos()).unwrap();
+    for bad in ["NaN", "nan", "inf", "-0.2", "1.5", "0.9x"] {
+        let out = photo_sim(&sb)
+            .args(["duplicates", "--min-similarity", bad])
+            .arg(sb.photos())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad} was accepted");
+        assert!(out.stdout.is_empty(), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("a number from 0 to 1"), "{bad}: {err}");
+    }
+}
