@@ -338,7 +338,7 @@ fn duplicates(setup: &Setup, args: DuplicatesArgs) -> Result<ExitCode> {
             bail!("this model's similarity levels were not measured; pass --min-similarity")
         }
     };
-    let groups = library.duplicates(threshold);
+    let groups = library.duplicates(threshold)?;
     if args.json {
         println!("{}", duplicates_json(&groups, threshold));
     } else {

@@ -95,7 +95,7 @@ fn same_photo_groups_find_the_copies_with_precision_and_recall_of_095() {
     let family = library(&sb.photos());
     let (lib, _) = sb.index();
     let same = lib.model().thresholds().unwrap().same;
-    let groups = lib.duplicates(same);
+    let groups = lib.duplicates(same).unwrap();
 
     let pairs_of = |members: &[String]| -> HashSet<(String, String)> {
         let mut out = HashSet::new();

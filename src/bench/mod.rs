@@ -565,7 +565,9 @@ fn measure_grouping(dim: usize, sizes: &[usize]) -> Value {
         let threshold = photo_sim_engine::labels::RMAC.near;
         let before = peak_rss_mb();
         let (groups, seconds) = time(|| {
-            let lists = photo_sim_engine::query::neighbours(&data, dim, threshold);
+            let most = size * photo_sim_engine::query::MAX_PAIRS_PER_PHOTO;
+            let lists = photo_sim_engine::query::neighbours(&data, dim, threshold, most)
+                .expect("a burst in ten and unrelated vectors are far from the most pairs");
             photo_sim_engine::query::group(&lists, |a, b| a.cmp(&b))
         });
         eprintln!(

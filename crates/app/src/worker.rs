@@ -235,17 +235,20 @@ impl Worker {
                     None => Err(Failure::LevelsNotMeasured),
                     Some(t) => {
                         let thresholds: Vec<f32> = LEVELS.iter().map(|&l| t.floor(l)).collect();
-                        let groups = lib.duplicate_levels(&thresholds);
-                        Ok(LEVELS
-                            .iter()
-                            .zip(thresholds)
-                            .zip(groups)
-                            .map(|((&label, threshold), groups)| Level {
-                                label,
-                                threshold,
-                                groups,
+                        lib.duplicate_levels(&thresholds)
+                            .map(|groups| {
+                                LEVELS
+                                    .iter()
+                                    .zip(thresholds)
+                                    .zip(groups)
+                                    .map(|((&label, threshold), groups)| Level {
+                                        label,
+                                        threshold,
+                                        groups,
+                                    })
+                                    .collect()
                             })
-                            .collect())
+                            .map_err(Failure::from)
                     }
                 },
             };

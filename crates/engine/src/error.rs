@@ -55,6 +55,15 @@ pub enum Error {
     /// No data folder was given and the system names no home directory to put one in.
     #[error("cannot find a home directory for photo-sim's data; pass --data-dir <dir> or set PHOTO_SIM_DATA_DIR")]
     NoHome,
+    /// Duplicates were asked for at a threshold so low that it pairs unrelated photos: more
+    /// pairs than memory is set aside for (see `query/duplicates.rs`).
+    #[error("more than {limit} pairs of photos are at least {threshold} alike: a threshold that low calls unrelated photos duplicates (and their pairs would not fit in memory); choose a higher one")]
+    TooManyPairs {
+        /// The threshold asked for.
+        threshold: f32,
+        /// The most pairs kept for this library.
+        limit: usize,
+    },
     /// The thread running an update panicked; the text is the panic's message.
     #[error("the indexing thread crashed: {0}")]
     Crashed(String),

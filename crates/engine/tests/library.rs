@@ -519,3 +519,50 @@ fn labels_name_copies_as_the_same_photo_and_strangers_as_unrelated() {
         assert!(m.percentile.unwrap() > 50.0, "{name}: {:?}", m.percentile);
     }
 }
+
+#[test]
+fn duplicates_at_a_threshold_that_pairs_unrelated_photos_are_refused_not_built() {
+    use photo_sim_engine::index::format::{self, Entry, Vectors};
+    use photo_sim_engine::index::{path_bytes, Fingerprint};
+    let sb = Sandbox::new();
+    fs::create_dir_all(sb.photos()).unwrap();
+    let model = common::model();
+    let lib = sb.open();
+    // 300 photos, each with an exact copy: 600 rows, 300 pairs of copies among 179,700.
+    let mut v = Vectors::empty(path_bytes(lib.root()).into_owned(), model.dim);
+    let mut seed = 1u64;
+    for i in 0..300 {
+        let mut row: Vec<f32> = (0..model.dim)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        photo_sim_engine::vector::normalize(&mut row);
+        for copy in 0..2 {
+            v.entries.push(Entry {
+                path: format!("{i}-{copy}.jpg").into_bytes(),
+                fingerprint: Fingerprint {
+                    size: 1,
+                    mtime_ns: 0,
+                },
+                content: None,
+                inode: 0,
+            });
+            v.data.extend(&row);
+        }
+    }
+    v.generation = 5;
+    fs::create_dir_all(lib.index_dir()).unwrap();
+    format::save_vectors(&lib.index_dir().join("vectors.bin"), model.id, &v).unwrap();
+    let lib = sb.open();
+    assert_eq!(lib.len(), 600, "{:?}", lib.notices());
+    assert_eq!(lib.duplicates(0.9).unwrap().len(), 300);
+    // Every pair is at least −1 alike: more than 256 a photo.
+    match lib.duplicates(-1.0) {
+        Err(photo_sim_engine::Error::TooManyPairs { limit, .. }) => assert_eq!(limit, 600 * 256),
+        other => panic!("{other:?}"),
+    }
+}

@@ -108,7 +108,7 @@ fn the_raw_and_the_jpeg_of_one_shot_are_never_offered_as_duplicates() {
     fs::write(p.join("IMG_0001.DNG"), dng_with_preview(&cat, 1)).unwrap();
     fs::write(p.join("copy.jpg"), &cat).unwrap();
     let (lib, _) = sb.index();
-    let groups = lib.duplicates(0.9);
+    let groups = lib.duplicates(0.9).unwrap();
     assert_eq!(groups.len(), 1, "{groups:?}");
     let g = &groups[0];
     for (m, _) in &g.members {

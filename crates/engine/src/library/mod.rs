@@ -613,23 +613,35 @@ impl Library {
     }
 
     /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
-    /// chosen by the keeper rule, `keeper_first` (see `duplicates.rs`; no new embedding is computed).
-    pub fn duplicates(&self, min_similarity: f32) -> Vec<DuplicateGroup> {
-        self.duplicate_levels(&[min_similarity])
+    /// chosen by the keeper rule, `keeper_first` (see `duplicates.rs`; no new embedding is
+    /// computed). [`Error::TooManyPairs`] when the threshold pairs more photos than
+    /// [`crate::query::MAX_PAIRS_PER_PHOTO`] allows (a threshold that calls unrelated photos
+    /// alike).
+    pub fn duplicates(&self, min_similarity: f32) -> Result<Vec<DuplicateGroup>> {
+        Ok(self
+            .duplicate_levels(&[min_similarity])?
             .pop()
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
     /// [`Library::duplicates`] at several thresholds, from one pass over the vectors (the
     /// app shows the counts of every level at once).
-    pub fn duplicate_levels(&self, thresholds: &[f32]) -> Vec<Vec<DuplicateGroup>> {
+    pub fn duplicate_levels(&self, thresholds: &[f32]) -> Result<Vec<Vec<DuplicateGroup>>> {
         let Some(lowest) = thresholds.iter().copied().min_by(f32::total_cmp) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let snap = self.current();
         let v = &snap.vectors;
         let dim = v.dim as usize;
-        let all = crate::query::duplicates::neighbours(&v.data, dim, lowest);
+        let limit = v
+            .len()
+            .saturating_mul(crate::query::duplicates::MAX_PAIRS_PER_PHOTO);
+        let all = crate::query::duplicates::neighbours(&v.data, dim, lowest, limit).ok_or(
+            Error::TooManyPairs {
+                threshold: lowest,
+                limit,
+            },
+        )?;
         let photos: Vec<Option<Photo>> = (0..v.len())
             .into_par_iter()
             .map(|row| {
@@ -653,10 +665,15 @@ impl Library {
                 photos[b].as_ref().expect("grouped"),
             )
         };
-        thresholds
+        Ok(thresholds
             .iter()
             .map(|&t| {
-                let lists = crate::query::duplicates::at_least(&all, t);
+                // The lowest level's lists are all of them: no copy.
+                let lists = if t <= lowest {
+                    std::borrow::Cow::Borrowed(&all)
+                } else {
+                    std::borrow::Cow::Owned(crate::query::duplicates::at_least(&all, t))
+                };
                 crate::query::duplicates::group(&lists, better)
                     .into_iter()
                     .filter_map(|g| {
@@ -672,7 +689,7 @@ impl Library {
                     })
                     .collect()
             })
-            .collect()
+            .collect())
     }
 
     /// Every indexed image with its stored vector, in index order.

@@ -8,6 +8,10 @@
 //! cosine; only pairs whose estimate comes within that bound of the threshold are computed
 //! again in f32. The answer is the same pairs as the f32 product, never an approximation.
 //! Without AVX2 the f32 product (`matrixmultiply`) runs alone.
+//!
+//! The pairs are handed over a block at a time as they are found, never gathered here: at a
+//! low threshold they can be most of the n²/2, more than memory holds, and the caller decides
+//! how many it keeps.
 
 use rayon::prelude::*;
 
@@ -15,13 +19,23 @@ use rayon::prelude::*;
 /// is 4 MB, which stays in cache).
 const BLOCK: usize = 1024;
 
-/// Every pair `(i, j, similarity)` with `i < j` and similarity ≥ `threshold`, in no order.
-pub fn at_least(data: &[f32], dim: usize, threshold: f32) -> Vec<(u32, u32, f32)> {
+/// Pairs `(i, j, similarity)`, as they are handed over: a block at a time, from any core.
+pub type Pairs = Vec<(u32, u32, f32)>;
+
+/// Hands every pair `(i, j, similarity)` with `i < j` and similarity ≥ `threshold` to
+/// `found`, in no order. `found` returns false to stop the search (the blocks not started yet
+/// are skipped); so does this, then.
+pub fn at_least(
+    data: &[f32],
+    dim: usize,
+    threshold: f32,
+    found: &(dyn Fn(Pairs) -> bool + Sync),
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     if dim > 0 && std::arch::is_x86_feature_detected!("avx2") {
-        return quantised::at_least(data, dim, threshold);
+        return quantised::at_least(data, dim, threshold, found);
     }
-    at_least_f32(data, dim, threshold)
+    at_least_f32(data, dim, threshold, found)
 }
 
 /// The block pairs `(a, b)` with `a ≤ b` of `n` rows: each is one task for rayon.
@@ -37,9 +51,14 @@ fn rows_of(block: usize, n: usize) -> std::ops::Range<usize> {
 }
 
 /// [`at_least`] by a blocked f32 matrix product.
-pub fn at_least_f32(data: &[f32], dim: usize, threshold: f32) -> Vec<(u32, u32, f32)> {
+pub fn at_least_f32(
+    data: &[f32],
+    dim: usize,
+    threshold: f32,
+    found: &(dyn Fn(Pairs) -> bool + Sync),
+) -> bool {
     let n = data.len().checked_div(dim).unwrap_or(0);
-    let found: Vec<Vec<(u32, u32, f32)>> = block_pairs(n)
+    block_pairs(n)
         .par_iter()
         .map_init(
             || vec![0f32; BLOCK * BLOCK],
@@ -79,13 +98,12 @@ pub fn at_least_f32(data: &[f32], dim: usize, threshold: f32) -> Vec<(u32, u32, 
                 out
             },
         )
-        .collect();
-    found.into_iter().flatten().collect()
+        .all(found)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod quantised {
-    use super::{block_pairs, rows_of, BLOCK};
+    use super::{block_pairs, rows_of, Pairs, BLOCK};
     use rayon::prelude::*;
     use std::arch::x86_64::*;
 
@@ -272,12 +290,17 @@ mod quantised {
         }
     }
 
-    pub fn at_least(data: &[f32], dim: usize, threshold: f32) -> Vec<(u32, u32, f32)> {
+    pub fn at_least(
+        data: &[f32],
+        dim: usize,
+        threshold: f32,
+        found: &(dyn Fn(Pairs) -> bool + Sync),
+    ) -> bool {
         let n = data.len() / dim;
         let q = Quantised::new(data, dim);
         let k = q.k;
         let row = |i: usize| &data[i * dim..(i + 1) * dim];
-        let found: Vec<Vec<(u32, u32, f32)>> = block_pairs(n)
+        block_pairs(n)
             .par_iter()
             .map(|&(a, b)| {
                 let (ra, rb) = (rows_of(a, n), rows_of(b, n));
@@ -311,14 +334,23 @@ mod quantised {
                 }
                 out
             })
-            .collect();
-        found.into_iter().flatten().collect()
+            .all(found)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every pair `search` finds, gathered.
+    fn gathered(search: impl FnOnce(&(dyn Fn(Pairs) -> bool + Sync)) -> bool) -> Pairs {
+        let all = std::sync::Mutex::new(Vec::new());
+        assert!(search(&|pairs| {
+            all.lock().unwrap().extend(pairs);
+            true
+        }));
+        all.into_inner().unwrap()
+    }
 
     fn sorted(mut p: Vec<(u32, u32, f32)>) -> Vec<(u32, u32)> {
         let mut p: Vec<(u32, u32)> = p.drain(..).map(|(i, j, _)| (i, j)).collect();
@@ -348,9 +380,9 @@ mod tests {
         // 1,030 rows: two blocks, the last tiles partly outside the data.
         for (dim, threshold) in [(1280, 0.8), (61, 0.9), (8, 0.9), (3, 0.5)] {
             let data = clustered(BLOCK + 6, dim);
-            let exact = sorted(at_least_f32(&data, dim, threshold));
+            let exact = sorted(gathered(|f| at_least_f32(&data, dim, threshold, f)));
             assert!(exact.len() > 100, "dim {dim}: {} pairs", exact.len());
-            let fast = sorted(at_least(&data, dim, threshold));
+            let fast = sorted(gathered(|f| at_least(&data, dim, threshold, f)));
             // Rounding between the two products may only move a pair at the threshold.
             let missing = exact
                 .iter()
@@ -371,7 +403,7 @@ mod tests {
     fn each_pair_is_found_once_with_its_similarity() {
         let dim = 40;
         let data = clustered(300, dim);
-        let pairs = at_least(&data, dim, 0.7);
+        let pairs = gathered(|f| at_least(&data, dim, 0.7, f));
         assert!(!pairs.is_empty());
         for &(i, j, s) in &pairs {
             assert!(i < j);
@@ -389,7 +421,7 @@ mod tests {
 
     #[test]
     fn zero_and_empty_inputs_give_no_pairs() {
-        assert!(at_least(&[], 8, 0.5).is_empty());
-        assert!(at_least(&[0.0; 16], 8, 0.5).is_empty());
+        assert!(gathered(|f| at_least(&[], 8, 0.5, f)).is_empty());
+        assert!(gathered(|f| at_least(&[0.0; 16], 8, 0.5, f)).is_empty());
     }
 }

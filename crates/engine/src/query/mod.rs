@@ -7,6 +7,6 @@ pub(crate) mod duplicates;
 pub(crate) mod nearest;
 pub(crate) mod shot;
 
-pub use duplicates::{group, neighbours, Group};
+pub use duplicates::{group, neighbours, Group, MAX_PAIRS_PER_PHOTO};
 pub use nearest::{exact, Graph, Turns, GRAPH_THRESHOLD};
 pub use shot::same_shot;
