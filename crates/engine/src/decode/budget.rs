@@ -23,7 +23,6 @@ pub(crate) struct Budget {
     changed: Condvar,
 }
 
-#[derive(Default)]
 struct State {
     /// Bytes reserved now.
     held: u64,
