@@ -549,7 +549,7 @@ fn duplicates_at_a_threshold_that_pairs_unrelated_photos_are_refused_not_built()
                     mtime_ns: 0,
                 },
                 content: None,
-                inode: 0,
+                identity: Default::default(),
             });
             v.data.extend(&row);
         }
