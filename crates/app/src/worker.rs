@@ -168,6 +168,9 @@ impl Worker {
             Command::MovePhotos { photos, to } => self.in_background("move", move || Msg::Moved {
                 reports: photo_sim_engine::relocate::move_photos(&photos, &to),
             }),
+            Command::PutBack { reports } => self.in_background("undo", move || Msg::PutBack {
+                reports: photo_sim_engine::relocate::put_back(&reports),
+            }),
             Command::Open {
                 folder,
                 generation,

@@ -1,7 +1,8 @@
 //! Moving photos out of the way: to the desktop's trash or into another folder, never deleting
-//! anything. Each file is checked first against what was indexed (its size and modification
-//! time): a file changed or gone since is not touched. Every file gets its own outcome, so a
-//! failure in the middle says exactly which files moved and which did not.
+//! anything, and putting them back (Undo). Each file is checked first against what was indexed
+//! (its size and modification time): a file changed or gone since is not touched. Every file
+//! gets its own outcome, so a failure in the middle says exactly which files moved and which
+//! did not.
 
 use crate::index::scan::Fingerprint;
 use crate::Photo;
@@ -30,6 +31,8 @@ pub enum Outcome {
     Missing,
     /// Not touched: the move failed (why).
     Failed(String),
+    /// Put back where it was indexed, by [`put_back`].
+    PutBack,
 }
 
 impl Outcome {
@@ -47,6 +50,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Changed => write!(f, "not touched: it changed since it was indexed"),
             Outcome::Missing => write!(f, "not touched: it is gone"),
             Outcome::Failed(e) => write!(f, "not touched: {e}"),
+            Outcome::PutBack => write!(f, "put back"),
         }
     }
 }
@@ -70,6 +74,86 @@ pub fn move_photos(photos: &[Photo], to: &Destination) -> Vec<Report> {
             outcome: move_one(p, to),
         })
         .collect()
+}
+
+/// Puts back the photos that a move took away (the reports of [`move_photos`]): a trashed one
+/// is restored from the trash, a moved one moved back from where it went. Nothing is ever
+/// replaced: a photo whose place holds a file again is left where it is, with that reason.
+/// Reports of photos that did not move are skipped.
+pub fn put_back(reports: &[Report]) -> Vec<Report> {
+    let trashed: Vec<&Path> = reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::Trashed)
+        .map(|r| r.path.as_path())
+        .collect();
+    let mut in_trash = trashed_items(&trashed);
+    reports
+        .iter()
+        .filter(|r| r.outcome.moved())
+        .map(|r| {
+            let result = match &r.outcome {
+                Outcome::Moved(to) => move_back(to, &r.path),
+                _ => restore(in_trash.remove(&r.path)),
+            };
+            Report {
+                path: r.path.clone(),
+                outcome: result.map_or_else(Outcome::Failed, |()| Outcome::PutBack),
+            }
+        })
+        .collect()
+}
+
+/// The latest item in the trash that was at each of `paths` (an older one of the same name
+/// was put there before the move). Empty when the trash cannot be listed.
+fn trashed_items(paths: &[&Path]) -> std::collections::HashMap<PathBuf, trash::TrashItem> {
+    let mut items = std::collections::HashMap::new();
+    if paths.is_empty() {
+        return items;
+    }
+    let wanted: std::collections::HashSet<&Path> = paths.iter().copied().collect();
+    for item in trash::os_limited::list().unwrap_or_default() {
+        let original = item.original_path();
+        if !wanted.contains(original.as_path()) {
+            continue;
+        }
+        let newer = items
+            .get(&original)
+            .is_none_or(|old: &trash::TrashItem| old.time_deleted < item.time_deleted);
+        if newer {
+            items.insert(original, item);
+        }
+    }
+    items
+}
+
+fn restore(item: Option<trash::TrashItem>) -> Result<(), String> {
+    let item = item.ok_or("it is no longer in the trash")?;
+    match trash::os_limited::restore_all([item]) {
+        Ok(()) => Ok(()),
+        Err(trash::Error::RestoreCollision { .. }) => {
+            Err("another file has its name now; it is still in the trash".into())
+        }
+        Err(e) => Err(format!("the trash did not give it back: {e}")),
+    }
+}
+
+/// Moves `from` back to `to`, only if no file took that name meanwhile.
+fn move_back(from: &Path, to: &Path) -> Result<(), String> {
+    let (Some(dir), Some(name)) = (to.parent(), to.file_name()) else {
+        return Err("the path has no file name".into());
+    };
+    if !from.is_file() {
+        return Err(format!("{} is gone", from.display()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    match relink(from, dir, name, 1) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(format!(
+            "another file has its name now; it is still at {}",
+            from.display()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn move_one(photo: &Photo, to: &Destination) -> Outcome {
@@ -109,14 +193,16 @@ fn free_name(dir: &Path, file_name: &std::ffi::OsStr, attempt: u32) -> PathBuf {
     dir.join(new)
 }
 
-/// Claims the first free name for `name` in `dir` (the name itself, then `stem (2).ext`…):
-/// `claim` creates the file or link and fails with `AlreadyExists` when the name is taken.
+/// Claims the first free name for `name` in `dir` among the first `tries` (the name itself,
+/// then `stem (2).ext`…): `claim` creates the file or link and fails with `AlreadyExists`
+/// when the name is taken, which is the error when all `tries` are.
 fn first_free<T>(
     dir: &Path,
     name: &std::ffi::OsStr,
+    tries: u32,
     mut claim: impl FnMut(&Path) -> io::Result<T>,
 ) -> io::Result<(PathBuf, T)> {
-    for attempt in 1..1000 {
+    for attempt in 1..=tries {
         let target = free_name(dir, name, attempt);
         match claim(&target) {
             Ok(v) => return Ok((target, v)),
@@ -124,7 +210,10 @@ fn first_free<T>(
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::other("no free name in the destination folder"))
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free name in the destination folder",
+    ))
 }
 
 /// Moves `file` into `dir` without ever replacing a file there: a hard link (which fails if
@@ -140,8 +229,18 @@ fn move_into(file: &Path, dir: &Path) -> io::Result<PathBuf> {
     let name = file
         .file_name()
         .ok_or_else(|| io::Error::other("the path has no file name"))?;
-    let Ok((target, ())) = first_free(dir, name, |t| std::fs::hard_link(file, t)) else {
-        return copy_then_remove(file, dir, name);
+    relink(file, dir, name, NAME_TRIES)
+}
+
+/// Names tried in a destination folder before a move gives up.
+const NAME_TRIES: u32 = 999;
+
+/// Moves `file` to the first free name for `name` in `dir` among `tries` (see [`first_free`]).
+fn relink(file: &Path, dir: &Path, name: &std::ffi::OsStr, tries: u32) -> io::Result<PathBuf> {
+    let (target, ()) = match first_free(dir, name, tries, |t| std::fs::hard_link(file, t)) {
+        Ok(claimed) => claimed,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+        Err(_) => return copy_then_remove(file, dir, name, tries),
     };
     if let Err(e) = std::fs::remove_file(file) {
         // Leave one copy, never two names for a file the person thinks moved.
@@ -154,8 +253,13 @@ fn move_into(file: &Path, dir: &Path) -> io::Result<PathBuf> {
 /// The move across drives (or file systems without hard links). The copy keeps the
 /// original's modification time (the photo's date where it has no EXIF date, and the keeper
 /// rule's "oldest") and its permissions, as a move within a drive does.
-fn copy_then_remove(file: &Path, dir: &Path, name: &std::ffi::OsStr) -> io::Result<PathBuf> {
-    let (target, mut out) = first_free(dir, name, |t| std::fs::File::create_new(t))?;
+fn copy_then_remove(
+    file: &Path,
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    tries: u32,
+) -> io::Result<PathBuf> {
+    let (target, mut out) = first_free(dir, name, tries, |t| std::fs::File::create_new(t))?;
     let copied = std::fs::File::open(file)
         .and_then(|mut input| {
             io::copy(&mut input, &mut out)?;
@@ -242,7 +346,7 @@ mod tests {
         std::fs::create_dir_all(&dst).unwrap();
         let file = src.join("x.jpg");
         let date = old_private_file(&file);
-        let to = copy_then_remove(&file, &dst, file.file_name().unwrap()).unwrap();
+        let to = copy_then_remove(&file, &dst, file.file_name().unwrap(), NAME_TRIES).unwrap();
         assert_eq!(to, dst.join("x.jpg"));
         assert!(!file.exists());
         assert_kept(&to, date);
@@ -310,5 +414,30 @@ mod tests {
         assert!(r[0].outcome.moved() && r[2].outcome.moved(), "{r:?}");
         assert!(!r[1].outcome.moved());
         assert!(dst.join("0.jpg").exists() && dst.join("2.jpg").exists());
+    }
+
+    #[test]
+    fn put_back_moves_a_photo_back_and_never_over_a_file_that_took_its_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, dst) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&dst).unwrap();
+        let files: Vec<PathBuf> = ["x.jpg", "y.jpg"].iter().map(|n| src.join(n)).collect();
+        for f in &files {
+            std::fs::write(f, f.to_string_lossy().as_bytes()).unwrap();
+        }
+        let photos: Vec<Photo> = files.iter().map(|p| photo(p)).collect();
+        let moved = move_photos(&photos, &Destination::Folder(dst.clone()));
+        std::fs::write(&files[1], b"new").unwrap();
+        let back = put_back(&moved);
+        assert_eq!(back[0].outcome, Outcome::PutBack);
+        assert_eq!(
+            std::fs::read(&files[0]).unwrap(),
+            files[0].to_string_lossy().as_bytes()
+        );
+        assert!(!dst.join("x.jpg").exists());
+        assert!(matches!(&back[1].outcome, Outcome::Failed(why) if why.contains("another file")));
+        assert_eq!(std::fs::read(&files[1]).unwrap(), b"new");
+        assert!(dst.join("y.jpg").exists(), "it stays where it went");
     }
 }

@@ -1,16 +1,20 @@
 //! The duplicates part, behind the Duplicates view: the groups found at each level (same
 //! photo, near-duplicate, similar), which level is shown, the photos the person selected, and
 //! what the last move did. It asks the engine for the groups when those it has are older than
-//! the index, and moves the selected photos; the [`State`](super::State) then reopens the
-//! folder so the moved photos leave the index.
+//! the index, and moves the selected photos (asking first when they are many) or puts the last
+//! move's photos back; the [`State`](super::State) then reopens the folder so the index follows.
 
 use super::protocol::{Action, Command};
 use crate::failure::Failure;
 use photo_sim_engine::labels::Label;
-use photo_sim_engine::relocate::{Destination, Report};
+use photo_sim_engine::relocate::{Destination, Outcome, Report};
 use photo_sim_engine::{DuplicateGroup, Photo};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+/// Moves of this many photos or more wait for the person to confirm them: most of them are
+/// off-screen, and "Select all but the keepers" may have ticked more than they think.
+pub const CONFIRM_FROM: usize = 20;
 
 /// The levels offered, strictest first.
 pub const LEVELS: [Label; 3] = [Label::SamePhoto, Label::NearDuplicate, Label::Similar];
@@ -42,6 +46,15 @@ impl Level {
     }
 }
 
+/// The photos a large move would take, and where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingMove {
+    pub photos: Vec<Photo>,
+    pub to: Destination,
+    /// The groups they belong to.
+    pub groups: usize,
+}
+
 #[derive(Debug)]
 pub struct Duplicates {
     /// The level shown.
@@ -52,10 +65,16 @@ pub struct Duplicates {
     /// The id of the search whose answer is awaited.
     pub pending: Option<u64>,
     pub selected: BTreeSet<PathBuf>,
-    /// True while selected photos are being moved.
+    /// True while selected photos are being moved (or put back).
     pub moving: bool,
-    /// What the last move did to each file.
+    /// A large move that awaits the person's confirmation.
+    pub confirm: Option<PendingMove>,
+    /// What the last move (or Undo) did to each file.
     pub report: Vec<Report>,
+    /// True when `report` is an Undo's.
+    pub report_is_undo: bool,
+    /// The reports of the last move, while its photos can be put back.
+    pub undoable: Vec<Report>,
     next_id: u64,
 }
 
@@ -68,7 +87,10 @@ impl Default for Duplicates {
             pending: None,
             selected: BTreeSet::new(),
             moving: false,
+            confirm: None,
             report: Vec::new(),
+            report_is_undo: false,
+            undoable: Vec::new(),
             next_id: 0,
         }
     }
@@ -166,20 +188,58 @@ impl Duplicates {
             Action::MoveSelectedTo(dir) => {
                 return self.move_selected(Destination::Folder(dir), indexing)
             }
+            Action::ConfirmMove => {
+                if let Some(pending) = self.confirm.take() {
+                    return self.start_move(pending.photos, pending.to, indexing);
+                }
+            }
+            Action::CancelMove => self.confirm = None,
+            Action::UndoMove => return self.undo(indexing),
             _ => {}
         }
         Vec::new()
     }
 
-    /// Moves the selected photos (not while the index changes, nor during another move).
+    /// Moves the selected photos, or asks first when they are [`CONFIRM_FROM`] or more.
     fn move_selected(&mut self, to: Destination, indexing: bool) -> Vec<Command> {
         let photos = self.selected_photos();
+        if photos.len() < CONFIRM_FROM {
+            return self.start_move(photos, to, indexing);
+        }
+        let groups = self
+            .groups()
+            .iter()
+            .filter(|g| g.photos().any(|p| self.selected.contains(&p.path)))
+            .count();
+        self.confirm = Some(PendingMove { photos, to, groups });
+        Vec::new()
+    }
+
+    /// Moves `photos` (not while the index changes, nor during another move).
+    fn start_move(&mut self, photos: Vec<Photo>, to: Destination, indexing: bool) -> Vec<Command> {
         if photos.is_empty() || self.moving || indexing {
             return Vec::new();
         }
         self.moving = true;
         self.report.clear();
+        self.undoable.clear();
         vec![Command::MovePhotos { photos, to }]
+    }
+
+    /// Puts the last move's photos back (not while the index changes, nor during a move).
+    fn undo(&mut self, indexing: bool) -> Vec<Command> {
+        if self.undoable.is_empty() || self.moving || indexing {
+            return Vec::new();
+        }
+        self.moving = true;
+        vec![Command::PutBack {
+            reports: std::mem::take(&mut self.undoable),
+        }]
+    }
+
+    /// How many photos Undo would put back.
+    pub fn undo_count(&self) -> usize {
+        self.undoable.len()
     }
 
     /// Finds the groups again when those known are older than index `version` (or there are
@@ -218,8 +278,32 @@ impl Duplicates {
             .map(|r| r.path.clone())
             .collect();
         self.forget(&moved);
+        self.undoable = reports
+            .iter()
+            .filter(|r| r.outcome.moved())
+            .cloned()
+            .collect();
         self.report = reports;
+        self.report_is_undo = false;
         !moved.is_empty()
+    }
+
+    /// An Undo ended: its report replaces the move's. True when any photo was put back.
+    pub fn put_back(&mut self, reports: Vec<Report>) -> bool {
+        self.moving = false;
+        let back = reports.iter().any(|r| r.outcome == Outcome::PutBack);
+        self.report = reports;
+        self.report_is_undo = true;
+        back
+    }
+
+    /// True when a file's outcome in the last report is the one asked for.
+    pub fn succeeded(&self, report: &Report) -> bool {
+        if self.report_is_undo {
+            report.outcome == Outcome::PutBack
+        } else {
+            report.outcome.moved()
+        }
     }
 
     /// A one-line summary of the last move.
@@ -227,9 +311,14 @@ impl Duplicates {
         if self.report.is_empty() {
             return None;
         }
-        let moved = self.report.iter().filter(|r| r.outcome.moved()).count();
-        let kept = self.report.len() - moved;
-        let mut text = format!("{moved} of {} photos moved", self.report.len());
+        let done = self.report.iter().filter(|r| self.succeeded(r)).count();
+        let kept = self.report.len() - done;
+        let verb = if self.report_is_undo {
+            "put back"
+        } else {
+            "moved"
+        };
+        let mut text = format!("{done} of {} photos {verb}", self.report.len());
         if kept > 0 {
             text += &format!("; {kept} not touched (see below)");
         }
@@ -293,6 +382,80 @@ mod tests {
                 photos: 5,
                 reclaimable: 30
             }
+        );
+    }
+
+    /// A group of one keeper and `n` copies.
+    fn big_group(n: usize) -> Duplicates {
+        let names: Vec<String> = (0..n).map(|i| format!("copy{i}")).collect();
+        let members = names.iter().map(|n| (photo(n, 10), 0.95)).collect();
+        Duplicates {
+            levels: Some(vec![Level {
+                label: Label::NearDuplicate,
+                threshold: 0.7,
+                groups: vec![DuplicateGroup {
+                    keeper: photo("keeper", 100),
+                    members,
+                }],
+            }]),
+            ..Duplicates::default()
+        }
+    }
+
+    #[test]
+    fn a_large_move_waits_for_confirmation_and_a_small_one_does_not() {
+        let mut c = big_group(CONFIRM_FROM);
+        c.select_all_but_keepers();
+        assert!(c.apply(Action::TrashSelected, false).is_empty());
+        let pending = c.confirm.clone().expect("asks first");
+        assert_eq!((pending.photos.len(), pending.groups), (CONFIRM_FROM, 1));
+        c.apply(Action::CancelMove, false);
+        assert!(c.confirm.is_none() && !c.moving);
+        c.apply(Action::TrashSelected, false);
+        let commands = c.apply(Action::ConfirmMove, false);
+        assert!(
+            matches!(&commands[..], [Command::MovePhotos { photos, to: Destination::Trash }] if photos.len() == CONFIRM_FROM)
+        );
+
+        let mut small = big_group(CONFIRM_FROM - 1);
+        small.select_all_but_keepers();
+        let commands = small.apply(Action::TrashSelected, false);
+        assert!(matches!(&commands[..], [Command::MovePhotos { .. }]));
+        assert!(small.confirm.is_none());
+    }
+
+    #[test]
+    fn undo_puts_back_only_what_the_last_move_moved_and_only_once() {
+        let mut c = big_group(3);
+        let report = |name: &str, outcome| Report {
+            path: PathBuf::from(name),
+            outcome,
+        };
+        c.moving = true;
+        c.moved(vec![
+            report("copy0", Outcome::Trashed),
+            report("copy1", Outcome::Changed),
+            report("copy2", Outcome::Moved(PathBuf::from("/elsewhere/copy2"))),
+        ]);
+        assert_eq!(c.undo_count(), 2);
+        assert!(
+            c.apply(Action::UndoMove, true).is_empty(),
+            "not while indexing"
+        );
+        let commands = c.apply(Action::UndoMove, false);
+        let [Command::PutBack { reports }] = &commands[..] else {
+            panic!("{commands:?}")
+        };
+        let names: Vec<_> = reports.iter().map(|r| r.path.clone()).collect();
+        assert_eq!(names, [PathBuf::from("copy0"), PathBuf::from("copy2")]);
+        assert!(c.apply(Action::UndoMove, false).is_empty(), "once");
+        assert!(c.put_back(vec![
+            report("copy0", Outcome::PutBack),
+            report("copy2", Outcome::Failed("taken".into())),
+        ]));
+        assert_eq!(
+            c.report_summary().unwrap(),
+            "1 of 2 photos put back; 1 not touched (see below)"
         );
     }
 

@@ -142,7 +142,10 @@ impl State {
             | Action::ClearSelection
             | Action::ChooseMoveTarget
             | Action::TrashSelected
-            | Action::MoveSelectedTo(_) => {
+            | Action::MoveSelectedTo(_)
+            | Action::ConfirmMove
+            | Action::CancelMove
+            | Action::UndoMove => {
                 let indexing = self.folder.is_indexing();
                 self.duplicates.apply(action, indexing)
             }
@@ -217,6 +220,7 @@ impl State {
             }
             Msg::Duplicates { id, result } => self.duplicates_found(id, result),
             Msg::Moved { reports } => self.moved(reports),
+            Msg::PutBack { reports } => self.put_back(reports),
             Msg::Error(e) => {
                 self.messages.error(e.to_string());
                 Vec::new()
@@ -326,6 +330,16 @@ impl State {
         // is not a drive that is not mounted).
         match self.folder.root.clone() {
             Some(folder) if moved => self.open_folder(folder, true),
+            _ => Vec::new(),
+        }
+    }
+
+    /// An Undo ended: the photos put back are indexed again (their vectors left the index with
+    /// them).
+    fn put_back(&mut self, reports: Vec<Report>) -> Vec<Command> {
+        let back = self.duplicates.put_back(reports);
+        match self.folder.root.clone() {
+            Some(folder) if back => self.open_folder(folder, false),
             _ => Vec::new(),
         }
     }

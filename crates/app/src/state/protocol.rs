@@ -35,6 +35,12 @@ pub enum Action {
     ChooseMoveTarget,
     /// Move the selected photos into this folder.
     MoveSelectedTo(PathBuf),
+    /// Go ahead with the large move that awaits confirmation.
+    ConfirmMove,
+    /// Drop the large move that awaits confirmation.
+    CancelMove,
+    /// Put the photos of the last move back where they were.
+    UndoMove,
     /// Search with this photo (from the Duplicates view).
     SearchWith(PathBuf),
     /// Show the selected match (or the query when none is selected) large over the grid, or
@@ -106,6 +112,10 @@ pub enum Command {
     MovePhotos {
         photos: Vec<Photo>,
         to: Destination,
+    },
+    /// Put back the photos these reports of a move say moved.
+    PutBack {
+        reports: Vec<Report>,
     },
     /// Open this folder's index and bring it up to date; `generation` tags its messages.
     /// `prune` removes missing photos even when most of the index vanished at once.
@@ -193,6 +203,10 @@ pub enum Msg {
     Moved {
         reports: Vec<Report>,
     },
+    /// `Command::PutBack` ended: what happened to each file.
+    PutBack {
+        reports: Vec<Report>,
+    },
     /// The answer to `Command::Describe`.
     Described(Vec<(PathBuf, Details)>),
     /// Something went wrong that the person should see.
@@ -214,6 +228,8 @@ impl Action {
                 | Action::SearchWith(_)
                 | Action::TrashSelected
                 | Action::MoveSelectedTo(_)
+                | Action::ConfirmMove
+                | Action::UndoMove
                 | Action::PruneMissing
         )
     }

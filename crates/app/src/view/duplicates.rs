@@ -10,6 +10,7 @@ use crate::widgets::{grid_thumbnail, PathRow};
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
 use photo_sim_engine::decode::details::size_text;
+use photo_sim_engine::relocate::Destination;
 use photo_sim_engine::Photo;
 
 /// Groups drawn at most (the largest first); the counts still cover all of them.
@@ -30,12 +31,18 @@ fn count(n: usize) -> String {
     out
 }
 
+/// "1 group", "312 groups", with thousands separators.
+fn counted(n: usize, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{s}", count(n))
+}
+
 /// "312 groups, 1,104 photos, 2.3 GB reclaimable".
 pub fn counts_text(c: Counts) -> String {
     format!(
-        "{} groups, {} photos, {} reclaimable",
-        count(c.groups),
-        count(c.photos),
+        "{}, {}, {} reclaimable",
+        counted(c.groups, "group"),
+        counted(c.photos, "photo"),
         size_text(c.reclaimable)
     )
 }
@@ -64,7 +71,8 @@ pub fn draw(
         );
     }
     selection_bar(ui, state, move_target, actions);
-    report(ui, state);
+    report(ui, state, actions);
+    confirm_move(ui.ctx(), state, actions);
     ui.separator();
     groups(ui, state, thumbs, actions);
 }
@@ -180,18 +188,70 @@ fn level_hint(label: photo_sim_engine::labels::Label) -> &'static str {
     }
 }
 
-fn report(ui: &mut egui::Ui, state: &State) {
+/// Asks before a large move, over the whole window: how many photos, from how many groups,
+/// and where they go. Esc or a click beside it cancels.
+fn confirm_move(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
+    let Some(pending) = &state.duplicates.confirm else {
+        return;
+    };
+    let n = count(pending.photos.len());
+    let (question, button) = match &pending.to {
+        Destination::Trash => (
+            format!("Move {n} photos to the trash?"),
+            format!("Move {n} photos to the trash"),
+        ),
+        Destination::Folder(dir) => (
+            format!("Move {n} photos to {}?", dir.display()),
+            format!("Move {n} photos"),
+        ),
+    };
+    let bytes: u64 = pending.photos.iter().map(|p| p.bytes).sum();
+    let modal = egui::Modal::new(egui::Id::unique("confirm-move")).show(ctx, |ui| {
+        ui.set_max_width(460.0);
+        ui.heading(question);
+        ui.label(format!(
+            "The photos selected in {} ({}), not only those on the screen. Each group keeps its keeper, and Undo puts them back.",
+            counted(pending.groups, "group"),
+            size_text(bytes)
+        ));
+        ui.horizontal(|ui| {
+            if ui.button(button).clicked() {
+                actions.push(Action::ConfirmMove);
+            }
+            ui.button("Cancel").clicked()
+        })
+        .inner
+    });
+    if modal.inner || modal.should_close() {
+        actions.push(Action::CancelMove);
+    }
+}
+
+fn report(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     let c = &state.duplicates;
     let Some(summary) = c.report_summary() else {
         return;
     };
-    let untouched: Vec<_> = c.report.iter().filter(|r| !r.outcome.moved()).collect();
+    let untouched: Vec<_> = c.report.iter().filter(|r| !c.succeeded(r)).collect();
     let color = if untouched.is_empty() {
         ui.visuals().text_color()
     } else {
         ui.visuals().warn_fg_color
     };
-    ui.label(RichText::new(summary).color(color));
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(summary).color(color));
+        let n = c.undo_count();
+        if n > 0 {
+            let idle = !c.moving && !state.folder.is_indexing();
+            if ui
+                .add_enabled(idle, egui::Button::new(format!("Undo: put back {n} photos")))
+                .on_hover_text("Restore them from the trash, or move them back, to where they were; a file that took a name meanwhile is never replaced")
+                .clicked()
+            {
+                actions.push(Action::UndoMove);
+            }
+        }
+    });
     egui::CollapsingHeader::new(format!("What happened to each file ({})", c.report.len()))
         .id_salt("move-report")
         .default_open(!untouched.is_empty())
@@ -333,5 +393,11 @@ mod tests {
             reclaimable: 2_300_000_000,
         });
         assert_eq!(text, "312 groups, 1,104 photos, 2.3 GB reclaimable");
+        let one = counts_text(Counts {
+            groups: 1,
+            photos: 2,
+            reclaimable: 1000,
+        });
+        assert_eq!(one, "1 group, 2 photos, 1 KB reclaimable");
     }
 }

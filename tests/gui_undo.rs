@@ -1,0 +1,133 @@
+//! A large move in the Duplicates view, driven headless through egui_kittest by its labels:
+//! "Select all but the keepers" in a 21-photo group asks before moving 20 photos, Cancel
+//! moves nothing, and after the move to a test trash (a temporary XDG data dir) Undo restores
+//! every photo where it was and the index takes them back.
+//!
+//! One test in its own binary: it sets `XDG_DATA_HOME` for the whole process, so the desktop's
+//! real trash is never touched.
+
+mod common;
+
+use common::{fixture_image, model, save_jpeg, synthetic, type_and_submit};
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use photo_sim_app::state::View;
+use photo_sim_app::App;
+use photo_sim_engine::relocate::Outcome;
+use photo_sim_engine::Store;
+use std::path::Path;
+
+fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    h.step();
+    common::run_until(h, what, 240, done);
+}
+
+fn click(h: &mut Harness<'_, App>, label: &str) {
+    h.get_by_label(label).click();
+    h.step();
+    h.step();
+}
+
+fn idle(app: &App) -> bool {
+    let s = app.state();
+    s.folder.root.is_some()
+        && !s.busy()
+        && (s.view != View::Duplicates || s.duplicates.levels.is_some())
+}
+
+/// A photo and 20 copies of it at other sizes and qualities, and two unrelated pictures.
+fn library(dir: &Path) {
+    std::fs::create_dir_all(dir.join("copies")).unwrap();
+    let img = fixture_image("cat.jpg");
+    save_jpeg(&img, &dir.join("cat.jpg"), 95);
+    let (w, h) = img.dimensions();
+    for i in 0..20u32 {
+        let scale = 0.5 + 0.02 * i as f32;
+        let (cw, ch) = ((w as f32 * scale) as u32, (h as f32 * scale) as u32);
+        let copy = image::imageops::resize(&img, cw, ch, image::imageops::FilterType::Triangle);
+        let file = dir.join("copies").join(format!("cat_{i:02}.jpg"));
+        save_jpeg(&copy, &file, 60 + i as u8);
+    }
+    save_jpeg(&fixture_image("coffee.jpg"), &dir.join("coffee.jpg"), 90);
+    save_jpeg(&synthetic(5, 320, 240), &dir.join("other.jpg"), 90);
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+#[test]
+fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg-data");
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::env::set_var("XDG_DATA_HOME", &xdg);
+    let photos = tmp.path().join("photos");
+    library(&photos);
+    let copies = photos.join("copies");
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 900.0))
+        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
+    h.step();
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
+    run_until(&mut h, "indexing", idle);
+    let s = h.state().state();
+    assert_eq!(
+        s.folder.indexed,
+        23,
+        "{:?} {:?}",
+        s.folder.skipped,
+        s.messages.errors()
+    );
+
+    h.get_by_label("Duplicates").click();
+    run_until(&mut h, "the groups", idle);
+    click(&mut h, "Select all but the keepers");
+    assert_eq!(h.state().state().duplicates.selected.len(), 20);
+
+    // Twenty photos: the move waits for a confirmation that says how many and where.
+    click(&mut h, "Move to trash (20)");
+    // A new window is laid out unseen on its first frame.
+    h.step();
+    h.get_by_label("Move 20 photos to the trash?");
+    h.get_by_label_contains("selected in 1 group (");
+    click(&mut h, "Cancel");
+    assert!(h.query_by_label("Move 20 photos to the trash?").is_none());
+    assert_eq!(count_files(&copies), 20, "Cancel moves nothing");
+    assert!(!h.state().state().busy());
+
+    click(&mut h, "Move to trash (20)");
+    click(&mut h, "Move 20 photos to the trash");
+    run_until(&mut h, "the move and the new index", idle);
+    assert_eq!(count_files(&copies), 0);
+    assert_eq!(count_files(&xdg.join("Trash/files")), 20);
+    assert_eq!(h.state().state().folder.indexed, 3);
+    h.get_by_label_contains("20 of 20 photos moved");
+
+    // One name is taken again meanwhile: that photo stays in the trash, the others come back.
+    let taken = copies.join("cat_07.jpg");
+    std::fs::write(&taken, b"a new file with the old name").unwrap();
+    click(&mut h, "Undo: put back 20 photos");
+    run_until(&mut h, "the undo and the new index", idle);
+    let s = h.state().state();
+    assert_eq!(count_files(&copies), 20);
+    assert_eq!(
+        std::fs::read(&taken).unwrap(),
+        b"a new file with the old name",
+        "a file that took a name is never replaced"
+    );
+    assert_eq!(count_files(&xdg.join("Trash/files")), 1);
+    let back = s
+        .duplicates
+        .report
+        .iter()
+        .filter(|r| r.outcome == Outcome::PutBack)
+        .count();
+    assert_eq!(back, 19, "{:?}", s.duplicates.report);
+    h.get_by_label_contains("19 of 20 photos put back; 1 not touched");
+    // The 19 photos are indexed again (the taken name holds a file that is not an image).
+    assert_eq!(s.folder.indexed, 22, "errors: {:?}", s.messages.errors());
+    assert!(h.query_by_label_contains("Undo: put back").is_none());
+}
