@@ -288,12 +288,21 @@ fn groups(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut V
                     ))
                     .strong(),
                 );
-                ui.horizontal_wrapped(|ui| {
-                    tile(ui, state, thumbs, &g.keeper, None, actions);
-                    for (p, s) in &g.members {
-                        tile(ui, state, thumbs, p, Some((&g.keeper, *s)), actions);
-                    }
-                });
+                // Rows as wide as the view, so every member can be seen and ticked (egui
+                // does not wrap tiles that are themselves laid out vertically).
+                let gap = ui.spacing().item_spacing.x;
+                let columns = (((ui.available_width() + gap) / (TILE + gap)) as usize).max(1);
+                let photos: Vec<(&Photo, Option<(&Photo, f32)>)> =
+                    std::iter::once((&g.keeper, None))
+                        .chain(g.members.iter().map(|(p, s)| (p, Some((&g.keeper, *s)))))
+                        .collect();
+                for row in photos.chunks(columns) {
+                    ui.horizontal(|ui| {
+                        for &(photo, to_keeper) in row {
+                            tile(ui, state, thumbs, photo, to_keeper, actions);
+                        }
+                    });
+                }
                 ui.add_space(6.0);
             }
             if groups.len() > MAX_GROUPS_SHOWN {

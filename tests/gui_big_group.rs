@@ -1,10 +1,11 @@
-//! A large move in the Duplicates view, driven headless through egui_kittest by its labels:
-//! "Select all but the keepers" in a 21-photo group asks before moving 20 photos, Cancel
-//! moves nothing, and after the move to a test trash (a temporary XDG data dir) Undo restores
-//! every photo where it was and the index takes them back.
+//! A 21-photo group in the Duplicates view, driven headless through egui_kittest by its
+//! labels: every member can be reached in a small window; "Select all but the keepers" asks
+//! before moving 20 photos, Cancel moves nothing, and after the move to a test trash (a
+//! temporary XDG data dir) Undo restores every photo where it was and the index takes them
+//! back.
 //!
-//! One test in its own binary: it sets `XDG_DATA_HOME` for the whole process, so the desktop's
-//! real trash is never touched.
+//! Its own binary: it sets `XDG_DATA_HOME` for the whole process, so the desktop's real trash
+//! is never touched.
 
 mod common;
 
@@ -57,18 +58,13 @@ fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.count())
 }
 
-#[test]
-fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
-    let tmp = tempfile::tempdir().unwrap();
-    let xdg = tmp.path().join("xdg-data");
-    std::fs::create_dir_all(&xdg).unwrap();
-    std::env::set_var("XDG_DATA_HOME", &xdg);
-    let photos = tmp.path().join("photos");
+/// The app at `size`, showing the Duplicates view of the library in `tmp`/photos.
+fn duplicates_of_library(tmp: &Path, size: egui::Vec2) -> Harness<'static, App> {
+    let photos = tmp.join("photos");
     library(&photos);
-    let copies = photos.join("copies");
-    let store = Store::under(&tmp.path().join("data"));
+    let store = Store::under(&tmp.join("data"));
     let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1200.0, 900.0))
+        .with_size(size)
         .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
     h.step();
     type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
@@ -81,9 +77,45 @@ fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
         s.folder.skipped,
         s.messages.errors()
     );
-
     h.get_by_label("Duplicates").click();
     run_until(&mut h, "the groups", idle);
+    h
+}
+
+#[test]
+fn every_photo_of_a_big_group_is_within_a_small_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let width = 640.0;
+    let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(width, 480.0));
+    assert_eq!(h.state().state().duplicates.groups()[0].members.len(), 20);
+    for i in 0..20 {
+        let name = format!("cat_{i:02}.jpg");
+        h.get_by_label(&name).scroll_to_me();
+        // Scrolling is animated.
+        for _ in 0..20 {
+            h.step();
+        }
+        let rect = h.get_by_label(&name).rect();
+        assert!(
+            rect.min.x >= 0.0 && rect.max.x <= width,
+            "{name}'s checkbox at {rect:?}, outside the {width} px window"
+        );
+        h.get_by_label(&name).click();
+        h.step();
+        h.step();
+    }
+    assert_eq!(h.state().state().duplicates.selected.len(), 20);
+}
+
+#[test]
+fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg-data");
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::env::set_var("XDG_DATA_HOME", &xdg);
+    let photos = tmp.path().join("photos");
+    let copies = photos.join("copies");
+    let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(1200.0, 900.0));
     click(&mut h, "Select all but the keepers");
     assert_eq!(h.state().state().duplicates.selected.len(), 20);
 
