@@ -600,21 +600,59 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
         );
     }
 
-    // Thumbnail size: the buttons and Ctrl+plus/minus change the columns, remembered.
-    let columns = |h: &Harness<'_, App>| h.state().state().settings.columns;
-    assert_eq!(columns(&h), 5);
+    // Thumbnail size: Larger and Ctrl+plus make the tiles bigger, Smaller and Ctrl+minus make
+    // them smaller, and the grid fills its width at every size; the size is remembered.
+    let side = |h: &Harness<'_, App>| {
+        let first = common::file_name(&h.state().state().results()[0].path);
+        h.get_by_label(&first).rect().width()
+    };
+    let fills_the_width = |h: &Harness<'_, App>| {
+        let right = h
+            .state()
+            .state()
+            .results()
+            .iter()
+            .filter_map(|m| {
+                let name = common::file_name(&m.path);
+                h.query_by_label(&name).map(|n| n.rect().max.x)
+            })
+            .fold(0.0, f32::max);
+        assert!(right > 1200.0 - 40.0, "the grid ends at {right} of 1200");
+    };
+    h.get_by_role(egui::accesskit::Role::ComboBox).click();
+    h.step();
+    h.step();
+    h.get_by_label("Everywhere").click();
+    h.step();
+    run_until(&mut h, "everywhere", results_shown);
+    // Until a size is chosen, the first ten fill the window's height, 5×2.
+    let fit = side(&h);
+    let zoom = |h: &mut Harness<'_, App>, key: egui::Key| {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, key);
+        h.step();
+        h.step();
+    };
     h.get_by_label("Larger").click();
     h.step();
-    assert_eq!(columns(&h), 4);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Minus);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Minus);
     h.step();
-    assert_eq!(columns(&h), 6);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
-    h.step();
-    assert_eq!(columns(&h), 5);
+    let larger = side(&h);
+    assert!(larger > fit * 1.1, "Larger: {fit} → {larger}");
+    zoom(&mut h, egui::Key::Plus);
+    let largest = side(&h);
+    assert!(largest > larger * 1.1, "Ctrl+plus: {larger} → {largest}");
+    fills_the_width(&h);
+    for _ in 0..4 {
+        zoom(&mut h, egui::Key::Minus);
+    }
+    let small = side(&h);
+    assert!(small < fit * 0.9, "Ctrl+minus: {fit} → {small}");
     h.get_by_label("Smaller").click();
     h.step();
+    h.step();
+    let smaller = side(&h);
+    assert!(smaller < small * 0.95, "Smaller: {small} → {smaller}");
+    let tile = h.state().state().settings.tile;
+    assert!(tile.is_some());
     let history_len = h.state().state().search.history.len();
     drop(h);
 
@@ -624,7 +662,7 @@ fn more_and_less_like_this_scope_and_size_refine_the_grid() {
         indexed(app) && results_shown(app)
     });
     let s = h.state().state();
-    assert_eq!(s.settings.columns, 6);
+    assert_eq!(s.settings.tile, tile);
     assert_eq!(s.search.history.len(), history_len);
     assert_eq!(
         s.search.query().unwrap().file_name().unwrap(),

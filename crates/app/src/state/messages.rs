@@ -57,7 +57,7 @@ mod tests {
             ["Cannot open typo2.jpg: entity not found"]
         );
         // Moving the selection is not new work: the message stays.
-        s.apply(Action::MoveSelection(1, 0));
+        s.apply(Action::MoveSelection(1, 0, 5));
         assert_eq!(s.messages.errors().len(), 1);
         s.apply(Action::OpenFolder(PathBuf::from("/photos")));
         assert!(s.messages.errors().is_empty());

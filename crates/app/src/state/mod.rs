@@ -28,7 +28,7 @@ mod testing;
 pub use folder::Indexing;
 pub use protocol::{Action, Command, Msg};
 pub use search::{is_weak, Cell, QueryTiming, Step, Where, RESULTS};
-pub use settings::{SavedStep, Settings, COLUMNS, MAX_COLUMNS, MIN_COLUMNS};
+pub use settings::{SavedStep, Settings, MAX_TILE, MIN_TILE};
 
 use crate::failure::Failure;
 use crate::picker::Purpose;
@@ -169,7 +169,11 @@ impl State {
                 self.search.selection = None;
                 vec![self.settings.set_show_weak(on)]
             }
-            Action::Zoom(step) => self.settings.zoom(step),
+            Action::Zoom {
+                larger,
+                side,
+                columns,
+            } => self.settings.zoom(larger, side, columns),
             Action::Picker(action) => match self.dialogs.picker_action(action) {
                 Some(chosen) => self.apply(chosen),
                 None => Vec::new(),

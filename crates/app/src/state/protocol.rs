@@ -63,8 +63,8 @@ pub enum Action {
     Forward,
     /// Stop the running indexing (what was embedded is kept).
     Cancel,
-    /// Move the grid selection by columns, rows.
-    MoveSelection(i32, i32),
+    /// Move the grid selection by columns, rows; the grid has `columns` now.
+    MoveSelection(i32, i32, usize),
     Select(Option<usize>),
     /// Open a file in the system viewer.
     OpenExternal(PathBuf),
@@ -83,8 +83,13 @@ pub enum Action {
     SetWhere(Where),
     /// Show the next ten tiles.
     ShowMore,
-    /// Bigger (negative) or smaller (positive) thumbnails: fewer or more columns.
-    Zoom(i32),
+    /// Thumbnails one column larger or smaller than those shown (`side` points, `columns` a
+    /// row).
+    Zoom {
+        larger: bool,
+        side: f32,
+        columns: usize,
+    },
     /// Something done in the in-app picker.
     Picker(PickerAction),
     /// Show or hide the matches under the "similar" cut.

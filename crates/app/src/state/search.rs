@@ -263,7 +263,9 @@ impl Search {
             }),
             Action::SetWhere(scope) => self.set_where(scope, cx),
             Action::ShowMore => self.show_more(cx),
-            Action::MoveSelection(dx, dy) => self.move_selection(dx, dy, cx.settings),
+            Action::MoveSelection(dx, dy, columns) => {
+                self.move_selection(dx, dy, columns, cx.settings)
+            }
             Action::Select(selection) => {
                 self.selection = selection.filter(|&i| i < self.cells(show_weak).len());
                 Vec::new()
@@ -506,8 +508,15 @@ impl Search {
         self.query_command(cx)
     }
 
-    /// Moves the selected match by `dx` columns and `dy` rows (arrow keys).
-    fn move_selection(&mut self, dx: i32, dy: i32, settings: &Settings) -> Vec<Command> {
+    /// Moves the selected match by `dx` columns and `dy` rows (arrow keys) in a grid of
+    /// `columns`.
+    fn move_selection(
+        &mut self,
+        dx: i32,
+        dy: i32,
+        columns: usize,
+        settings: &Settings,
+    ) -> Vec<Command> {
         let n = self.cells(settings.show_weak).len();
         if n == 0 {
             self.selection = None;
@@ -516,7 +525,7 @@ impl Search {
         self.selection = Some(match self.selection {
             None => 0,
             Some(i) => {
-                let cols = settings.columns as i32;
+                let cols = columns.max(1) as i32;
                 let (row, col) = (i as i32 / cols, i as i32 % cols);
                 let col = (col + dx).clamp(0, cols - 1);
                 let rows = (n as i32 + cols - 1) / cols;
@@ -696,32 +705,32 @@ mod tests {
     #[test]
     fn selection_moves_in_the_grid_and_enter_pivots() {
         let mut s = showing_a();
-        s.apply(Action::MoveSelection(1, 0));
+        s.apply(Action::MoveSelection(1, 0, 5));
         assert_eq!(
             s.search.selection,
             Some(0),
             "the first move selects the first cell"
         );
-        s.apply(Action::MoveSelection(1, 0));
-        s.apply(Action::MoveSelection(1, 0));
+        s.apply(Action::MoveSelection(1, 0, 5));
+        s.apply(Action::MoveSelection(1, 0, 5));
         assert_eq!(s.search.selection, Some(2));
-        s.apply(Action::MoveSelection(0, 1));
+        s.apply(Action::MoveSelection(0, 1, 5));
         assert_eq!(s.search.selection, Some(7));
-        s.apply(Action::MoveSelection(0, 1));
+        s.apply(Action::MoveSelection(0, 1, 5));
         assert_eq!(s.search.selection, Some(7), "clamped to the last row");
-        s.apply(Action::MoveSelection(9, 0));
+        s.apply(Action::MoveSelection(9, 0, 5));
         assert_eq!(s.search.selection, Some(9), "clamped to the last column");
-        s.apply(Action::MoveSelection(-9, -9));
+        s.apply(Action::MoveSelection(-9, -9, 5));
         assert_eq!(s.search.selection, Some(0));
-        s.apply(Action::MoveSelection(1, 0));
+        s.apply(Action::MoveSelection(1, 0, 5));
         let id = query_id(&s.apply(Action::PivotSelected));
         assert_eq!(s.search.query(), Some(Path::new("/photos/b1.jpg")));
         assert_eq!(s.search.selection, None);
         answer(&mut s, id, "/photos/b1.jpg", grid("c", 3));
-        s.apply(Action::MoveSelection(0, 0));
-        s.apply(Action::MoveSelection(0, 1));
+        s.apply(Action::MoveSelection(0, 0, 5));
+        s.apply(Action::MoveSelection(0, 1, 5));
         assert_eq!(s.search.selection, Some(0), "one row only");
-        s.apply(Action::MoveSelection(4, 0));
+        s.apply(Action::MoveSelection(4, 0, 5));
         assert_eq!(s.search.selection, Some(2), "no cell past the last result");
     }
 
@@ -857,15 +866,28 @@ mod tests {
         let id = query_id(&commands);
         answer(&mut s, id, "/photos/a.jpg", grid("b", 10));
         assert_eq!(request(&s.apply(Action::ShowMore)).tiles, 2 * RESULTS);
-        for _ in 0..20 {
-            s.apply(Action::Zoom(-1));
-        }
-        assert_eq!(s.settings.columns, MIN_COLUMNS);
-        assert_eq!(s.apply(Action::Zoom(-1)), vec![]);
+        // Larger from the 5×2 fit: one column fewer, each tile as much wider.
+        let zoom = |larger, side, columns| Action::Zoom {
+            larger,
+            side,
+            columns,
+        };
         assert!(matches!(
-            s.apply(Action::Zoom(1)).as_slice(),
-            [Command::SaveSettings(st)] if st.columns == MIN_COLUMNS + 1
+            s.apply(zoom(true, 100.0, 5)).as_slice(),
+            [Command::SaveSettings(st)] if st.tile == Some(125.0)
         ));
+        assert_eq!(
+            s.apply(zoom(true, 300.0, 1)),
+            vec![],
+            "one column is the largest"
+        );
+        s.apply(zoom(true, 500.0, 2));
+        assert_eq!(s.settings.tile, Some(MAX_TILE));
+        assert_eq!(s.apply(zoom(true, MAX_TILE, 2)), vec![]);
+        s.apply(zoom(false, 100.0, 4));
+        assert_eq!(s.settings.tile, Some(80.0));
+        s.apply(zoom(false, 66.0, 12));
+        assert_eq!(s.settings.tile, Some(MIN_TILE));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The settings part: what is remembered between runs, in `settings.json` in the config
-//! directory: the last folder opened, the grid's columns, whether weaker matches and rotated
+//! directory: the last folder opened, the thumbnail size, whether weaker matches and rotated
 //! copies are shown, and the query history. The other parts read it (the search asks its
 //! queries with it and saves its history in it); each change here returns the command that
 //! saves it, so the file always holds what the window shows.
@@ -8,11 +8,9 @@ use super::protocol::Command;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Columns of the result grid by default (so ten tiles fill two rows).
-pub const COLUMNS: usize = 5;
-/// The fewest and most columns the thumbnail size control allows.
-pub const MIN_COLUMNS: usize = 2;
-pub const MAX_COLUMNS: usize = 10;
+/// The smallest and largest thumbnail side that Larger and Smaller reach, in points.
+pub const MIN_TILE: f32 = 64.0;
+pub const MAX_TILE: f32 = 512.0;
 
 /// What is remembered between runs (`settings.json` in the config directory).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,9 +23,11 @@ pub struct Settings {
     /// Show the matches under the "similar" cut (dimmed), or hide them.
     #[serde(default = "yes")]
     pub show_weak: bool,
-    /// Columns of the result grid (the thumbnail size).
-    #[serde(default = "default_columns")]
-    pub columns: usize,
+    /// The thumbnail side chosen with Larger and Smaller, in points (the grid has as many
+    /// columns as fit, and fills its width). `None` until then: the ten matches fill the
+    /// window, 5×2.
+    #[serde(default)]
+    pub tile: Option<f32>,
     /// The last queries, oldest first, and which one was shown.
     #[serde(default)]
     pub history: Vec<SavedStep>,
@@ -45,10 +45,6 @@ pub struct SavedStep {
     pub less: Vec<PathBuf>,
 }
 
-fn default_columns() -> usize {
-    COLUMNS
-}
-
 fn yes() -> bool {
     true
 }
@@ -59,7 +55,7 @@ impl Default for Settings {
             last_folder: None,
             rotations: true,
             show_weak: true,
-            columns: COLUMNS,
+            tile: None,
             history: Vec::new(),
             pos: 0,
         }
@@ -85,10 +81,13 @@ impl Settings {
         Ok(())
     }
 
-    /// These settings with a column count the thumbnail size control allows (a hand-edited
-    /// file may say anything).
+    /// These settings with a thumbnail size that Larger and Smaller allow (a hand-edited file
+    /// may say anything).
     pub fn clamped(mut self) -> Self {
-        self.columns = self.columns.clamp(MIN_COLUMNS, MAX_COLUMNS);
+        self.tile = self
+            .tile
+            .filter(|t| t.is_finite())
+            .map(|t| t.clamp(MIN_TILE, MAX_TILE));
         self
     }
 
@@ -116,14 +115,21 @@ impl Settings {
         Command::SaveSettings(self.clone())
     }
 
-    /// More or fewer grid columns (within the control's range).
-    pub fn zoom(&mut self, step: i32) -> Vec<Command> {
-        let columns = (self.columns as i64 + i64::from(step))
-            .clamp(MIN_COLUMNS as i64, MAX_COLUMNS as i64) as usize;
-        if columns == self.columns {
+    /// Thumbnails one column larger or smaller than those shown (`side` points, `columns` a
+    /// row), within [`MIN_TILE`] and [`MAX_TILE`]: a step always changes the columns, so the
+    /// grid, which fills its width, visibly changes.
+    pub fn zoom(&mut self, larger: bool, side: f32, columns: usize) -> Vec<Command> {
+        let c = columns.max(1) as f32;
+        let side = match larger {
+            true if columns <= 1 => return Vec::new(),
+            true => side * c / (c - 1.0),
+            false => side * c / (c + 1.0),
+        };
+        let side = side.round().clamp(MIN_TILE, MAX_TILE);
+        if self.tile == Some(side) || !side.is_finite() {
             return Vec::new();
         }
-        self.columns = columns;
+        self.tile = Some(side);
         vec![Command::SaveSettings(self.clone())]
     }
 }

@@ -21,9 +21,28 @@ use search::{query_pane, results};
 use std::path::{Path, PathBuf};
 use toolbar::toolbar;
 
-/// What the text fields hold between frames.
+/// The result grid as it was last drawn: the arrow keys move in it, and Larger and Smaller
+/// start from its side.
+#[derive(Clone, Copy, Debug)]
+pub struct Grid {
+    pub columns: usize,
+    /// The side of a thumbnail, in points.
+    pub side: f32,
+}
+
+impl Default for Grid {
+    fn default() -> Self {
+        Self {
+            columns: search::FIT_COLUMNS,
+            side: 150.0,
+        }
+    }
+}
+
+/// What the view holds between frames: the text fields, and the grid's shape.
 #[derive(Default)]
 pub struct Fields {
+    pub grid: Grid,
     pub folder_path: String,
     pub photo_path: String,
     /// Where the Duplicates view moves the selected photos.
@@ -53,7 +72,7 @@ pub fn draw(
     fields: &mut Fields,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
-    keyboard_and_drops(ui.ctx(), state, &mut actions);
+    keyboard_and_drops(ui.ctx(), state, fields.grid, &mut actions);
 
     egui::Panel::top("toolbar").show(ui, |ui| {
         ui.add_space(4.0);
@@ -90,7 +109,7 @@ pub fn draw(
     }
     egui::CentralPanel::default().show(ui, |ui| {
         if state.search.query().is_some() {
-            results(ui, state, thumbs, &mut actions);
+            results(ui, state, thumbs, &mut fields.grid, &mut actions);
         } else {
             empty_state(ui, state);
         }
@@ -110,7 +129,7 @@ fn picker(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
     }
 }
 
-fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
+fn keyboard_and_drops(ctx: &egui::Context, state: &State, grid: Grid, actions: &mut Vec<Action>) {
     let typing = ctx.egui_wants_keyboard_input();
     ctx.input_mut(|i| {
         if i.consume_key(Modifiers::COMMAND, Key::O) {
@@ -130,10 +149,18 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
         if i.consume_key(Modifiers::COMMAND, Key::Plus)
             || i.consume_key(Modifiers::COMMAND, Key::Equals)
         {
-            actions.push(Action::Zoom(-1));
+            actions.push(Action::Zoom {
+                larger: true,
+                side: grid.side,
+                columns: grid.columns,
+            });
         }
         if i.consume_key(Modifiers::COMMAND, Key::Minus) {
-            actions.push(Action::Zoom(1));
+            actions.push(Action::Zoom {
+                larger: false,
+                side: grid.side,
+                columns: grid.columns,
+            });
         }
         if !typing {
             for (key, dx, dy) in [
@@ -143,7 +170,7 @@ fn keyboard_and_drops(ctx: &egui::Context, state: &State, actions: &mut Vec<Acti
                 (Key::ArrowDown, 0, 1),
             ] {
                 if i.consume_key(Modifiers::NONE, key) {
-                    actions.push(Action::MoveSelection(dx, dy));
+                    actions.push(Action::MoveSelection(dx, dy, grid.columns));
                 }
             }
             if state.search.selection.is_some() && i.consume_key(Modifiers::NONE, Key::Enter) {

@@ -2,8 +2,9 @@
 //! examples it was refined with, the rotations switch), and the grid of matches with its
 //! controls, each cell with its score, name, group badge, hover card and right-click menu.
 
+use super::Grid;
 use crate::paths::file_name;
-use crate::state::{Action, Cell, State, Where, RESULTS};
+use crate::state::{Action, Cell, State, Where, MAX_TILE, MIN_TILE, RESULTS};
 use crate::thumbs::{Size, Thumb, Thumbs};
 use crate::widgets::{fit_size, grid_thumbnail, paint, placeholder, OPEN_GESTURES};
 use eframe::egui;
@@ -111,15 +112,45 @@ fn file_menu_items(ui: &mut egui::Ui, path: &Path, actions: &mut Vec<Action>) {
     }
 }
 
+/// Columns of the grid until a thumbnail size is chosen: the ten matches fill the window 5×2.
+pub const FIT_COLUMNS: usize = 5;
+
+/// The grid's columns and thumbnail side in `avail` (its width, and the height the first ten
+/// tiles should fit): with no size chosen, ten tiles fill it 5×2; with one, the columns of
+/// tiles nearest that size, stretched to fill the width.
+fn grid_shape(avail: Vec2, tile: Option<f32>, gap: f32, text_h: f32) -> Grid {
+    let fill = |columns: usize| (avail.x - gap * (columns as f32 - 1.0)) / columns as f32;
+    match tile {
+        None => {
+            let rows = RESULTS.div_ceil(FIT_COLUMNS) as f32;
+            let side = fill(FIT_COLUMNS)
+                .min((avail.y - (gap + text_h) * rows) / rows)
+                .max(48.0);
+            Grid {
+                columns: FIT_COLUMNS,
+                side,
+            }
+        }
+        Some(tile) => {
+            let columns = ((avail.x + gap) / (tile + gap)).round().max(1.0) as usize;
+            Grid {
+                columns,
+                side: fill(columns).max(MIN_TILE),
+            }
+        }
+    }
+}
+
 pub(super) fn results(
     ui: &mut egui::Ui,
     state: &State,
     thumbs: &mut Thumbs,
+    grid: &mut Grid,
     actions: &mut Vec<Action>,
 ) {
     let current = state.search.current().expect("a query is shown");
     let cells = state.cells();
-    grid_controls(ui, state, actions);
+    grid_controls(ui, state, *grid, actions);
     if current.results.is_none() {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -144,15 +175,12 @@ pub(super) fn results(
         });
         return;
     }
-    let columns = state.settings.columns;
     let gap = 10.0;
     let text_h = 38.0;
-    // The first ten tiles fill the window; more (after "More") scroll.
-    let rows_in_view = RESULTS.div_ceil(columns).max(1);
+    // Tiles beyond the window (more columns' worth, or after "More") scroll.
     let avail = ui.available_size() - Vec2::new(0.0, 34.0);
-    let side = ((avail.x - gap * (columns as f32 - 1.0)) / columns as f32)
-        .min((avail.y - (gap + text_h) * rows_in_view as f32) / rows_in_view as f32)
-        .max(48.0);
+    *grid = grid_shape(avail, state.settings.tile, gap, text_h);
+    let Grid { columns, side } = *grid;
     let cell = Vec2::new(side, side + text_h);
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
@@ -190,7 +218,7 @@ pub(super) fn results(
 }
 
 /// Above the grid: where to search, and the thumbnail size.
-fn grid_controls(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+fn grid_controls(ui: &mut egui::Ui, state: &State, grid: Grid, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
         let label = ui.label("Search:");
         egui::ComboBox::from_id_salt("scope")
@@ -218,26 +246,30 @@ fn grid_controls(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
         }
         ui.separator();
         ui.label("Thumbnails:");
-        let columns = state.settings.columns;
         if ui
-            .add_enabled(
-                columns < crate::state::MAX_COLUMNS,
-                egui::Button::new("Smaller"),
-            )
-            .on_hover_text("More photos a row (Ctrl+minus)")
+            .add_enabled(grid.side > MIN_TILE, egui::Button::new("Smaller"))
+            .on_hover_text("Smaller thumbnails, more a row (Ctrl+minus)")
             .clicked()
         {
-            actions.push(Action::Zoom(1));
+            actions.push(Action::Zoom {
+                larger: false,
+                side: grid.side,
+                columns: grid.columns,
+            });
         }
         if ui
             .add_enabled(
-                columns > crate::state::MIN_COLUMNS,
+                grid.columns > 1 && grid.side < MAX_TILE,
                 egui::Button::new("Larger"),
             )
-            .on_hover_text("Fewer, bigger photos a row (Ctrl+plus)")
+            .on_hover_text("Larger thumbnails, fewer a row (Ctrl+plus)")
             .clicked()
         {
-            actions.push(Action::Zoom(-1));
+            actions.push(Action::Zoom {
+                larger: true,
+                side: grid.side,
+                columns: grid.columns,
+            });
         }
     });
     ui.add_space(4.0);
