@@ -128,6 +128,24 @@ fn open_drop_pivot_back_forward() {
     }
     run_until(&mut h, "the thumbnails", App::thumbnails_ready);
 
+    // A typo in "Folder path" is an error; the open folder, its query and matches stay.
+    let root = h.state().state().folder.root.clone();
+    let typo = format!("{}-typo", photos.display());
+    type_and_submit(&mut h, "Folder path", &typo, "Open");
+    run_until(&mut h, "the typo's error", |app| {
+        !app.state().messages.errors().is_empty()
+    });
+    let s = h.state().state();
+    assert!(
+        s.messages.errors()[0].contains("-typo"),
+        "{:?}",
+        s.messages.errors()
+    );
+    assert_eq!(s.folder.root, root);
+    assert_eq!(s.folder.indexed, 16);
+    assert!(!s.results().is_empty());
+    h.get_by_label("Query: cat.jpg");
+
     // Each match says how alike it is in words: the resized copy is the same photo.
     let score = h.get_by_label("cat_small.jpg").value().unwrap_or_default();
     assert!(score.starts_with("same photo · 0.9"), "{score}");

@@ -171,6 +171,11 @@ impl Worker {
             Command::PutBack { reports } => self.in_background("undo", move || Msg::PutBack {
                 reports: photo_sim_engine::relocate::put_back(&reports),
             }),
+            Command::CheckFolder(folder) => self.in_background("check folder", move || {
+                Msg::FolderChecked(
+                    photo_sim_engine::library::folder_root(&folder).map_err(Failure::from),
+                )
+            }),
             Command::Open {
                 folder,
                 generation,

@@ -73,7 +73,7 @@ mod tests {
     fn opening_a_folder_while_indexing_cancels_first_and_failed_dialogs_are_explained() {
         let mut s = State::new(Settings::default());
         open(&mut s);
-        let commands = s.apply(Action::OpenFolder(PathBuf::from("/other")));
+        let commands = open_folder(&mut s, "/other");
         assert_eq!(
             commands,
             vec![
@@ -121,7 +121,7 @@ mod tests {
         )));
         assert!(s.dialogs.picker.is_none());
         assert!(
-            matches!(&commands[..], [Command::Open { folder, .. }] if *folder == dir.path().join("album"))
+            matches!(&commands[..], [Command::CheckFolder(folder)] if *folder == dir.path().join("album"))
         );
     }
 }

@@ -419,7 +419,7 @@ mod tests {
             elapsed: Duration::ZERO,
         });
         assert_eq!(s.search.query(), Some(Path::new("/photos/a.jpg")));
-        s.apply(Action::OpenFolder(PathBuf::from("/photos")));
+        open_folder(&mut s, "/photos");
         let commands = s.handle(Msg::Opened {
             generation: 1,
             root: PathBuf::from("/photos"),
@@ -428,5 +428,29 @@ mod tests {
             skipped: vec![],
         });
         assert!(matches!(commands.last(), Some(Command::Query { .. })));
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_opened_leaves_the_open_one_open() {
+        let mut s = State::new(Settings::default());
+        open(&mut s);
+        let commands = s.apply(Action::OpenFolder(PathBuf::from("/photoss")));
+        assert_eq!(
+            commands,
+            vec![Command::CheckFolder(PathBuf::from("/photoss"))]
+        );
+        let not_there = photo_sim_engine::Error::FolderUnreadable {
+            path: PathBuf::from("/photoss"),
+            cause: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let commands = s.handle(Msg::FolderChecked(Err(Failure::from(not_there))));
+        assert_eq!(commands, vec![]);
+        assert_eq!(s.folder.root.as_deref(), Some(Path::new("/photos")));
+        assert_eq!(s.folder.generation, 1);
+        assert!(
+            s.messages.errors()[0].contains("/photoss"),
+            "{:?}",
+            s.messages.errors()
+        );
     }
 }

@@ -130,7 +130,7 @@ impl State {
             }
             Action::ChooseFolder => vec![Command::PickFolder],
             Action::ChoosePhoto => vec![Command::PickPhoto],
-            Action::OpenFolder(folder) => self.open_folder(folder, false),
+            Action::OpenFolder(folder) => vec![Command::CheckFolder(folder)],
             Action::PruneMissing => match self.folder.root.clone() {
                 Some(folder) if !self.folder.is_indexing() => self.open_folder(folder, true),
                 _ => Vec::new(),
@@ -221,6 +221,11 @@ impl State {
             Msg::PickedPhoto { path, failed } => self.picked(path, failed, Purpose::QueryPhoto),
             Msg::PickedMoveTarget { path, failed } => {
                 self.picked(path, failed, Purpose::MoveTarget)
+            }
+            Msg::FolderChecked(Ok(root)) => self.open_folder(root, false),
+            Msg::FolderChecked(Err(error)) => {
+                self.messages.error(error.to_string());
+                Vec::new()
             }
             Msg::Duplicates { id, result } => self.duplicates_found(id, result),
             Msg::Moved { reports } => self.moved(reports),

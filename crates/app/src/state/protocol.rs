@@ -51,7 +51,8 @@ pub enum Action {
     ChooseFolder,
     /// Show the native file dialog for a query photo.
     ChoosePhoto,
-    /// Open (and index, if needed) this folder.
+    /// Open (and index, if needed) this folder, once it is known to be one: the folder open
+    /// now stays open if it is not.
     OpenFolder(PathBuf),
     /// Make this photo the query (a new step in the history).
     SetQuery(PathBuf),
@@ -122,6 +123,8 @@ pub enum Command {
     PutBack {
         reports: Vec<Report>,
     },
+    /// Check that this folder can be opened, before leaving the one open.
+    CheckFolder(PathBuf),
     /// Open this folder's index and bring it up to date; `generation` tags its messages.
     /// `prune` removes missing photos even when most of the index vanished at once.
     Open {
@@ -154,6 +157,9 @@ pub enum Msg {
         notices: Vec<String>,
         skipped: Vec<Skipped>,
     },
+    /// The answer to `Command::CheckFolder`: the folder as the engine names it, or why it
+    /// cannot be opened.
+    FolderChecked(Result<PathBuf, Failure>),
     /// The folder could not be opened.
     OpenFailed {
         generation: u64,

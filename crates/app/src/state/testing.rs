@@ -75,8 +75,16 @@ pub fn answer_tiles(state: &mut State, id: u64, q: &str, tiles: Vec<Tile>) {
     });
 }
 
+/// Opens `folder` as a person does: the state has it checked first, then opens it.
+pub fn open_folder(state: &mut State, folder: &str) -> Vec<Command> {
+    let folder = PathBuf::from(folder);
+    let commands = state.apply(Action::OpenFolder(folder.clone()));
+    assert_eq!(commands, vec![Command::CheckFolder(folder.clone())]);
+    state.handle(Msg::FolderChecked(Ok(folder)))
+}
+
 pub fn open(state: &mut State) {
-    let commands = state.apply(Action::OpenFolder(PathBuf::from("/photos")));
+    let commands = open_folder(state, "/photos");
     assert_eq!(
         commands,
         vec![Command::Open {

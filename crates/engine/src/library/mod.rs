@@ -304,19 +304,27 @@ pub(crate) fn read_index(dir: &Path, root: &Path, model: &Model) -> OnDisk {
     }
 }
 
+/// `folder` as the engine names it (its canonical path), or why it cannot be indexed: it is
+/// gone, not a folder, or unreadable. Cheap: a caller can ask before leaving the folder it has
+/// open.
+pub fn folder_root(folder: &Path) -> Result<PathBuf> {
+    let unreadable = |cause| Error::FolderUnreadable {
+        path: folder.to_path_buf(),
+        cause,
+    };
+    let root = folder.canonicalize().map_err(unreadable)?;
+    if !root.is_dir() {
+        return Err(Error::NotAFolder(root));
+    }
+    std::fs::read_dir(&root).map_err(unreadable)?;
+    Ok(root)
+}
+
 impl Library {
     /// Opens the index of `folder` (creating nothing on disk yet). An unreadable index is
     /// reported in [`Library::notices`] and [`Library::status`]; the next update rebuilds it.
     pub fn open(folder: &Path, store: &Store, model: Arc<Model>) -> Result<Self> {
-        let unreadable = |cause| Error::FolderUnreadable {
-            path: folder.to_path_buf(),
-            cause,
-        };
-        let root = folder.canonicalize().map_err(unreadable)?;
-        if !root.is_dir() {
-            return Err(Error::NotAFolder(root));
-        }
-        std::fs::read_dir(&root).map_err(unreadable)?;
+        let root = folder_root(folder)?;
         let dir = store.index_dir(&root);
         // Temp files of a save that was killed: only a writer would leave them, and none is
         // writing if the lock is free.
