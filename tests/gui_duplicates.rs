@@ -1,6 +1,7 @@
 //! The Duplicates view, driven headless through egui_kittest by its labels: find the groups,
-//! select all but the keepers, move to a test trash (a temporary XDG data dir) and to a folder,
-//! see a file changed since indexing left alone, and the index and both views update.
+//! select all but the keepers, move to a test trash (a temporary XDG data dir) and to a folder
+//! it offers to create, see a file changed since indexing left alone, and the index and both
+//! views update.
 //!
 //! One test in its own binary: it sets `XDG_DATA_HOME` for the whole process, so the desktop's
 //! real trash is never touched.
@@ -153,12 +154,38 @@ fn select_trash_move_and_the_index_follows() {
             || names(s.duplicates.selected.iter().cloned()) == ["cat_whatsapp.jpg"]
     );
 
-    // Move the remaining coffee copy into another folder, typed in "Move to".
-    let elsewhere = tmp.path().join("elsewhere");
-    std::fs::create_dir_all(&elsewhere).unwrap();
+    // With nothing ticked, a move says so.
     click(&mut h, "Clear selection");
-    click(&mut h, "coffee_small.jpg");
+    let elsewhere = tmp.path().join("elsewhere");
     type_and_submit(&mut h, "Move to", &elsewhere.display().to_string(), "Move");
+    // The messages show in a window of their own, laid out unseen on its first frame.
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label_contains("Nothing is ticked");
+    assert!(!elsewhere.exists());
+
+    // Move the remaining coffee copy into another folder, typed in "Move to": it does not
+    // exist yet, and the app offers to create it.
+    click(&mut h, "coffee_small.jpg");
+    assert!(h.query_by_label_contains("Nothing is ticked").is_none());
+    // "Move to" still holds the folder typed before.
+    click(&mut h, "Move");
+    run_until(&mut h, "the folder checked", |app| {
+        app.state().duplicates.confirm.is_some()
+    });
+    assert!(
+        h.state()
+            .state()
+            .duplicates
+            .confirm
+            .as_ref()
+            .unwrap()
+            .create
+    );
+    h.step();
+    h.step();
+    click(&mut h, "Create the folder and move 1 photo");
     run_until(&mut h, "the move to a folder", idle);
     assert!(elsewhere.join("coffee_small.jpg").exists());
     assert!(!photos.join("copies/coffee_small.jpg").exists());

@@ -165,9 +165,17 @@ impl Worker {
             Command::PickPhoto => self.dialog(Dialog::Photo),
             Command::PickMoveTarget => self.dialog(Dialog::MoveTarget),
             Command::FindDuplicates { id } => self.find_duplicates(id),
-            Command::MovePhotos { photos, to } => self.in_background("move", move || Msg::Moved {
-                reports: photo_sim_engine::relocate::move_photos(&photos, &to),
-            }),
+            Command::MovePhotos { photos, to, create } => {
+                self.in_background("move", move || Msg::Moved {
+                    reports: photo_sim_engine::relocate::move_photos_creating(&photos, &to, create),
+                })
+            }
+            Command::CheckMoveTarget(dir) => {
+                self.in_background("check folder", move || Msg::MoveTargetChecked {
+                    exists: dir.is_dir(),
+                    dir,
+                })
+            }
             Command::PutBack { reports } => self.in_background("undo", move || Msg::PutBack {
                 reports: photo_sim_engine::relocate::put_back(&reports),
             }),

@@ -76,6 +76,24 @@ pub fn move_photos(photos: &[Photo], to: &Destination) -> Vec<Report> {
         .collect()
 }
 
+/// [`move_photos`], into a destination folder created first (with its parents) if `create`;
+/// when it cannot be, every photo is left where it is, with that reason.
+pub fn move_photos_creating(photos: &[Photo], to: &Destination, create: bool) -> Vec<Report> {
+    if let (true, Destination::Folder(dir)) = (create, to) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            let why = format!("the folder {} could not be created: {e}", dir.display());
+            return photos
+                .iter()
+                .map(|p| Report {
+                    path: p.path.clone(),
+                    outcome: Outcome::Failed(why.clone()),
+                })
+                .collect();
+        }
+    }
+    move_photos(photos, to)
+}
+
 /// Puts back the photos that a move took away (the reports of [`move_photos`]): a trashed one
 /// is restored from the trash, a moved one moved back from where it went. Nothing is ever
 /// replaced: a photo whose place holds a file again is left where it is, with that reason.

@@ -46,13 +46,15 @@ impl Level {
     }
 }
 
-/// The photos a large move would take, and where.
+/// The photos a move would take, and where, while it waits for the person to confirm it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PendingMove {
     pub photos: Vec<Photo>,
     pub to: Destination,
     /// The groups they belong to.
     pub groups: usize,
+    /// The destination folder does not exist: confirming creates it.
+    pub create: bool,
 }
 
 #[derive(Debug)]
@@ -185,12 +187,13 @@ impl Duplicates {
             Action::ClearSelection => self.selected.clear(),
             Action::ChooseMoveTarget => return vec![Command::PickMoveTarget],
             Action::TrashSelected => return self.move_selected(Destination::Trash, indexing),
-            Action::MoveSelectedTo(dir) => {
-                return self.move_selected(Destination::Folder(dir), indexing)
+            // Whether the folder exists is asked first (a missing one is offered to create).
+            Action::MoveSelectedTo(dir) if !self.selected_photos().is_empty() => {
+                return vec![Command::CheckMoveTarget(dir)]
             }
             Action::ConfirmMove => {
-                if let Some(pending) = self.confirm.take() {
-                    return self.start_move(pending.photos, pending.to, indexing);
+                if let Some(p) = self.confirm.take() {
+                    return self.start_move(p.photos, p.to, p.create, indexing);
                 }
             }
             Action::CancelMove => self.confirm = None,
@@ -200,30 +203,57 @@ impl Duplicates {
         Vec::new()
     }
 
+    /// The folder to move the selected photos into was looked at: they move there, or the
+    /// person is asked first when it does not exist (to create it) or they are many.
+    pub fn move_target_checked(
+        &mut self,
+        dir: PathBuf,
+        exists: bool,
+        indexing: bool,
+    ) -> Vec<Command> {
+        self.move_or_ask(Destination::Folder(dir), !exists, indexing)
+    }
+
     /// Moves the selected photos, or asks first when they are [`CONFIRM_FROM`] or more.
     fn move_selected(&mut self, to: Destination, indexing: bool) -> Vec<Command> {
+        self.move_or_ask(to, false, indexing)
+    }
+
+    fn move_or_ask(&mut self, to: Destination, create: bool, indexing: bool) -> Vec<Command> {
         let photos = self.selected_photos();
-        if photos.len() < CONFIRM_FROM {
-            return self.start_move(photos, to, indexing);
+        if photos.len() < CONFIRM_FROM && !create {
+            return self.start_move(photos, to, false, indexing);
         }
         let groups = self
             .groups()
             .iter()
             .filter(|g| g.photos().any(|p| self.selected.contains(&p.path)))
             .count();
-        self.confirm = Some(PendingMove { photos, to, groups });
+        self.confirm = Some(PendingMove {
+            photos,
+            to,
+            groups,
+            create,
+        });
         Vec::new()
     }
 
-    /// Moves `photos` (not while the index changes, nor during another move).
-    fn start_move(&mut self, photos: Vec<Photo>, to: Destination, indexing: bool) -> Vec<Command> {
+    /// Moves `photos`, creating the destination folder first if `create` (not while the index
+    /// changes, nor during another move).
+    fn start_move(
+        &mut self,
+        photos: Vec<Photo>,
+        to: Destination,
+        create: bool,
+        indexing: bool,
+    ) -> Vec<Command> {
         if photos.is_empty() || self.moving || indexing {
             return Vec::new();
         }
         self.moving = true;
         self.report.clear();
         self.undoable.clear();
-        vec![Command::MovePhotos { photos, to }]
+        vec![Command::MovePhotos { photos, to, create }]
     }
 
     /// Puts the last move's photos back (not while the index changes, nor during a move).
@@ -414,7 +444,7 @@ mod tests {
         c.apply(Action::TrashSelected, false);
         let commands = c.apply(Action::ConfirmMove, false);
         assert!(
-            matches!(&commands[..], [Command::MovePhotos { photos, to: Destination::Trash }] if photos.len() == CONFIRM_FROM)
+            matches!(&commands[..], [Command::MovePhotos { photos, to: Destination::Trash, create: false }] if photos.len() == CONFIRM_FROM)
         );
 
         let mut small = big_group(CONFIRM_FROM - 1);
@@ -466,5 +496,29 @@ mod tests {
         c.toggle(PathBuf::from("gone"));
         c.prune_selection();
         assert_eq!(c.selected.len(), 1);
+    }
+
+    #[test]
+    fn a_move_into_a_missing_folder_offers_to_create_it() {
+        let mut c = big_group(2);
+        c.select_all_but_keepers();
+        let dir = PathBuf::from("/new/album");
+        let commands = c.apply(Action::MoveSelectedTo(dir.clone()), false);
+        assert_eq!(commands, vec![Command::CheckMoveTarget(dir.clone())]);
+        assert!(c.move_target_checked(dir.clone(), false, false).is_empty());
+        assert!(c.confirm.as_ref().is_some_and(|p| p.create));
+        let commands = c.apply(Action::ConfirmMove, false);
+        assert!(matches!(
+            &commands[..],
+            [Command::MovePhotos { to: Destination::Folder(d), create: true, .. }] if *d == dir
+        ));
+        // An existing folder: two photos move at once.
+        let mut c = big_group(2);
+        c.select_all_but_keepers();
+        let commands = c.move_target_checked(dir, true, false);
+        assert!(matches!(
+            &commands[..],
+            [Command::MovePhotos { create: false, .. }]
+        ));
     }
 }

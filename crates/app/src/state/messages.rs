@@ -62,4 +62,22 @@ mod tests {
         s.apply(Action::OpenFolder(PathBuf::from("/photos")));
         assert!(s.messages.errors().is_empty());
     }
+
+    #[test]
+    fn switching_view_or_ticking_hides_a_stale_error_and_a_move_of_nothing_says_so() {
+        let mut s = showing_a();
+        s.apply(Action::ShowView(View::Duplicates));
+        s.apply(Action::TrashSelected);
+        assert_eq!(
+            s.messages.errors(),
+            ["Nothing is ticked: tick the photos to move first."]
+        );
+        s.apply(Action::ToggleSelected(PathBuf::from("/photos/b.jpg")));
+        assert!(s.messages.errors().is_empty());
+        s.apply(Action::ClearSelection);
+        s.apply(Action::MoveSelectedTo(PathBuf::from("/elsewhere")));
+        assert_eq!(s.messages.errors().len(), 1);
+        s.apply(Action::ShowView(View::Search));
+        assert!(s.messages.errors().is_empty());
+    }
 }

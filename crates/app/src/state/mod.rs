@@ -146,6 +146,15 @@ impl State {
             | Action::ConfirmMove
             | Action::CancelMove
             | Action::UndoMove => {
+                let moving = matches!(
+                    action,
+                    Action::TrashSelected | Action::MoveSelectedTo(_) | Action::ChooseMoveTarget
+                );
+                if moving && self.duplicates.selected_photos().is_empty() {
+                    self.messages
+                        .error("Nothing is ticked: tick the photos to move first.");
+                    return Vec::new();
+                }
                 let indexing = self.folder.is_indexing();
                 self.duplicates.apply(action, indexing)
             }
@@ -228,6 +237,10 @@ impl State {
                 Vec::new()
             }
             Msg::Duplicates { id, result } => self.duplicates_found(id, result),
+            Msg::MoveTargetChecked { dir, exists } => {
+                let indexing = self.folder.is_indexing();
+                self.duplicates.move_target_checked(dir, exists, indexing)
+            }
             Msg::Moved { reports } => self.moved(reports),
             Msg::PutBack { reports } => self.put_back(reports),
             Msg::Error(e) => {

@@ -114,11 +114,15 @@ pub enum Command {
     FindDuplicates {
         id: u64,
     },
-    /// Move these photos (each checked against its indexed size and time first).
+    /// Move these photos (each checked against its indexed size and time first), into a
+    /// folder created first if `create`.
     MovePhotos {
         photos: Vec<Photo>,
         to: Destination,
+        create: bool,
     },
+    /// Look whether this folder, to move photos into, exists.
+    CheckMoveTarget(PathBuf),
     /// Put back the photos these reports of a move say moved.
     PutBack {
         reports: Vec<Report>,
@@ -210,6 +214,11 @@ pub enum Msg {
         id: u64,
         result: Result<Vec<Level>, Failure>,
     },
+    /// The answer to `Command::CheckMoveTarget`.
+    MoveTargetChecked {
+        dir: PathBuf,
+        exists: bool,
+    },
     /// `Command::MovePhotos` ended: what happened to each file.
     Moved {
         reports: Vec<Report>,
@@ -225,12 +234,19 @@ pub enum Msg {
 }
 
 impl Action {
-    /// True for the actions that begin new work (their errors replace the old ones, and a
-    /// preview closes); selecting, dismissing and the like keep the messages shown.
+    /// True for the actions that begin new work or move on to something else (switching the
+    /// view, ticking photos): the errors shown are stale then, and a preview closes. Moving
+    /// the grid selection, dismissing and the like keep the messages shown.
     pub fn starts_something(&self) -> bool {
         matches!(
             self,
-            Action::OpenFolder(_)
+            Action::ShowView(_)
+                | Action::SetLevel(_)
+                | Action::ToggleSelected(_)
+                | Action::SelectAllButKeepers
+                | Action::ClearSelection
+                | Action::ChooseMoveTarget
+                | Action::OpenFolder(_)
                 | Action::SetQuery(_)
                 | Action::Pivot(_)
                 | Action::PivotSelected

@@ -154,7 +154,8 @@ fn selection_bar(
             submit: "Move",
         };
         let (dialog, typed) = row.show(ui, move_target);
-        if idle && n > 0 {
+        // With nothing ticked, the state says so rather than doing nothing.
+        if idle {
             if dialog {
                 actions.push(Action::ChooseMoveTarget);
             }
@@ -194,15 +195,22 @@ fn confirm_move(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
     let Some(pending) = &state.duplicates.confirm else {
         return;
     };
-    let n = count(pending.photos.len());
+    let n = counted(pending.photos.len(), "photo");
     let (question, button) = match &pending.to {
         Destination::Trash => (
-            format!("Move {n} photos to the trash?"),
-            format!("Move {n} photos to the trash"),
+            format!("Move {n} to the trash?"),
+            format!("Move {n} to the trash"),
+        ),
+        Destination::Folder(dir) if pending.create => (
+            format!(
+                "{} does not exist. Create it and move {n} there?",
+                dir.display()
+            ),
+            format!("Create the folder and move {n}"),
         ),
         Destination::Folder(dir) => (
-            format!("Move {n} photos to {}?", dir.display()),
-            format!("Move {n} photos"),
+            format!("Move {n} to {}?", dir.display()),
+            format!("Move {n}"),
         ),
     };
     let bytes: u64 = pending.photos.iter().map(|p| p.bytes).sum();
