@@ -86,7 +86,7 @@ pub struct DuplicatesArgs {
     pub folder: PathBuf,
     /// How alike the members must be: same (photo), near (duplicate: same scene, moments
     /// apart) or similar.
-    #[arg(long, value_parser = parse_label, default_value = "near", conflicts_with = "min_similarity")]
+    #[arg(long, value_parser = parse_level, default_value = "near", conflicts_with = "min_similarity")]
     pub level: photo_sim_engine::labels::Label,
     /// A similarity threshold instead of a level (0 to 1).
     #[arg(long, value_parser = parse_similarity, allow_negative_numbers = true)]
@@ -287,6 +287,12 @@ fn search(setup: &Setup, args: SearchArgs) -> Result<ExitCode> {
         })?,
     };
     let library = open_indexed(&folder, &setup.store, setup.load_model()?, &cancel)?;
+    if library.is_empty() {
+        bail!(
+            "no photos are indexed in {}: nothing to compare with (photos added since? run photo-sim index)",
+            shown(library.root())
+        );
+    }
     let options = photo_sim_engine::QueryOptions {
         rotations: !args.no_rotations,
     };
@@ -296,6 +302,9 @@ fn search(setup: &Setup, args: SearchArgs) -> Result<ExitCode> {
             bail!("--min-label needs the built-in model (its similarity thresholds were measured; this model's were not)");
         }
         matches.retain(|m| m.label.is_some_and(|l| l >= min));
+        if matches.is_empty() {
+            eprintln!("note: no match is at least \"{}\"", min.words());
+        }
     }
     let missing = matches.iter().filter(|m| !m.exists).count();
     if missing > 0 {
@@ -392,7 +401,8 @@ fn index_with_progress(
             bar.set_position(done as u64);
             bar.set_message(format!("{images_per_sec:.1} images/s"));
         }
-        Event::Skipped(s) => bar.suspend(|| eprintln!("skipped {}: {}", shown(&s.path), s.reason)),
+        // Listed once, in the summary.
+        Event::Skipped(_) => {}
         Event::Notice(n) => bar.suspend(|| eprintln!("note: {n}")),
         Event::Saved { .. } => {}
         Event::BuildingGraph { points } => {
@@ -407,9 +417,19 @@ fn index_with_progress(
 }
 
 fn print_summary(library: &Library, s: &Summary) {
+    // A rate says something only about a run that embedded.
+    let rate = if s.embedded > 0 {
+        format!(", {:.1} images/s", s.images_per_sec)
+    } else {
+        String::new()
+    };
     println!(
-        "{} {}: {} images ({} embedded, {} reused{}, {} removed, {} skipped) in {:.1} s, {:.1} images/s",
-        if s.cancelled { "Cancelled indexing" } else { "Indexed" },
+        "{} {}: {} images ({} embedded, {} reused{}, {} removed, {} skipped) in {:.1} s{rate}",
+        if s.cancelled {
+            "Cancelled indexing"
+        } else {
+            "Indexed"
+        },
         shown(library.root()),
         s.indexed,
         s.embedded,
@@ -418,7 +438,6 @@ fn print_summary(library: &Library, s: &Summary) {
         s.removed,
         s.skipped.len(),
         s.seconds,
-        s.images_per_sec
     );
     if s.kept_missing > 0 {
         println!(
@@ -433,6 +452,16 @@ fn print_summary(library: &Library, s: &Summary) {
             println!("  {}: {}", shown(&k.path), k.reason);
         }
     }
+}
+
+/// `duplicates --level`: same, near or similar (or their words); looser labels would group
+/// photos that are not duplicates.
+fn parse_level(text: &str) -> Result<photo_sim_engine::labels::Label, String> {
+    use photo_sim_engine::labels::Label;
+    parse_label(text)
+        .ok()
+        .filter(|l| *l >= Label::Similar)
+        .ok_or_else(|| "one of: same, near, similar".to_string())
 }
 
 /// `--min-label`: a label's short name (same, near, similar, related) or its words.

@@ -128,3 +128,67 @@ fn a_similarity_threshold_that_is_not_a_number_from_0_to_1_is_refused() {
         assert!(err.contains("a number from 0 to 1"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn a_skipped_file_is_listed_once_and_a_run_that_embeds_nothing_gives_no_rate() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    save_jpeg(&fixture_image("cat.jpg"), &p.join("cat.jpg"), 90);
+    std::fs::write(p.join("broken.jpg"), b"").unwrap();
+    let texts = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let out = photo_sim(&sb).arg("index").arg(&p).output().unwrap();
+    let all = texts(&out);
+    assert_eq!(all.matches("broken.jpg").count(), 1, "{all}");
+    let again = photo_sim(&sb).arg("index").arg(&p).output().unwrap();
+    let all = texts(&again);
+    assert!(all.contains("0 embedded"), "{all}");
+    assert!(!all.contains("images/s"), "{all}");
+}
+
+#[test]
+fn a_search_in_an_indexed_empty_folder_says_there_is_nothing_to_compare_with() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    std::fs::create_dir_all(&p).unwrap();
+    assert!(photo_sim(&sb)
+        .arg("index")
+        .arg(&p)
+        .status()
+        .unwrap()
+        .success());
+    let query = sb.dir.path().join("query.jpg");
+    save_jpeg(&fixture_image("cat.jpg"), &query, 90);
+    let out = photo_sim(&sb)
+        .arg("search")
+        .arg(&query)
+        .arg("--folder")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no photos"), "{err}");
+}
+
+#[test]
+fn duplicates_accepts_only_the_levels_its_help_lists() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    std::fs::create_dir_all(&p).unwrap();
+    for level in ["related", "unrelated"] {
+        let out = photo_sim(&sb)
+            .args(["duplicates", "--level", level])
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--level {level}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("same, near, similar"), "{err}");
+    }
+}

@@ -84,8 +84,15 @@ pub(super) fn skipped(ui: &mut egui::Ui, state: &State) {
                 .max_height(160.0)
                 .show(ui, |ui| {
                     for s in &state.folder.skipped {
+                        // Where in the folder: the same name is often in several sub-folders.
+                        let inside = state
+                            .folder
+                            .root
+                            .as_deref()
+                            .and_then(|r| s.path.strip_prefix(r).ok())
+                            .unwrap_or(&s.path);
                         ui.horizontal(|ui| {
-                            ui.label(RichText::new(file_name(&s.path)).strong())
+                            ui.label(RichText::new(inside.display().to_string()).strong())
                                 .on_hover_text(s.path.display().to_string());
                             ui.label(&s.reason);
                         });
