@@ -566,3 +566,42 @@ fn duplicates_at_a_threshold_that_pairs_unrelated_photos_are_refused_not_built()
         other => panic!("{other:?}"),
     }
 }
+
+/// "More like this" moves the query, not the photo: the words and the similarity of each match
+/// still say how alike it is to the photo (a refined vector would call a different picture a
+/// near-duplicate).
+#[test]
+fn after_more_like_this_the_words_say_how_alike_each_match_is_to_the_photo() {
+    use photo_sim_engine::library::{browse, Request, Scope};
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 6);
+    let (lib, _) = sb.index();
+    let photo = sb.photos().join("cat.jpg");
+    let request = |more: Vec<std::path::PathBuf>| Request {
+        photo: photo.clone(),
+        more,
+        less: vec![],
+        scope: Scope::Everywhere,
+        tiles: 20,
+        options: photo_sim_engine::QueryOptions { rotations: false },
+    };
+    let plain = browse(&lib, &request(vec![])).unwrap();
+    let by_path: std::collections::HashMap<_, _> = plain
+        .iter()
+        .flat_map(|t| std::iter::once(&t.best).chain(&t.also))
+        .map(|m| (m.path.clone(), (m.similarity, m.label)))
+        .collect();
+    let refined = browse(&lib, &request(vec![sb.photos().join("coffee.jpg")])).unwrap();
+    let coffee_edit = sb.photos().join("coffee_edit0.jpg").canonicalize().unwrap();
+    let mut seen = 0;
+    for m in refined
+        .iter()
+        .flat_map(|t| std::iter::once(&t.best).chain(&t.also))
+    {
+        let (similarity, label) = by_path[&m.path];
+        assert!((m.similarity - similarity).abs() < 1e-4, "{:?}", m.path);
+        assert_eq!(m.label, label, "{:?}", m.path);
+        seen += usize::from(m.path == coffee_edit);
+    }
+    assert_eq!(seen, 1, "the coffee's copy is among the refined matches");
+}

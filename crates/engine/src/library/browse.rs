@@ -92,15 +92,17 @@ const LESS_WEIGHT: f32 = 0.5;
 
 /// The tiles of `request`, best first. The photo itself and the example photos are left out.
 pub fn browse(lib: &Library, request: &Request) -> Result<Vec<Tile>> {
-    let mut queries = lib.query_vectors(&request.photo, &request.options)?;
+    let photo = lib.query_vectors(&request.photo, &request.options)?;
     let examples = |paths: &[PathBuf]| -> Result<Vec<Vec<f32>>> {
         paths.iter().map(|p| lib.vector_of(p)).collect()
     };
+    let mut queries = photo.clone();
     refine(
         &mut queries,
         &examples(&request.more)?,
         &examples(&request.less)?,
     );
+    let refined = queries != photo;
     let left_out: HashSet<PathBuf> = std::iter::once(&request.photo)
         .chain(&request.more)
         .chain(&request.less)
@@ -119,10 +121,16 @@ pub fn browse(lib: &Library, request: &Request) -> Result<Vec<Tile>> {
                 .map(|f| f as &(dyn Fn(&Path) -> bool + Sync)),
         );
         let exhausted = found.len() < wanted + left_out.len();
-        let found: Vec<_> = found
+        let mut found: Vec<_> = found
             .into_iter()
             .filter(|(m, _)| !left_out.contains(&m.path))
             .collect();
+        // The refined query ranks the matches; their similarity and words are to the photo.
+        if refined {
+            for (m, v) in &mut found {
+                lib.score_against(m, v, &photo);
+            }
+        }
         let mut tiles = collapse(found, request.tiles, near);
         if tiles.len() >= request.tiles || exhausted {
             mark_identical(lib, &request.photo, &mut tiles);

@@ -602,22 +602,38 @@ impl Library {
     }
 
     fn matches(&self, snap: &Snapshot, hits: Vec<(usize, f32)>) -> Vec<Match> {
-        let thresholds = self.model.thresholds();
         hits.into_iter()
             .map(|(row, similarity)| {
                 let path = self
                     .root
                     .join(path_from_bytes(&snap.vectors.entries[row].path));
-                Match {
+                let mut m = Match {
                     exists: path.is_file(),
                     path,
                     similarity,
-                    label: thresholds.map(|t| t.label(similarity)),
-                    percentile: crate::labels::percentile(&snap.vectors.pairs, similarity),
+                    label: None,
+                    percentile: None,
                     identical: false,
-                }
+                };
+                self.set_similarity(snap, &mut m, similarity);
+                m
             })
             .collect()
+    }
+
+    /// Sets `m`'s similarity, and the words and rank that go with it.
+    fn set_similarity(&self, snap: &Snapshot, m: &mut Match, similarity: f32) {
+        m.similarity = similarity;
+        m.label = self.model.thresholds().map(|t| t.label(similarity));
+        m.percentile = crate::labels::percentile(&snap.vectors.pairs, similarity);
+    }
+
+    /// Scores match `m`, whose vector is `vector`, against `queries` (a photo's vectors, as
+    /// [`Library::query_vectors`] gives them) as a search with them would.
+    pub(crate) fn score_against(&self, m: &mut Match, vector: &[f32], queries: &[Vec<f32>]) {
+        let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+        let similarity = self.turns().score_row(vector, &queries);
+        self.set_similarity(&self.current(), m, similarity);
     }
 
     /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
