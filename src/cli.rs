@@ -35,7 +35,8 @@ pub enum Command {
     /// Print the indexed photos most like an image (which may be outside the folder).
     Search(SearchArgs),
     /// Groups of duplicates and bursts in an indexed folder, largest first, each with the
-    /// suggested keeper (most pixels, then the largest file, then the oldest).
+    /// suggested keeper (most pixels, then the largest file, then the oldest by the camera's
+    /// date, else the file's).
     Duplicates(DuplicatesArgs),
     /// Open the desktop browser on a folder, optionally with a query photo.
     Open {
@@ -555,11 +556,6 @@ pub fn matches_json(query: &Path, matches: &[Match]) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
-/// A time in nanoseconds since 1970 as `YYYY-MM-DD HH:MM` (UTC).
-fn date(ns: i128) -> String {
-    photo_sim_engine::decode::details::utc_date(ns.div_euclid(1_000_000_000) as i64)
-}
-
 fn photo_line(p: &photo_sim_engine::Photo) -> String {
     let size = p
         .pixels
@@ -568,7 +564,7 @@ fn photo_line(p: &photo_sim_engine::Photo) -> String {
         "{}  {size}  {}  {}",
         shown(&p.path),
         photo_sim_engine::decode::details::size_text(p.bytes),
-        date(p.modified_ns)
+        p.date()
     )
 }
 
@@ -576,7 +572,7 @@ fn print_duplicates(groups: &[photo_sim_engine::DuplicateGroup], threshold: f32)
     let photos: usize = groups.iter().map(|g| g.members.len() + 1).sum();
     let reclaimable: u64 = groups.iter().map(|g| g.reclaimable()).sum();
     println!(
-        "{} groups, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: most pixels, then the largest file, then the oldest)",
+        "{} groups, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: most pixels, then the largest file, then the oldest by the camera's date)",
         groups.len(),
         photo_sim_engine::decode::details::size_text(reclaimable)
     );
@@ -600,7 +596,7 @@ fn photo_json(p: &photo_sim_engine::Photo) -> serde_json::Map<String, serde_json
         m.insert("height".into(), h.into());
     }
     m.insert("bytes".into(), p.bytes.into());
-    m.insert("date".into(), date(p.modified_ns).into());
+    m.insert("date".into(), p.date().into());
     m
 }
 
@@ -626,17 +622,4 @@ fn duplicates_json(
         })
         .collect();
     serde_json::json!({"min_similarity": threshold, "groups": groups})
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_are_civil_utc() {
-        assert_eq!(super::date(0), "1970-01-01 00:00");
-        assert_eq!(super::date(951_782_400 * 1_000_000_000), "2000-02-29 00:00");
-        assert_eq!(
-            super::date(1_764_084_180 * 1_000_000_000),
-            "2025-11-25 15:23"
-        );
-    }
 }

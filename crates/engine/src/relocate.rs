@@ -308,6 +308,7 @@ mod tests {
             pixels: None,
             bytes: f.size,
             modified_ns: f.mtime_ns,
+            taken: None,
             content: None,
         }
     }

@@ -605,3 +605,61 @@ fn after_more_like_this_the_words_say_how_alike_each_match_is_to_the_photo() {
     }
     assert_eq!(seen, 1, "the coffee's copy is among the refined matches");
 }
+
+/// `jpeg` with an EXIF block whose date is `date` ("2010:05:01 12:00:00"), as a camera writes.
+fn with_camera_date(jpeg: &[u8], date: &str) -> Vec<u8> {
+    let mut tiff = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    tiff.extend(1u16.to_le_bytes());
+    tiff.extend(0x0132u16.to_le_bytes()); // DateTime
+    tiff.extend(2u16.to_le_bytes()); // ASCII
+    tiff.extend(20u32.to_le_bytes());
+    tiff.extend(26u32.to_le_bytes());
+    tiff.extend(0u32.to_le_bytes());
+    tiff.extend(format!("{date:<19}\0").as_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend(tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((app1.len() + 2) as u16).to_be_bytes());
+    out.extend(app1);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+/// Two copies alike in pixels and size: the keeper is the one the camera took first, though
+/// its file is the newer (a copy made later keeps the camera's date, not the file's).
+#[test]
+fn the_keeper_rule_takes_the_oldest_by_camera_date_over_file_date() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    fs::create_dir_all(&p).unwrap();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&fixture_image("cat.jpg"))
+        .unwrap();
+    fs::write(
+        p.join("a.jpg"),
+        with_camera_date(&jpeg, "2010:05:01 12:00:00"),
+    )
+    .unwrap();
+    fs::write(
+        p.join("b.jpg"),
+        with_camera_date(&jpeg, "2020:05:01 12:00:00"),
+    )
+    .unwrap();
+    // b's file is the older one.
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(978_307_200);
+    fs::File::options()
+        .write(true)
+        .open(p.join("b.jpg"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (lib, _) = sb.index();
+    let groups = lib.duplicates(0.9).unwrap();
+    assert_eq!(groups.len(), 1);
+    let keeper = &groups[0].keeper;
+    assert_eq!(keeper.path.file_name().unwrap(), "a.jpg");
+    assert_eq!(keeper.date(), "2010-05-01 12:00");
+    assert_eq!(groups[0].members[0].0.date(), "2020-05-01 12:00");
+}

@@ -366,6 +366,7 @@ mod tests {
             pixels: Some((10, 10)),
             bytes,
             modified_ns: 0,
+            taken: None,
             content: None,
         }
     }

@@ -64,7 +64,7 @@ pub fn draw(
         ui.label(RichText::new(counts_text(level.counts())).strong());
         ui.label(
             RichText::new(format!(
-                "Each photo in a group is at least {:.2} similar to its keeper. Keeper: the one with the most pixels, then the largest file, then the oldest.",
+                "Each photo in a group is at least {:.2} similar to its keeper. Keeper: the one with the most pixels, then the largest file, then the oldest (by the camera's date, else the file's).",
                 level.threshold
             ))
             .weak(),
@@ -395,6 +395,8 @@ fn tile(
                 .small()
                 .weak(),
         );
+        // The date the keeper rule's "oldest" goes by.
+        ui.label(RichText::new(photo.date()).small().weak());
     });
 }
 

@@ -90,6 +90,18 @@ pub fn of(path: &Path, root: Option<&Path>) -> Details {
     }
 }
 
+/// A photo's pixel size and the camera's date ("YYYY-MM-DD HH:MM"), from one read of its
+/// first bytes.
+pub fn pixels_and_date(path: &Path) -> (Option<(u32, u32)>, Option<String>) {
+    let Some(head) = crate::decode::head(path) else {
+        return (None, None);
+    };
+    (
+        crate::decode::dimensions_in(&head),
+        camera_date(path, &head),
+    )
+}
+
 /// The EXIF date, as "YYYY-MM-DD HH:MM" (`head`: the file's first bytes).
 fn camera_date(path: &Path, head: &[u8]) -> Option<String> {
     let raw = crate::decode::exif::date_taken(&exif_block(path, head)?)?;

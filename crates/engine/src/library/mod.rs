@@ -62,11 +62,21 @@ pub struct Photo {
     pub bytes: u64,
     /// Modification time, in nanoseconds since 1970.
     pub modified_ns: i128,
+    /// When the camera took it ("YYYY-MM-DD HH:MM", from its EXIF block), if it says.
+    pub taken: Option<String>,
     /// What the file held when it was indexed.
     pub content: Option<ContentKey>,
 }
 
 impl Photo {
+    /// Its date as the hover card shows it: when the camera took it, else the file's date
+    /// (UTC), "YYYY-MM-DD HH:MM" either way, so dates compare as text.
+    pub fn date(&self) -> String {
+        self.taken.clone().unwrap_or_else(|| {
+            crate::decode::details::utc_date(self.modified_ns.div_euclid(1_000_000_000) as i64)
+        })
+    }
+
     /// True when both files held the same bytes when they were indexed.
     pub fn identical_to(&self, other: &Photo) -> bool {
         self.content.is_some() && self.content == other.content
@@ -94,13 +104,15 @@ impl DuplicateGroup {
     }
 }
 
-/// The keeper rule, best first: most pixels, then the largest file, then the oldest, then by
-/// path (so the choice never depends on the order of the index).
+/// The keeper rule, best first: most pixels, then the largest file, then the oldest (by
+/// [`Photo::date`]: a copy keeps the camera's date, not the file's), then by path (so the
+/// choice never depends on the order of the index).
 pub(crate) fn keeper_first(a: &Photo, b: &Photo) -> std::cmp::Ordering {
     let pixels = |p: &Photo| p.pixels.map_or(0, |(w, h)| w as u64 * h as u64);
     pixels(b)
         .cmp(&pixels(a))
         .then(b.bytes.cmp(&a.bytes))
+        .then_with(|| a.date().cmp(&b.date()))
         .then(a.modified_ns.cmp(&b.modified_ns))
         .then(a.path.cmp(&b.path))
 }
@@ -672,10 +684,12 @@ impl Library {
                 (!all[row].is_empty()).then(|| {
                     let e = &v.entries[row];
                     let path = self.root.join(path_from_bytes(&e.path));
+                    let (pixels, taken) = crate::decode::details::pixels_and_date(&path);
                     Photo {
-                        pixels: crate::decode::dimensions(&path),
+                        pixels,
                         bytes: e.fingerprint.size,
                         modified_ns: e.fingerprint.mtime_ns,
+                        taken,
                         content: e.content,
                         path,
                     }
@@ -728,5 +742,32 @@ impl Library {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_photo_is_dated_by_its_camera_else_by_its_file_in_utc() {
+        let at = |ns: i128, taken: Option<&str>| Photo {
+            path: PathBuf::from("a.jpg"),
+            pixels: None,
+            bytes: 1,
+            modified_ns: ns,
+            taken: taken.map(str::to_string),
+            content: None,
+        };
+        assert_eq!(at(0, None).date(), "1970-01-01 00:00");
+        assert_eq!(
+            at(951_782_400 * 1_000_000_000, None).date(),
+            "2000-02-29 00:00"
+        );
+        assert_eq!(
+            at(1_764_084_180 * 1_000_000_000, None).date(),
+            "2025-11-25 15:23"
+        );
+        assert_eq!(at(0, Some("2010-05-01 12:00")).date(), "2010-05-01 12:00");
     }
 }
