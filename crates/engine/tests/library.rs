@@ -663,3 +663,43 @@ fn the_keeper_rule_takes_the_oldest_by_camera_date_over_file_date() {
     assert_eq!(keeper.date(), "2010-05-01 12:00");
     assert_eq!(groups[0].members[0].0.date(), "2020-05-01 12:00");
 }
+
+/// A copy of the photo turned on its side is the same photo: it joins the tile of the photo's
+/// other copies rather than standing beside them as a tile of its own.
+#[test]
+fn a_turned_copy_of_the_photo_joins_the_tile_of_its_other_copies() {
+    use photo_sim_engine::library::{browse, Request, Scope};
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 6);
+    let cat = fixture_image("coffee.jpg");
+    save_jpeg(
+        &image::imageops::rotate90(&cat),
+        &sb.photos().join("coffee_turned.jpg"),
+        90,
+    );
+    let (lib, _) = sb.index();
+    let request = Request {
+        photo: sb.photos().join("coffee.jpg"),
+        more: vec![],
+        less: vec![],
+        scope: Scope::Everywhere,
+        tiles: 10,
+        options: photo_sim_engine::QueryOptions { rotations: true },
+    };
+    let tiles = browse(&lib, &request).unwrap();
+    let tile_of = |name: &str| {
+        tiles
+            .iter()
+            .position(|t| {
+                std::iter::once(&t.best)
+                    .chain(&t.also)
+                    .any(|m| m.path.file_name().unwrap() == name)
+            })
+            .unwrap_or_else(|| panic!("{name} not in {tiles:?}"))
+    };
+    assert_eq!(
+        tile_of("coffee_turned.jpg"),
+        tile_of("coffee_edit0.jpg"),
+        "{tiles:#?}"
+    );
+}

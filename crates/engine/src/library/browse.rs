@@ -177,14 +177,24 @@ pub fn refine(queries: &mut [Vec<f32>], more: &[Vec<f32>], less: &[Vec<f32>]) {
 
 /// Groups matches (best first, each with its vector) into at most `tiles` tiles: a match at
 /// least `near` alike to a tile's best, or the other file of its RAW+JPEG pair, joins that
-/// tile; any other starts a new one. Matches
+/// tile, as do a copy of the query and the matches near the query; any other starts a new
+/// one. Matches
 /// past the last tile still join the tiles they belong to, so a "×N" counts the whole burst.
 /// Without a threshold every match is its own tile.
 pub fn collapse(found: Vec<(Match, Vec<f32>)>, tiles: usize, near: Option<f32>) -> Vec<Tile> {
+    use crate::labels::Label;
     let mut out: Vec<(Tile, Vec<f32>)> = Vec::new();
     for (m, v) in found {
+        // A copy of the query (found through a turned view, its upright vector may be far from
+        // the others') is the query's own shot: it and the matches near the query are one tile.
+        let with_query = |a: &Match, b: &Match| {
+            a.label.max(b.label) == Some(Label::SamePhoto)
+                && a.label.min(b.label) >= Some(Label::NearDuplicate)
+        };
         let home = out.iter().position(|(tile, best)| {
-            same_shot(&tile.best.path, &m.path) || near.is_some_and(|t| dot(best, &v) >= t)
+            same_shot(&tile.best.path, &m.path)
+                || near.is_some_and(|t| dot(best, &v) >= t)
+                || with_query(&tile.best, &m)
         });
         match home {
             Some(i) => out[i].0.also.push(m),
@@ -237,6 +247,33 @@ mod tests {
         assert_eq!(names, [PathBuf::from("burst1"), PathBuf::from("other")]);
         assert_eq!(tiles[0].count(), 3);
         assert_eq!(tiles[0].also[0].path, PathBuf::from("burst2"));
+    }
+
+    #[test]
+    fn a_turned_copy_of_the_query_joins_the_tile_of_its_shot() {
+        use crate::labels::Label;
+        let labelled = |name, similarity, v: &[f32], label| {
+            let (mut m, v) = found(name, similarity, v);
+            m.label = Some(label);
+            (m, v)
+        };
+        // The frames are near the query as it is; the turned copy is the query itself, but
+        // only turned: upright, its vector is far from the frames'.
+        let found = vec![
+            labelled("turned", 0.99, &[0.0, 0.0, 1.0], Label::SamePhoto),
+            labelled("frame1", 0.9, &[1.0, 0.0, 0.0], Label::NearDuplicate),
+            labelled("frame2", 0.88, &[1.0, 0.05, 0.0], Label::NearDuplicate),
+            labelled("other", 0.5, &[0.0, 1.0, 0.0], Label::Similar),
+            labelled("other2", 0.49, &[0.6, -0.8, 0.0], Label::Similar),
+        ];
+        let tiles = collapse(found, 10, Some(0.69));
+        let names: Vec<_> = tiles.iter().map(|t| t.best.path.clone()).collect();
+        assert_eq!(
+            names,
+            ["turned", "other", "other2"].map(PathBuf::from),
+            "{tiles:#?}"
+        );
+        assert_eq!(tiles[0].count(), 3);
     }
 
     #[test]
