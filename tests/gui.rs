@@ -816,3 +816,98 @@ fn a_raw_beside_its_jpeg_is_one_tile_and_a_byte_copy_says_identical() {
     h.get_by_label("IMG_0001.JPG");
     h.get_by_label("IMG_0001.DNG");
 }
+
+#[test]
+fn the_in_app_picker_is_used_from_the_keyboard() {
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = burst_folder(tmp.path());
+    std::fs::create_dir_all(tmp.path().join("another")).unwrap();
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = harness(store);
+    h.step();
+    let picker_dir = |h: &Harness<'_, App>| {
+        h.state()
+            .state()
+            .dialogs
+            .picker
+            .as_ref()
+            .map(|p| p.dir.clone())
+    };
+    let open_picker = |h: &mut Harness<'_, App>| {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+        h.step();
+        run_until(h, "the in-app picker", |app| {
+            app.state().dialogs.picker.is_some()
+        });
+        // A new window is laid out unseen on its first frame.
+        h.step();
+        h.step();
+    };
+    let key = |h: &mut Harness<'_, App>, key: egui::Key| {
+        h.key_press(key);
+        h.step();
+        h.step();
+    };
+    open_picker(&mut h);
+    // A typed path (in place of the one shown), then Enter, goes there.
+    h.get_by_label("Path").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.get_by_label("Path")
+        .type_text(&tmp.path().display().to_string());
+    h.step();
+    key(&mut h, egui::Key::Enter);
+    assert_eq!(picker_dir(&h), Some(tmp.path().to_path_buf()));
+    // A letter jumps to the first entry starting with it, Enter enters it, Backspace goes up.
+    h.input_mut().events.push(egui::Event::Text("b".into()));
+    h.step();
+    h.step();
+    let selected = h.state().state().dialogs.picker.as_ref().unwrap().selected;
+    let p = h.state().state().dialogs.picker.clone().unwrap();
+    assert_eq!(
+        selected.and_then(|i| p.entries().nth(i).cloned()),
+        Some(photos.clone()),
+        "{p:?}"
+    );
+    key(&mut h, egui::Key::Enter);
+    assert_eq!(picker_dir(&h), Some(photos.clone()));
+    key(&mut h, egui::Key::Backspace);
+    assert_eq!(picker_dir(&h), Some(tmp.path().to_path_buf()));
+    // Nothing else heard those keys: no Back, no query.
+    assert!(h.state().state().search.query().is_none());
+    // Esc closes it, and nothing opens.
+    key(&mut h, egui::Key::Escape);
+    assert!(picker_dir(&h).is_none());
+    assert!(h.state().state().folder.root.is_none());
+
+    // Again: ↓ to the burst folder, Enter into it, Enter on nothing chooses it.
+    open_picker(&mut h);
+    h.state_mut().apply(photo_sim_app::state::Action::Picker(
+        photo_sim_app::picker::PickerAction::Enter(tmp.path().to_path_buf()),
+    ));
+    h.step();
+    let entries: Vec<_> = h
+        .state()
+        .state()
+        .dialogs
+        .picker
+        .as_ref()
+        .unwrap()
+        .entries()
+        .cloned()
+        .collect();
+    let at = entries.iter().position(|e| *e == photos).unwrap();
+    for _ in 0..=at {
+        key(&mut h, egui::Key::ArrowDown);
+    }
+    key(&mut h, egui::Key::Enter);
+    assert_eq!(picker_dir(&h), Some(photos.clone()));
+    key(&mut h, egui::Key::Enter);
+    run_until(&mut h, "indexing", indexed);
+    assert_eq!(
+        h.state().state().folder.root.as_deref(),
+        Some(photos.canonicalize().unwrap().as_path())
+    );
+}

@@ -41,6 +41,8 @@ pub struct Picker {
     pub dir: PathBuf,
     pub folders: Vec<PathBuf>,
     pub photos: Vec<PathBuf>,
+    /// The entry the keyboard is on (folders first, then photos).
+    pub selected: Option<usize>,
     /// Why the folder could not be listed, or that the list was cut short.
     pub note: Option<String>,
 }
@@ -57,16 +59,62 @@ impl Picker {
             dir: PathBuf::new(),
             folders: Vec::new(),
             photos: Vec::new(),
+            selected: None,
             note: None,
         };
         picker.enter(dir);
         picker
     }
 
+    /// The folders, then the photos.
+    pub fn entries(&self) -> impl Iterator<Item = &PathBuf> {
+        self.folders.iter().chain(&self.photos)
+    }
+
+    /// What picking entry `i` does: a folder is entered, a photo chosen.
+    fn open_entry(&self, i: usize) -> Option<PickerAction> {
+        let path = self.entries().nth(i)?.clone();
+        Some(if i < self.folders.len() {
+            PickerAction::Enter(path)
+        } else {
+            PickerAction::Choose(path)
+        })
+    }
+
+    /// The next entry after the selected one whose name starts with `typed` (type-ahead, as
+    /// in a file manager: typing the same letter again goes on to the next).
+    pub fn next_starting_with(&self, typed: &str) -> Option<usize> {
+        let typed = typed.to_lowercase();
+        let names: Vec<String> = self
+            .entries()
+            .map(|p| super::paths::file_name(p).to_lowercase())
+            .collect();
+        let n = names.len();
+        let from = self.selected.map_or(0, |i| i + 1);
+        (0..n)
+            .map(|k| (from + k) % n)
+            .find(|&i| names[i].starts_with(&typed))
+    }
+
+    /// What a typed path does: a folder is entered, a photo (when one is wanted) chosen.
+    pub fn go(&mut self, text: &str) -> Option<PickerAction> {
+        let path = super::paths::typed_path(text);
+        if path.is_dir() {
+            self.enter(path);
+            None
+        } else if path.is_file() && !self.purpose.wants_folder() {
+            Some(PickerAction::Choose(path))
+        } else {
+            self.note = Some(format!("No folder at {}", path.display()));
+            None
+        }
+    }
+
     /// Lists `dir` (its sub-folders and, when a photo is wanted, its photos), by name.
     pub fn enter(&mut self, dir: PathBuf) {
         self.folders.clear();
         self.photos.clear();
+        self.selected = None;
         self.note = None;
         match std::fs::read_dir(&dir) {
             Ok(entries) => {
@@ -102,18 +150,83 @@ impl Picker {
 pub enum PickerAction {
     Enter(PathBuf),
     Choose(PathBuf),
+    /// Put the keyboard on this entry.
+    Select(usize),
+    /// Go to a typed path.
+    Go(String),
     Cancel,
 }
 
-/// Draws the picker as a window over the app.
-pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<PickerAction>) {
+/// The picker's keys, while its path field is not being typed in: ↑/↓ move, Enter enters
+/// the folder or chooses the photo (or, on nothing, chooses the folder shown), Backspace goes
+/// up, a letter jumps to the next entry starting with it. (Esc is the modal's own.)
+fn keys(ui: &egui::Ui, picker: &Picker, act: &mut impl FnMut(PickerAction)) {
+    use egui::{Event, Key, Modifiers};
+    let n = picker.entries().count();
+    let (down, up, enter, back, typed) = ui.input_mut(|i| {
+        let typed: String = i
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        (
+            i.consume_key(Modifiers::NONE, Key::ArrowDown),
+            i.consume_key(Modifiers::NONE, Key::ArrowUp),
+            i.consume_key(Modifiers::NONE, Key::Enter),
+            i.consume_key(Modifiers::NONE, Key::Backspace),
+            typed,
+        )
+    });
+    if n > 0 && down {
+        act(PickerAction::Select(
+            picker.selected.map_or(0, |i| (i + 1).min(n - 1)),
+        ));
+    }
+    if n > 0 && up {
+        act(PickerAction::Select(
+            picker.selected.map_or(0, |i| i.saturating_sub(1)),
+        ));
+    }
+    if enter {
+        match picker.selected.and_then(|i| picker.open_entry(i)) {
+            Some(a) => act(a),
+            None if picker.purpose.wants_folder() => act(PickerAction::Choose(picker.dir.clone())),
+            None => {}
+        }
+    }
+    if back {
+        if let Some(parent) = picker.dir.parent() {
+            act(PickerAction::Enter(parent.to_path_buf()));
+        }
+    }
+    if let Some(i) = (!typed.trim().is_empty())
+        .then(|| picker.next_starting_with(typed.trim()))
+        .flatten()
+    {
+        act(PickerAction::Select(i));
+    }
+}
+
+/// Draws the picker over the app, modal (the keys and clicks are its own while it is open).
+/// `path` is its path field's text, which follows the folder shown.
+pub fn draw(
+    ctx: &egui::Context,
+    picker: &Picker,
+    path: &mut PathField,
+    actions: &mut Vec<PickerAction>,
+) {
     let mut act = |a: PickerAction| actions.push(a);
-    egui::Window::new(picker.purpose.title())
-        .collapsible(false)
-        .resizable(true)
-        .default_size([520.0, 420.0])
-        .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-        .show(ctx, |ui| {
+    if path.shown.as_deref() != Some(picker.dir.as_path()) {
+        path.shown = Some(picker.dir.clone());
+        path.text = picker.dir.display().to_string();
+    }
+    let modal = egui::Modal::new(egui::Id::unique("picker")).show(ctx, |ui| {
+        ui.set_width(520.0);
+        ui.heading(picker.purpose.title());
+        {
             ui.horizontal(|ui| {
                 if let Some(parent) = picker.dir.parent() {
                     if ui.button("Up").clicked() {
@@ -125,36 +238,41 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<PickerAction
                         act(PickerAction::Enter(PathBuf::from(home)));
                     }
                 }
-                ui.add(
-                    egui::Label::new(
-                        egui::RichText::new(picker.dir.display().to_string()).strong(),
-                    )
-                    .truncate(),
-                );
+                let label = ui.label("Path");
+                let field = ui
+                    .add(egui::TextEdit::singleline(&mut path.text).desired_width(f32::INFINITY))
+                    .labelled_by(label.id);
+                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    act(PickerAction::Go(path.text.clone()));
+                } else if !field.has_focus() {
+                    keys(ui, picker, &mut act);
+                }
             });
             if let Some(note) = &picker.note {
                 ui.colored_label(ui.visuals().warn_fg_color, note);
             }
             ui.separator();
-            let list_height = (ui.available_height() - 40.0).max(120.0);
+            // Each folder's list starts at its top.
             egui::ScrollArea::vertical()
-                .max_height(list_height)
+                .id_salt(&picker.dir)
+                .max_height(340.0)
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
-                    for f in &picker.folders {
-                        if ui
-                            .selectable_label(false, format!("{}/", super::paths::file_name(f)))
-                            .clicked()
-                        {
-                            act(PickerAction::Enter(f.clone()));
+                    let folders = picker.folders.len();
+                    for (i, entry) in picker.entries().enumerate() {
+                        let name = super::paths::file_name(entry);
+                        let name = if i < folders {
+                            format!("{name}/")
+                        } else {
+                            name
+                        };
+                        let on = picker.selected == Some(i);
+                        let resp = ui.selectable_label(on, name);
+                        if on {
+                            resp.scroll_to_me(None);
                         }
-                    }
-                    for p in &picker.photos {
-                        if ui
-                            .selectable_label(false, super::paths::file_name(p))
-                            .clicked()
-                        {
-                            act(PickerAction::Choose(p.clone()));
+                        if resp.clicked() {
+                            act(picker.open_entry(i).expect("a listed entry"));
                         }
                     }
                     if picker.folders.is_empty() && picker.photos.is_empty() {
@@ -170,7 +288,18 @@ pub fn draw(ctx: &egui::Context, picker: &Picker, actions: &mut Vec<PickerAction
                     act(PickerAction::Cancel);
                 }
             });
-        });
+        }
+    });
+    if modal.should_close() {
+        act(PickerAction::Cancel);
+    }
+}
+
+/// The picker's path field between frames: the text, and the folder it was last set to.
+#[derive(Debug, Default)]
+pub struct PathField {
+    pub text: String,
+    shown: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,16 @@ impl Dialogs {
                 }
                 None
             }
+            PickerAction::Select(i) => {
+                if let Some(p) = &mut self.picker {
+                    p.selected = Some(i);
+                }
+                None
+            }
+            PickerAction::Go(text) => match self.picker.as_mut()?.go(&text)? {
+                PickerAction::Choose(path) => self.picker.take().map(|p| chosen(p.purpose, path)),
+                _ => None,
+            },
             PickerAction::Choose(path) => self.picker.take().map(|p| chosen(p.purpose, path)),
             PickerAction::Cancel => {
                 self.picker = None;

@@ -43,6 +43,8 @@ impl Default for Grid {
 #[derive(Default)]
 pub struct Fields {
     pub grid: Grid,
+    /// The in-app picker's path field.
+    pub picker_path: crate::picker::PathField,
     pub folder_path: String,
     pub photo_path: String,
     /// Where the Duplicates view moves the selected photos.
@@ -95,7 +97,7 @@ pub fn draw(
             duplicates::draw(ui, state, thumbs, &mut fields.move_target, &mut actions)
         });
         messages(ui.ctx(), state, &mut actions);
-        picker(ui.ctx(), state, &mut actions);
+        picker(ui.ctx(), state, &mut fields.picker_path, &mut actions);
         drop_overlay(ui.ctx());
         return actions;
     }
@@ -116,20 +118,29 @@ pub fn draw(
     });
     preview(ui.ctx(), state, thumbs, &mut actions);
     messages(ui.ctx(), state, &mut actions);
-    picker(ui.ctx(), state, &mut actions);
+    picker(ui.ctx(), state, &mut fields.picker_path, &mut actions);
     drop_overlay(ui.ctx());
     actions
 }
 
-fn picker(ctx: &egui::Context, state: &State, actions: &mut Vec<Action>) {
+fn picker(
+    ctx: &egui::Context,
+    state: &State,
+    path: &mut crate::picker::PathField,
+    actions: &mut Vec<Action>,
+) {
     if let Some(p) = &state.dialogs.picker {
         let mut picked = Vec::new();
-        super::picker::draw(ctx, p, &mut picked);
+        super::picker::draw(ctx, p, path, &mut picked);
         actions.extend(picked.into_iter().map(Action::Picker));
     }
 }
 
 fn keyboard_and_drops(ctx: &egui::Context, state: &State, grid: Grid, actions: &mut Vec<Action>) {
+    // A dialog over the window (the picker, a move to confirm) has the keys to itself.
+    if state.dialogs.picker.is_some() || state.duplicates.confirm.is_some() {
+        return;
+    }
     let typing = ctx.egui_wants_keyboard_input();
     ctx.input_mut(|i| {
         if i.consume_key(Modifiers::COMMAND, Key::O) {
