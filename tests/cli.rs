@@ -136,11 +136,8 @@ fn a_skipped_file_is_listed_once_and_a_run_that_embeds_nothing_gives_no_rate() {
     save_jpeg(&fixture_image("cat.jpg"), &p.join("cat.jpg"), 90);
     std::fs::write(p.join("broken.jpg"), b"").unwrap();
     let texts = |out: &std::process::Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        let (stdout, stderr) = common::texts(out);
+        stdout + &stderr
     };
     let out = photo_sim(&sb).arg("index").arg(&p).output().unwrap();
     let all = texts(&out);

@@ -9,33 +9,17 @@
 
 mod common;
 
-use common::{fixture_image, model, save_jpeg, synthetic, type_and_submit};
+use common::{
+    click, fixture_image, idle_with_duplicates, model, run_app_until, save_jpeg, synthetic,
+    type_and_submit,
+};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use photo_sim_app::state::View;
 use photo_sim_app::App;
 use photo_sim_engine::relocate::Outcome;
 use photo_sim_engine::Store;
 use std::path::Path;
-
-fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
-    h.step();
-    common::run_until(h, what, 240, done);
-}
-
-fn click(h: &mut Harness<'_, App>, label: &str) {
-    h.get_by_label(label).click();
-    h.step();
-    h.step();
-}
-
-fn idle(app: &App) -> bool {
-    let s = app.state();
-    s.folder.root.is_some()
-        && !s.busy()
-        && (s.view != View::Duplicates || s.duplicates.levels.is_some())
-}
 
 /// A photo and 20 copies of it at other sizes and qualities, and two unrelated pictures.
 fn library(dir: &Path) {
@@ -68,7 +52,7 @@ fn duplicates_of_library(tmp: &Path, size: egui::Vec2) -> Harness<'static, App> 
         .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
     h.step();
     type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_until(&mut h, "indexing", idle);
+    run_app_until(&mut h, "indexing", idle_with_duplicates);
     let s = h.state().state();
     assert_eq!(
         s.folder.indexed,
@@ -78,7 +62,7 @@ fn duplicates_of_library(tmp: &Path, size: egui::Vec2) -> Harness<'static, App> 
         s.messages.errors()
     );
     h.get_by_label("Duplicates").click();
-    run_until(&mut h, "the groups", idle);
+    run_app_until(&mut h, "the groups", idle_with_duplicates);
     h
 }
 
@@ -132,7 +116,7 @@ fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
 
     click(&mut h, "Move to trash (20)");
     click(&mut h, "Move 20 photos to the trash");
-    run_until(&mut h, "the move and the new index", idle);
+    run_app_until(&mut h, "the move and the new index", idle_with_duplicates);
     assert_eq!(count_files(&copies), 0);
     assert_eq!(count_files(&xdg.join("Trash/files")), 20);
     assert_eq!(h.state().state().folder.indexed, 3);
@@ -142,7 +126,7 @@ fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
     let taken = copies.join("cat_07.jpg");
     std::fs::write(&taken, b"a new file with the old name").unwrap();
     click(&mut h, "Undo: put back 20 photos");
-    run_until(&mut h, "the undo and the new index", idle);
+    run_app_until(&mut h, "the undo and the new index", idle_with_duplicates);
     let s = h.state().state();
     assert_eq!(count_files(&copies), 20);
     assert_eq!(

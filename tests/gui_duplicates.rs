@@ -8,7 +8,10 @@
 
 mod common;
 
-use common::{fixture_image, model, save_jpeg, synthetic, type_and_submit};
+use common::{
+    click, fixture_image, idle_with_duplicates, model, run_app_until, save_jpeg, synthetic,
+    type_and_submit,
+};
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
@@ -16,26 +19,6 @@ use photo_sim_app::state::View;
 use photo_sim_app::App;
 use photo_sim_engine::Store;
 use std::path::{Path, PathBuf};
-
-/// Steps frames until `done` holds (the first frame applies the clicks made before).
-fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
-    h.step();
-    common::run_until(h, what, 180, done);
-}
-
-/// Clicks the widget labelled `label` and draws the frame after the click was applied.
-fn click(h: &mut Harness<'_, App>, label: &str) {
-    h.get_by_label(label).click();
-    h.step();
-    h.step();
-}
-
-fn idle(app: &App) -> bool {
-    let s = app.state();
-    s.folder.root.is_some()
-        && !s.busy()
-        && (s.view != View::Duplicates || s.duplicates.levels.is_some())
-}
 
 /// Two photos with two copies each (smaller; re-compressed) and four unrelated pictures.
 fn library(dir: &Path) {
@@ -86,12 +69,12 @@ fn select_trash_move_and_the_index_follows() {
         .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
     h.step();
     type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_until(&mut h, "indexing", idle);
+    run_app_until(&mut h, "indexing", idle_with_duplicates);
     assert_eq!(h.state().state().folder.indexed, 10);
 
     // The Duplicates view finds the two families at the "same photo" level.
     h.get_by_label("Duplicates").click();
-    run_until(&mut h, "the groups", idle);
+    run_app_until(&mut h, "the groups", idle_with_duplicates);
     click(&mut h, "Same photo (2)");
     h.get_by_label_contains("2 groups, 6 photos");
     let groups = h.state().state().duplicates.groups().to_vec();
@@ -123,7 +106,7 @@ fn select_trash_move_and_the_index_follows() {
     std::fs::write(&changed, &bytes).unwrap();
 
     h.get_by_label("Move to trash (3)").click();
-    run_until(&mut h, "the move and the new index", idle);
+    run_app_until(&mut h, "the move and the new index", idle_with_duplicates);
     let s = h.state().state();
     let report: Vec<(String, bool)> = s
         .duplicates
@@ -171,7 +154,7 @@ fn select_trash_move_and_the_index_follows() {
     assert!(h.query_by_label_contains("Nothing is ticked").is_none());
     // "Move to" still holds the folder typed before.
     click(&mut h, "Move");
-    run_until(&mut h, "the folder checked", |app| {
+    run_app_until(&mut h, "the folder checked", |app| {
         app.state().duplicates.confirm.is_some()
     });
     assert!(
@@ -186,7 +169,7 @@ fn select_trash_move_and_the_index_follows() {
     h.step();
     h.step();
     click(&mut h, "Create the folder and move 1 photo");
-    run_until(&mut h, "the move to a folder", idle);
+    run_app_until(&mut h, "the move to a folder", idle_with_duplicates);
     assert!(elsewhere.join("coffee_small.jpg").exists());
     assert!(!photos.join("copies/coffee_small.jpg").exists());
     let s = h.state().state();
@@ -196,7 +179,7 @@ fn select_trash_move_and_the_index_follows() {
 
     // Clicking a photo of a group searches with it, in the search view.
     h.get_by_label("Search with cat.jpg").click();
-    run_until(&mut h, "the search", |app| {
+    run_app_until(&mut h, "the search", |app| {
         let s = app.state();
         s.view == View::Search && s.search.current().is_some_and(|c| c.results.is_some())
     });

@@ -99,3 +99,31 @@ pub fn run_until<S>(
     h.step();
     frames
 }
+
+/// Steps the app's window until `done` holds, within four minutes (the first frame applies
+/// the clicks made before).
+pub fn run_app_until(
+    h: &mut egui_kittest::Harness<'_, photo_sim_app::App>,
+    what: &str,
+    done: impl Fn(&photo_sim_app::App) -> bool,
+) {
+    h.step();
+    run_until(h, what, 240, done);
+}
+
+/// Clicks the widget labelled `label` and draws the frame after the click was applied.
+pub fn click<S>(h: &mut egui_kittest::Harness<'_, S>, label: &str) {
+    use egui_kittest::kittest::Queryable;
+    h.get_by_label(label).click();
+    h.step();
+    h.step();
+}
+
+/// A folder is open and nothing is under way (in the Duplicates view, its groups are found).
+pub fn idle_with_duplicates(app: &photo_sim_app::App) -> bool {
+    use photo_sim_app::state::View;
+    let s = app.state();
+    s.folder.root.is_some()
+        && !s.busy()
+        && (s.view != View::Duplicates || s.duplicates.levels.is_some())
+}
