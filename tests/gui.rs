@@ -906,8 +906,24 @@ fn the_in_app_picker_is_used_from_the_keyboard() {
     assert_eq!(picker_dir(&h), Some(photos.clone()));
     key(&mut h, egui::Key::Enter);
     run_until(&mut h, "indexing", indexed);
+    let root = photos.canonicalize().unwrap();
     assert_eq!(
         h.state().state().folder.root.as_deref(),
-        Some(photos.canonicalize().unwrap().as_path())
+        Some(root.as_path())
     );
+
+    // The open library is one click away the next time.
+    open_picker(&mut h);
+    h.state_mut().apply(photo_sim_app::state::Action::Picker(
+        photo_sim_app::picker::PickerAction::Enter(tmp.path().join("another")),
+    ));
+    h.step();
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "burst")
+        .click();
+    h.step();
+    h.step();
+    assert_eq!(picker_dir(&h), Some(root));
+    key(&mut h, egui::Key::Escape);
+    assert!(picker_dir(&h).is_none());
 }

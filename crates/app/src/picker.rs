@@ -43,6 +43,8 @@ pub struct Picker {
     pub photos: Vec<PathBuf>,
     /// The entry the keyboard is on (folders first, then photos).
     pub selected: Option<usize>,
+    /// Folders offered one click away: the library open, the last one opened.
+    pub places: Vec<PathBuf>,
     /// Why the folder could not be listed, or that the list was cut short.
     pub note: Option<String>,
 }
@@ -60,10 +62,21 @@ impl Picker {
             folders: Vec::new(),
             photos: Vec::new(),
             selected: None,
+            places: Vec::new(),
             note: None,
         };
         picker.enter(dir);
         picker
+    }
+
+    /// Offers `places` (those that are folders now, once each) one click away.
+    pub fn with_places(mut self, places: impl IntoIterator<Item = PathBuf>) -> Self {
+        for place in places {
+            if place.is_dir() && !self.places.contains(&place) {
+                self.places.push(place);
+            }
+        }
+        self
     }
 
     /// The folders, then the photos.
@@ -238,6 +251,17 @@ pub fn draw(
                         act(PickerAction::Enter(PathBuf::from(home)));
                     }
                 }
+                for place in &picker.places {
+                    if ui
+                        .button(super::paths::file_name(place))
+                        .on_hover_text(place.display().to_string())
+                        .clicked()
+                    {
+                        act(PickerAction::Enter(place.clone()));
+                    }
+                }
+            });
+            ui.horizontal(|ui| {
                 let label = ui.label("Path");
                 let field = ui
                     .add(egui::TextEdit::singleline(&mut path.text).desired_width(f32::INFINITY))
@@ -320,8 +344,14 @@ mod tests {
             [dir.path().join("a_album"), dir.path().join("b_album")]
         );
         assert_eq!(p.photos, [dir.path().join("z.jpg")]);
-        let p = Picker::new(Purpose::OpenFolder, Some(dir.path()));
+        let p = Picker::new(Purpose::OpenFolder, Some(dir.path()))
+            .with_places([dir.path().join("b_album"), dir.path().join("missing")]);
         assert!(p.photos.is_empty(), "a folder picker lists folders only");
+        assert_eq!(
+            p.places,
+            [dir.path().join("b_album")],
+            "only folders there now"
+        );
         let mut p = p;
         p.enter(dir.path().join("missing"));
         assert!(p.note.as_deref().unwrap().starts_with("Cannot list"));

@@ -43,18 +43,20 @@ impl Dialogs {
     }
 
     /// A desktop dialog closed: the path chosen becomes the purpose's action. Where the
-    /// desktop could not show the dialog (`failed`), the in-app picker opens at `start`.
+    /// desktop could not show the dialog (`failed`), the in-app picker opens at `start`,
+    /// with `places` one click away.
     pub fn closed(
         &mut self,
         path: Option<PathBuf>,
         failed: bool,
         purpose: Purpose,
         start: Option<&Path>,
+        places: Vec<PathBuf>,
     ) -> Option<Action> {
         match path {
             Some(p) => Some(chosen(purpose, p)),
             None if failed => {
-                self.picker = Some(Picker::new(purpose, start));
+                self.picker = Some(Picker::new(purpose, start).with_places(places));
                 None
             }
             None => None,

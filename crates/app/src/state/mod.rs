@@ -379,7 +379,12 @@ impl State {
                 .and_then(Path::parent)
                 .map(Path::to_path_buf),
         };
-        match self.dialogs.closed(path, failed, purpose, start.as_deref()) {
+        let places = [self.folder.root.clone(), self.settings.last_folder.clone()];
+        let places = places.into_iter().flatten().collect();
+        match self
+            .dialogs
+            .closed(path, failed, purpose, start.as_deref(), places)
+        {
             Some(chosen) => self.apply(chosen),
             None => Vec::new(),
         }
