@@ -95,6 +95,10 @@ pub struct DuplicatesArgs {
     /// Print one JSON object: {"groups": [{"keeper": ..., "members": [...]}]}.
     #[arg(long)]
     pub json: bool,
+    /// A reference folder (may be repeated): its photos are always the keepers, never
+    /// offered for removal.
+    #[arg(long, value_name = "FOLDER")]
+    pub reference: Vec<PathBuf>,
 }
 
 /// Parses the arguments and runs the command; errors go to stderr with a non-zero exit code.
@@ -348,7 +352,16 @@ fn duplicates(setup: &Setup, args: DuplicatesArgs) -> Result<ExitCode> {
             bail!("this model's similarity levels were not measured; pass --min-similarity")
         }
     };
-    let groups = library.duplicates(threshold)?;
+    let reference = args
+        .reference
+        .iter()
+        .map(|r| {
+            r.canonicalize()
+                .with_context(|| format!("cannot open the reference folder {}", r.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let rule = photo_sim_engine::KeeperRule { reference };
+    let groups = library.duplicates_with(threshold, &rule)?;
     if args.json {
         println!("{}", duplicates_json(&groups, threshold));
     } else {

@@ -189,3 +189,42 @@ fn duplicates_accepts_only_the_levels_its_help_lists() {
         assert!(err.contains("same, near, similar"), "{err}");
     }
 }
+
+#[test]
+fn duplicates_keeps_the_photos_of_a_reference_folder() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    std::fs::create_dir_all(p.join("archive")).unwrap();
+    let img = fixture_image("cat.jpg");
+    save_jpeg(&img, &p.join("cat.jpg"), 92);
+    let small = image::imageops::resize(
+        &img,
+        img.width() / 2,
+        img.height() / 2,
+        image::imageops::FilterType::Triangle,
+    );
+    save_jpeg(&small, &p.join("archive/cat_small.jpg"), 90);
+    assert!(photo_sim(&sb)
+        .arg("index")
+        .arg(&p)
+        .status()
+        .unwrap()
+        .success());
+    let out = photo_sim(&sb)
+        .args(["duplicates", "--json", "--reference"])
+        .arg(p.join("archive"))
+        .arg(&p)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = common::texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let keeper = json["groups"][0]["keeper"]["path"].as_str().unwrap();
+    assert!(keeper.ends_with("archive/cat_small.jpg"), "{stdout}");
+    let missing = photo_sim(&sb)
+        .args(["duplicates", "--reference", "/no/such/folder"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+}

@@ -147,3 +147,47 @@ fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
     assert_eq!(s.folder.indexed, 22, "errors: {:?}", s.messages.errors());
     assert!(h.query_by_label_contains("Undo: put back").is_none());
 }
+
+#[test]
+fn a_reference_folder_keeps_its_photos_out_of_every_move() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(1200.0, 900.0));
+    let copies = tmp.path().join("photos/copies").canonicalize().unwrap();
+    type_and_submit(
+        &mut h,
+        "Reference folder",
+        &copies.display().to_string(),
+        "Add",
+    );
+    run_app_until(&mut h, "the groups found again", |app| {
+        idle_with_duplicates(app) && !app.state().duplicates.rule.reference.is_empty()
+    });
+    h.get_by_label("copies ×");
+    let s = h.state().state();
+    assert_eq!(s.settings.reference, std::slice::from_ref(&copies));
+    // The keeper is now a copy, and the original is the one offered for removal.
+    let group = &s.duplicates.groups()[0];
+    assert!(
+        group.keeper.path.starts_with(&copies),
+        "{:?}",
+        group.keeper.path
+    );
+    click(&mut h, "Select all but the keepers");
+    let selected: Vec<_> = h
+        .state()
+        .state()
+        .duplicates
+        .selected
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(selected.len(), 1, "{selected:?}");
+    assert!(selected[0].ends_with("cat.jpg"));
+    // Ticking a photo of the reference folder does nothing.
+    click(&mut h, "cat_03.jpg");
+    assert_eq!(h.state().state().duplicates.selected.len(), 1);
+    // Taken out again, the rule is the usual one.
+    click(&mut h, "copies ×");
+    run_app_until(&mut h, "the groups found again", idle_with_duplicates);
+    assert!(h.state().state().settings.reference.is_empty());
+}

@@ -164,7 +164,7 @@ impl Worker {
             Command::PickFolder => self.dialog(Dialog::Folder),
             Command::PickPhoto => self.dialog(Dialog::Photo),
             Command::PickMoveTarget => self.dialog(Dialog::MoveTarget),
-            Command::FindDuplicates { id } => self.find_duplicates(id),
+            Command::FindDuplicates { id, rule } => self.find_duplicates(id, rule),
             Command::MovePhotos { photos, to, create } => {
                 self.in_background("move", move || Msg::Moved {
                     reports: photo_sim_engine::relocate::move_photos_creating(&photos, &to, create),
@@ -242,7 +242,7 @@ impl Worker {
     }
 
     /// Groups the open folder's photos at every level the Duplicates view offers.
-    fn find_duplicates(&self, id: u64) {
+    fn find_duplicates(&self, id: u64, rule: photo_sim_engine::KeeperRule) {
         let lib = self.library.read().expect("library lock").clone();
         self.in_background("duplicates", move || {
             let result = match lib {
@@ -251,7 +251,7 @@ impl Worker {
                     None => Err(Failure::LevelsNotMeasured),
                     Some(t) => {
                         let thresholds: Vec<f32> = LEVELS.iter().map(|&l| t.floor(l)).collect();
-                        lib.duplicate_levels(&thresholds)
+                        lib.duplicate_levels_with(&thresholds, &rule)
                             .map(|groups| {
                                 LEVELS
                                     .iter()

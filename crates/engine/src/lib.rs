@@ -40,6 +40,7 @@ pub use embed::Model;
 pub use error::{Error, Result};
 pub use index::Store;
 pub use library::{
-    run_update, DuplicateGroup, IndexStatus, Library, Match, Photo, QueryOptions, UpdateOptions,
+    run_update, DuplicateGroup, IndexStatus, KeeperRule, Library, Match, Photo, QueryOptions,
+    UpdateOptions,
 };
 pub use progress::{CancelToken, Event, Sender, Skipped, Summary};

@@ -703,3 +703,36 @@ fn a_turned_copy_of_the_photo_joins_the_tile_of_its_other_copies() {
         "{tiles:#?}"
     );
 }
+
+/// A reference folder's photo is the keeper, though another has more pixels.
+#[test]
+fn a_photo_in_a_reference_folder_is_the_keeper() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    fs::create_dir_all(p.join("archive")).unwrap();
+    let img = fixture_image("cat.jpg");
+    save_jpeg(&img, &p.join("cat.jpg"), 92);
+    let small = image::imageops::resize(
+        &img,
+        img.width() / 2,
+        img.height() / 2,
+        image::imageops::FilterType::Triangle,
+    );
+    save_jpeg(&small, &p.join("archive/cat.jpg"), 90);
+    let (lib, _) = sb.index();
+    let keeper = |rule| {
+        lib.duplicates_with(0.8, &rule).unwrap()[0]
+            .keeper
+            .path
+            .clone()
+    };
+    let archive = lib.root().join("archive");
+    assert_eq!(
+        keeper(photo_sim_engine::KeeperRule::default()),
+        lib.root().join("cat.jpg")
+    );
+    let rule = photo_sim_engine::KeeperRule {
+        reference: vec![archive.clone()],
+    };
+    assert_eq!(keeper(rule), archive.join("cat.jpg"));
+}

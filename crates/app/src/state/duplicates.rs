@@ -8,7 +8,7 @@ use super::protocol::{Action, Command};
 use crate::failure::Failure;
 use photo_sim_engine::labels::Label;
 use photo_sim_engine::relocate::{Destination, Outcome, Report};
-use photo_sim_engine::{DuplicateGroup, Photo};
+use photo_sim_engine::{DuplicateGroup, KeeperRule, Photo};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +77,8 @@ pub struct Duplicates {
     pub report_is_undo: bool,
     /// The reports of the last move, while its photos can be put back.
     pub undoable: Vec<Report>,
+    /// How keepers are chosen: the reference folders, whose photos are never moved.
+    pub rule: KeeperRule,
     next_id: u64,
 }
 
@@ -93,6 +95,7 @@ impl Default for Duplicates {
             report: Vec::new(),
             report_is_undo: false,
             undoable: Vec::new(),
+            rule: KeeperRule::default(),
             next_id: 0,
         }
     }
@@ -112,13 +115,33 @@ impl Duplicates {
         self.selected.contains(path)
     }
 
+    /// Ticks or unticks a photo; one in a reference folder is never ticked.
     pub fn toggle(&mut self, path: PathBuf) {
-        if !self.selected.remove(&path) {
+        if !self.selected.remove(&path) && !self.rule.protects(&path) {
             self.selected.insert(path);
         }
     }
 
-    /// Selects every member of every shown group, and never a keeper.
+    /// No groups yet; the photos in the folders `reference` are never moved.
+    pub fn keeping(reference: Vec<PathBuf>) -> Self {
+        Self {
+            rule: KeeperRule { reference },
+            ..Self::default()
+        }
+    }
+
+    /// Uses reference folders `reference` from now on: the groups are found again (their
+    /// keepers may change), and photos in them are no longer selected.
+    pub fn set_reference(&mut self, reference: Vec<PathBuf>) {
+        self.rule = KeeperRule { reference };
+        let rule = &self.rule;
+        self.selected.retain(|p| !rule.protects(p));
+        self.levels = None;
+        self.pending = None;
+    }
+
+    /// Selects every member of every shown group, and never a keeper nor a photo in a
+    /// reference folder.
     pub fn select_all_but_keepers(&mut self) {
         let keepers: BTreeSet<PathBuf> = self
             .groups()
@@ -129,6 +152,7 @@ impl Duplicates {
             .groups()
             .iter()
             .flat_map(|g| g.members.iter().map(|(p, _)| p.path.clone()))
+            .filter(|p| !self.rule.protects(p))
             .collect();
         self.selected.retain(|p| !keepers.contains(p));
         self.selected.extend(members);
@@ -283,7 +307,10 @@ impl Duplicates {
         let id = self.next_id;
         self.pending = Some(id);
         self.version = version;
-        vec![Command::FindDuplicates { id }]
+        vec![Command::FindDuplicates {
+            id,
+            rule: self.rule.clone(),
+        }]
     }
 
     /// True while the answer to search `id` is awaited (an older one is dropped).
@@ -520,6 +547,23 @@ mod tests {
         assert!(matches!(
             &commands[..],
             [Command::MovePhotos { create: false, .. }]
+        ));
+    }
+
+    #[test]
+    fn a_photo_in_a_reference_folder_is_never_selected() {
+        let mut c = big_group(3);
+        c.set_reference(vec![PathBuf::from("copy1")]);
+        c.levels = big_group(3).levels;
+        c.select_all_but_keepers();
+        let got: Vec<_> = c.selected.iter().cloned().collect();
+        assert_eq!(got, ["copy0", "copy2"].map(PathBuf::from));
+        c.toggle(PathBuf::from("copy1"));
+        assert_eq!(c.selected.len(), 2);
+        let commands = c.refresh(1);
+        assert!(matches!(
+            &commands[..],
+            [Command::FindDuplicates { rule, .. }] if rule.protects(Path::new("copy1"))
         ));
     }
 }

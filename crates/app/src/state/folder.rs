@@ -278,7 +278,7 @@ mod tests {
             }),
         });
         let find = s.apply(Action::ShowView(View::Duplicates));
-        let [Command::FindDuplicates { id }] = find[..] else {
+        let [Command::FindDuplicates { id, .. }] = find[..] else {
             panic!("{find:?}")
         };
         s.handle(Msg::Duplicates {

@@ -70,7 +70,7 @@ impl State {
             folder: Folder::default(),
             // The queries of the last run come back; they are searched once the folder opens.
             search: Search::new(&settings),
-            duplicates: Duplicates::default(),
+            duplicates: Duplicates::keeping(settings.reference.clone()),
             dialogs: Dialogs::default(),
             settings,
             messages: Messages::default(),
@@ -173,6 +173,8 @@ impl State {
             | Action::Select(_)
             | Action::TogglePreview
             | Action::ClosePreview => self.with_search(|s, cx| s.apply(action, cx)),
+            Action::AddReference(folder) => self.set_reference(folder, true),
+            Action::RemoveReference(folder) => self.set_reference(folder, false),
             Action::SetRotations(on) => self.set_rotations(on),
             Action::ShowWeak(on) => {
                 self.search.selection = None;
@@ -298,6 +300,18 @@ impl State {
         if self.search.current().is_some() && (changed || self.search.tiles().is_empty()) {
             commands.extend(self.with_search(Search::query_command));
         }
+        commands
+    }
+
+    /// Adds or removes a reference folder (remembered); the groups are found again.
+    fn set_reference(&mut self, folder: PathBuf, on: bool) -> Vec<Command> {
+        let Some(save) = self.settings.set_reference(folder, on) else {
+            return Vec::new();
+        };
+        self.duplicates
+            .set_reference(self.settings.reference.clone());
+        let mut commands = vec![save];
+        commands.extend(self.refresh_duplicates());
         commands
     }
 

@@ -41,6 +41,9 @@ pub enum Action {
     CancelMove,
     /// Put the photos of the last move back where they were.
     UndoMove,
+    /// Never move the photos of this folder (they are the keepers of their groups).
+    AddReference(PathBuf),
+    RemoveReference(PathBuf),
     /// Search with this photo (from the Duplicates view).
     SearchWith(PathBuf),
     /// Show the selected match (or the query when none is selected) large over the grid, or
@@ -113,6 +116,7 @@ pub enum Command {
     /// Find the duplicate groups of the open folder at every level; `id` tags the answer.
     FindDuplicates {
         id: u64,
+        rule: photo_sim_engine::KeeperRule,
     },
     /// Move these photos (each checked against its indexed size and time first), into a
     /// folder created first if `create`.

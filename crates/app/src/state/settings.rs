@@ -28,6 +28,9 @@ pub struct Settings {
     /// window, 5×2.
     #[serde(default)]
     pub tile: Option<f32>,
+    /// Reference folders: their photos are always the keepers, never moved.
+    #[serde(default)]
+    pub reference: Vec<PathBuf>,
     /// The last queries, oldest first, and which one was shown.
     #[serde(default)]
     pub history: Vec<SavedStep>,
@@ -56,6 +59,7 @@ impl Default for Settings {
             rotations: true,
             show_weak: true,
             tile: None,
+            reference: Vec::new(),
             history: Vec::new(),
             pos: 0,
         }
@@ -97,6 +101,19 @@ impl Settings {
             return None;
         }
         self.last_folder = Some(root);
+        Some(Command::SaveSettings(self.clone()))
+    }
+
+    /// Adds or removes a reference folder; `None` when nothing changed.
+    pub fn set_reference(&mut self, folder: PathBuf, on: bool) -> Option<Command> {
+        if self.reference.contains(&folder) == on {
+            return None;
+        }
+        if on {
+            self.reference.push(folder);
+        } else {
+            self.reference.retain(|f| *f != folder);
+        }
         Some(Command::SaveSettings(self.clone()))
     }
 

@@ -52,6 +52,7 @@ pub fn draw(
     state: &State,
     thumbs: &mut Thumbs,
     move_target: &mut String,
+    reference: &mut String,
     actions: &mut Vec<Action>,
 ) {
     let c = &state.duplicates;
@@ -70,6 +71,7 @@ pub fn draw(
             .weak(),
         );
     }
+    reference_bar(ui, state, reference, actions);
     selection_bar(ui, state, move_target, actions);
     report(ui, state, actions);
     confirm_move(ui.ctx(), state, actions);
@@ -105,6 +107,40 @@ fn level_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
         } else if state.folder.is_indexing() {
             ui.spinner();
             ui.label("Indexing; the groups are found again when it ends.");
+        }
+    });
+}
+
+/// The reference folders, whose photos are never moved: each with a button to take it out,
+/// and a field to add one.
+fn reference_bar(ui: &mut egui::Ui, state: &State, text: &mut String, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Never move from:").on_hover_text(
+            "Reference folders: their photos are always the keepers, and are never ticked or moved",
+        );
+        for folder in &state.duplicates.rule.reference {
+            if ui
+                .button(format!("{} ×", file_name(folder)))
+                .on_hover_text(format!("{}\nClick to take it out", folder.display()))
+                .clicked()
+            {
+                actions.push(Action::RemoveReference(folder.clone()));
+            }
+        }
+        let label = ui.label("Reference folder");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(text)
+                    .hint_text("/path/to/archive")
+                    .desired_width(170.0),
+            )
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Add").clicked() || enter) && !text.trim().is_empty() {
+            let typed = crate::paths::typed_path(text);
+            // The library names its photos by their canonical paths.
+            actions.push(Action::AddReference(typed.canonicalize().unwrap_or(typed)));
+            text.clear();
         }
     });
 }
@@ -372,9 +408,19 @@ fn tile(
             });
         }
         let mut checked = selected;
+        let reference = state.duplicates.rule.protects(&photo.path);
+        let hover = if reference {
+            format!(
+                "{}\nIn a reference folder: never moved",
+                photo.path.display()
+            )
+        } else {
+            photo.path.display().to_string()
+        };
         if ui
-            .checkbox(&mut checked, name)
-            .on_hover_text(photo.path.display().to_string())
+            .add_enabled(!reference, egui::Checkbox::new(&mut checked, name))
+            .on_hover_text(hover)
+            .on_disabled_hover_text("In a reference folder: never moved")
             .changed()
         {
             actions.push(Action::ToggleSelected(photo.path.clone()));

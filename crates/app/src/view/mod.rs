@@ -49,6 +49,8 @@ pub struct Fields {
     pub photo_path: String,
     /// Where the Duplicates view moves the selected photos.
     pub move_target: String,
+    /// A reference folder being typed in the Duplicates view.
+    pub reference: String,
     /// The query "Photo path" was last set to: the field follows pivots, Back and pastes.
     pub shown_query: Option<PathBuf>,
 }
@@ -94,7 +96,14 @@ pub fn draw(
     }
     if state.view == View::Duplicates {
         egui::CentralPanel::default().show(ui, |ui| {
-            duplicates::draw(ui, state, thumbs, &mut fields.move_target, &mut actions)
+            duplicates::draw(
+                ui,
+                state,
+                thumbs,
+                &mut fields.move_target,
+                &mut fields.reference,
+                &mut actions,
+            )
         });
         messages(ui.ctx(), state, &mut actions);
         picker(ui.ctx(), state, &mut fields.picker_path, &mut actions);

@@ -104,17 +104,34 @@ impl DuplicateGroup {
     }
 }
 
-/// The keeper rule, best first: most pixels, then the largest file, then the oldest (by
-/// [`Photo::date`]: a copy keeps the camera's date, not the file's), then by path (so the
-/// choice never depends on the order of the index).
-pub(crate) fn keeper_first(a: &Photo, b: &Photo) -> std::cmp::Ordering {
-    let pixels = |p: &Photo| p.pixels.map_or(0, |(w, h)| w as u64 * h as u64);
-    pixels(b)
-        .cmp(&pixels(a))
-        .then(b.bytes.cmp(&a.bytes))
-        .then_with(|| a.date().cmp(&b.date()))
-        .then(a.modified_ns.cmp(&b.modified_ns))
-        .then(a.path.cmp(&b.path))
+/// How the keeper of a group is chosen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeeperRule {
+    /// Reference folders: a photo inside one is kept before any other (the person's own
+    /// archive, never to be thinned out). Paths as the library names them (canonical).
+    pub reference: Vec<PathBuf>,
+}
+
+impl KeeperRule {
+    /// True for a photo inside a reference folder.
+    pub fn protects(&self, path: &Path) -> bool {
+        self.reference.iter().any(|r| path.starts_with(r))
+    }
+
+    /// The keeper rule, best first: a photo in a reference folder, then most pixels, then
+    /// the largest file, then the oldest (by [`Photo::date`]: a copy keeps the camera's date,
+    /// not the file's), then by path (so the choice never depends on the order of the
+    /// index).
+    pub fn first(&self, a: &Photo, b: &Photo) -> std::cmp::Ordering {
+        let pixels = |p: &Photo| p.pixels.map_or(0, |(w, h)| w as u64 * h as u64);
+        self.protects(&b.path)
+            .cmp(&self.protects(&a.path))
+            .then(pixels(b).cmp(&pixels(a)))
+            .then(b.bytes.cmp(&a.bytes))
+            .then_with(|| a.date().cmp(&b.date()))
+            .then(a.modified_ns.cmp(&b.modified_ns))
+            .then(a.path.cmp(&b.path))
+    }
 }
 
 /// How a query photo is compared with the index.
@@ -649,13 +666,22 @@ impl Library {
     }
 
     /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
-    /// chosen by the keeper rule, `keeper_first` (see `duplicates.rs`; no new embedding is
+    /// chosen by the default [`KeeperRule`] (see `duplicates.rs`; no new embedding is
     /// computed). [`Error::TooManyPairs`] when the threshold pairs more photos than
     /// [`crate::query::MAX_PAIRS_PER_PHOTO`] allows (a threshold that calls unrelated photos
     /// alike).
     pub fn duplicates(&self, min_similarity: f32) -> Result<Vec<DuplicateGroup>> {
+        self.duplicates_with(min_similarity, &KeeperRule::default())
+    }
+
+    /// [`Library::duplicates`] with the keepers chosen by `rule`.
+    pub fn duplicates_with(
+        &self,
+        min_similarity: f32,
+        rule: &KeeperRule,
+    ) -> Result<Vec<DuplicateGroup>> {
         Ok(self
-            .duplicate_levels(&[min_similarity])?
+            .duplicate_levels_with(&[min_similarity], rule)?
             .pop()
             .unwrap_or_default())
     }
@@ -663,6 +689,15 @@ impl Library {
     /// [`Library::duplicates`] at several thresholds, from one pass over the vectors (the
     /// app shows the counts of every level at once).
     pub fn duplicate_levels(&self, thresholds: &[f32]) -> Result<Vec<Vec<DuplicateGroup>>> {
+        self.duplicate_levels_with(thresholds, &KeeperRule::default())
+    }
+
+    /// [`Library::duplicate_levels`] with the keepers chosen by `rule`.
+    pub fn duplicate_levels_with(
+        &self,
+        thresholds: &[f32],
+        rule: &KeeperRule,
+    ) -> Result<Vec<Vec<DuplicateGroup>>> {
         let Some(lowest) = thresholds.iter().copied().min_by(f32::total_cmp) else {
             return Ok(Vec::new());
         };
@@ -698,7 +733,7 @@ impl Library {
             .collect();
         let photo = |row: usize| photos[row].clone().expect("grouped rows are described");
         let better = |a: usize, b: usize| {
-            keeper_first(
+            rule.first(
                 photos[a].as_ref().expect("grouped"),
                 photos[b].as_ref().expect("grouped"),
             )
