@@ -197,12 +197,7 @@ fn duplicates_keeps_the_photos_of_a_reference_folder() {
     std::fs::create_dir_all(p.join("archive")).unwrap();
     let img = fixture_image("cat.jpg");
     save_jpeg(&img, &p.join("cat.jpg"), 92);
-    let small = image::imageops::resize(
-        &img,
-        img.width() / 2,
-        img.height() / 2,
-        image::imageops::FilterType::Triangle,
-    );
+    let small = common::half_size(&img);
     save_jpeg(&small, &p.join("archive/cat_small.jpg"), 90);
     assert!(photo_sim(&sb)
         .arg("index")

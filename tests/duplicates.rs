@@ -16,11 +16,7 @@ fn copies(img: &RgbImage) -> Vec<(&'static str, RgbImage, u8)> {
         .pixels_mut()
         .for_each(|p| p.0[0] = p.0[0].saturating_add(18));
     vec![
-        (
-            "small",
-            image::imageops::resize(img, w / 2, h / 2, image::imageops::FilterType::Triangle),
-            88,
-        ),
+        ("small", common::half_size(img), 88),
         ("whatsapp", img.clone(), 40),
         ("warm", warmer, 90),
         (

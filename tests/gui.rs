@@ -57,12 +57,7 @@ fn photo_folder(root: &Path) -> PathBuf {
         )
         .unwrap();
         let img = fixture_image(&format!("{name}.jpg"));
-        let small = image::imageops::resize(
-            &img,
-            img.width() / 2,
-            img.height() / 2,
-            image::imageops::FilterType::Triangle,
-        );
+        let small = common::half_size(&img);
         save_jpeg(&small, &photos.join(format!("{name}_small.jpg")), 85);
     }
     std::fs::create_dir_all(photos.join("old")).unwrap();
@@ -330,12 +325,7 @@ fn the_count_and_the_matches_follow_photos_another_process_indexed() {
 
     // A resized copy of the cat, indexed by `photo-sim index` while the window stays open.
     let img = fixture_image("cat.jpg");
-    let small = image::imageops::resize(
-        &img,
-        img.width() / 2,
-        img.height() / 2,
-        image::imageops::FilterType::Triangle,
-    );
+    let small = common::half_size(&img);
     save_jpeg(&small, &photos.join("cat_small.jpg"), 85);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_photo-sim"))
         .env("PHOTO_SIM_DATA_DIR", &data)

@@ -26,9 +26,7 @@ fn library(dir: &Path) {
     for name in ["cat", "coffee"] {
         let img = fixture_image(&format!("{name}.jpg"));
         save_jpeg(&img, &dir.join(format!("{name}.jpg")), 92);
-        let (w, h) = img.dimensions();
-        let small =
-            image::imageops::resize(&img, w / 2, h / 2, image::imageops::FilterType::Triangle);
+        let small = common::half_size(&img);
         save_jpeg(
             &small,
             &dir.join("copies").join(format!("{name}_small.jpg")),

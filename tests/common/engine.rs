@@ -94,6 +94,12 @@ pub fn synthetic(seed: u64, w: u32, h: u32) -> RgbImage {
     })
 }
 
+/// The photo at half its width and height (a copy sent by a messaging app, say).
+pub fn half_size(img: &RgbImage) -> RgbImage {
+    let (w, h) = img.dimensions();
+    image::imageops::resize(img, w / 2, h / 2, image::imageops::FilterType::Triangle)
+}
+
 /// The same photo, edited the way people edit photos: resized, cropped, or re-compressed.
 pub fn variant(img: &RgbImage, kind: usize) -> RgbImage {
     let (w, h) = img.dimensions();

@@ -469,8 +469,7 @@ fn labels_name_copies_as_the_same_photo_and_strangers_as_unrelated() {
     save_jpeg(&cat, &p.join("cat.jpg"), 92);
     // Copies that keep the photo itself.
     let (w, h) = cat.dimensions();
-    let smaller =
-        image::imageops::resize(&cat, w / 2, h / 2, image::imageops::FilterType::Triangle);
+    let smaller = common::half_size(&cat);
     save_jpeg(&smaller, &p.join("same-resized.jpg"), 90);
     save_jpeg(&cat, &p.join("same-recompressed.jpg"), 35);
     let mut warmer = cat.clone();
@@ -712,12 +711,7 @@ fn a_photo_in_a_reference_folder_is_the_keeper() {
     fs::create_dir_all(p.join("archive")).unwrap();
     let img = fixture_image("cat.jpg");
     save_jpeg(&img, &p.join("cat.jpg"), 92);
-    let small = image::imageops::resize(
-        &img,
-        img.width() / 2,
-        img.height() / 2,
-        image::imageops::FilterType::Triangle,
-    );
+    let small = common::half_size(&img);
     save_jpeg(&small, &p.join("archive/cat.jpg"), 90);
     let (lib, _) = sb.index();
     let keeper = |rule| {
