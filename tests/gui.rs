@@ -40,16 +40,21 @@ fn run_until(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) 
 
 /// 12 distinct synthetic pictures, the two shipped photos, a resized copy of each, and one
 /// file that only pretends to be a JPEG.
-fn photo_folder(root: &Path) -> PathBuf {
-    let photos = root.join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for seed in 0..12 {
+/// `n` distinct generated pictures, `synthetic_00.jpg`… in `dir`.
+fn synthetic_photos(dir: &Path, n: u64) {
+    for seed in 0..n {
         save_jpeg(
             &synthetic(seed, 320, 240),
-            &photos.join(format!("synthetic_{seed:02}.jpg")),
+            &dir.join(format!("synthetic_{seed:02}.jpg")),
             90,
         );
     }
+}
+
+fn photo_folder(root: &Path) -> PathBuf {
+    let photos = root.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    synthetic_photos(&photos, 12);
     for name in ["cat", "coffee"] {
         std::fs::copy(
             fixture(&format!("{name}.jpg")),
@@ -306,13 +311,7 @@ fn the_count_and_the_matches_follow_photos_another_process_indexed() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     std::fs::create_dir_all(&photos).unwrap();
-    for seed in 0..6 {
-        save_jpeg(
-            &synthetic(seed, 320, 240),
-            &photos.join(format!("synthetic_{seed:02}.jpg")),
-            90,
-        );
-    }
+    synthetic_photos(&photos, 6);
     std::fs::copy(fixture("cat.jpg"), photos.join("cat.jpg")).unwrap();
     let data = tmp.path().join("data");
     let mut h = harness(Store::under(&data));
