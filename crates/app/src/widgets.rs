@@ -71,16 +71,31 @@ impl PathRow {
             .button(self.dialog)
             .on_hover_text(self.dialog_hint)
             .clicked();
-        let label = ui.label(self.label);
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(text)
-                    .hint_text(self.hint)
-                    .desired_width(170.0),
-            )
-            .labelled_by(label.id);
-        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-        let submitted = (ui.button(self.submit).clicked() || enter) && !text.trim().is_empty();
-        (dialog, submitted.then(|| typed_path(text)))
+        (
+            dialog,
+            path_field(ui, text, self.label, self.hint, self.submit),
+        )
     }
+}
+
+/// A labelled path field with its submit button: the path typed, when Enter or the button
+/// submits it.
+pub fn path_field(
+    ui: &mut egui::Ui,
+    text: &mut String,
+    label: &str,
+    hint: &str,
+    submit: &str,
+) -> Option<PathBuf> {
+    let label = ui.label(label);
+    let field = ui
+        .add(
+            egui::TextEdit::singleline(text)
+                .hint_text(hint)
+                .desired_width(170.0),
+        )
+        .labelled_by(label.id);
+    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+    let submitted = (ui.button(submit).clicked() || enter) && !text.trim().is_empty();
+    submitted.then(|| typed_path(text))
 }

@@ -210,7 +210,7 @@ impl Duplicates {
             Action::SelectAllButKeepers => self.select_all_but_keepers(),
             Action::ClearSelection => self.selected.clear(),
             Action::ChooseMoveTarget => return vec![Command::PickMoveTarget],
-            Action::TrashSelected => return self.move_selected(Destination::Trash, indexing),
+            Action::TrashSelected => return self.move_or_ask(Destination::Trash, false, indexing),
             // Whether the folder exists is asked first (a missing one is offered to create).
             Action::MoveSelectedTo(dir) if !self.selected_photos().is_empty() => {
                 return vec![Command::CheckMoveTarget(dir)]
@@ -238,11 +238,8 @@ impl Duplicates {
         self.move_or_ask(Destination::Folder(dir), !exists, indexing)
     }
 
-    /// Moves the selected photos, or asks first when they are [`CONFIRM_FROM`] or more.
-    fn move_selected(&mut self, to: Destination, indexing: bool) -> Vec<Command> {
-        self.move_or_ask(to, false, indexing)
-    }
-
+    /// Moves the selected photos to `to`, or asks first when they are [`CONFIRM_FROM`] or
+    /// more, or when the folder must be created (`create`).
     fn move_or_ask(&mut self, to: Destination, create: bool, indexing: bool) -> Vec<Command> {
         let photos = self.selected_photos();
         if photos.len() < CONFIRM_FROM && !create {

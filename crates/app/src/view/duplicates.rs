@@ -6,7 +6,7 @@ use crate::paths::file_name;
 use crate::state::duplicates::{Counts, LEVELS};
 use crate::state::{Action, State};
 use crate::thumbs::Thumbs;
-use crate::widgets::{grid_thumbnail, PathRow};
+use crate::widgets::{grid_thumbnail, path_field, PathRow};
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
 use photo_sim_engine::decode::details::size_text;
@@ -127,17 +127,7 @@ fn reference_bar(ui: &mut egui::Ui, state: &State, text: &mut String, actions: &
                 actions.push(Action::RemoveReference(folder.clone()));
             }
         }
-        let label = ui.label("Reference folder");
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(text)
-                    .hint_text("/path/to/archive")
-                    .desired_width(170.0),
-            )
-            .labelled_by(label.id);
-        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button("Add").clicked() || enter) && !text.trim().is_empty() {
-            let typed = crate::paths::typed_path(text);
+        if let Some(typed) = path_field(ui, text, "Reference folder", "/path/to/archive", "Add") {
             // The library names its photos by their canonical paths.
             actions.push(Action::AddReference(typed.canonicalize().unwrap_or(typed)));
             text.clear();

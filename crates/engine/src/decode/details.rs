@@ -73,9 +73,7 @@ pub fn of(path: &Path, root: Option<&Path>) -> Details {
         .and_then(|r| parent.strip_prefix(r).ok())
         .unwrap_or(parent)
         .to_path_buf();
-    // The first bytes say both the pixel size and where the camera's date is.
-    let head = crate::decode::head(path);
-    let camera = head.as_deref().and_then(|h| camera_date(path, h));
+    let (pixels, camera) = pixels_and_date(path);
     let taken_by_camera = camera.is_some();
     let taken = camera.or_else(|| {
         let modified = meta.as_ref()?.modified().ok()?;
@@ -85,13 +83,13 @@ pub fn of(path: &Path, root: Option<&Path>) -> Details {
         folder,
         taken,
         taken_by_camera,
-        pixels: head.as_deref().and_then(crate::decode::dimensions_in),
+        pixels,
         bytes: meta.map(|m| m.len()),
     }
 }
 
 /// A photo's pixel size and the camera's date ("YYYY-MM-DD HH:MM"), from one read of its
-/// first bytes.
+/// first bytes (they say both the size and where the camera's date is).
 pub fn pixels_and_date(path: &Path) -> (Option<(u32, u32)>, Option<String>) {
     let Some(head) = crate::decode::head(path) else {
         return (None, None);

@@ -127,9 +127,7 @@ pub fn browse(lib: &Library, request: &Request) -> Result<Vec<Tile>> {
             .collect();
         // The refined query ranks the matches; their similarity and words are to the photo.
         if refined {
-            for (m, v) in &mut found {
-                lib.score_against(m, v, &photo);
-            }
+            lib.score_against(&mut found, &photo);
         }
         let mut tiles = collapse(found, request.tiles, near);
         if tiles.len() >= request.tiles || exhausted {

@@ -657,12 +657,15 @@ impl Library {
         m.percentile = crate::labels::percentile(&snap.vectors.pairs, similarity);
     }
 
-    /// Scores match `m`, whose vector is `vector`, against `queries` (a photo's vectors, as
+    /// Scores each match, with its vector, against `queries` (a photo's vectors, as
     /// [`Library::query_vectors`] gives them) as a search with them would.
-    pub(crate) fn score_against(&self, m: &mut Match, vector: &[f32], queries: &[Vec<f32>]) {
+    pub(crate) fn score_against(&self, found: &mut [(Match, Vec<f32>)], queries: &[Vec<f32>]) {
         let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
-        let similarity = self.turns().score_row(vector, &queries);
-        self.set_similarity(&self.current(), m, similarity);
+        let (turns, snap) = (self.turns(), self.current());
+        for (m, vector) in found {
+            let similarity = turns.score_row(vector, &queries);
+            self.set_similarity(&snap, m, similarity);
+        }
     }
 
     /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
