@@ -99,6 +99,17 @@ pub struct DuplicatesArgs {
     /// offered for removal.
     #[arg(long, value_name = "FOLDER")]
     pub reference: Vec<PathBuf>,
+    /// What chooses each group's keeper after the reference folders: pixels (the most),
+    /// largest (file) or oldest (by the camera's date, else the file's).
+    #[arg(long, value_parser = parse_keep, default_value = "pixels")]
+    pub keep: photo_sim_engine::library::Prefer,
+    /// Keep a camera original (RAW, HEIC) before a JPEG or other conversion.
+    #[arg(long)]
+    pub originals_first: bool,
+    /// Also show the groups that decisions made in the app ("not duplicates", "keep all")
+    /// keep apart.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Parses the arguments and runs the command; errors go to stderr with a non-zero exit code.
@@ -360,8 +371,26 @@ fn duplicates(setup: &Setup, args: DuplicatesArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot open the reference folder {}", r.display()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let rule = photo_sim_engine::KeeperRule { reference };
-    let groups = library.duplicates_with(threshold, &rule)?;
+    let rule = photo_sim_engine::KeeperRule {
+        reference,
+        originals_first: args.originals_first,
+        prefer: args.keep,
+    };
+    let apart = if args.all {
+        Default::default()
+    } else {
+        library.decisions().unwrap_or_else(|e| {
+            eprintln!("warning: {e}; showing every group");
+            Default::default()
+        })
+    };
+    let groups = library.pairs(threshold)?.groups(threshold, &rule, &apart);
+    if !apart.is_empty() {
+        eprintln!(
+            "note: {} decisions made in the app keep photos apart (--all shows them)",
+            apart.len()
+        );
+    }
     if args.json {
         println!("{}", duplicates_json(&groups, threshold));
     } else {
@@ -465,6 +494,17 @@ fn print_summary(library: &Library, s: &Summary) {
         for k in &s.skipped {
             println!("  {}: {}", shown(&k.path), k.reason);
         }
+    }
+}
+
+/// `duplicates --keep`: pixels, largest or oldest.
+fn parse_keep(text: &str) -> Result<photo_sim_engine::library::Prefer, String> {
+    use photo_sim_engine::library::Prefer;
+    match text {
+        "pixels" => Ok(Prefer::MostPixels),
+        "largest" => Ok(Prefer::Largest),
+        "oldest" => Ok(Prefer::Oldest),
+        _ => Err("expected pixels, largest or oldest".to_string()),
     }
 }
 

@@ -17,6 +17,7 @@ use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use photo_sim_app::App;
+use photo_sim_engine::library::Prefer;
 use photo_sim_engine::relocate::Outcome;
 use photo_sim_engine::Store;
 use std::path::Path;
@@ -190,4 +191,167 @@ fn a_reference_folder_keeps_its_photos_out_of_every_move() {
     click(&mut h, "copies ×");
     run_app_until(&mut h, "the groups found again", idle_with_duplicates);
     assert!(h.state().state().settings.reference.is_empty());
+}
+
+#[test]
+fn compare_walks_the_group_with_the_arrows_and_ticks_with_delete_and_keep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(1200.0, 900.0));
+    click(&mut h, "Compare group 1");
+    h.step();
+    let shown = |h: &Harness<'static, App>| {
+        let (group, member) = h.state().state().duplicates.compared().expect("open");
+        (group.keeper.path.clone(), member.path.clone())
+    };
+    let (keeper, first) = shown(&h);
+    assert!(keeper.ends_with("cat.jpg"), "{keeper:?}");
+    h.get_by_label("Compared: cat.jpg");
+    h.get_by_label(&format!(
+        "Compared: {}",
+        first.file_name().unwrap().to_string_lossy()
+    ));
+    h.get_by_label_contains("1 of 20 ·");
+
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    let (_, second) = shown(&h);
+    assert_ne!(second, first);
+    h.get_by_label_contains("2 of 20 ·");
+    // Delete ticks the photo shown and goes on to the next one.
+    h.key_press(egui::Key::Delete);
+    h.step();
+    h.get_by_label_contains("3 of 20 ·");
+    assert!(h.state().state().duplicates.is_selected(&second));
+    h.key_press(egui::Key::ArrowLeft);
+    h.step();
+    h.get_by_label_contains("2 of 20 · ");
+    h.get_by_label_contains("ticked for removal");
+    // K keeps it: the tick goes.
+    click(&mut h, "Keep (K)");
+    assert!(h.state().state().duplicates.selected.is_empty());
+    click(&mut h, "Tick for removal (Delete)");
+    assert_eq!(h.state().state().duplicates.selected.len(), 1);
+    h.key_press(egui::Key::Escape);
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("Compared:").is_none());
+    assert!(h.state().state().duplicates.compare.is_none());
+    h.get_by_label("Move to trash (1)");
+}
+
+#[test]
+fn not_duplicates_is_remembered_after_a_restart_and_by_the_cli_until_forgotten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(1200.0, 900.0));
+    let groups = |h: &Harness<'static, App>| h.state().state().duplicates.groups().len();
+    assert_eq!(groups(&h), 1);
+    click(&mut h, "Not duplicates (group 1)");
+    run_app_until(&mut h, "the groups found again", idle_with_duplicates);
+    assert_eq!(groups(&h), 0);
+    h.get_by_label_contains("1 group marked \"not duplicates\" or \"keep all\"");
+    drop(h);
+
+    // A new window on the same data: the group is still set apart.
+    let photos = tmp.path().join("photos");
+    let store = Store::under(&tmp.path().join("data"));
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1200.0, 900.0))
+        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
+    h.step();
+    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
+    run_app_until(&mut h, "indexing", idle_with_duplicates);
+    h.get_by_label("Duplicates").click();
+    run_app_until(&mut h, "the groups", idle_with_duplicates);
+    assert_eq!(groups(&h), 0);
+    h.get_by_label("No duplicates at this level.");
+
+    // The command line keeps the decision too, and --all shows the group anyway.
+    let cli = |all: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_photo-sim"));
+        cmd.arg("--data-dir").arg(tmp.path().join("data"));
+        cmd.arg("duplicates").arg(&photos).arg("--json");
+        if all {
+            cmd.arg("--all");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["groups"].as_array().unwrap().len()
+    };
+    assert_eq!(cli(false), 0);
+    assert_eq!(cli(true), 1);
+
+    click(&mut h, "Forget these decisions");
+    run_app_until(&mut h, "the groups found again", idle_with_duplicates);
+    assert_eq!(groups(&h), 1);
+    assert_eq!(cli(false), 1);
+}
+
+#[test]
+fn the_keeper_rule_chosen_in_the_view_picks_the_oldest_and_is_remembered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(1200.0, 900.0));
+    let keeper = |h: &Harness<'static, App>| {
+        h.state().state().duplicates.groups()[0]
+            .keeper
+            .path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string()
+    };
+    assert_eq!(keeper(&h), "cat.jpg", "most pixels by default");
+    // The smallest copy is the oldest file (none has a camera date).
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(tmp.path().join("photos/copies/cat_00.jpg"))
+        .unwrap();
+    file.set_modified(old).unwrap();
+    drop(file);
+    // Opened again, the folder's index has the new date.
+    let before = h.state().state().folder.version;
+    h.state_mut()
+        .apply(photo_sim_app::state::Action::OpenFolder(
+            tmp.path().join("photos"),
+        ));
+    run_app_until(&mut h, "the rescan", |app| {
+        idle_with_duplicates(app) && app.state().folder.version > before
+    });
+    assert_eq!(keeper(&h), "cat.jpg");
+    click(&mut h, "oldest");
+    run_app_until(&mut h, "the groups found again", |app| {
+        idle_with_duplicates(app) && app.state().settings.keep == Prefer::Oldest
+    });
+    assert_eq!(keeper(&h), "cat_00.jpg");
+    let config = Store::under(&tmp.path().join("data")).config_dir;
+    let saved = photo_sim_app::state::Settings::load(&config);
+    assert_eq!(saved.keep, Prefer::Oldest);
+}
+
+#[test]
+fn the_similarity_slider_shows_the_groups_at_its_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(1200.0, 900.0));
+    let members =
+        |h: &Harness<'static, App>| h.state().state().duplicates.groups()[0].members.len();
+    assert_eq!(members(&h), 20);
+    let least = h.state().state().duplicates.groups()[0]
+        .members
+        .iter()
+        .map(|(_, s)| *s)
+        .fold(1.0, f32::min);
+    // Just above the least similar copy: that copy leaves the group.
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "at least")
+        .set_value_accesskit(f64::from(least) + 0.0001);
+    run_app_until(&mut h, "the groups at the slider's threshold", |app| {
+        idle_with_duplicates(app) && app.state().duplicates.custom_level.is_some()
+    });
+    let s = h.state().state();
+    assert!(s.duplicates.custom.is_some());
+    assert!(members(&h) < 20, "{}", members(&h));
+    h.get_by_label_contains(&format!("Group 1 · {} photos", members(&h) + 1));
+    // Picking a level again shows that level's groups.
+    click(&mut h, "Near-duplicate (1)");
+    assert_eq!(members(&h), 20);
 }

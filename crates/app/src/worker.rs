@@ -3,7 +3,7 @@
 //! reports back as [`Msg`]s on one channel that the UI thread drains each frame.
 
 use super::failure::Failure;
-use super::state::duplicates::{Level, LEVELS};
+use super::state::duplicates::{Decide, Found, Level, LEVELS};
 use super::state::{Command, Msg, Settings};
 use crossbeam_channel::{Receiver, Sender};
 use photo_sim_engine::decode::details::Details;
@@ -164,7 +164,12 @@ impl Worker {
             Command::PickFolder => self.dialog(Dialog::Folder),
             Command::PickPhoto => self.dialog(Dialog::Photo),
             Command::PickMoveTarget => self.dialog(Dialog::MoveTarget),
-            Command::FindDuplicates { id, rule } => self.find_duplicates(id, rule),
+            Command::FindDuplicates {
+                id,
+                rule,
+                custom,
+                change,
+            } => self.find_duplicates(id, rule, custom, change),
             Command::MovePhotos { photos, to, create } => {
                 self.in_background("move", move || Msg::Moved {
                     reports: photo_sim_engine::relocate::move_photos_creating(&photos, &to, create),
@@ -242,33 +247,19 @@ impl Worker {
     }
 
     /// Groups the open folder's photos at every level the Duplicates view offers.
-    fn find_duplicates(&self, id: u64, rule: photo_sim_engine::KeeperRule) {
+    fn find_duplicates(
+        &self,
+        id: u64,
+        rule: photo_sim_engine::KeeperRule,
+        custom: Option<f32>,
+        change: Option<Decide>,
+    ) {
         let lib = self.library.read().expect("library lock").clone();
-        self.in_background("duplicates", move || {
-            let result = match lib {
-                None => Err(Failure::NoFolder),
-                Some(lib) => match lib.model().thresholds() {
-                    None => Err(Failure::LevelsNotMeasured),
-                    Some(t) => {
-                        let thresholds: Vec<f32> = LEVELS.iter().map(|&l| t.floor(l)).collect();
-                        lib.duplicate_levels_with(&thresholds, &rule)
-                            .map(|groups| {
-                                LEVELS
-                                    .iter()
-                                    .zip(thresholds)
-                                    .zip(groups)
-                                    .map(|((&label, threshold), groups)| Level {
-                                        label,
-                                        threshold,
-                                        groups,
-                                    })
-                                    .collect()
-                            })
-                            .map_err(Failure::from)
-                    }
-                },
-            };
-            Msg::Duplicates { id, result }
+        self.in_background("duplicates", move || Msg::Duplicates {
+            id,
+            result: lib
+                .ok_or(Failure::NoFolder)
+                .and_then(|lib| group_duplicates(&lib, &rule, custom, change)),
         });
     }
 
@@ -495,6 +486,47 @@ fn search(
             Ok((query, Vec::new(), false))
         }
     }
+}
+
+/// The groups of `lib` at every level, and at `custom` (clamped to the loosest level), with
+/// keepers chosen by `rule`, after `change` to the remembered decisions. Decisions that cannot
+/// be read leave the groups whole, and say why.
+fn group_duplicates(
+    lib: &Library,
+    rule: &photo_sim_engine::KeeperRule,
+    custom: Option<f32>,
+    change: Option<Decide>,
+) -> Result<Found, Failure> {
+    let t = lib.model().thresholds().ok_or(Failure::LevelsNotMeasured)?;
+    let (apart, problem) = match change {
+        Some(Decide::Add { photos, verdict }) => (lib.decide(&photos, verdict)?, None),
+        Some(Decide::ForgetAll) => (lib.forget_decisions()?, None),
+        None => match lib.decisions() {
+            Ok(apart) => (apart, None),
+            Err(e) => (Default::default(), Some(Failure::from(e))),
+        },
+    };
+    let thresholds = LEVELS.map(|l| t.floor(l));
+    let lowest = thresholds.iter().copied().fold(1.0, f32::min);
+    let pairs = lib.pairs(lowest)?;
+    let level = |threshold: f32| Level {
+        label: t.label(threshold),
+        threshold,
+        groups: pairs.groups(threshold, rule, &apart),
+    };
+    Ok(Found {
+        levels: LEVELS
+            .iter()
+            .zip(thresholds)
+            .map(|(&label, threshold)| Level {
+                label,
+                ..level(threshold)
+            })
+            .collect(),
+        custom: custom.map(|c| level(c.clamp(lowest, 1.0))),
+        decided: apart.len(),
+        problem,
+    })
 }
 
 #[cfg(test)]

@@ -64,6 +64,15 @@ pub enum Error {
         /// The most pairs kept for this library.
         limit: usize,
     },
+    /// The person's remembered decisions about duplicates could not be read (the groups are
+    /// still found; forgetting the decisions writes a fresh file).
+    #[error("cannot read the decisions about duplicates kept in {path}: {cause}")]
+    Decisions {
+        /// The decisions file.
+        path: PathBuf,
+        /// Why it could not be used.
+        cause: crate::index::format::LoadError,
+    },
     /// The thread running an update panicked; the text is the panic's message.
     #[error("the indexing thread crashed: {0}")]
     Crashed(String),

@@ -727,6 +727,7 @@ fn a_photo_in_a_reference_folder_is_the_keeper() {
     );
     let rule = photo_sim_engine::KeeperRule {
         reference: vec![archive.clone()],
+        ..Default::default()
     };
     assert_eq!(keeper(rule), archive.join("cat.jpg"));
 }

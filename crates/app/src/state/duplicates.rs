@@ -7,6 +7,7 @@
 use super::protocol::{Action, Command};
 use crate::failure::Failure;
 use photo_sim_engine::labels::Label;
+use photo_sim_engine::library::Verdict;
 use photo_sim_engine::relocate::{Destination, Outcome, Report};
 use photo_sim_engine::{DuplicateGroup, KeeperRule, Photo};
 use std::collections::BTreeSet;
@@ -26,6 +27,51 @@ pub struct Level {
     /// The similarity every member has with its keeper, at least.
     pub threshold: f32,
     pub groups: Vec<DuplicateGroup>,
+}
+
+/// What the engine found: the groups at every level and at the slider's threshold.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub levels: Vec<Level>,
+    /// The groups at the threshold of the similarity slider, when it was asked for.
+    pub custom: Option<Level>,
+    /// How many decisions ("not duplicates", "keep all") keep photos apart.
+    pub decided: usize,
+    /// The decisions could not be read: the groups are shown without them.
+    pub problem: Option<Failure>,
+}
+
+impl Found {
+    /// The groups at every level, with no slider threshold, decision or problem.
+    pub fn new(levels: Vec<Level>) -> Self {
+        Self {
+            levels,
+            custom: None,
+            decided: 0,
+            problem: None,
+        }
+    }
+}
+
+/// A change to the remembered decisions, made before the groups are found again.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decide {
+    /// These photos are never grouped together again.
+    Add {
+        photos: Vec<PathBuf>,
+        verdict: Verdict,
+    },
+    /// Every group is proposed again.
+    ForgetAll,
+}
+
+/// The compare view: a group's keeper beside one of its other members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compare {
+    /// The group, in the shown level's order.
+    pub group: usize,
+    /// The member beside the keeper, in the group's order.
+    pub member: usize,
 }
 
 /// Groups, photos and bytes freed by keeping only the keepers.
@@ -59,10 +105,20 @@ pub struct PendingMove {
 
 #[derive(Debug)]
 pub struct Duplicates {
-    /// The level shown.
+    /// The level shown (unless the slider's threshold is).
     pub level: Label,
     /// The groups at every level, for the index version `version`; `None` until found.
     pub levels: Option<Vec<Level>>,
+    /// The similarity slider's threshold, once the person moved it: its groups are shown.
+    pub custom: Option<f32>,
+    /// The groups at the slider's last threshold found.
+    pub custom_level: Option<Level>,
+    /// How many remembered decisions keep photos apart.
+    pub decided: usize,
+    /// The compare view, while it is open.
+    pub compare: Option<Compare>,
+    /// The groups shown were found by another keeper rule.
+    stale: bool,
     pub version: u64,
     /// The id of the search whose answer is awaited.
     pub pending: Option<u64>,
@@ -87,6 +143,11 @@ impl Default for Duplicates {
         Self {
             level: Label::NearDuplicate,
             levels: None,
+            custom: None,
+            custom_level: None,
+            decided: 0,
+            compare: None,
+            stale: false,
             version: 0,
             pending: None,
             selected: BTreeSet::new(),
@@ -102,9 +163,22 @@ impl Default for Duplicates {
 }
 
 impl Duplicates {
-    /// The shown level's groups (empty until found).
+    /// The shown groups: the slider's once they are found, else the level's.
     pub fn current(&self) -> Option<&Level> {
-        self.levels.as_ref()?.iter().find(|l| l.label == self.level)
+        let level = || self.levels.as_ref()?.iter().find(|l| l.label == self.level);
+        match self.custom {
+            Some(_) => self.custom_level.as_ref().or_else(level),
+            None => level(),
+        }
+    }
+
+    /// The slider's range: from the loosest level's threshold up to 1.
+    pub fn slider_floor(&self) -> Option<f32> {
+        self.levels
+            .as_ref()?
+            .iter()
+            .map(|l| l.threshold)
+            .min_by(f32::total_cmp)
     }
 
     pub fn groups(&self) -> &[DuplicateGroup] {
@@ -122,21 +196,22 @@ impl Duplicates {
         }
     }
 
-    /// No groups yet; the photos in the folders `reference` are never moved.
-    pub fn keeping(reference: Vec<PathBuf>) -> Self {
+    /// No groups yet; keepers are chosen by `rule`.
+    pub fn keeping(rule: KeeperRule) -> Self {
         Self {
-            rule: KeeperRule { reference },
+            rule,
             ..Self::default()
         }
     }
 
-    /// Uses reference folders `reference` from now on: the groups are found again (their
-    /// keepers may change), and photos in them are no longer selected.
-    pub fn set_reference(&mut self, reference: Vec<PathBuf>) {
-        self.rule = KeeperRule { reference };
+    /// Chooses keepers by `rule` from now on: the groups must be found again (their keepers
+    /// may change; the answer awaited is dropped), and photos in its reference folders are no
+    /// longer selected.
+    pub fn set_rule(&mut self, rule: KeeperRule) {
+        self.rule = rule;
         let rule = &self.rule;
         self.selected.retain(|p| !rule.protects(p));
-        self.levels = None;
+        self.stale = true;
         self.pending = None;
     }
 
@@ -176,6 +251,7 @@ impl Duplicates {
             .levels
             .iter()
             .flatten()
+            .chain(&self.custom_level)
             .flat_map(|l| &l.groups)
             .flat_map(|g| g.photos())
             .map(|p| p.path.clone())
@@ -186,7 +262,12 @@ impl Duplicates {
     /// Takes photos that were moved out of the groups at once (before the groups are found
     /// again); a group left with only its keeper, or without it, goes.
     pub fn forget(&mut self, moved: &BTreeSet<PathBuf>) {
-        for level in self.levels.iter_mut().flatten() {
+        for level in self
+            .levels
+            .iter_mut()
+            .flatten()
+            .chain(&mut self.custom_level)
+        {
             level.groups.retain_mut(|g| {
                 g.members.retain(|(p, _)| !moved.contains(&p.path));
                 !g.members.is_empty() && !moved.contains(&g.keeper.path)
@@ -205,7 +286,11 @@ impl Duplicates {
     /// [`State`](super::State) routes the others to their parts).
     pub fn apply(&mut self, action: Action, indexing: bool) -> Vec<Command> {
         match action {
-            Action::SetLevel(label) => self.level = label,
+            Action::SetLevel(label) => {
+                self.level = label;
+                self.custom = None;
+                self.compare = None;
+            }
             Action::ToggleSelected(path) => self.toggle(path),
             Action::SelectAllButKeepers => self.select_all_but_keepers(),
             Action::ClearSelection => self.selected.clear(),
@@ -222,6 +307,16 @@ impl Duplicates {
             }
             Action::CancelMove => self.confirm = None,
             Action::UndoMove => return self.undo(indexing),
+            Action::SetThreshold(t) => {
+                self.custom = Some(t);
+                return self.ask(None);
+            }
+            Action::Decide(group, verdict) => return self.decide(group, verdict),
+            Action::ForgetDecisions => return self.ask(Some(Decide::ForgetAll)),
+            Action::Compare(c) => self.compare = Some(c),
+            Action::CompareStep(step) => self.compare_step(step),
+            Action::CompareMark(remove) => self.compare_mark(remove),
+            Action::CloseCompare => self.compare = None,
             _ => {}
         }
         Vec::new()
@@ -296,18 +391,86 @@ impl Duplicates {
     /// Finds the groups again when those known are older than index `version` (or there are
     /// none), unless a search for them is already on its way.
     pub fn refresh(&mut self, version: u64) -> Vec<Command> {
-        let fresh = self.levels.is_some() && self.version == version;
+        let fresh = self.levels.is_some() && self.version == version && !self.stale;
         if fresh || self.pending.is_some() {
             return Vec::new();
         }
+        self.version = version;
+        self.ask(None)
+    }
+
+    /// Asks for the groups (after `change` to the decisions), now: the answer to any earlier
+    /// question is dropped. The groups shown stay until the answer comes.
+    fn ask(&mut self, change: Option<Decide>) -> Vec<Command> {
+        self.stale = false;
         self.next_id += 1;
         let id = self.next_id;
         self.pending = Some(id);
-        self.version = version;
         vec![Command::FindDuplicates {
             id,
             rule: self.rule.clone(),
+            custom: self.custom,
+            change,
         }]
+    }
+
+    /// Remembers `verdict` for the shown group `group`: it leaves the view at once, and is
+    /// never proposed again.
+    fn decide(&mut self, group: usize, verdict: Verdict) -> Vec<Command> {
+        let Some(g) = self.groups().get(group) else {
+            return Vec::new();
+        };
+        let photos: Vec<PathBuf> = g.photos().map(|p| p.path.clone()).collect();
+        let gone: BTreeSet<PathBuf> = photos.iter().cloned().collect();
+        for level in self
+            .levels
+            .iter_mut()
+            .flatten()
+            .chain(&mut self.custom_level)
+        {
+            level
+                .groups
+                .retain(|g| !g.photos().any(|p| gone.contains(&p.path)));
+        }
+        self.selected.retain(|p| !gone.contains(p));
+        self.compare = None;
+        self.ask(Some(Decide::Add { photos, verdict }))
+    }
+
+    /// The compare view shows the next (`step` 1) or previous (-1) member of its group.
+    fn compare_step(&mut self, step: i32) {
+        let members = self.compared().map_or(0, |(g, _)| g.members.len());
+        if let (Some(c), true) = (&mut self.compare, members > 0) {
+            c.member = (c.member as i64 + step as i64).rem_euclid(members as i64) as usize;
+        }
+    }
+
+    /// Ticks the compared member for removal (`remove`) or unticks it (keep), then shows the
+    /// next one, as culling goes.
+    fn compare_mark(&mut self, remove: bool) {
+        let Some((_, photo)) = self.compared() else {
+            return;
+        };
+        let path = photo.path.clone();
+        if remove && !self.rule.protects(&path) {
+            self.selected.insert(path);
+        } else if !remove {
+            self.selected.remove(&path);
+        }
+        let last = self.compared().is_some_and(|(g, _)| {
+            self.compare
+                .is_some_and(|c| c.member + 1 >= g.members.len())
+        });
+        if !last {
+            self.compare_step(1);
+        }
+    }
+
+    /// The group and the member the compare view shows, while it is open and they exist.
+    pub fn compared(&self) -> Option<(&DuplicateGroup, &Photo)> {
+        let c = self.compare?;
+        let g = self.groups().get(c.group)?;
+        Some((g, &g.members.get(c.member)?.0))
     }
 
     /// True while the answer to search `id` is awaited (an older one is dropped).
@@ -315,12 +478,22 @@ impl Duplicates {
         self.pending == Some(id)
     }
 
-    /// The groups of every level arrived, or why they could not be found.
-    pub fn found(&mut self, result: Result<Vec<Level>, Failure>) -> Result<(), Failure> {
+    /// The groups of every level arrived, or why they could not be found. Returns what went
+    /// wrong that the person should hear of.
+    pub fn found(&mut self, result: Result<Found, Failure>) -> Option<Failure> {
         self.pending = None;
-        self.levels = Some(result?);
+        let found = match result {
+            Ok(found) => found,
+            Err(e) => return Some(e),
+        };
+        self.levels = Some(found.levels);
+        self.custom_level = found.custom;
+        self.decided = found.decided;
         self.prune_selection();
-        Ok(())
+        if self.compared().is_none() {
+            self.compare = None;
+        }
+        found.problem
     }
 
     /// A move ended: the moved photos leave the groups at once. True when any photo moved.
@@ -550,14 +723,16 @@ mod tests {
     #[test]
     fn a_photo_in_a_reference_folder_is_never_selected() {
         let mut c = big_group(3);
-        c.set_reference(vec![PathBuf::from("copy1")]);
-        c.levels = big_group(3).levels;
+        c.set_rule(KeeperRule {
+            reference: vec![PathBuf::from("copy1")],
+            ..KeeperRule::default()
+        });
+        let commands = c.refresh(0);
         c.select_all_but_keepers();
         let got: Vec<_> = c.selected.iter().cloned().collect();
         assert_eq!(got, ["copy0", "copy2"].map(PathBuf::from));
         c.toggle(PathBuf::from("copy1"));
         assert_eq!(c.selected.len(), 2);
-        let commands = c.refresh(1);
         assert!(matches!(
             &commands[..],
             [Command::FindDuplicates { rule, .. }] if rule.protects(Path::new("copy1"))

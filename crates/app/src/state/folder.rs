@@ -283,7 +283,7 @@ mod tests {
         };
         s.handle(Msg::Duplicates {
             id,
-            result: Ok(vec![]),
+            result: Ok(crate::state::duplicates::Found::new(vec![])),
         });
         assert_eq!(s.folder.indexed, 838);
 

@@ -33,7 +33,7 @@ pub use settings::{SavedStep, Settings, MAX_TILE, MIN_TILE};
 use crate::failure::Failure;
 use crate::picker::Purpose;
 use dialogs::Dialogs;
-use duplicates::{Duplicates, Level};
+use duplicates::{Duplicates, Found};
 use folder::Folder;
 use messages::Messages;
 use photo_sim_engine::relocate::Report;
@@ -70,7 +70,7 @@ impl State {
             folder: Folder::default(),
             // The queries of the last run come back; they are searched once the folder opens.
             search: Search::new(&settings),
-            duplicates: Duplicates::keeping(settings.reference.clone()),
+            duplicates: Duplicates::keeping(settings.keeper_rule()),
             dialogs: Dialogs::default(),
             settings,
             messages: Messages::default(),
@@ -145,7 +145,14 @@ impl State {
             | Action::MoveSelectedTo(_)
             | Action::ConfirmMove
             | Action::CancelMove
-            | Action::UndoMove => {
+            | Action::UndoMove
+            | Action::SetThreshold(_)
+            | Action::Decide(..)
+            | Action::ForgetDecisions
+            | Action::Compare(_)
+            | Action::CompareStep(_)
+            | Action::CompareMark(_)
+            | Action::CloseCompare => {
                 let moving = matches!(
                     action,
                     Action::TrashSelected | Action::MoveSelectedTo(_) | Action::ChooseMoveTarget
@@ -175,6 +182,15 @@ impl State {
             | Action::ClosePreview => self.with_search(|s, cx| s.apply(action, cx)),
             Action::AddReference(folder) => self.set_reference(folder, true),
             Action::RemoveReference(folder) => self.set_reference(folder, false),
+            Action::SetKeeperRule(keep, originals_first) => {
+                let Some(save) = self.settings.set_keeper(keep, originals_first) else {
+                    return Vec::new();
+                };
+                self.duplicates.set_rule(self.settings.keeper_rule());
+                let mut commands = vec![save];
+                commands.extend(self.refresh_duplicates());
+                commands
+            }
             Action::SetRotations(on) => self.set_rotations(on),
             Action::ShowWeak(on) => {
                 self.search.selection = None;
@@ -308,8 +324,7 @@ impl State {
         let Some(save) = self.settings.set_reference(folder, on) else {
             return Vec::new();
         };
-        self.duplicates
-            .set_reference(self.settings.reference.clone());
+        self.duplicates.set_rule(self.settings.keeper_rule());
         let mut commands = vec![save];
         commands.extend(self.refresh_duplicates());
         commands
@@ -347,13 +362,18 @@ impl State {
     }
 
     /// The duplicates of every level, or why they could not be found.
-    fn duplicates_found(&mut self, id: u64, result: Result<Vec<Level>, Failure>) -> Vec<Command> {
+    fn duplicates_found(&mut self, id: u64, result: Result<Found, Failure>) -> Vec<Command> {
         if !self.duplicates.awaits(id) {
             return Vec::new();
         }
-        if let Err(e) = self.duplicates.found(result) {
-            self.messages
-                .error(format!("Duplicates could not be found: {e}"));
+        let failed = result.is_err();
+        if let Some(e) = self.duplicates.found(result) {
+            let what = if failed {
+                "Duplicates could not be found"
+            } else {
+                "The decisions about groups are not applied"
+            };
+            self.messages.error(format!("{what}: {e}"));
         }
         // The index may have changed while they were found.
         self.refresh_duplicates()

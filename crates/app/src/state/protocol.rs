@@ -3,7 +3,7 @@
 //! engine answers with. One flat list each, so the view and the worker need not know which
 //! part of the [`State`](super::State) a word is for; the state routes them.
 
-use super::duplicates::Level;
+use super::duplicates::{Compare, Decide, Found};
 use super::search::Where;
 use super::settings::Settings;
 use super::View;
@@ -11,6 +11,7 @@ use crate::failure::Failure;
 use crate::picker::PickerAction;
 use photo_sim_engine::decode::details::Details;
 use photo_sim_engine::labels::Label;
+use photo_sim_engine::library::{Prefer, Verdict};
 use photo_sim_engine::library::{Request, Tile};
 use photo_sim_engine::relocate::{Destination, Report};
 use photo_sim_engine::Photo;
@@ -41,6 +42,22 @@ pub enum Action {
     CancelMove,
     /// Put the photos of the last move back where they were.
     UndoMove,
+    /// Show the groups of photos at least this similar (the similarity slider).
+    SetThreshold(f32),
+    /// Choose keepers by this, after the reference folders (and camera originals first if
+    /// the flag is set).
+    SetKeeperRule(Prefer, bool),
+    /// Remember this of the shown group at this position: it is not proposed again.
+    Decide(usize, Verdict),
+    /// Forget every decision: all groups are proposed again.
+    ForgetDecisions,
+    /// Open the compare view on this group and member.
+    Compare(Compare),
+    /// Show the next (1) or previous (-1) member in the compare view.
+    CompareStep(i32),
+    /// Tick the compared member for removal (true) or untick it to keep it (false).
+    CompareMark(bool),
+    CloseCompare,
     /// Never move the photos of this folder (they are the keepers of their groups).
     AddReference(PathBuf),
     RemoveReference(PathBuf),
@@ -113,10 +130,13 @@ pub enum Command {
     PickPhoto,
     /// The folder dialog for where to move photos.
     PickMoveTarget,
-    /// Find the duplicate groups of the open folder at every level; `id` tags the answer.
+    /// Find the duplicate groups of the open folder at every level (and at `custom`, the
+    /// slider's threshold), after `change` to the remembered decisions; `id` tags the answer.
     FindDuplicates {
         id: u64,
         rule: photo_sim_engine::KeeperRule,
+        custom: Option<f32>,
+        change: Option<Decide>,
     },
     /// Move these photos (each checked against its indexed size and time first), into a
     /// folder created first if `create`.
@@ -216,7 +236,7 @@ pub enum Msg {
     /// The answer to `Command::FindDuplicates { id }`: the groups at each level.
     Duplicates {
         id: u64,
-        result: Result<Vec<Level>, Failure>,
+        result: Result<Found, Failure>,
     },
     /// The answer to `Command::CheckMoveTarget`.
     MoveTargetChecked {
@@ -246,6 +266,10 @@ impl Action {
             self,
             Action::ShowView(_)
                 | Action::SetLevel(_)
+                | Action::SetThreshold(_)
+                | Action::SetKeeperRule(..)
+                | Action::Decide(..)
+                | Action::ForgetDecisions
                 | Action::ToggleSelected(_)
                 | Action::SelectAllButKeepers
                 | Action::ClearSelection

@@ -5,6 +5,8 @@
 //! saves it, so the file always holds what the window shows.
 
 use super::protocol::Command;
+use photo_sim_engine::library::Prefer;
+use photo_sim_engine::KeeperRule;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,12 @@ pub struct Settings {
     /// Reference folders: their photos are always the keepers, never moved.
     #[serde(default)]
     pub reference: Vec<PathBuf>,
+    /// What chooses a group's keeper after the reference folders.
+    #[serde(default)]
+    pub keep: Prefer,
+    /// Keep a camera original (RAW, HEIC) before its conversions.
+    #[serde(default)]
+    pub originals_first: bool,
     /// The last queries, oldest first, and which one was shown.
     #[serde(default)]
     pub history: Vec<SavedStep>,
@@ -60,6 +68,8 @@ impl Default for Settings {
             show_weak: true,
             tile: None,
             reference: Vec::new(),
+            keep: Prefer::default(),
+            originals_first: false,
             history: Vec::new(),
             pos: 0,
         }
@@ -114,6 +124,25 @@ impl Settings {
         } else {
             self.reference.retain(|f| *f != folder);
         }
+        Some(Command::SaveSettings(self.clone()))
+    }
+
+    /// The keeper rule these settings describe.
+    pub fn keeper_rule(&self) -> KeeperRule {
+        KeeperRule {
+            reference: self.reference.clone(),
+            originals_first: self.originals_first,
+            prefer: self.keep,
+        }
+    }
+
+    /// Chooses keepers by `keep` (camera originals first if `originals_first`); `None` when
+    /// nothing changed.
+    pub fn set_keeper(&mut self, keep: Prefer, originals_first: bool) -> Option<Command> {
+        if (self.keep, self.originals_first) == (keep, originals_first) {
+            return None;
+        }
+        (self.keep, self.originals_first) = (keep, originals_first);
         Some(Command::SaveSettings(self.clone()))
     }
 

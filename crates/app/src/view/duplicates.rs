@@ -3,15 +3,16 @@
 //! Like [`super`] (the rest of the drawing), it only reads the state and returns [`Action`]s.
 
 use crate::paths::file_name;
-use crate::state::duplicates::{Counts, LEVELS};
+use crate::state::duplicates::{Compare, Counts, LEVELS};
 use crate::state::{Action, State};
 use crate::thumbs::Thumbs;
 use crate::widgets::{grid_thumbnail, path_field, PathRow};
 use eframe::egui;
 use egui::{Color32, CornerRadius, RichText, Sense, Stroke, Vec2};
 use photo_sim_engine::decode::details::size_text;
+use photo_sim_engine::library::{Prefer, Verdict};
 use photo_sim_engine::relocate::Destination;
-use photo_sim_engine::Photo;
+use photo_sim_engine::{DuplicateGroup, Photo};
 
 /// Groups drawn at most (the largest first); the counts still cover all of them.
 const MAX_GROUPS_SHOWN: usize = 500;
@@ -62,15 +63,19 @@ pub fn draw(
     }
     level_bar(ui, state, actions);
     if let Some(level) = c.current() {
-        ui.label(RichText::new(counts_text(level.counts())).strong());
-        ui.label(
-            RichText::new(format!(
-                "Each photo in a group is at least {:.2} similar to its keeper. Keeper: the one with the most pixels, then the largest file, then the oldest (by the camera's date, else the file's).",
-                level.threshold
-            ))
-            .weak(),
-        );
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(counts_text(level.counts())).strong());
+            ui.label(
+                RichText::new(format!(
+                    "· each photo at least {:.2} similar to its keeper",
+                    level.threshold
+                ))
+                .weak(),
+            );
+        });
     }
+    decided_bar(ui, state, actions);
+    keeper_bar(ui, state, actions);
     reference_bar(ui, state, reference, actions);
     selection_bar(ui, state, move_target, actions);
     report(ui, state, actions);
@@ -94,13 +99,14 @@ fn level_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
                 .unwrap_or_default();
             let name = capitalised(label.words());
             if ui
-                .selectable_label(c.level == label, format!("{name}{n}"))
+                .selectable_label(c.custom.is_none() && c.level == label, format!("{name}{n}"))
                 .on_hover_text(level_hint(label))
                 .clicked()
             {
                 actions.push(Action::SetLevel(label));
             }
         }
+        similarity_slider(ui, state, actions);
         if c.pending.is_some() {
             ui.spinner();
             ui.label("Finding duplicates…");
@@ -109,6 +115,82 @@ fn level_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
             ui.label("Indexing; the groups are found again when it ends.");
         }
     });
+}
+
+/// The similarity slider: groups at any threshold from the loosest level's up, counted as the
+/// slider moves (from pairs the engine keeps, so each step takes milliseconds).
+fn similarity_slider(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    let c = &state.duplicates;
+    let Some(floor) = c.slider_floor() else {
+        return;
+    };
+    let shown = c.current().map_or(floor, |l| l.threshold);
+    let mut value = c.custom.unwrap_or(shown);
+    ui.separator();
+    let slider = egui::Slider::new(&mut value, floor..=1.0)
+        .text("at least")
+        .fixed_decimals(2)
+        .step_by(0.01);
+    if ui
+        .add(slider)
+        .on_hover_text("Show the groups whose photos are at least this similar to their keeper")
+        .changed()
+    {
+        actions.push(Action::SetThreshold(value));
+    }
+}
+
+/// How many groups the person's decisions set apart, with a button to forget them.
+fn decided_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    let n = state.duplicates.decided;
+    if n == 0 {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "{} marked \"not duplicates\" or \"keep all\" are not proposed again.",
+                counted(n, "group")
+            ))
+            .weak(),
+        );
+        if ui
+            .small_button("Forget these decisions")
+            .on_hover_text("Propose every group again")
+            .clicked()
+        {
+            actions.push(Action::ForgetDecisions);
+        }
+    });
+}
+
+/// How keepers are chosen: what decides first, and whether camera originals come first.
+fn keeper_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
+    let (keep, originals) = (state.settings.keep, state.settings.originals_first);
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Keeper: the one with")
+            .on_hover_text("Photos in a reference folder are kept first, whatever this says");
+        let mut chosen = keep;
+        for prefer in Prefer::ALL {
+            ui.selectable_value(&mut chosen, prefer, prefer.words());
+        }
+        let mut first = originals;
+        ui.checkbox(&mut first, "RAW or HEIC before JPEG")
+            .on_hover_text("Keep a camera original before a JPEG or other conversion of it");
+        ui.label(RichText::new(tie_breaks(chosen)).weak());
+        if (chosen, first) != (keep, originals) {
+            actions.push(Action::SetKeeperRule(chosen, first));
+        }
+    });
+}
+
+/// What decides between photos that tie on the chosen preference.
+fn tie_breaks(prefer: Prefer) -> &'static str {
+    match prefer {
+        Prefer::MostPixels => "(ties: the largest file, then the oldest by the camera's date)",
+        Prefer::Largest => "(ties: most pixels, then the oldest by the camera's date)",
+        Prefer::Oldest => "(by the camera's date, else the file's; ties: most pixels)",
+    }
 }
 
 /// The reference folders, whose photos are never moved: each with a button to take it out,
@@ -313,15 +395,7 @@ fn groups(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut V
         .auto_shrink([false, false])
         .show(ui, |ui| {
             for (i, g) in groups.iter().take(MAX_GROUPS_SHOWN).enumerate() {
-                ui.label(
-                    RichText::new(format!(
-                        "Group {} · {} photos · {} reclaimable",
-                        i + 1,
-                        g.members.len() + 1,
-                        size_text(g.reclaimable())
-                    ))
-                    .strong(),
-                );
+                group_header(ui, i, g, actions);
                 // Rows as wide as the view, so every member can be seen and ticked (egui
                 // does not wrap tiles that are themselves laid out vertically).
                 let gap = ui.spacing().item_spacing.x;
@@ -346,6 +420,48 @@ fn groups(ui: &mut egui::Ui, state: &State, thumbs: &mut Thumbs, actions: &mut V
                 ));
             }
         });
+}
+
+/// A group's title, and what can be done with the group as a whole: compare its photos, or
+/// say it is not duplicates or is to be kept whole (remembered: it is not proposed again).
+fn group_header(ui: &mut egui::Ui, i: usize, g: &DuplicateGroup, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "Group {} · {} photos · {} reclaimable",
+                i + 1,
+                g.members.len() + 1,
+                size_text(g.reclaimable())
+            ))
+            .strong(),
+        );
+        let compare = ui
+            .small_button(format!("Compare group {}", i + 1))
+            .on_hover_text(
+                "The keeper beside each other photo, large (Left/Right, K keeps, Delete ticks)",
+            );
+        if compare.clicked() {
+            actions.push(Action::Compare(Compare {
+                group: i,
+                member: 0,
+            }));
+        }
+        for (verdict, hint) in [
+            (
+                Verdict::NotDuplicates,
+                "These photos only look alike: never group them again",
+            ),
+            (
+                Verdict::KeepAll,
+                "Keep every photo of this group: never propose it again",
+            ),
+        ] {
+            let text = format!("{} (group {})", capitalised(verdict.words()), i + 1);
+            if ui.small_button(text).on_hover_text(hint).clicked() {
+                actions.push(Action::Decide(i, verdict));
+            }
+        }
+    });
 }
 
 /// One photo of a group: its thumbnail (click to search with it), a checkbox named after the

@@ -4,6 +4,7 @@
 //! messages); each part's drawing is in the file named after it: `toolbar.rs`, `folder.rs`,
 //! [`search`], `preview.rs` and [`duplicates`].
 
+mod compare;
 pub mod duplicates;
 mod folder;
 mod preview;
@@ -105,6 +106,7 @@ pub fn draw(
                 &mut actions,
             )
         });
+        compare::draw(ui.ctx(), state, thumbs, &mut actions);
         messages(ui.ctx(), state, &mut actions);
         picker(ui.ctx(), state, &mut fields.picker_path, &mut actions);
         drop_overlay(ui.ctx());
@@ -147,7 +149,10 @@ fn picker(
 
 fn keyboard_and_drops(ctx: &egui::Context, state: &State, grid: Grid, actions: &mut Vec<Action>) {
     // A dialog over the window (the picker, a move to confirm) has the keys to itself.
-    if state.dialogs.picker.is_some() || state.duplicates.confirm.is_some() {
+    if state.dialogs.picker.is_some()
+        || state.duplicates.confirm.is_some()
+        || state.duplicates.compare.is_some()
+    {
         return;
     }
     let typing = ctx.egui_wants_keyboard_input();

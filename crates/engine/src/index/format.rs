@@ -291,6 +291,8 @@ pub enum Kind {
     Graph,
     /// The checkpoint log ([`crate::index::journal`]).
     Journal,
+    /// The person's decisions about duplicate groups ([`crate::library::Decisions`]).
+    Decisions,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -5,12 +5,16 @@
 //! [`Library::reload_if_changed`] (`reload.rs`) follows what another process saved.
 
 mod browse;
+mod decisions;
+mod duplicates;
 mod mounts;
 mod moves;
 mod reload;
 mod update;
 
 pub use browse::{browse, Request, Scope, Tile};
+pub use decisions::{Decision, Decisions, Verdict};
+pub use duplicates::{DuplicateGroup, KeeperRule, Pairs, Prefer};
 pub use update::{run_update, UpdateOptions};
 
 use crate::embed::preprocess;
@@ -80,57 +84,6 @@ impl Photo {
     /// True when both files held the same bytes when they were indexed.
     pub fn identical_to(&self, other: &Photo) -> bool {
         self.content.is_some() && self.content == other.content
-    }
-}
-
-/// A group of duplicates: the photo to keep and the others, with their similarity to it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DuplicateGroup {
-    /// The photo the keeper rule chose to keep (most pixels, then largest, then oldest).
-    pub keeper: Photo,
-    /// The other photos of the group, each with its similarity to the keeper, most alike first.
-    pub members: Vec<(Photo, f32)>,
-}
-
-impl DuplicateGroup {
-    /// The keeper, then the other members.
-    pub fn photos(&self) -> impl Iterator<Item = &Photo> {
-        std::iter::once(&self.keeper).chain(self.members.iter().map(|(p, _)| p))
-    }
-
-    /// Bytes freed by removing every member but the keeper.
-    pub fn reclaimable(&self) -> u64 {
-        self.members.iter().map(|(p, _)| p.bytes).sum()
-    }
-}
-
-/// How the keeper of a group is chosen.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct KeeperRule {
-    /// Reference folders: a photo inside one is kept before any other (the person's own
-    /// archive, never to be thinned out). Paths as the library names them (canonical).
-    pub reference: Vec<PathBuf>,
-}
-
-impl KeeperRule {
-    /// True for a photo inside a reference folder.
-    pub fn protects(&self, path: &Path) -> bool {
-        self.reference.iter().any(|r| path.starts_with(r))
-    }
-
-    /// The keeper rule, best first: a photo in a reference folder, then most pixels, then
-    /// the largest file, then the oldest (by [`Photo::date`]: a copy keeps the camera's date,
-    /// not the file's), then by path (so the choice never depends on the order of the
-    /// index).
-    pub fn first(&self, a: &Photo, b: &Photo) -> std::cmp::Ordering {
-        let pixels = |p: &Photo| p.pixels.map_or(0, |(w, h)| w as u64 * h as u64);
-        self.protects(&b.path)
-            .cmp(&self.protects(&a.path))
-            .then(pixels(b).cmp(&pixels(a)))
-            .then(b.bytes.cmp(&a.bytes))
-            .then_with(|| a.date().cmp(&b.date()))
-            .then(a.modified_ns.cmp(&b.modified_ns))
-            .then(a.path.cmp(&b.path))
     }
 }
 
@@ -249,6 +202,8 @@ pub struct Library {
     pub(crate) tuning: Tuning,
     status: IndexStatus,
     notices: Vec<String>,
+    /// The pairs the duplicates were last grouped from, while the index is unchanged.
+    pair_cache: duplicates::PairsCache,
 }
 
 /// An index as read from disk, with what the person should hear about it.
@@ -372,6 +327,7 @@ impl Library {
             tuning: Tuning::default(),
             status: disk.status,
             notices: disk.notices,
+            pair_cache: duplicates::PairsCache::default(),
         })
     }
 
@@ -666,106 +622,6 @@ impl Library {
             let similarity = turns.score_row(vector, &queries);
             self.set_similarity(&snap, m, similarity);
         }
-    }
-
-    /// Groups of photos at least `min_similarity` alike, largest first, each around a keeper
-    /// chosen by the default [`KeeperRule`] (see `duplicates.rs`; no new embedding is
-    /// computed). [`Error::TooManyPairs`] when the threshold pairs more photos than
-    /// [`crate::query::MAX_PAIRS_PER_PHOTO`] allows (a threshold that calls unrelated photos
-    /// alike).
-    pub fn duplicates(&self, min_similarity: f32) -> Result<Vec<DuplicateGroup>> {
-        self.duplicates_with(min_similarity, &KeeperRule::default())
-    }
-
-    /// [`Library::duplicates`] with the keepers chosen by `rule`.
-    pub fn duplicates_with(
-        &self,
-        min_similarity: f32,
-        rule: &KeeperRule,
-    ) -> Result<Vec<DuplicateGroup>> {
-        Ok(self
-            .duplicate_levels_with(&[min_similarity], rule)?
-            .pop()
-            .unwrap_or_default())
-    }
-
-    /// [`Library::duplicates`] at several thresholds, from one pass over the vectors (the
-    /// app shows the counts of every level at once).
-    pub fn duplicate_levels(&self, thresholds: &[f32]) -> Result<Vec<Vec<DuplicateGroup>>> {
-        self.duplicate_levels_with(thresholds, &KeeperRule::default())
-    }
-
-    /// [`Library::duplicate_levels`] with the keepers chosen by `rule`.
-    pub fn duplicate_levels_with(
-        &self,
-        thresholds: &[f32],
-        rule: &KeeperRule,
-    ) -> Result<Vec<Vec<DuplicateGroup>>> {
-        let Some(lowest) = thresholds.iter().copied().min_by(f32::total_cmp) else {
-            return Ok(Vec::new());
-        };
-        let snap = self.current();
-        let v = &snap.vectors;
-        let dim = v.dim as usize;
-        let limit = v
-            .len()
-            .saturating_mul(crate::query::duplicates::MAX_PAIRS_PER_PHOTO);
-        let all = crate::query::duplicates::neighbours(&v.data, dim, lowest, limit).ok_or(
-            Error::TooManyPairs {
-                threshold: lowest,
-                limit,
-            },
-        )?;
-        let photos: Vec<Option<Photo>> = (0..v.len())
-            .into_par_iter()
-            .map(|row| {
-                (!all[row].is_empty()).then(|| {
-                    let e = &v.entries[row];
-                    let path = self.root.join(path_from_bytes(&e.path));
-                    let (pixels, taken) = crate::decode::details::pixels_and_date(&path);
-                    Photo {
-                        pixels,
-                        bytes: e.fingerprint.size,
-                        modified_ns: e.fingerprint.mtime_ns,
-                        taken,
-                        content: e.content,
-                        path,
-                    }
-                })
-            })
-            .collect();
-        let photo = |row: usize| photos[row].clone().expect("grouped rows are described");
-        let better = |a: usize, b: usize| {
-            rule.first(
-                photos[a].as_ref().expect("grouped"),
-                photos[b].as_ref().expect("grouped"),
-            )
-        };
-        Ok(thresholds
-            .iter()
-            .map(|&t| {
-                // The lowest level's lists are all of them: no copy.
-                let lists = if t <= lowest {
-                    std::borrow::Cow::Borrowed(&all)
-                } else {
-                    std::borrow::Cow::Owned(crate::query::duplicates::at_least(&all, t))
-                };
-                crate::query::duplicates::group(&lists, better)
-                    .into_iter()
-                    .filter_map(|g| {
-                        let keeper = photo(g.keeper);
-                        // The RAW and the JPEG of one shot are one photo, not a copy to remove.
-                        let members: Vec<(Photo, f32)> = g
-                            .members
-                            .into_iter()
-                            .map(|(r, s)| (photo(r), s))
-                            .filter(|(p, _)| !crate::query::shot::same_shot(&keeper.path, &p.path))
-                            .collect();
-                        (!members.is_empty()).then_some(DuplicateGroup { keeper, members })
-                    })
-                    .collect()
-            })
-            .collect())
     }
 
     /// Every indexed image with its stored vector, in index order.

@@ -16,6 +16,17 @@ fn shot(path: &Path) -> Option<(PathBuf, bool)> {
     (raw || DEVELOPED.contains(&ext.as_str())).then(|| (path.with_extension(""), raw))
 }
 
+/// True for a camera original: a RAW file, or a HEIC/HEIF (what a phone saves; its JPEG is a
+/// conversion).
+pub fn is_original(path: &Path) -> bool {
+    let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+        return false;
+    };
+    let ext = ext.to_ascii_lowercase();
+    crate::decode::raw::EXTENSIONS.contains(&ext.as_str())
+        || ["heic", "heif", "hif"].contains(&ext.as_str())
+}
+
 /// True for the RAW and the developed picture of one shot, side by side in one folder.
 pub fn same_shot(a: &Path, b: &Path) -> bool {
     match (shot(a), shot(b)) {

@@ -1,0 +1,166 @@
+//! Drawing the compare view: a duplicate group's keeper and one other member side by side, as
+//! large as the window allows, each with its pixels, size, date and path, so a person can
+//! decide before anything moves. The Left and Right keys walk the group's members, K keeps the one shown and
+//! Delete ticks it for removal (both then show the next), Esc closes.
+
+use crate::paths::file_name;
+use crate::state::{Action, State};
+use crate::thumbs::{Size, Thumb, Thumbs};
+use crate::widgets::{fit_size, paint, placeholder};
+use eframe::egui;
+use egui::{Color32, CornerRadius, Key, Modifiers, Rect, RichText, Role, Sense, Vec2, WidgetInfo};
+use photo_sim_engine::decode::details::size_text;
+use photo_sim_engine::Photo;
+
+/// Room under each photo for what is written about it.
+const CAPTION: f32 = 96.0;
+
+/// The compare view over the whole window, while it is open.
+pub(super) fn draw(
+    ctx: &egui::Context,
+    state: &State,
+    thumbs: &mut Thumbs,
+    actions: &mut Vec<Action>,
+) {
+    let c = &state.duplicates;
+    let (Some(at), Some((group, member))) = (c.compare, c.compared()) else {
+        return;
+    };
+    keys(ctx, actions);
+    let screen = ctx.content_rect();
+    egui::Area::new(egui::Id::unique("compare"))
+        .order(egui::Order::Foreground)
+        .fixed_pos(screen.min)
+        .show(ctx, |ui| {
+            let (rect, _) = ui.allocate_exact_size(screen.size(), Sense::click());
+            ui.painter()
+                .rect_filled(rect, CornerRadius::ZERO, ui.visuals().extreme_bg_color);
+            let inner = rect.shrink(12.0);
+            let bar = 40.0;
+            let half = Vec2::new((inner.width() - 12.0) / 2.0, inner.height() - bar);
+            let left = Rect::from_min_size(inner.min, half);
+            let right = Rect::from_min_size(inner.min + Vec2::new(half.x + 12.0, 0.0), half);
+            let similarity = group.members[at.member].1;
+            let n = group.members.len();
+            side(ui, thumbs, left, &group.keeper, "Keeper".to_string(), None);
+            let ticked = c.is_selected(&member.path);
+            let role = format!(
+                "{} of {n} · {similarity:.3} to the keeper{}",
+                at.member + 1,
+                if ticked { " · ticked for removal" } else { "" }
+            );
+            let mark = ticked.then_some(Color32::from_rgb(220, 80, 60));
+            side(ui, thumbs, right, member, role, mark);
+            let bar = Rect::from_min_max(egui::pos2(inner.min.x, inner.max.y - bar), inner.max);
+            ui.scope_builder(egui::UiBuilder::new().max_rect(bar), |ui| {
+                buttons(ui, state, member, actions)
+            });
+        });
+}
+
+/// ←/→, K, Delete and Esc: the compare view has the keys to itself while it is open.
+fn keys(ctx: &egui::Context, actions: &mut Vec<Action>) {
+    ctx.input_mut(|i| {
+        for (key, action) in [
+            (Key::ArrowLeft, Action::CompareStep(-1)),
+            (Key::ArrowRight, Action::CompareStep(1)),
+            (Key::K, Action::CompareMark(false)),
+            (Key::Delete, Action::CompareMark(true)),
+            (Key::Escape, Action::CloseCompare),
+        ] {
+            if i.consume_key(Modifiers::NONE, key) {
+                actions.push(action);
+            }
+        }
+    });
+}
+
+fn buttons(ui: &mut egui::Ui, state: &State, member: &Photo, actions: &mut Vec<Action>) {
+    ui.horizontal_centered(|ui| {
+        let protected = state.duplicates.rule.protects(&member.path);
+        for (text, action, enabled) in [
+            ("< Previous", Action::CompareStep(-1), true),
+            ("Next >", Action::CompareStep(1), true),
+            ("Keep (K)", Action::CompareMark(false), true),
+            (
+                "Tick for removal (Delete)",
+                Action::CompareMark(true),
+                !protected,
+            ),
+            ("Close (Esc)", Action::CloseCompare, true),
+        ] {
+            if ui
+                .add_enabled(enabled, egui::Button::new(text))
+                .on_disabled_hover_text("In a reference folder: never moved")
+                .clicked()
+            {
+                actions.push(action);
+            }
+        }
+        ui.label(
+            RichText::new(format!(
+                "{} ticked; Move to trash or Move to folder acts on them",
+                state.duplicates.selected.len()
+            ))
+            .weak(),
+        );
+    });
+}
+
+/// One photo of the pair, fitted into `rect` above its caption: `role`, name, pixels, size,
+/// date and path; framed in `mark` when it is ticked.
+fn side(
+    ui: &mut egui::Ui,
+    thumbs: &mut Thumbs,
+    rect: Rect,
+    photo: &Photo,
+    role: String,
+    mark: Option<Color32>,
+) {
+    let area = Rect::from_min_max(rect.min, rect.max - Vec2::new(0.0, CAPTION));
+    let name = file_name(&photo.path);
+    let resp = ui.interact(area, ui.scope_id().with(&photo.path), Sense::hover());
+    resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, format!("Compared: {name}")));
+    match thumbs.get(&photo.path, Size::Large) {
+        Thumb::Ready(t) => {
+            let image = Rect::from_center_size(area.center(), fit_size(&t, area.size()));
+            paint(ui, &t, image);
+            if let Some(color) = mark {
+                ui.painter().rect_stroke(
+                    image.expand(3.0),
+                    CornerRadius::same(3),
+                    egui::Stroke::new(4.0, color),
+                    egui::StrokeKind::Outside,
+                );
+            }
+        }
+        Thumb::Loading => placeholder(ui, area),
+        Thumb::Failed(e) => {
+            ui.painter().text(
+                area.center(),
+                egui::Align2::CENTER_CENTER,
+                format!("Cannot show this photo: {e}"),
+                egui::FontId::proportional(15.0),
+                ui.visuals().warn_fg_color,
+            );
+        }
+    }
+    let caption = Rect::from_min_max(egui::pos2(rect.min.x, area.max.y + 6.0), rect.max);
+    ui.scope_builder(egui::UiBuilder::new().max_rect(caption), |ui| {
+        ui.label(RichText::new(role).strong());
+        ui.label(RichText::new(&name).strong());
+        let pixels = photo
+            .pixels
+            .map_or("?×?".to_string(), |(w, h)| format!("{w}×{h}"));
+        ui.label(format!(
+            "{pixels} · {} · {}",
+            size_text(photo.bytes),
+            photo.date()
+        ));
+        ui.label(
+            RichText::new(photo.path.display().to_string())
+                .weak()
+                .small(),
+        );
+    });
+}
