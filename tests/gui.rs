@@ -916,3 +916,60 @@ fn the_in_app_picker_is_used_from_the_keyboard() {
     key(&mut h, egui::Key::Escape);
     assert!(picker_dir(&h).is_none());
 }
+
+#[test]
+fn the_in_app_picker_shows_a_folder_s_photos_and_makes_a_new_folder() {
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = tmp.path().join("pics");
+    std::fs::create_dir_all(&pics).unwrap();
+    for name in ["cat.jpg", "coffee.jpg"] {
+        std::fs::copy(fixture(name), pics.join(name)).unwrap();
+    }
+    std::fs::create_dir_all(pics.join("b_album")).unwrap();
+    let mut h = harness(Store::under(&tmp.path().join("data")));
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.step();
+    run_until(&mut h, "the in-app picker", |app| {
+        app.state().dialogs.picker.is_some()
+    });
+    h.state_mut().apply(photo_sim_app::state::Action::Picker(
+        photo_sim_app::picker::PickerAction::Enter(pics.clone()),
+    ));
+    for _ in 0..4 {
+        h.step();
+    }
+    // A folder picker lists no photos, but shows them: is this the right folder?
+    h.get_by_label("2 photos in this folder");
+    h.get_by_label("Thumbnail of cat.jpg");
+    h.get_by_label("Thumbnail of coffee.jpg");
+    assert!(h.query_by_label("cat.jpg").is_none());
+
+    h.get_by_label("New folder").focus();
+    h.step();
+    // Typed letters are the name, not type-ahead; Enter creates the folder.
+    h.get_by_label("New folder").type_text("bkeepers");
+    h.step();
+    assert_eq!(
+        h.state().state().dialogs.picker.as_ref().unwrap().selected,
+        None
+    );
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+    assert!(pics.join("bkeepers").is_dir());
+    h.get_by_label("bkeepers/");
+    // The new folder has the keyboard: Enter goes into it.
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+    let dir = h
+        .state()
+        .state()
+        .dialogs
+        .picker
+        .as_ref()
+        .map(|p| p.dir.clone());
+    assert_eq!(dir, Some(pics.join("bkeepers")));
+}

@@ -1,8 +1,10 @@
 //! The in-app file and folder picker: what "Open folder…", "Choose photo…" and "Move to…"
 //! show when the desktop has no dialog to offer (no xdg portal, no zenity), so the buttons
-//! always work. Its state is plain Rust; `draw` only reads it and returns its own actions,
-//! which the window wraps as the app's.
+//! always work. It shows a strip of the photos in the folder shown (is it the right one?),
+//! and makes new folders (a place to move photos to). Its state is plain Rust; `draw` only
+//! reads it and returns its own actions, which the window wraps as the app's.
 
+use crate::thumbs::Thumbs;
 use eframe::egui;
 use photo_sim_engine::index::has_image_extension;
 use std::path::{Path, PathBuf};
@@ -34,12 +36,17 @@ impl Purpose {
 
 /// The most entries a folder lists (a folder of 100,000 photos stays usable).
 const MAX_ENTRIES: usize = 5_000;
+/// Photos of the folder shown in the picker's strip of thumbnails.
+const STRIP: usize = 6;
+/// Side of a thumbnail in that strip.
+const STRIP_SIDE: f32 = 76.0;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Picker {
     pub purpose: Purpose,
     pub dir: PathBuf,
     pub folders: Vec<PathBuf>,
+    /// The photos in `dir` (listed as entries only when a photo is wanted).
     pub photos: Vec<PathBuf>,
     /// The entry the keyboard is on (folders first, then photos).
     pub selected: Option<usize>,
@@ -79,9 +86,31 @@ impl Picker {
         self
     }
 
-    /// The folders, then the photos.
+    /// The folders, then (when a photo is wanted) the photos.
     pub fn entries(&self) -> impl Iterator<Item = &PathBuf> {
-        self.folders.iter().chain(&self.photos)
+        let photos = if self.purpose.wants_folder() {
+            &[][..]
+        } else {
+            &self.photos[..]
+        };
+        self.folders.iter().chain(photos)
+    }
+
+    /// Creates the folder `name` in the folder shown, and puts the keyboard on it.
+    pub fn make_folder(&mut self, name: &str) {
+        let name = name.trim();
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            self.note = Some("A folder name cannot be empty or hold a \"/\".".to_string());
+            return;
+        }
+        let folder = self.dir.join(name);
+        match std::fs::create_dir(&folder) {
+            Ok(()) => {
+                self.enter(self.dir.clone());
+                self.selected = self.folders.iter().position(|f| *f == folder);
+            }
+            Err(e) => self.note = Some(format!("Cannot create {}: {e}", folder.display())),
+        }
     }
 
     /// What picking entry `i` does: a folder is entered, a photo chosen.
@@ -145,7 +174,7 @@ impl Picker {
                     }
                     if path.is_dir() {
                         self.folders.push(path);
-                    } else if !self.purpose.wants_folder() && has_image_extension(&path) {
+                    } else if has_image_extension(&path) {
                         self.photos.push(path);
                     }
                 }
@@ -167,6 +196,8 @@ pub enum PickerAction {
     Select(usize),
     /// Go to a typed path.
     Go(String),
+    /// Create a folder of this name in the folder shown.
+    NewFolder(String),
     Cancel,
 }
 
@@ -229,6 +260,7 @@ pub fn draw(
     ctx: &egui::Context,
     picker: &Picker,
     path: &mut PathField,
+    thumbs: &mut Thumbs,
     actions: &mut Vec<PickerAction>,
 ) {
     let mut act = |a: PickerAction| actions.push(a);
@@ -268,7 +300,8 @@ pub fn draw(
                     .labelled_by(label.id);
                 if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                     act(PickerAction::Go(path.text.clone()));
-                } else if !field.has_focus() {
+                } else if !ui.ctx().egui_wants_keyboard_input() {
+                    // Keys typed into a field (this one, or the new folder's name) are text.
                     keys(ui, picker, &mut act);
                 }
             });
@@ -303,6 +336,26 @@ pub fn draw(
                         ui.weak("Nothing to choose here.");
                     }
                 });
+            strip(ui, picker, thumbs);
+            if picker.purpose.wants_folder() {
+                ui.horizontal(|ui| {
+                    let label = ui.label("New folder");
+                    let field = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut path.new_folder)
+                                .hint_text("name")
+                                .desired_width(200.0),
+                        )
+                        .labelled_by(label.id);
+                    let entered =
+                        field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if ui.button("Create folder").clicked() || entered {
+                        act(PickerAction::NewFolder(std::mem::take(
+                            &mut path.new_folder,
+                        )));
+                    }
+                });
+            }
             ui.separator();
             ui.horizontal(|ui| {
                 if picker.purpose.wants_folder() && ui.button("Choose this folder").clicked() {
@@ -319,11 +372,34 @@ pub fn draw(
     }
 }
 
-/// The picker's path field between frames: the text, and the folder it was last set to.
+/// How many photos the folder shown holds, and the first few of them as thumbnails.
+fn strip(ui: &mut egui::Ui, picker: &Picker, thumbs: &mut Thumbs) {
+    let n = picker.photos.len();
+    if n == 0 {
+        return;
+    }
+    let s = if n == 1 { "" } else { "s" };
+    ui.label(format!("{n} photo{s} in this folder"));
+    ui.horizontal(|ui| {
+        for photo in picker.photos.iter().take(STRIP) {
+            let (rect, resp) =
+                ui.allocate_exact_size(egui::Vec2::splat(STRIP_SIDE), egui::Sense::hover());
+            crate::widgets::grid_thumbnail(ui, thumbs, photo, rect);
+            let name = super::paths::file_name(photo);
+            resp.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Image, true, format!("Thumbnail of {name}"))
+            });
+        }
+    });
+}
+
+/// The picker's fields between frames: the path's text and the folder it was last set to,
+/// and the name of a folder to create.
 #[derive(Debug, Default)]
 pub struct PathField {
     pub text: String,
     shown: Option<PathBuf>,
+    pub new_folder: String,
 }
 
 #[cfg(test)]
@@ -346,7 +422,8 @@ mod tests {
         assert_eq!(p.photos, [dir.path().join("z.jpg")]);
         let p = Picker::new(Purpose::OpenFolder, Some(dir.path()))
             .with_places([dir.path().join("b_album"), dir.path().join("missing")]);
-        assert!(p.photos.is_empty(), "a folder picker lists folders only");
+        assert_eq!(p.entries().count(), 2, "a folder picker lists folders only");
+        assert_eq!(p.photos.len(), 1, "and shows the photos as thumbnails");
         assert_eq!(
             p.places,
             [dir.path().join("b_album")],
@@ -355,5 +432,20 @@ mod tests {
         let mut p = p;
         p.enter(dir.path().join("missing"));
         assert!(p.note.as_deref().unwrap().starts_with("Cannot list"));
+    }
+
+    #[test]
+    fn a_new_folder_is_created_in_the_folder_shown_and_selected() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("a_album")).unwrap();
+        let mut p = Picker::new(Purpose::MoveTarget, Some(dir.path()));
+        p.make_folder("b_new");
+        assert!(dir.path().join("b_new").is_dir());
+        assert_eq!(p.selected, Some(1));
+        p.make_folder("b_new");
+        assert!(p.note.as_deref().unwrap().starts_with("Cannot create"));
+        p.make_folder("x/y");
+        assert!(!dir.path().join("x").exists());
+        assert!(p.note.as_deref().unwrap().contains("cannot be empty"));
     }
 }

@@ -30,6 +30,12 @@ impl Dialogs {
                 }
                 None
             }
+            PickerAction::NewFolder(name) => {
+                if let Some(p) = &mut self.picker {
+                    p.make_folder(&name);
+                }
+                None
+            }
             PickerAction::Go(text) => match self.picker.as_mut()?.go(&text)? {
                 PickerAction::Choose(path) => self.picker.take().map(|p| chosen(p.purpose, path)),
                 _ => None,

@@ -108,7 +108,13 @@ pub fn draw(
         });
         compare::draw(ui.ctx(), state, thumbs, &mut actions);
         messages(ui.ctx(), state, &mut actions);
-        picker(ui.ctx(), state, &mut fields.picker_path, &mut actions);
+        picker(
+            ui.ctx(),
+            state,
+            &mut fields.picker_path,
+            thumbs,
+            &mut actions,
+        );
         drop_overlay(ui.ctx());
         return actions;
     }
@@ -129,7 +135,13 @@ pub fn draw(
     });
     preview(ui.ctx(), state, thumbs, &mut actions);
     messages(ui.ctx(), state, &mut actions);
-    picker(ui.ctx(), state, &mut fields.picker_path, &mut actions);
+    picker(
+        ui.ctx(),
+        state,
+        &mut fields.picker_path,
+        thumbs,
+        &mut actions,
+    );
     drop_overlay(ui.ctx());
     actions
 }
@@ -138,11 +150,12 @@ fn picker(
     ctx: &egui::Context,
     state: &State,
     path: &mut crate::picker::PathField,
+    thumbs: &mut Thumbs,
     actions: &mut Vec<Action>,
 ) {
     if let Some(p) = &state.dialogs.picker {
         let mut picked = Vec::new();
-        super::picker::draw(ctx, p, path, &mut picked);
+        super::picker::draw(ctx, p, path, thumbs, &mut picked);
         actions.extend(picked.into_iter().map(Action::Picker));
     }
 }
