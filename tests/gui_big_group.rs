@@ -154,6 +154,7 @@ fn a_reference_folder_keeps_its_photos_out_of_every_move() {
     let tmp = tempfile::tempdir().unwrap();
     let mut h = duplicates_of_library(tmp.path(), egui::Vec2::new(1200.0, 900.0));
     let copies = tmp.path().join("photos/copies").canonicalize().unwrap();
+    click(&mut h, "Keeper rule: most pixels");
     type_and_submit(
         &mut h,
         "Reference folder",
@@ -319,7 +320,9 @@ fn the_keeper_rule_chosen_in_the_view_picks_the_oldest_and_is_remembered() {
         idle_with_duplicates(app) && app.state().folder.version > before
     });
     assert_eq!(keeper(&h), "cat.jpg");
+    click(&mut h, "Keeper rule: most pixels");
     click(&mut h, "oldest");
+    h.get_by_label("Keeper rule: oldest");
     run_app_until(&mut h, "the groups found again", |app| {
         idle_with_duplicates(app) && app.state().settings.keep == Prefer::Oldest
     });

@@ -121,9 +121,12 @@ fn side(
     let name = file_name(&photo.path);
     let resp = ui.interact(area, ui.scope_id().with(&photo.path), Sense::hover());
     resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, format!("Compared: {name}")));
+    // The caption goes right under the picture.
+    let mut bottom = area.max.y;
     match thumbs.get(&photo.path, Size::Large) {
         Thumb::Ready(t) => {
             let image = Rect::from_center_size(area.center(), fit_size(&t, area.size()));
+            bottom = image.max.y;
             paint(ui, &t, image);
             if let Some(color) = mark {
                 ui.painter().rect_stroke(
@@ -145,7 +148,7 @@ fn side(
             );
         }
     }
-    let caption = Rect::from_min_max(egui::pos2(rect.min.x, area.max.y + 6.0), rect.max);
+    let caption = Rect::from_min_max(egui::pos2(rect.min.x, bottom + 10.0), rect.max);
     ui.scope_builder(egui::UiBuilder::new().max_rect(caption), |ui| {
         ui.label(RichText::new(role).strong());
         ui.label(RichText::new(&name).strong());

@@ -75,8 +75,26 @@ pub fn draw(
         });
     }
     decided_bar(ui, state, actions);
-    keeper_bar(ui, state, actions);
-    reference_bar(ui, state, reference, actions);
+    // Folded away by default: a small window keeps its height for the groups.
+    let rule = &state.duplicates.rule;
+    let folders = match rule.reference.len() {
+        0 => String::new(),
+        n => format!(", never from {}", counted(n, "reference folder")),
+    };
+    let originals = if rule.originals_first {
+        "RAW or HEIC, then "
+    } else {
+        ""
+    };
+    egui::CollapsingHeader::new(format!(
+        "Keeper rule: {originals}{}{folders}",
+        rule.prefer.words()
+    ))
+    .id_salt("keeper-rule")
+    .show(ui, |ui| {
+        keeper_bar(ui, state, actions);
+        reference_bar(ui, state, reference, actions);
+    });
     selection_bar(ui, state, move_target, actions);
     report(ui, state, actions);
     confirm_move(ui.ctx(), state, actions);
@@ -127,6 +145,8 @@ fn similarity_slider(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>
     let shown = c.current().map_or(floor, |l| l.threshold);
     let mut value = c.custom.unwrap_or(shown);
     ui.separator();
+    // Wide enough for steps of 0.01 to be a few points each.
+    ui.spacing_mut().slider_width = 220.0;
     let slider = egui::Slider::new(&mut value, floor..=1.0)
         .text("at least")
         .fixed_decimals(2)
@@ -168,7 +188,7 @@ fn decided_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
 fn keeper_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
     let (keep, originals) = (state.settings.keep, state.settings.originals_first);
     ui.horizontal_wrapped(|ui| {
-        ui.label("Keeper: the one with")
+        ui.label("Keep the one with")
             .on_hover_text("Photos in a reference folder are kept first, whatever this says");
         let mut chosen = keep;
         for prefer in Prefer::ALL {
