@@ -196,3 +196,34 @@ fn output_cut_short_by_a_closed_pipe_is_not_a_crash() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Photos removed from the folder (moved away, deleted) and later put back, as Undo or a
+/// restore from the trash does, take the vectors they had: nothing is embedded again, whether
+/// the very file comes back (a rename) or a copy of it does (another inode).
+#[test]
+fn photos_put_back_after_an_update_removed_them_are_not_embedded_again() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    common::small_photos(&p, 6);
+    sb.index();
+    let away = sb.dir.path().join("away");
+    std::fs::create_dir_all(&away).unwrap();
+    for name in ["0001.jpg", "0002.jpg", "0003.jpg"] {
+        std::fs::rename(p.join(name), away.join(name)).unwrap();
+    }
+    let (_, summary) = sb.index();
+    assert_eq!((summary.removed, summary.indexed), (3, 3), "{summary:?}");
+
+    // One comes back as the very file, one as a copy; one stays away.
+    std::fs::rename(away.join("0001.jpg"), p.join("0001.jpg")).unwrap();
+    std::fs::copy(away.join("0002.jpg"), p.join("0002.jpg")).unwrap();
+    let (lib, summary) = sb.index();
+    assert_eq!(
+        (summary.embedded, summary.indexed),
+        (0, 5),
+        "nothing embedded: {summary:?}"
+    );
+    let top = lib.search(&p.join("0002.jpg"), 1).unwrap();
+    assert_eq!(file_name(&top[0].path), "0002.jpg");
+    assert!(top[0].similarity > 0.999);
+}

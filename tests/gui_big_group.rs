@@ -146,6 +146,13 @@ fn a_large_move_asks_first_and_undo_puts_every_photo_back() {
     h.get_by_label_contains("19 of 20 photos put back; 1 not touched");
     // The 19 photos are indexed again (the taken name holds a file that is not an image).
     assert_eq!(s.folder.indexed, 22, "errors: {:?}", s.messages.errors());
+    // ...from the vectors they had: nothing is embedded again.
+    let summary = s.folder.last_summary.as_ref().expect("indexed");
+    assert_eq!(
+        (summary.embedded, summary.shared + summary.moved),
+        (0, 19),
+        "{summary:?}"
+    );
     assert!(h.query_by_label_contains("Undo: put back").is_none());
 }
 

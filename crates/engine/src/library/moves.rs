@@ -47,13 +47,15 @@ impl<'a> Known<'a> {
     /// The known contents of `old` (whose files were matched by path in `plan`) and of the
     /// `others` indexes, for files found under `root`.
     /// `vanished` are the indexes of folders no longer there: their files lost their paths,
-    /// and a renamed folder's files keep their inodes.
+    /// and a renamed folder's files keep their inodes. `removed` are the photos this index
+    /// dropped lately (see [`remember_removed`]), known by content like those.
     pub fn new(
         root: &'a Path,
         old: &'a Vectors,
         plan: &Plan,
         others: &'a [Vectors],
         vanished: &'a [Vanished],
+        removed: Option<&'a Vectors>,
     ) -> Self {
         let mut known = Known {
             root,
@@ -89,14 +91,14 @@ impl<'a> Known<'a> {
                 }
             }
         }
-        for gone in vanished {
-            for (row, e) in gone.vectors.entries.iter().enumerate() {
+        for gone in vanished.iter().map(|v| &v.vectors).chain(removed) {
+            for (row, e) in gone.entries.iter().enumerate() {
                 if let Some(content) = e.content {
                     known.add(Candidate {
                         fingerprint: e.fingerprint,
                         content,
                         inode: e.identity.inode,
-                        source: Source::Foreign(&gone.vectors, row),
+                        source: Source::Foreign(gone, row),
                         lost: true,
                     });
                 }
@@ -261,4 +263,61 @@ pub fn overlapping_indexes(
                 .filter(|v| v.folder == peeked)
         })
         .collect()
+}
+
+/// The photos the last updates removed from this index, with their vectors, in the index
+/// folder: a photo put back (Undo of a move, restored from the trash) takes its vector again
+/// from here (known by its content, as a file that lost its path), instead of being embedded.
+pub(crate) const REMOVED_FILE: &str = "removed.bin";
+/// The most removed photos remembered, newest kept (a vector takes about 5 KB).
+const MAX_REMOVED: usize = 4096;
+
+/// The photos removed from the index in `dir` lately (none when there is no such file, or it
+/// cannot be used: it only saves work).
+pub(crate) fn removed_photos(dir: &Path, model_id: [u8; 32], dim: usize) -> Option<Vectors> {
+    crate::index::format::load_vectors(&dir.join(REMOVED_FILE), model_id, dim).ok()
+}
+
+/// Adds the photos of `old` that `now` no longer has to those remembered as removed (dropping
+/// any that `now` has again, and the oldest beyond [`MAX_REMOVED`]). Returns the bytes written.
+pub(crate) fn remember_removed(
+    dir: &Path,
+    model_id: [u8; 32],
+    old: &Vectors,
+    now: &Vectors,
+) -> std::io::Result<u64> {
+    let kept: std::collections::HashSet<&[u8]> =
+        now.entries.iter().map(|e| e.path.as_slice()).collect();
+    let gone: Vec<usize> = (0..old.entries.len())
+        .filter(|&r| !kept.contains(old.entries[r].path.as_slice()))
+        .collect();
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    let dim = old.dim as usize;
+    let earlier = removed_photos(dir, model_id, dim).filter(|r| r.folder == old.folder);
+    let newly: std::collections::HashSet<&[u8]> = gone
+        .iter()
+        .map(|&r| old.entries[r].path.as_slice())
+        .collect();
+    let mut rows: Vec<(&Vectors, usize)> = earlier
+        .iter()
+        .flat_map(|e| (0..e.entries.len()).map(move |r| (e, r)))
+        .filter(|&(e, r)| {
+            let path = e.entries[r].path.as_slice();
+            !kept.contains(path) && !newly.contains(path)
+        })
+        .collect();
+    rows.extend(gone.iter().map(|&r| (old, r)));
+    let rows = &rows[rows.len().saturating_sub(MAX_REMOVED)..];
+    let removed = Vectors {
+        folder: old.folder.clone(),
+        dim: old.dim,
+        generation: crate::index::format::fresh_generation(),
+        entries: rows.iter().map(|&(v, r)| v.entries[r].clone()).collect(),
+        data: rows.iter().flat_map(|&(v, r)| v.row(r).to_vec()).collect(),
+        failed: Vec::new(),
+        pairs: Vec::new(),
+    };
+    crate::index::format::save_vectors(&dir.join(REMOVED_FILE), model_id, &removed)
 }

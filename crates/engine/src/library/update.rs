@@ -273,18 +273,26 @@ impl Run<'_> {
         if fresh.is_empty() {
             return Vec::new();
         }
+        let (id, dim) = (lib.model.id, lib.model.dim);
         let (others, vanished) = match lib.dir.parent() {
-            Some(indexes) => {
-                let (id, dim) = (lib.model.id, lib.model.dim);
-                (
-                    moves::overlapping_indexes(indexes, &lib.dir, &lib.root, id, dim),
-                    moves::vanished_indexes(indexes, &lib.dir, id, dim),
-                )
-            }
+            Some(indexes) => (
+                moves::overlapping_indexes(indexes, &lib.dir, &lib.root, id, dim),
+                moves::vanished_indexes(indexes, &lib.dir, id, dim),
+            ),
             None => Default::default(),
         };
+
         self.vanished = vanished;
-        let known = Known::new(&lib.root, old, plan, &others, &self.vanished);
+        // Photos removed lately and now put back take their vectors again.
+        let removed = moves::removed_photos(&lib.dir, id, dim);
+        let known = Known::new(
+            &lib.root,
+            old,
+            plan,
+            &others,
+            &self.vanished,
+            removed.as_ref(),
+        );
         if known.is_empty() {
             return vec![Vec::new(); fresh.len()];
         }
@@ -476,6 +484,12 @@ impl Run<'_> {
         let vectors = plan.merge(&old.vectors, &work.done);
         self.bytes_written += format::save_vectors(&file, lib.model.id, &vectors)
             .map_err(Error::store("save the index in", &file))?;
+        if plan.removed > 0 {
+            // Only saves work later (an Undo): a failure here costs nothing now.
+            self.bytes_written +=
+                moves::remember_removed(&lib.dir, lib.model.id, &old.vectors, &vectors)
+                    .unwrap_or(0);
+        }
         match std::fs::remove_file(&log) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
