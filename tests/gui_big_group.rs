@@ -10,7 +10,7 @@
 mod common;
 
 use common::{
-    click, fixture_image, idle_with_duplicates, model, run_app_until, save_jpeg, synthetic,
+    app_on, click, fixture_image, idle_with_duplicates, run_app_until, save_jpeg, synthetic,
     type_and_submit,
 };
 use eframe::egui;
@@ -47,13 +47,7 @@ fn count_files(dir: &Path) -> usize {
 fn duplicates_of_library(tmp: &Path, size: egui::Vec2) -> Harness<'static, App> {
     let photos = tmp.join("photos");
     library(&photos);
-    let store = Store::under(&tmp.join("data"));
-    let mut h = Harness::builder()
-        .with_size(size)
-        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
-    h.step();
-    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_app_until(&mut h, "indexing", idle_with_duplicates);
+    let mut h = app_on(&tmp.join("data"), &photos, (size.x, size.y));
     let s = h.state().state();
     assert_eq!(
         s.folder.indexed,
@@ -261,13 +255,7 @@ fn not_duplicates_is_remembered_after_a_restart_and_by_the_cli_until_forgotten()
 
     // A new window on the same data: the group is still set apart.
     let photos = tmp.path().join("photos");
-    let store = Store::under(&tmp.path().join("data"));
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1200.0, 900.0))
-        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
-    h.step();
-    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_app_until(&mut h, "indexing", idle_with_duplicates);
+    let mut h = app_on(&tmp.path().join("data"), &photos, (1200.0, 900.0));
     h.get_by_label("Duplicates").click();
     run_app_until(&mut h, "the groups", idle_with_duplicates);
     assert_eq!(groups(&h), 0);
@@ -334,9 +322,11 @@ fn the_keeper_rule_chosen_in_the_view_picks_the_oldest_and_is_remembered() {
         idle_with_duplicates(app) && app.state().settings.keep == Prefer::Oldest
     });
     assert_eq!(keeper(&h), "cat_00.jpg");
+    // Saved in the background.
     let config = Store::under(&tmp.path().join("data")).config_dir;
-    let saved = photo_sim_app::state::Settings::load(&config);
-    assert_eq!(saved.keep, Prefer::Oldest);
+    run_app_until(&mut h, "the settings saved", |_| {
+        photo_sim_app::state::Settings::load(&config).keep == Prefer::Oldest
+    });
 }
 
 #[test]

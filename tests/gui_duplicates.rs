@@ -9,15 +9,11 @@
 mod common;
 
 use common::{
-    click, fixture_image, idle_with_duplicates, model, run_app_until, save_jpeg, synthetic,
+    click, fixture_image, idle_with_duplicates, run_app_until, save_jpeg, synthetic,
     type_and_submit,
 };
-use eframe::egui;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
 use photo_sim_app::state::View;
-use photo_sim_app::App;
-use photo_sim_engine::Store;
 use std::path::{Path, PathBuf};
 
 /// Two photos with two copies each (smaller; re-compressed) and four unrelated pictures.
@@ -61,13 +57,7 @@ fn select_trash_move_and_the_index_follows() {
     std::env::set_var("XDG_DATA_HOME", &xdg);
     let photos = tmp.path().join("photos");
     library(&photos);
-    let store = Store::under(&tmp.path().join("data"));
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1200.0, 900.0))
-        .build_eframe(move |cc| App::with_model(&cc.egui_ctx, store, model()));
-    h.step();
-    type_and_submit(&mut h, "Folder path", &photos.display().to_string(), "Open");
-    run_app_until(&mut h, "indexing", idle_with_duplicates);
+    let mut h = common::app_on(&tmp.path().join("data"), &photos, (1200.0, 900.0));
     assert_eq!(h.state().state().folder.indexed, 10);
 
     // The Duplicates view finds the two families at the "same photo" level.

@@ -127,3 +127,20 @@ pub fn idle_with_duplicates(app: &photo_sim_app::App) -> bool {
         && !s.busy()
         && (s.view != View::Duplicates || s.duplicates.levels.is_some())
 }
+
+/// The app in a `width`×`height` window on `data` (its data directory), with `folder` typed
+/// in, opened and indexed.
+pub fn app_on(
+    data: &std::path::Path,
+    folder: &std::path::Path,
+    (width, height): (f32, f32),
+) -> egui_kittest::Harness<'static, photo_sim_app::App> {
+    let store = photo_sim_engine::Store::under(data);
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(eframe::egui::Vec2::new(width, height))
+        .build_eframe(move |cc| photo_sim_app::App::with_model(&cc.egui_ctx, store, model()));
+    h.step();
+    type_and_submit(&mut h, "Folder path", &folder.display().to_string(), "Open");
+    run_app_until(&mut h, "indexing", idle_with_duplicates);
+    h
+}

@@ -42,6 +42,57 @@ pub fn grid_thumbnail(ui: &egui::Ui, thumbs: &mut Thumbs, path: &Path, rect: Rec
     }
 }
 
+/// A photo as large as `area` allows (its whole picture, centred), a spinner while it loads,
+/// or why it cannot be shown, in `text` colour. Returns where the picture went, once shown.
+pub fn large_photo(
+    ui: &egui::Ui,
+    thumbs: &mut Thumbs,
+    path: &Path,
+    area: Rect,
+    text: Color32,
+) -> Option<Rect> {
+    match thumbs.get(path, Size::Large) {
+        Thumb::Ready(t) => {
+            let image = Rect::from_center_size(area.center(), fit_size(&t, area.size()));
+            paint(ui, &t, image);
+            Some(image)
+        }
+        Thumb::Loading => {
+            placeholder(ui, area);
+            None
+        }
+        Thumb::Failed(e) => {
+            ui.painter().text(
+                area.center(),
+                Align2::CENTER_CENTER,
+                format!("Cannot show this photo: {e}"),
+                FontId::proportional(16.0),
+                text,
+            );
+            None
+        }
+    }
+}
+
+/// A layer over the whole window, filled with `fill`, for a view that takes it over (the
+/// preview, the compare view); `add` draws in it, with the response to clicks on it.
+pub fn cover(
+    ctx: &egui::Context,
+    name: &str,
+    fill: Color32,
+    add: impl FnOnce(&mut egui::Ui, Rect, egui::Response),
+) {
+    let screen = ctx.content_rect();
+    egui::Area::new(egui::Id::unique(name))
+        .order(egui::Order::Foreground)
+        .fixed_pos(screen.min)
+        .show(ctx, |ui| {
+            let (rect, resp) = ui.allocate_exact_size(screen.size(), egui::Sense::click());
+            ui.painter().rect_filled(rect, CornerRadius::ZERO, fill);
+            add(ui, rect, resp);
+        });
+}
+
 pub fn placeholder(ui: &egui::Ui, rect: Rect) {
     ui.painter()
         .rect_filled(rect, CornerRadius::same(4), ui.visuals().faint_bg_color);

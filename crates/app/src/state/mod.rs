@@ -183,13 +183,8 @@ impl State {
             Action::AddReference(folder) => self.set_reference(folder, true),
             Action::RemoveReference(folder) => self.set_reference(folder, false),
             Action::SetKeeperRule(keep, originals_first) => {
-                let Some(save) = self.settings.set_keeper(keep, originals_first) else {
-                    return Vec::new();
-                };
-                self.duplicates.set_rule(self.settings.keeper_rule());
-                let mut commands = vec![save];
-                commands.extend(self.refresh_duplicates());
-                commands
+                let save = self.settings.set_keeper(keep, originals_first);
+                self.keeper_rule_changed(save)
             }
             Action::SetRotations(on) => self.set_rotations(on),
             Action::ShowWeak(on) => {
@@ -321,7 +316,13 @@ impl State {
 
     /// Adds or removes a reference folder (remembered); the groups are found again.
     fn set_reference(&mut self, folder: PathBuf, on: bool) -> Vec<Command> {
-        let Some(save) = self.settings.set_reference(folder, on) else {
+        let save = self.settings.set_reference(folder, on);
+        self.keeper_rule_changed(save)
+    }
+
+    /// The settings' keeper rule changed when `save` saves them: the duplicates follow it.
+    fn keeper_rule_changed(&mut self, save: Option<Command>) -> Vec<Command> {
+        let Some(save) = save else {
             return Vec::new();
         };
         self.duplicates.set_rule(self.settings.keeper_rule());

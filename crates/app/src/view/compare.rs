@@ -5,8 +5,8 @@
 
 use crate::paths::file_name;
 use crate::state::{Action, State};
-use crate::thumbs::{Size, Thumb, Thumbs};
-use crate::widgets::{fit_size, paint, placeholder};
+use crate::thumbs::Thumbs;
+use crate::widgets::large_photo;
 use eframe::egui;
 use egui::{Color32, CornerRadius, Key, Modifiers, Rect, RichText, Role, Sense, Vec2, WidgetInfo};
 use photo_sim_engine::decode::details::size_text;
@@ -27,35 +27,29 @@ pub(super) fn draw(
         return;
     };
     keys(ctx, actions);
-    let screen = ctx.content_rect();
-    egui::Area::new(egui::Id::unique("compare"))
-        .order(egui::Order::Foreground)
-        .fixed_pos(screen.min)
-        .show(ctx, |ui| {
-            let (rect, _) = ui.allocate_exact_size(screen.size(), Sense::click());
-            ui.painter()
-                .rect_filled(rect, CornerRadius::ZERO, ui.visuals().extreme_bg_color);
-            let inner = rect.shrink(12.0);
-            let bar = 40.0;
-            let half = Vec2::new((inner.width() - 12.0) / 2.0, inner.height() - bar);
-            let left = Rect::from_min_size(inner.min, half);
-            let right = Rect::from_min_size(inner.min + Vec2::new(half.x + 12.0, 0.0), half);
-            let similarity = group.members[at.member].1;
-            let n = group.members.len();
-            side(ui, thumbs, left, &group.keeper, "Keeper".to_string(), None);
-            let ticked = c.is_selected(&member.path);
-            let role = format!(
-                "{} of {n} · {similarity:.3} to the keeper{}",
-                at.member + 1,
-                if ticked { " · ticked for removal" } else { "" }
-            );
-            let mark = ticked.then_some(Color32::from_rgb(220, 80, 60));
-            side(ui, thumbs, right, member, role, mark);
-            let bar = Rect::from_min_max(egui::pos2(inner.min.x, inner.max.y - bar), inner.max);
-            ui.scope_builder(egui::UiBuilder::new().max_rect(bar), |ui| {
-                buttons(ui, state, member, actions)
-            });
+    let fill = ctx.global_style().visuals.extreme_bg_color;
+    crate::widgets::cover(ctx, "compare", fill, |ui, rect, _| {
+        let inner = rect.shrink(12.0);
+        let bar = 40.0;
+        let half = Vec2::new((inner.width() - 12.0) / 2.0, inner.height() - bar);
+        let left = Rect::from_min_size(inner.min, half);
+        let right = Rect::from_min_size(inner.min + Vec2::new(half.x + 12.0, 0.0), half);
+        let similarity = group.members[at.member].1;
+        let n = group.members.len();
+        side(ui, thumbs, left, &group.keeper, "Keeper".to_string(), None);
+        let ticked = c.is_selected(&member.path);
+        let role = format!(
+            "{} of {n} · {similarity:.3} to the keeper{}",
+            at.member + 1,
+            if ticked { " · ticked for removal" } else { "" }
+        );
+        let mark = ticked.then_some(Color32::from_rgb(220, 80, 60));
+        side(ui, thumbs, right, member, role, mark);
+        let bar = Rect::from_min_max(egui::pos2(inner.min.x, inner.max.y - bar), inner.max);
+        ui.scope_builder(egui::UiBuilder::new().max_rect(bar), |ui| {
+            buttons(ui, state, member, actions)
         });
+    });
 }
 
 /// ←/→, K, Delete and Esc: the compare view has the keys to itself while it is open.
@@ -122,12 +116,9 @@ fn side(
     let resp = ui.interact(area, ui.scope_id().with(&photo.path), Sense::hover());
     resp.widget_info(|| WidgetInfo::labeled(Role::Image, true, format!("Compared: {name}")));
     // The caption goes right under the picture.
-    let mut bottom = area.max.y;
-    match thumbs.get(&photo.path, Size::Large) {
-        Thumb::Ready(t) => {
-            let image = Rect::from_center_size(area.center(), fit_size(&t, area.size()));
-            bottom = image.max.y;
-            paint(ui, &t, image);
+    let text = ui.visuals().warn_fg_color;
+    let bottom = match large_photo(ui, thumbs, &photo.path, area, text) {
+        Some(image) => {
             if let Some(color) = mark {
                 ui.painter().rect_stroke(
                     image.expand(3.0),
@@ -136,18 +127,10 @@ fn side(
                     egui::StrokeKind::Outside,
                 );
             }
+            image.max.y
         }
-        Thumb::Loading => placeholder(ui, area),
-        Thumb::Failed(e) => {
-            ui.painter().text(
-                area.center(),
-                egui::Align2::CENTER_CENTER,
-                format!("Cannot show this photo: {e}"),
-                egui::FontId::proportional(15.0),
-                ui.visuals().warn_fg_color,
-            );
-        }
-    }
+        None => area.max.y,
+    };
     let caption = Rect::from_min_max(egui::pos2(rect.min.x, bottom + 10.0), rect.max);
     ui.scope_builder(egui::UiBuilder::new().max_rect(caption), |ui| {
         ui.label(RichText::new(role).strong());

@@ -145,8 +145,8 @@ fn similarity_slider(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>
     let shown = c.current().map_or(floor, |l| l.threshold);
     let mut value = c.custom.unwrap_or(shown);
     ui.separator();
-    // Wide enough for steps of 0.01 to be a few points each.
-    ui.spacing_mut().slider_width = 220.0;
+    // Wide enough for steps of 0.01 to be a few points each, where the window has room.
+    ui.spacing_mut().slider_width = (ui.ctx().content_rect().width() / 6.0).clamp(100.0, 220.0);
     let slider = egui::Slider::new(&mut value, floor..=1.0)
         .text("at least")
         .fixed_decimals(2)

@@ -107,15 +107,7 @@ pub fn draw(
             )
         });
         compare::draw(ui.ctx(), state, thumbs, &mut actions);
-        messages(ui.ctx(), state, &mut actions);
-        picker(
-            ui.ctx(),
-            state,
-            &mut fields.picker_path,
-            thumbs,
-            &mut actions,
-        );
-        drop_overlay(ui.ctx());
+        overlays(ui.ctx(), state, thumbs, fields, &mut actions);
         return actions;
     }
     if state.search.query().is_some() {
@@ -134,16 +126,21 @@ pub fn draw(
         }
     });
     preview(ui.ctx(), state, thumbs, &mut actions);
-    messages(ui.ctx(), state, &mut actions);
-    picker(
-        ui.ctx(),
-        state,
-        &mut fields.picker_path,
-        thumbs,
-        &mut actions,
-    );
-    drop_overlay(ui.ctx());
+    overlays(ui.ctx(), state, thumbs, fields, &mut actions);
     actions
+}
+
+/// What lies over either view: the messages, the picker and the drop hint.
+fn overlays(
+    ctx: &egui::Context,
+    state: &State,
+    thumbs: &mut Thumbs,
+    fields: &mut Fields,
+    actions: &mut Vec<Action>,
+) {
+    messages(ctx, state, actions);
+    picker(ctx, state, &mut fields.picker_path, thumbs, actions);
+    drop_overlay(ctx);
 }
 
 fn picker(
