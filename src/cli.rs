@@ -35,8 +35,8 @@ pub enum Command {
     /// Print the indexed photos most like an image (which may be outside the folder).
     Search(SearchArgs),
     /// Groups of duplicates and bursts in an indexed folder, largest first, each with the
-    /// suggested keeper (most pixels, then the largest file, then the oldest by the camera's
-    /// date, else the file's).
+    /// suggested keeper (chosen by --keep: most pixels by default, then the largest file, then
+    /// the oldest by the camera's date, else the file's).
     Duplicates(DuplicatesArgs),
     /// Open the desktop browser on a folder, optionally with a query photo.
     Open {
@@ -387,14 +387,14 @@ fn duplicates(setup: &Setup, args: DuplicatesArgs) -> Result<ExitCode> {
     let groups = library.pairs(threshold)?.groups(threshold, &rule, &apart);
     if !apart.is_empty() {
         eprintln!(
-            "note: {} decisions made in the app keep photos apart (--all shows them)",
-            apart.len()
+            "note: {} made in the app keep photos apart (--all shows them)",
+            counted(apart.len(), "decision")
         );
     }
     if args.json {
         println!("{}", duplicates_json(&groups, threshold));
     } else {
-        print_duplicates(&groups, threshold);
+        print_duplicates(&groups, threshold, &rule);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -495,6 +495,11 @@ fn print_summary(library: &Library, s: &Summary) {
             println!("  {}: {}", shown(&k.path), k.reason);
         }
     }
+}
+
+/// "1 group", "3 groups".
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `duplicates --keep`: pixels, largest or oldest.
@@ -621,13 +626,18 @@ fn photo_line(p: &photo_sim_engine::Photo) -> String {
     )
 }
 
-fn print_duplicates(groups: &[photo_sim_engine::DuplicateGroup], threshold: f32) {
+fn print_duplicates(
+    groups: &[photo_sim_engine::DuplicateGroup],
+    threshold: f32,
+    rule: &photo_sim_engine::KeeperRule,
+) {
     let photos: usize = groups.iter().map(|g| g.members.len() + 1).sum();
     let reclaimable: u64 = groups.iter().map(|g| g.reclaimable()).sum();
     println!(
-        "{} groups, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: most pixels, then the largest file, then the oldest by the camera's date)",
-        groups.len(),
-        photo_sim_engine::decode::details::size_text(reclaimable)
+        "{}, {photos} photos, {} reclaimable (similarity ≥ {threshold:.2}; keeper: {})",
+        counted(groups.len(), "group"),
+        photo_sim_engine::decode::details::size_text(reclaimable),
+        rule.describe()
     );
     for (i, g) in groups.iter().enumerate() {
         println!("\nGroup {} ({} photos)", i + 1, g.members.len() + 1);

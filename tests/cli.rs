@@ -223,3 +223,60 @@ fn duplicates_keeps_the_photos_of_a_reference_folder() {
         .unwrap();
     assert!(!missing.status.success());
 }
+
+#[test]
+fn duplicates_chooses_keepers_by_the_rule_given_and_says_which() {
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    std::fs::create_dir_all(&p).unwrap();
+    let img = fixture_image("cat.jpg");
+    save_jpeg(&img, &p.join("cat.jpg"), 92);
+    save_jpeg(&common::half_size(&img), &p.join("cat_small.jpg"), 90);
+    // The smaller copy is the older file.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(p.join("cat_small.jpg"))
+        .unwrap();
+    file.set_modified(old).unwrap();
+    drop(file);
+    assert!(photo_sim(&sb)
+        .arg("index")
+        .arg(&p)
+        .status()
+        .unwrap()
+        .success());
+    let keeper = |keep: &str| {
+        let out = photo_sim(&sb)
+            .args(["duplicates", "--keep", keep])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = common::texts(&out);
+        assert!(out.status.success(), "{stderr}");
+        let keep_line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("keep "))
+            .unwrap();
+        (
+            stdout.lines().next().unwrap().to_string(),
+            keep_line.to_string(),
+        )
+    };
+    let (summary, kept) = keeper("pixels");
+    assert!(summary.starts_with("1 group, 2 photos"), "{summary}");
+    assert!(summary.contains("keeper: most pixels, then"), "{summary}");
+    assert!(kept.contains("/cat.jpg"), "{kept}");
+    let (summary, kept) = keeper("oldest");
+    assert!(
+        summary.contains("keeper: the oldest by the camera's date, then"),
+        "{summary}"
+    );
+    assert!(kept.contains("/cat_small.jpg"), "{kept}");
+    let out = photo_sim(&sb)
+        .args(["duplicates", "--keep", "newest"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

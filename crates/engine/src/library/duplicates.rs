@@ -77,6 +77,29 @@ pub struct KeeperRule {
 }
 
 impl KeeperRule {
+    /// The rule in words, best first ("most pixels, then the largest file, then the oldest
+    /// by the camera's date").
+    pub fn describe(&self) -> String {
+        let mut steps = Vec::new();
+        if !self.reference.is_empty() {
+            steps.push("a photo in a reference folder");
+        }
+        if self.originals_first {
+            steps.push("a RAW or HEIC original");
+        }
+        let (pixels, largest, oldest) = (
+            "most pixels",
+            "the largest file",
+            "the oldest by the camera's date",
+        );
+        steps.extend(match self.prefer {
+            Prefer::MostPixels => [pixels, largest, oldest],
+            Prefer::Largest => [largest, pixels, oldest],
+            Prefer::Oldest => [oldest, pixels, largest],
+        });
+        steps.join(", then ")
+    }
+
     /// True for a photo inside a reference folder.
     pub fn protects(&self, path: &Path) -> bool {
         self.reference.iter().any(|r| path.starts_with(r))
