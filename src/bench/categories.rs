@@ -64,24 +64,21 @@ type Scorer = Box<dyn Fn(&Photo, &Photo) -> f32 + Sync>;
 /// decides where a turned view may count; `probs` says whether the model gives class scores.
 fn scorers(near: f32, probs: bool) -> Vec<(String, Scorer)> {
     let gated = Turns::from_near(near);
-    let best_turn = |q: &[Vec<f32>; 4], d: &[f32]| {
-        q[1..]
-            .iter()
-            .map(|v| dot(v, d))
-            .fold(f32::NEG_INFINITY, f32::max)
+    // Any turn counts, however weak: the rule search used before the gate.
+    let best_of_four = Turns {
+        floor: f32::NEG_INFINITY,
+        margin: 0.0,
     };
     let mut out: Vec<(String, Scorer)> = vec![
         ("gap".into(), Box::new(|q, d| dot(&q.gap[0], &d.gap[0]))),
         ("rmac".into(), Box::new(|q, d| dot(&q.rmac[0], &d.rmac[0]))),
         (
             "rmac_turns_best_of_four".into(),
-            Box::new(move |q, d| dot(&q.rmac[0], &d.rmac[0]).max(best_turn(&q.rmac, &d.rmac[0]))),
+            Box::new(move |q, d| best_of_four.score_row(&d.rmac[0], &views(&q.rmac))),
         ),
         (
             SEARCH.into(),
-            Box::new(move |q, d| {
-                gated.score(dot(&q.rmac[0], &d.rmac[0]), best_turn(&q.rmac, &d.rmac[0]))
-            }),
+            Box::new(move |q, d| gated.score_row(&d.rmac[0], &views(&q.rmac))),
         ),
     ];
     if probs {
@@ -99,18 +96,21 @@ fn scorers(near: f32, probs: bool) -> Vec<(String, Scorer)> {
         out.push((
             format!("blend_rmac{:.2}_gap_gated", w),
             Box::new(move |q, d| {
-                let upright =
-                    w * dot(&q.rmac[0], &d.rmac[0]) + (1.0 - w) * dot(&q.gap[0], &d.gap[0]);
-                let turned = (1..4)
-                    .map(|t| {
-                        w * dot(&q.rmac[t], &d.rmac[0]) + (1.0 - w) * dot(&q.gap[t], &d.gap[0])
-                    })
-                    .fold(f32::NEG_INFINITY, f32::max);
-                gated.score(upright, turned)
+                // Query view `t` against the photo, w parts R-MAC to 1 − w parts GAP.
+                let blend = |t: usize| {
+                    w * dot(&q.rmac[t], &d.rmac[0]) + (1.0 - w) * dot(&q.gap[t], &d.gap[0])
+                };
+                let turned = (1..4).map(blend).fold(f32::NEG_INFINITY, f32::max);
+                gated.score(blend(0), turned)
             }),
         ));
     }
     out
+}
+
+/// A query's four views (upright first) as [`Turns::score_row`] takes them.
+fn views(q: &[Vec<f32>; 4]) -> [&[f32]; 4] {
+    [&q[0], &q[1], &q[2], &q[3]]
 }
 
 /// Precision among the first ten (of at most as many as there are relevant photos) and

@@ -190,7 +190,7 @@ fn measure(photos: &[Described], d: usize, name: &str, rotations: bool) -> Value
 }
 
 /// A copy's similarity to an original: upright only, or with its turns as search scores them.
-fn best_of_turns(turned: &[Vec<f32>], turns: Option<Turns>, original: &[f32]) -> f32 {
+fn scored_as_search(turned: &[Vec<f32>], turns: Option<Turns>, original: &[f32]) -> f32 {
     match turns {
         None => dot(&turned[0], original),
         Some(t) => t.score_row(
@@ -206,11 +206,13 @@ fn edit_retrieval(photos: &[Described], d: usize, e: usize, turns: Option<Turns>
     let (mut top1, mut top10, mut sims) = (0, 0, Vec::new());
     for (i, photo) in photos.iter().enumerate() {
         let turned = &photo.copies[d][e];
-        let own = best_of_turns(turned, turns, &photo.original[d]);
+        let own = scored_as_search(turned, turns, &photo.original[d]);
         let better = photos
             .iter()
             .enumerate()
-            .filter(|&(j, other)| j != i && best_of_turns(turned, turns, &other.original[d]) > own)
+            .filter(|&(j, other)| {
+                j != i && scored_as_search(turned, turns, &other.original[d]) > own
+            })
             .count();
         top1 += usize::from(better == 0);
         top10 += usize::from(better < 10);
@@ -243,7 +245,7 @@ fn unrelated_pairs(photos: &[Described], d: usize, turns: Option<Turns>) -> Valu
         }
         for (j, b) in photos.iter().enumerate() {
             if i != j {
-                unrelated.push(best_of_turns(&turned, turns, &b.original[d]));
+                unrelated.push(scored_as_search(&turned, turns, &b.original[d]));
             }
         }
     }

@@ -36,17 +36,21 @@ pub struct Turns {
 }
 
 impl Turns {
+    /// How much better than upright a turned view must score: a sideways lamp that looks a
+    /// little like a ferry is not a turned copy of it.
+    const MARGIN: f32 = 0.1;
+
     /// For a model whose thresholds were not measured: only copies this close count.
     pub const UNMEASURED: Turns = Turns {
         floor: 0.9,
-        margin: 0.1,
+        margin: Self::MARGIN,
     };
 
     /// Turned copies count from the near-duplicate level `near` on.
     pub fn from_near(near: f32) -> Turns {
         Turns {
             floor: near,
-            margin: 0.1,
+            margin: Self::MARGIN,
         }
     }
 
