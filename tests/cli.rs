@@ -3,12 +3,19 @@
 mod common;
 
 use common::{fixture_image, save_jpeg, synthetic, Sandbox};
+use std::path::Path;
 use std::process::Command;
 
 fn photo_sim(sb: &Sandbox) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_photo-sim"));
     cmd.env("PHOTO_SIM_DATA_DIR", sb.dir.path().join("data"));
     cmd
+}
+
+/// Indexes `folder`, which must succeed.
+fn index(sb: &Sandbox, folder: &Path) {
+    let out = photo_sim(sb).arg("index").arg(folder).output().unwrap();
+    assert!(out.status.success(), "{}", common::texts(&out).1);
 }
 
 #[test]
@@ -153,12 +160,7 @@ fn a_search_in_an_indexed_empty_folder_says_there_is_nothing_to_compare_with() {
     let sb = Sandbox::new();
     let p = sb.photos();
     std::fs::create_dir_all(&p).unwrap();
-    assert!(photo_sim(&sb)
-        .arg("index")
-        .arg(&p)
-        .status()
-        .unwrap()
-        .success());
+    index(&sb, &p);
     let query = sb.dir.path().join("query.jpg");
     save_jpeg(&fixture_image("cat.jpg"), &query, 90);
     let out = photo_sim(&sb)
@@ -199,12 +201,7 @@ fn duplicates_keeps_the_photos_of_a_reference_folder() {
     save_jpeg(&img, &p.join("cat.jpg"), 92);
     let small = common::half_size(&img);
     save_jpeg(&small, &p.join("archive/cat_small.jpg"), 90);
-    assert!(photo_sim(&sb)
-        .arg("index")
-        .arg(&p)
-        .status()
-        .unwrap()
-        .success());
+    index(&sb, &p);
     let out = photo_sim(&sb)
         .args(["duplicates", "--json", "--reference"])
         .arg(p.join("archive"))
@@ -233,19 +230,8 @@ fn duplicates_chooses_keepers_by_the_rule_given_and_says_which() {
     save_jpeg(&img, &p.join("cat.jpg"), 92);
     save_jpeg(&common::half_size(&img), &p.join("cat_small.jpg"), 90);
     // The smaller copy is the older file.
-    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-    let file = std::fs::File::options()
-        .write(true)
-        .open(p.join("cat_small.jpg"))
-        .unwrap();
-    file.set_modified(old).unwrap();
-    drop(file);
-    assert!(photo_sim(&sb)
-        .arg("index")
-        .arg(&p)
-        .status()
-        .unwrap()
-        .success());
+    common::date_file(&p.join("cat_small.jpg"), 1_000_000_000);
+    index(&sb, &p);
     let keeper = |keep: &str| {
         let out = photo_sim(&sb)
             .args(["duplicates", "--keep", keep])

@@ -298,13 +298,7 @@ fn the_keeper_rule_chosen_in_the_view_picks_the_oldest_and_is_remembered() {
     };
     assert_eq!(keeper(&h), "cat.jpg", "most pixels by default");
     // The smallest copy is the oldest file (none has a camera date).
-    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-    let file = std::fs::File::options()
-        .write(true)
-        .open(tmp.path().join("photos/copies/cat_00.jpg"))
-        .unwrap();
-    file.set_modified(old).unwrap();
-    drop(file);
+    common::date_file(&tmp.path().join("photos/copies/cat_00.jpg"), 1_000_000_000);
     // Opened again, the folder's index has the new date.
     let before = h.state().state().folder.version;
     h.state_mut()

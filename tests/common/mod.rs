@@ -144,3 +144,10 @@ pub fn app_on(
     run_app_until(&mut h, "indexing", idle_with_duplicates);
     h
 }
+
+/// Sets `file`'s modification time to `secs` seconds after 1970.
+pub fn date_file(file: &std::path::Path, secs: u64) {
+    let time = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let f = std::fs::File::options().write(true).open(file).unwrap();
+    f.set_modified(time).unwrap();
+}
