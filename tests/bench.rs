@@ -65,3 +65,41 @@ fn turned_query_views_cost_nothing_when_searching_by_kind() {
         p10("rmac_turns_best_of_four")
     );
 }
+
+#[test]
+fn a_simulated_library_reports_opening_queries_duplicates_memory_and_size() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos(), 4);
+    let out = run_within(
+        cli(&sb)
+            .arg("bench")
+            .arg(sb.photos())
+            .args(["--library-size", "2000"]),
+        600,
+    );
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    assert_eq!(report["photos"], 2000, "{report}");
+    assert_eq!(report["seeds"], 4, "{report}");
+    let figure = |key: &str| {
+        report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {report}"))
+    };
+    for key in [
+        "open_s",
+        "query_ms",
+        "duplicates_s",
+        "rss_after_open_mb",
+        "peak_rss_mb",
+    ] {
+        assert!(figure(key) > 0.0, "{key}: {report}");
+    }
+    // 2,000 photos are searched exactly, and every planted copy is far above "same photo".
+    assert_eq!(figure("recall_at_10"), 1.0, "{report}");
+    assert_eq!(figure("duplicate_pair_recall"), 1.0, "{report}");
+    // A 1280-float vector and its entry.
+    let bytes = figure("index_bytes_per_photo");
+    assert!((5120.0..6000.0).contains(&bytes), "{bytes}");
+}

@@ -7,6 +7,7 @@
 //! chosen). Everything is printed as one JSON object, progress on stderr.
 
 mod categories;
+mod library_size;
 mod retrieval;
 
 use anyhow::{bail, Context, Result};
@@ -51,6 +52,11 @@ pub struct BenchArgs {
     /// JPEG, HEIC and AVIF, as indexing decodes it, instead of everything else.
     #[arg(long)]
     pub formats: bool,
+    /// Simulate a library of this many photos (seeded by the folder's) through the real
+    /// index code, and measure opening, a query, duplicates, memory and the index's size,
+    /// instead of everything else (see `bench/library_size.rs`).
+    #[arg(long)]
+    pub library_size: Option<usize>,
     /// How many photos of the folder the quality benchmark uses.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -81,6 +87,11 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
 pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
     if !args.group_sizes.is_empty() {
         let report = measure_grouping(model.dim, &args.group_sizes);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if let Some(n) = args.library_size {
+        let report = library_size::run(&model, &args.folder, n)?;
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
@@ -627,11 +638,21 @@ fn synthetic(n: usize, dim: usize) -> Vec<f32> {
 
 /// The process's peak resident memory, in MiB (Linux; 0 elsewhere).
 pub fn peak_rss_mb() -> f64 {
+    memory_mb("VmHWM:")
+}
+
+/// The process's resident memory now, in MiB (Linux; 0 elsewhere).
+pub fn rss_mb() -> f64 {
+    memory_mb("VmRSS:")
+}
+
+/// A figure of `/proc/self/status` given in kB (`key` "VmHWM:"), in MiB.
+fn memory_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map(|kb| kb / 1024.0)
