@@ -227,3 +227,27 @@ fn photos_put_back_after_an_update_removed_them_are_not_embedded_again() {
     assert_eq!(file_name(&top[0].path), "0002.jpg");
     assert!(top[0].similarity > 0.999);
 }
+
+/// A damaged decisions file is reported once and set aside (kept, not overwritten): the
+/// groups are found without it, and new decisions can be made.
+#[test]
+fn a_damaged_decisions_file_is_set_aside_and_deciding_goes_on() {
+    let sb = Sandbox::new();
+    common::small_photos(&sb.photos(), 3);
+    let (lib, _) = sb.index();
+    let file = lib.index_dir().join("decisions.bin");
+    std::fs::write(&file, b"PHOTOSIM and then nonsense").unwrap();
+    let err = lib.decisions().unwrap_err().to_string();
+    assert!(err.contains("set aside"), "{err}");
+    assert_eq!(
+        std::fs::read(lib.index_dir().join("decisions.damaged.bin")).unwrap(),
+        b"PHOTOSIM and then nonsense"
+    );
+    assert!(lib.decisions().unwrap().is_empty());
+    let photos = [sb.photos().join("0000.jpg"), sb.photos().join("0001.jpg")];
+    let kept = lib
+        .decide(&photos, photo_sim_engine::library::Verdict::NotDuplicates)
+        .unwrap();
+    assert!(kept.apart(&photos[0], &photos[1]));
+    assert_eq!(lib.decisions().unwrap().len(), 1);
+}

@@ -64,18 +64,31 @@ pub enum Error {
         /// The most pairs kept for this library.
         limit: usize,
     },
-    /// The person's remembered decisions about duplicates could not be read (the groups are
-    /// still found; forgetting the decisions writes a fresh file).
-    #[error("cannot read the decisions about duplicates kept in {path}: {cause}")]
+    /// The person's remembered decisions about duplicates could not be read: the file was
+    /// set aside, and the groups are found without them.
+    #[error("cannot read the decisions about duplicates kept in {path} ({cause}); {}", aside_text(.aside))]
     Decisions {
         /// The decisions file.
         path: PathBuf,
         /// Why it could not be used.
         cause: crate::index::format::LoadError,
+        /// Where the file was set aside (`None` if it could not be moved).
+        aside: Option<PathBuf>,
     },
     /// The thread running an update panicked; the text is the panic's message.
     #[error("the indexing thread crashed: {0}")]
     Crashed(String),
+}
+
+/// Where a damaged file went, for a message.
+fn aside_text(aside: &Option<PathBuf>) -> String {
+    match aside {
+        Some(p) => format!(
+            "it was set aside as {}, and new decisions start afresh",
+            p.display()
+        ),
+        None => "it could not be set aside".to_string(),
+    }
 }
 
 impl Error {

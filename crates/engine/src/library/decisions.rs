@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 /// The decisions file, in the folder's index directory.
 const DECISIONS_FILE: &str = "decisions.bin";
+/// Where a decisions file that cannot be read is kept.
+const DAMAGED_FILE: &str = "decisions.damaged.bin";
 /// Decisions are about files, not vectors: they outlive a change of model.
 const ANY_MODEL: [u8; 32] = [0; 32];
 /// The layout of [`Stored`]; bumped when it changes.
@@ -106,12 +108,19 @@ impl Library {
     }
 
     /// The decisions kept for this folder (none if nothing was decided).
-    /// [`Error::Decisions`] when the file cannot be read or is damaged.
+    /// [`Error::Decisions`] when the file cannot be used: it is then set aside (renamed to
+    /// `decisions.damaged.bin`, never overwritten by new decisions), so this says so once and
+    /// deciding goes on afresh.
     pub fn decisions(&self) -> Result<Decisions> {
         let file = self.decisions_file();
-        let fail = |cause| Error::Decisions {
-            path: file.clone(),
-            cause,
+        let fail = |cause| {
+            let aside = self.dir.join(DAMAGED_FILE);
+            let set_aside = std::fs::rename(&file, &aside).is_ok();
+            Error::Decisions {
+                path: file.clone(),
+                cause,
+                aside: set_aside.then_some(aside),
+            }
         };
         let stored = match format::load::<Stored>(&file, Kind::Decisions, ANY_MODEL) {
             Ok(loaded) if loaded.meta.version == VERSION => loaded.meta,
