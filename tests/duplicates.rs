@@ -236,12 +236,12 @@ fn a_damaged_decisions_file_is_set_aside_and_deciding_goes_on() {
     common::small_photos(&sb.photos(), 3);
     let (lib, _) = sb.index();
     let file = lib.index_dir().join("decisions.bin");
-    std::fs::write(&file, b"PHOTOSIM and then nonsense").unwrap();
+    std::fs::write(&file, b"not a photo-sim file").unwrap();
     let err = lib.decisions().unwrap_err().to_string();
     assert!(err.contains("set aside"), "{err}");
     assert_eq!(
         std::fs::read(lib.index_dir().join("decisions.damaged.bin")).unwrap(),
-        b"PHOTOSIM and then nonsense"
+        b"not a photo-sim file"
     );
     assert!(lib.decisions().unwrap().is_empty());
     let photos = [sb.photos().join("0000.jpg"), sb.photos().join("0001.jpg")];
@@ -250,4 +250,17 @@ fn a_damaged_decisions_file_is_set_aside_and_deciding_goes_on() {
         .unwrap();
     assert!(kept.apart(&photos[0], &photos[1]));
     assert_eq!(lib.decisions().unwrap().len(), 1);
+
+    // Damaged again: a decision made now is kept, and the older damaged file too.
+    std::fs::write(&file, b"still not a photo-sim file").unwrap();
+    let kept = lib
+        .decide(&photos[..1], photo_sim_engine::library::Verdict::KeepAll)
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(lib.decisions().unwrap().len(), 1);
+    assert_eq!(
+        std::fs::read(lib.index_dir().join("decisions.damaged.1.bin")).unwrap(),
+        b"still not a photo-sim file"
+    );
+    assert!(lib.index_dir().join("decisions.damaged.bin").exists());
 }

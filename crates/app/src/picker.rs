@@ -152,7 +152,8 @@ impl Picker {
         }
     }
 
-    /// Lists `dir` (its sub-folders and, when a photo is wanted, its photos), by name.
+    /// Lists `dir`: its sub-folders and its photos, by name (photos are entries only when a
+    /// photo is wanted; otherwise the first ones are shown as thumbnails).
     pub fn enter(&mut self, dir: PathBuf) {
         self.folders.clear();
         self.photos.clear();
@@ -160,8 +161,13 @@ impl Picker {
         self.note = None;
         match std::fs::read_dir(&dir) {
             Ok(entries) => {
+                let wants_folder = self.purpose.wants_folder();
                 for entry in entries.flatten() {
-                    if self.folders.len() + self.photos.len() == MAX_ENTRIES {
+                    // Photos are only shown when a folder is wanted: they do not crowd the
+                    // folders out of the list.
+                    let listed =
+                        self.folders.len() + if wants_folder { 0 } else { self.photos.len() };
+                    if listed == MAX_ENTRIES {
                         self.note = Some(format!(
                             "Only the first {MAX_ENTRIES} entries are listed: type the path instead."
                         ));
@@ -174,7 +180,9 @@ impl Picker {
                     }
                     if path.is_dir() {
                         self.folders.push(path);
-                    } else if has_image_extension(&path) {
+                    } else if has_image_extension(&path)
+                        && (!wants_folder || self.photos.len() < MAX_ENTRIES)
+                    {
                         self.photos.push(path);
                     }
                 }
@@ -379,7 +387,8 @@ fn strip(ui: &mut egui::Ui, picker: &Picker, thumbs: &mut Thumbs) {
         return;
     }
     let s = if n == 1 { "" } else { "s" };
-    ui.label(format!("{n} photo{s} in this folder"));
+    let more = if n == MAX_ENTRIES { " or more" } else { "" };
+    ui.label(format!("{n}{more} photo{s} in this folder"));
     ui.horizontal(|ui| {
         for photo in picker.photos.iter().take(STRIP) {
             let (rect, resp) =

@@ -80,6 +80,8 @@ pub struct Worker {
     /// saves of its index.
     job: Option<JoinHandle<()>>,
     queries: Sender<(u64, Request)>,
+    /// Searches for duplicates, answered one at a time, in order (see `duplicates_loop`).
+    duplicates: Sender<DuplicatesJob>,
     /// Settings to write, on a thread of their own (each pivot saves the history: its fsync
     /// must not hold up a frame).
     settings: Option<Sender<Settings>>,
@@ -119,6 +121,14 @@ impl Worker {
                 .spawn(move || query_loop(query_rx, library, tx, wake))
                 .expect("spawn a thread");
         }
+        let (duplicates, duplicates_rx) = crossbeam_channel::unbounded::<DuplicatesJob>();
+        {
+            let (tx, wake, library) = (tx.clone(), wake.clone(), library.clone());
+            std::thread::Builder::new()
+                .name("duplicates".into())
+                .spawn(move || duplicates_loop(duplicates_rx, library, tx, wake))
+                .expect("spawn a thread");
+        }
         let (settings, settings_rx) = crossbeam_channel::unbounded::<Settings>();
         let settings_writer = {
             let (tx, wake, dir) = (tx.clone(), wake.clone(), store.config_dir.clone());
@@ -151,6 +161,7 @@ impl Worker {
             left: CancelToken::new(),
             job: None,
             queries,
+            duplicates,
         }
     }
 
@@ -169,7 +180,14 @@ impl Worker {
                 rule,
                 custom,
                 change,
-            } => self.find_duplicates(id, rule, custom, change),
+            } => {
+                let _ = self.duplicates.send(DuplicatesJob {
+                    id,
+                    rule,
+                    custom,
+                    change,
+                });
+            }
             Command::MovePhotos { photos, to, create } => {
                 self.in_background("move", move || Msg::Moved {
                     reports: photo_sim_engine::relocate::move_photos_creating(&photos, &to, create),
@@ -247,22 +265,6 @@ impl Worker {
     }
 
     /// Groups the open folder's photos at every level the Duplicates view offers.
-    fn find_duplicates(
-        &self,
-        id: u64,
-        rule: photo_sim_engine::KeeperRule,
-        custom: Option<f32>,
-        change: Option<Decide>,
-    ) {
-        let lib = self.library.read().expect("library lock").clone();
-        self.in_background("duplicates", move || Msg::Duplicates {
-            id,
-            result: lib
-                .ok_or(Failure::NoFolder)
-                .and_then(|lib| group_duplicates(&lib, &rule, custom, change)),
-        });
-    }
-
     /// The folder of the open library, if any.
     fn open_root(&self) -> Option<PathBuf> {
         self.library
@@ -488,19 +490,60 @@ fn search(
     }
 }
 
+/// A search for duplicates, as `Command::FindDuplicates` asks it.
+struct DuplicatesJob {
+    id: u64,
+    rule: photo_sim_engine::KeeperRule,
+    custom: Option<f32>,
+    change: Option<Decide>,
+}
+
+/// Answers searches for duplicates one at a time, in the order asked: a decision is saved
+/// before any later search reads the decisions, and no two saves race. When several wait,
+/// their decisions are all made, and only the newest is answered (the state ignores the
+/// others); dragging the slider so costs one grouping at a time.
+fn duplicates_loop(
+    rx: Receiver<DuplicatesJob>,
+    library: Arc<RwLock<Option<Arc<Library>>>>,
+    tx: Sender<Msg>,
+    wake: Waker,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        jobs.extend(rx.try_iter());
+        let changes: Vec<Decide> = jobs.iter_mut().filter_map(|j| j.change.take()).collect();
+        let last = jobs.pop().expect("one job at least");
+        let lib = library.read().expect("library lock").clone();
+        let result = lib
+            .ok_or(Failure::NoFolder)
+            .and_then(|lib| group_duplicates(&lib, &last.rule, last.custom, changes));
+        let _ = tx.send(Msg::Duplicates {
+            id: last.id,
+            result,
+        });
+        wake();
+    }
+}
+
 /// The groups of `lib` at every level, and at `custom` (clamped to the loosest level), with
-/// keepers chosen by `rule`, after `change` to the remembered decisions. Decisions that cannot
-/// be read leave the groups whole, and say why.
+/// keepers chosen by `rule`, after `changes` to the remembered decisions, in order. Decisions
+/// that cannot be read leave the groups whole, and say why.
 fn group_duplicates(
     lib: &Library,
     rule: &photo_sim_engine::KeeperRule,
     custom: Option<f32>,
-    change: Option<Decide>,
+    changes: Vec<Decide>,
 ) -> Result<Found, Failure> {
     let t = lib.model().thresholds().ok_or(Failure::LevelsNotMeasured)?;
-    let (apart, problem) = match change {
-        Some(Decide::Add { photos, verdict }) => (lib.decide(&photos, verdict)?, None),
-        Some(Decide::ForgetAll) => (lib.forget_decisions()?, None),
+    let mut changed = None;
+    for change in changes {
+        changed = Some(match change {
+            Decide::Add { photos, verdict } => lib.decide(&photos, verdict)?,
+            Decide::ForgetAll => lib.forget_decisions()?,
+        });
+    }
+    let (apart, problem) = match changed {
+        Some(apart) => (apart, None),
         None => match lib.decisions() {
             Ok(apart) => (apart, None),
             Err(e) => (Default::default(), Some(Failure::from(e))),

@@ -64,15 +64,15 @@ pub enum Error {
         /// The most pairs kept for this library.
         limit: usize,
     },
-    /// The person's remembered decisions about duplicates could not be read: the file was
-    /// set aside, and the groups are found without them.
+    /// The person's remembered decisions about duplicates could not be read: the groups are
+    /// found without them (a damaged file is set aside first).
     #[error("cannot read the decisions about duplicates kept in {path} ({cause}); {}", aside_text(.aside))]
     Decisions {
         /// The decisions file.
         path: PathBuf,
         /// Why it could not be used.
         cause: crate::index::format::LoadError,
-        /// Where the file was set aside (`None` if it could not be moved).
+        /// Where the file was set aside (`None`: left where it is).
         aside: Option<PathBuf>,
     },
     /// The thread running an update panicked; the text is the panic's message.
@@ -87,7 +87,7 @@ fn aside_text(aside: &Option<PathBuf>) -> String {
             "it was set aside as {}, and new decisions start afresh",
             p.display()
         ),
-        None => "it could not be set aside".to_string(),
+        None => "it is left as it is, and the groups are shown without it".to_string(),
     }
 }
 

@@ -172,6 +172,14 @@ impl Duplicates {
         }
     }
 
+    /// Every level found, the slider's too, to take photos out of them.
+    fn all_levels_mut(&mut self) -> impl Iterator<Item = &mut Level> {
+        self.levels
+            .iter_mut()
+            .flatten()
+            .chain(&mut self.custom_level)
+    }
+
     /// The slider's range: from the loosest level's threshold up to 1.
     pub fn slider_floor(&self) -> Option<f32> {
         self.levels
@@ -262,12 +270,7 @@ impl Duplicates {
     /// Takes photos that were moved out of the groups at once (before the groups are found
     /// again); a group left with only its keeper, or without it, goes.
     pub fn forget(&mut self, moved: &BTreeSet<PathBuf>) {
-        for level in self
-            .levels
-            .iter_mut()
-            .flatten()
-            .chain(&mut self.custom_level)
-        {
+        for level in self.all_levels_mut() {
             level.groups.retain_mut(|g| {
                 g.members.retain(|(p, _)| !moved.contains(&p.path));
                 !g.members.is_empty() && !moved.contains(&g.keeper.path)
@@ -422,12 +425,7 @@ impl Duplicates {
         };
         let photos: Vec<PathBuf> = g.photos().map(|p| p.path.clone()).collect();
         let gone: BTreeSet<PathBuf> = photos.iter().cloned().collect();
-        for level in self
-            .levels
-            .iter_mut()
-            .flatten()
-            .chain(&mut self.custom_level)
-        {
+        for level in self.all_levels_mut() {
             level
                 .groups
                 .retain(|g| !g.photos().any(|p| gone.contains(&p.path)));
@@ -486,14 +484,27 @@ impl Duplicates {
             Ok(found) => found,
             Err(e) => return Some(e),
         };
+        // The compare view follows its photos, wherever the new groups put them.
+        let compared = self
+            .compared()
+            .map(|(g, m)| (g.keeper.path.clone(), m.path.clone()));
         self.levels = Some(found.levels);
         self.custom_level = found.custom;
         self.decided = found.decided;
         self.prune_selection();
-        if self.compared().is_none() {
-            self.compare = None;
-        }
+        self.compare = compared.and_then(|(keeper, member)| self.find_pair(&keeper, &member));
         found.problem
+    }
+
+    /// Where the shown groups put `member` beside its keeper `keeper`, if they still do.
+    fn find_pair(&self, keeper: &Path, member: &Path) -> Option<Compare> {
+        let groups = self.groups();
+        let group = groups.iter().position(|g| g.keeper.path == keeper)?;
+        let member = groups[group]
+            .members
+            .iter()
+            .position(|(p, _)| p.path == member)?;
+        Some(Compare { group, member })
     }
 
     /// A move ended: the moved photos leave the groups at once. True when any photo moved.
@@ -737,5 +748,34 @@ mod tests {
             &commands[..],
             [Command::FindDuplicates { rule, .. }] if rule.protects(Path::new("copy1"))
         ));
+    }
+
+    #[test]
+    fn the_compare_view_follows_its_photos_when_the_groups_are_found_again() {
+        let mut c = cleanup();
+        // Near-duplicate level: group 1 is "b" with "b2".
+        c.apply(
+            Action::Compare(Compare {
+                group: 1,
+                member: 0,
+            }),
+            false,
+        );
+        assert_eq!(c.compared().unwrap().1.path, PathBuf::from("b2"));
+        let mut levels = c.levels.clone().unwrap();
+        levels[1].groups.reverse();
+        c.found(Ok(Found::new(levels.clone())));
+        assert_eq!(
+            c.compare,
+            Some(Compare {
+                group: 0,
+                member: 0
+            })
+        );
+        assert_eq!(c.compared().unwrap().1.path, PathBuf::from("b2"));
+        // Its member gone: the view closes rather than show another photo.
+        levels[1].groups.retain(|g| g.keeper.path != Path::new("b"));
+        c.found(Ok(Found::new(levels)));
+        assert_eq!(c.compare, None);
     }
 }

@@ -52,18 +52,42 @@ pub(super) fn draw(
     });
 }
 
+/// What the compare view does: each with its button and its key.
+const CONTROLS: [(&str, Key, Control); 5] = [
+    ("< Previous", Key::ArrowLeft, Control::Step(-1)),
+    ("Next >", Key::ArrowRight, Control::Step(1)),
+    ("Keep (K)", Key::K, Control::Mark(false)),
+    (
+        "Tick for removal (Delete)",
+        Key::Delete,
+        Control::Mark(true),
+    ),
+    ("Close (Esc)", Key::Escape, Control::Close),
+];
+
+#[derive(Clone, Copy)]
+enum Control {
+    Step(i32),
+    Mark(bool),
+    Close,
+}
+
+impl Control {
+    fn action(self) -> Action {
+        match self {
+            Control::Step(step) => Action::CompareStep(step),
+            Control::Mark(remove) => Action::CompareMark(remove),
+            Control::Close => Action::CloseCompare,
+        }
+    }
+}
+
 /// ←/→, K, Delete and Esc: the compare view has the keys to itself while it is open.
 fn keys(ctx: &egui::Context, actions: &mut Vec<Action>) {
     ctx.input_mut(|i| {
-        for (key, action) in [
-            (Key::ArrowLeft, Action::CompareStep(-1)),
-            (Key::ArrowRight, Action::CompareStep(1)),
-            (Key::K, Action::CompareMark(false)),
-            (Key::Delete, Action::CompareMark(true)),
-            (Key::Escape, Action::CloseCompare),
-        ] {
+        for (_, key, control) in CONTROLS {
             if i.consume_key(Modifiers::NONE, key) {
-                actions.push(action);
+                actions.push(control.action());
             }
         }
     });
@@ -72,23 +96,15 @@ fn keys(ctx: &egui::Context, actions: &mut Vec<Action>) {
 fn buttons(ui: &mut egui::Ui, state: &State, member: &Photo, actions: &mut Vec<Action>) {
     ui.horizontal_centered(|ui| {
         let protected = state.duplicates.rule.protects(&member.path);
-        for (text, action, enabled) in [
-            ("< Previous", Action::CompareStep(-1), true),
-            ("Next >", Action::CompareStep(1), true),
-            ("Keep (K)", Action::CompareMark(false), true),
-            (
-                "Tick for removal (Delete)",
-                Action::CompareMark(true),
-                !protected,
-            ),
-            ("Close (Esc)", Action::CloseCompare, true),
-        ] {
+        for (text, _, control) in CONTROLS {
+            // A photo in a reference folder is never ticked (its key does nothing either).
+            let enabled = !(protected && matches!(control, Control::Mark(true)));
             if ui
                 .add_enabled(enabled, egui::Button::new(text))
                 .on_disabled_hover_text("In a reference folder: never moved")
                 .clicked()
             {
-                actions.push(action);
+                actions.push(control.action());
             }
         }
         ui.label(

@@ -197,20 +197,11 @@ fn keeper_bar(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>) {
         let mut first = originals;
         ui.checkbox(&mut first, "RAW or HEIC before JPEG")
             .on_hover_text("Keep a camera original before a JPEG or other conversion of it");
-        ui.label(RichText::new(tie_breaks(chosen)).weak());
+        ui.label(RichText::new(format!("(in all: {})", state.duplicates.rule.describe())).weak());
         if (chosen, first) != (keep, originals) {
             actions.push(Action::SetKeeperRule(chosen, first));
         }
     });
-}
-
-/// What decides between photos that tie on the chosen preference.
-fn tie_breaks(prefer: Prefer) -> &'static str {
-    match prefer {
-        Prefer::MostPixels => "(ties: the largest file, then the oldest by the camera's date)",
-        Prefer::Largest => "(ties: most pixels, then the oldest by the camera's date)",
-        Prefer::Oldest => "(by the camera's date, else the file's; ties: most pixels)",
-    }
 }
 
 /// The reference folders, whose photos are never moved: each with a button to take it out,

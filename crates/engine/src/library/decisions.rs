@@ -108,29 +108,25 @@ impl Library {
     }
 
     /// The decisions kept for this folder (none if nothing was decided).
-    /// [`Error::Decisions`] when the file cannot be used: it is then set aside (renamed to
-    /// `decisions.damaged.bin`, never overwritten by new decisions), so this says so once and
-    /// deciding goes on afresh.
+    /// [`Error::Decisions`] when the file cannot be used. A damaged one (or not ours) is set
+    /// aside first (`decisions.damaged.bin`, or `decisions.damaged.N.bin` beside an older
+    /// one), so this says so once and deciding goes on afresh; one that cannot be read now, or
+    /// that a newer photo-sim wrote, is left as it is.
     pub fn decisions(&self) -> Result<Decisions> {
         let file = self.decisions_file();
-        let fail = |cause| {
-            let aside = self.dir.join(DAMAGED_FILE);
-            let set_aside = std::fs::rename(&file, &aside).is_ok();
-            Error::Decisions {
-                path: file.clone(),
-                cause,
-                aside: set_aside.then_some(aside),
-            }
-        };
         let stored = match format::load::<Stored>(&file, Kind::Decisions, ANY_MODEL) {
             Ok(loaded) if loaded.meta.version == VERSION => loaded.meta,
             Ok(loaded) => {
-                return Err(fail(LoadError::Version {
+                let cause = LoadError::Version {
                     found: loaded.meta.version,
-                }))
+                };
+                return Err(self.unusable(cause, false));
             }
             Err(LoadError::Missing) => return Ok(Decisions::default()),
-            Err(e) => return Err(fail(e)),
+            Err(e @ (LoadError::Corrupt(_) | LoadError::NotOurs)) => {
+                return Err(self.unusable(e, true))
+            }
+            Err(e) => return Err(self.unusable(e, false)),
         };
         let list = stored
             .list
@@ -146,10 +142,37 @@ impl Library {
         Ok(Decisions::new(list))
     }
 
+    /// The error for a decisions file that cannot be used because of `cause`, after setting
+    /// it aside when `damaged` (under a name no other file has).
+    fn unusable(&self, cause: LoadError, damaged: bool) -> Error {
+        let file = self.decisions_file();
+        let aside = damaged
+            .then(|| {
+                (0..100)
+                    .map(|n| match n {
+                        0 => self.dir.join(DAMAGED_FILE),
+                        n => self.dir.join(format!("decisions.damaged.{n}.bin")),
+                    })
+                    .find(|p| !p.exists())
+            })
+            .flatten()
+            .filter(|aside| std::fs::rename(&file, aside).is_ok());
+        Error::Decisions {
+            path: file,
+            cause,
+            aside,
+        }
+    }
+
     /// Remembers that `photos` (of this folder) are `verdict`: they are never grouped
-    /// together again. Returns every decision now kept.
+    /// together again. Returns every decision now kept. A damaged decisions file is set
+    /// aside, and the decisions start afresh with this one.
     pub fn decide(&self, photos: &[PathBuf], verdict: Verdict) -> Result<Decisions> {
-        let mut list = self.decisions()?.list;
+        let mut list = match self.decisions() {
+            Ok(decisions) => decisions.list,
+            Err(Error::Decisions { aside: Some(_), .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         list.push(Decision {
             verdict,
             photos: photos.to_vec(),

@@ -8,7 +8,7 @@ use super::decisions::Decisions;
 use super::{Library, Photo, Snapshot};
 use crate::error::{Error, Result};
 use crate::index::store::path_from_bytes;
-use crate::query::duplicates::{at_least, group, neighbours, MAX_PAIRS_PER_PHOTO};
+use crate::query::duplicates::{at_least, group_apart, neighbours, MAX_PAIRS_PER_PHOTO};
 use crate::query::shot;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -156,14 +156,21 @@ impl Pairs {
         rule: &KeeperRule,
         apart: &Decisions,
     ) -> Vec<DuplicateGroup> {
-        let lists = self.lists_at(threshold, apart);
+        // The decisions each photo is in: two photos in one are kept apart.
+        let sets: Vec<&[usize]> = self
+            .photos
+            .iter()
+            .map(|p| p.as_ref().map_or(&[][..], |p| apart.sets_of(&p.path)))
+            .collect();
+        let kept_apart = |i: usize, j: usize| sets[i].iter().any(|s| sets[j].contains(s));
+        let lists = self.lists_at(threshold, (!apart.is_empty()).then_some(&kept_apart));
         let photo = |row: usize| {
             self.photos[row]
                 .as_ref()
                 .expect("grouped rows are described")
         };
         let better = |a: usize, b: usize| rule.first(photo(a), photo(b));
-        group(&lists, better)
+        group_apart(&lists, better, kept_apart)
             .into_iter()
             .filter_map(|g| {
                 let keeper = photo(g.keeper).clone();
@@ -179,34 +186,29 @@ impl Pairs {
             .collect()
     }
 
-    /// The pair lists at `threshold`, less the pairs `apart` keeps apart (the lists as they
-    /// are when nothing is taken out).
-    fn lists_at(&self, threshold: f32, apart: &Decisions) -> Cow<'_, [Vec<(u32, f32)>]> {
-        if apart.is_empty() {
-            return if threshold <= self.lowest {
-                Cow::Borrowed(&self.lists)
-            } else {
-                Cow::Owned(at_least(&self.lists, threshold))
-            };
+    /// The pair lists at `threshold`, less the pairs `kept_apart` says (the lists as they are
+    /// when nothing is taken out).
+    fn lists_at(
+        &self,
+        threshold: f32,
+        kept_apart: Option<&dyn Fn(usize, usize) -> bool>,
+    ) -> Cow<'_, [Vec<(u32, f32)>]> {
+        match kept_apart {
+            None if threshold <= self.lowest => Cow::Borrowed(&self.lists),
+            None => Cow::Owned(at_least(&self.lists, threshold)),
+            Some(apart) => Cow::Owned(
+                self.lists
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        l.iter()
+                            .copied()
+                            .filter(|&(j, s)| s >= threshold && !apart(i, j as usize))
+                            .collect()
+                    })
+                    .collect(),
+            ),
         }
-        let sets: Vec<&[usize]> = self
-            .photos
-            .iter()
-            .map(|p| p.as_ref().map_or(&[][..], |p| apart.sets_of(&p.path)))
-            .collect();
-        let together = |i: usize, j: usize| !sets[i].iter().any(|s| sets[j].contains(s));
-        Cow::Owned(
-            self.lists
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    l.iter()
-                        .copied()
-                        .filter(|&(j, s)| s >= threshold && together(i, j as usize))
-                        .collect()
-                })
-                .collect(),
-        )
     }
 }
 
@@ -225,7 +227,9 @@ impl Library {
             .pair_cache
             .0
             .lock()
-            .expect("no panic while pairs are found");
+            // A panic while pairs were found (a decoder reading a header) left none cached:
+            // they are found again.
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((of, pairs)) = &*cache {
             if of.upgrade().is_some_and(|s| Arc::ptr_eq(&s, &snap)) && pairs.lowest <= lowest {
                 return Ok(pairs.clone());

@@ -288,8 +288,14 @@ pub(crate) fn remember_removed(
 ) -> std::io::Result<u64> {
     let kept: std::collections::HashSet<&[u8]> =
         now.entries.iter().map(|e| e.path.as_slice()).collect();
+    // A photo moved within the folder is still indexed under its new path: not removed.
+    let contents: std::collections::HashSet<ContentKey> =
+        now.entries.iter().filter_map(|e| e.content).collect();
     let gone: Vec<usize> = (0..old.entries.len())
-        .filter(|&r| !kept.contains(old.entries[r].path.as_slice()))
+        .filter(|&r| {
+            let e = &old.entries[r];
+            !kept.contains(e.path.as_slice()) && !e.content.is_some_and(|c| contents.contains(&c))
+        })
         .collect();
     if gone.is_empty() {
         return Ok(0);

@@ -82,6 +82,16 @@ fn similarity(lists: &[Vec<(u32, f32)>], a: usize, b: usize) -> Option<f32> {
 /// grouped; the best of them by `better` (the keeper rule) becomes the keeper, and only those
 /// close enough to the keeper stay. Largest groups first.
 pub fn group(lists: &[Vec<(u32, f32)>], better: impl Fn(usize, usize) -> Ordering) -> Vec<Group> {
+    group_apart(lists, better, |_, _| false)
+}
+
+/// [`group`], where two rows that `apart` says must stay apart (the person said they are not
+/// duplicates) never share a group, even through a third photo close to both.
+pub fn group_apart(
+    lists: &[Vec<(u32, f32)>],
+    better: impl Fn(usize, usize) -> Ordering,
+    apart: impl Fn(usize, usize) -> bool,
+) -> Vec<Group> {
     let mut order: Vec<usize> = (0..lists.len()).filter(|&i| !lists[i].is_empty()).collect();
     order.sort_by(|&a, &b| lists[b].len().cmp(&lists[a].len()).then(a.cmp(&b)));
     let mut taken = vec![false; lists.len()];
@@ -116,6 +126,17 @@ pub fn group(lists: &[Vec<(u32, f32)>], better: impl Fn(usize, usize) -> Orderin
                 .collect();
         }
         members.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Most alike first, a member joins unless it is kept apart from one that did.
+        let mut joined: Vec<(usize, f32)> = Vec::with_capacity(members.len());
+        for m in members {
+            if !joined.iter().any(|&(j, _)| apart(j, m.0)) {
+                joined.push(m);
+            }
+        }
+        let members = joined;
+        if members.is_empty() {
+            continue;
+        }
         taken[keeper] = true;
         for &(j, _) in &members {
             taken[j] = true;
@@ -201,5 +222,26 @@ mod tests {
             groups[0].members.iter().map(|m| m.0).collect::<Vec<_>>(),
             [1]
         );
+    }
+
+    #[test]
+    fn rows_kept_apart_never_share_a_group_even_through_a_third() {
+        // Rows 0, 1 and 2 are all alike; 2 is the best keeper; 0 and 1 were said apart.
+        let lists = vec![
+            vec![(1, 0.95), (2, 0.97)],
+            vec![(0, 0.95), (2, 0.96)],
+            vec![(0, 0.97), (1, 0.96)],
+        ];
+        let keeper_first = |a: usize, b: usize| b.cmp(&a);
+        let apart = |a: usize, b: usize| (a.min(b), a.max(b)) == (0, 1);
+        let groups = group_apart(&lists, keeper_first, apart);
+        assert_eq!(
+            groups,
+            vec![Group {
+                keeper: 2,
+                members: vec![(0, 0.97)]
+            }]
+        );
+        assert_eq!(group(&lists, keeper_first)[0].members.len(), 2);
     }
 }
