@@ -79,15 +79,7 @@ fn real_embeddings(model: &Arc<Model>, folder: &Path, tmp: &Path) -> Result<Vec<
 
 /// A unit vector of noise, the same for the same `seed`.
 fn noise(seed: u64, dim: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
-    let mut v: Vec<f32> = (0..dim)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect();
+    let mut v = super::uniform(seed.wrapping_mul(0x9e3779b97f4a7c15) | 1, dim);
     photo_sim_engine::vector::normalize(&mut v);
     v
 }

@@ -620,17 +620,22 @@ fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// `count` pseudo-random values in [-0.5, 0.5), the same for the same `state` (xorshift; a
+/// state of 0 stays 0).
+fn uniform(mut state: u64, count: usize) -> Vec<f32> {
+    (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
 /// Deterministic pseudo-random unit vectors.
 fn synthetic(n: usize, dim: usize) -> Vec<f32> {
-    let mut s = 0x9e3779b97f4a7c15u64;
-    let mut data: Vec<f32> = (0..n * dim)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect();
+    let mut data = uniform(0x9e3779b97f4a7c15, n * dim);
     data.par_chunks_exact_mut(dim)
         .for_each(photo_sim_engine::vector::normalize);
     data
