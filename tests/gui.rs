@@ -70,6 +70,18 @@ fn photo_folder(root: &Path) -> PathBuf {
     photos
 }
 
+/// The in-app picker, while it is open.
+fn picker<'h>(h: &'h Harness<'_, App>) -> Option<&'h photo_sim_app::picker::Picker> {
+    h.state().state().dialogs.picker.as_ref()
+}
+
+/// Has the open picker show `dir` (where a walk there by keys is not what a test checks).
+fn picker_enter(h: &mut Harness<'_, App>, dir: PathBuf) {
+    h.state_mut().apply(photo_sim_app::state::Action::Picker(
+        photo_sim_app::picker::PickerAction::Enter(dir),
+    ));
+}
+
 fn harness(store: Store) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::Vec2::new(1200.0, 800.0))
@@ -731,19 +743,9 @@ fn without_a_desktop_dialog_the_in_app_picker_opens_a_folder() {
     });
     h.get_by_label("Choose a folder of photos");
     // Walk to the photos: up from wherever it starts is not needed, type-free clicks only.
-    let start = h
-        .state()
-        .state()
-        .dialogs
-        .picker
-        .as_ref()
-        .unwrap()
-        .dir
-        .clone();
+    let start = picker(&h).unwrap().dir.clone();
     assert!(start.is_dir(), "{start:?}");
-    h.state_mut().apply(photo_sim_app::state::Action::Picker(
-        photo_sim_app::picker::PickerAction::Enter(tmp.path().to_path_buf()),
-    ));
+    picker_enter(&mut h, tmp.path().to_path_buf());
     h.step();
     h.get_by_label("burst/").click();
     h.step();
@@ -752,7 +754,7 @@ fn without_a_desktop_dialog_the_in_app_picker_opens_a_folder() {
     h.get_by_label("Choose this folder").click();
     h.step();
     run_until(&mut h, "indexing", indexed);
-    assert!(h.state().state().dialogs.picker.is_none());
+    assert!(picker(&h).is_none());
     assert_eq!(
         h.state().state().folder.root.as_deref(),
         Some(photos.canonicalize().unwrap().as_path())
@@ -815,14 +817,7 @@ fn the_in_app_picker_is_used_from_the_keyboard() {
     let store = Store::under(&tmp.path().join("data"));
     let mut h = harness(store);
     h.step();
-    let picker_dir = |h: &Harness<'_, App>| {
-        h.state()
-            .state()
-            .dialogs
-            .picker
-            .as_ref()
-            .map(|p| p.dir.clone())
-    };
+    let picker_dir = |h: &Harness<'_, App>| picker(h).map(|p| p.dir.clone());
     let open_picker = |h: &mut Harness<'_, App>| {
         h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
         h.step();
@@ -853,8 +848,8 @@ fn the_in_app_picker_is_used_from_the_keyboard() {
     h.input_mut().events.push(egui::Event::Text("b".into()));
     h.step();
     h.step();
-    let selected = h.state().state().dialogs.picker.as_ref().unwrap().selected;
-    let p = h.state().state().dialogs.picker.clone().unwrap();
+    let p = picker(&h).unwrap().clone();
+    let selected = p.selected;
     assert_eq!(
         selected.and_then(|i| p.entries().nth(i).cloned()),
         Some(photos.clone()),
@@ -873,20 +868,9 @@ fn the_in_app_picker_is_used_from_the_keyboard() {
 
     // Again: ↓ to the burst folder, Enter into it, Enter on nothing chooses it.
     open_picker(&mut h);
-    h.state_mut().apply(photo_sim_app::state::Action::Picker(
-        photo_sim_app::picker::PickerAction::Enter(tmp.path().to_path_buf()),
-    ));
+    picker_enter(&mut h, tmp.path().to_path_buf());
     h.step();
-    let entries: Vec<_> = h
-        .state()
-        .state()
-        .dialogs
-        .picker
-        .as_ref()
-        .unwrap()
-        .entries()
-        .cloned()
-        .collect();
+    let entries: Vec<_> = picker(&h).unwrap().entries().cloned().collect();
     let at = entries.iter().position(|e| *e == photos).unwrap();
     for _ in 0..=at {
         key(&mut h, egui::Key::ArrowDown);
@@ -903,9 +887,7 @@ fn the_in_app_picker_is_used_from_the_keyboard() {
 
     // The open library is one click away the next time.
     open_picker(&mut h);
-    h.state_mut().apply(photo_sim_app::state::Action::Picker(
-        photo_sim_app::picker::PickerAction::Enter(tmp.path().join("another")),
-    ));
+    picker_enter(&mut h, tmp.path().join("another"));
     h.step();
     h.step();
     h.get_by_role_and_label(egui::accesskit::Role::Button, "burst")
@@ -934,9 +916,7 @@ fn the_in_app_picker_shows_a_folder_s_photos_and_makes_a_new_folder() {
     run_until(&mut h, "the in-app picker", |app| {
         app.state().dialogs.picker.is_some()
     });
-    h.state_mut().apply(photo_sim_app::state::Action::Picker(
-        photo_sim_app::picker::PickerAction::Enter(pics.clone()),
-    ));
+    picker_enter(&mut h, pics.clone());
     for _ in 0..4 {
         h.step();
     }
@@ -951,10 +931,7 @@ fn the_in_app_picker_shows_a_folder_s_photos_and_makes_a_new_folder() {
     // Typed letters are the name, not type-ahead; Enter creates the folder.
     h.get_by_label("New folder").type_text("bkeepers");
     h.step();
-    assert_eq!(
-        h.state().state().dialogs.picker.as_ref().unwrap().selected,
-        None
-    );
+    assert_eq!(picker(&h).unwrap().selected, None);
     h.key_press(egui::Key::Enter);
     h.step();
     h.step();
@@ -964,12 +941,6 @@ fn the_in_app_picker_shows_a_folder_s_photos_and_makes_a_new_folder() {
     h.key_press(egui::Key::Enter);
     h.step();
     h.step();
-    let dir = h
-        .state()
-        .state()
-        .dialogs
-        .picker
-        .as_ref()
-        .map(|p| p.dir.clone());
+    let dir = picker(&h).map(|p| p.dir.clone());
     assert_eq!(dir, Some(pics.join("bkeepers")));
 }

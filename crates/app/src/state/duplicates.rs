@@ -446,19 +446,16 @@ impl Duplicates {
     /// Ticks the compared member for removal (`remove`) or unticks it (keep), then shows the
     /// next one, as culling goes.
     fn compare_mark(&mut self, remove: bool) {
-        let Some((_, photo)) = self.compared() else {
+        let (Some(at), Some((group, photo))) = (self.compare, self.compared()) else {
             return;
         };
+        let last = at.member + 1 == group.members.len();
         let path = photo.path.clone();
         if remove && !self.rule.protects(&path) {
             self.selected.insert(path);
         } else if !remove {
             self.selected.remove(&path);
         }
-        let last = self.compared().is_some_and(|(g, _)| {
-            self.compare
-                .is_some_and(|c| c.member + 1 >= g.members.len())
-        });
         if !last {
             self.compare_step(1);
         }
