@@ -448,6 +448,16 @@ fn index_with_progress(
         Event::Skipped(_) => {}
         Event::Notice(n) => bar.suspend(|| eprintln!("note: {n}")),
         Event::Saved { .. } => {}
+        Event::Compacting { done: 0, total } => {
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} [ETA {eta}]")
+                    .expect("static template"),
+            );
+            bar.set_length(total as u64);
+            bar.set_position(0);
+            bar.set_message("coded for fast search");
+        }
+        Event::Compacting { done, .. } => bar.set_position(done as u64),
         Event::BuildingGraph { points } => {
             bar.set_style(spinner());
             bar.set_message(format!(

@@ -26,8 +26,10 @@ const COPY_EVERY: usize = 100;
 /// Queries timed (each a library photo, lightly changed).
 const QUERIES: usize = 20;
 
-/// Simulates an `n`-photo library seeded by `folder`'s photos, and measures it.
-pub fn run(model: &Arc<Model>, folder: &Path, n: usize) -> Result<Value> {
+/// Simulates an `n`-photo library seeded by `folder`'s photos through the real index code,
+/// and measures it (its duplicates too, unless `duplicates` is false: at a million photos the
+/// exact grouping takes most of an hour).
+pub fn run(model: &Arc<Model>, folder: &Path, n: usize, duplicates: bool) -> Result<Value> {
     let tmp = TempDir::new()?;
     let seeds = real_embeddings(model, folder, &tmp.0)?;
     let dim = model.dim;
@@ -37,7 +39,13 @@ pub fn run(model: &Arc<Model>, folder: &Path, n: usize) -> Result<Value> {
     std::fs::create_dir_all(&root)?;
     let root = root.canonicalize()?;
     let store = Store::under(&tmp.0.join("data"));
-    let written = write_index(&store, &root, model, data, dim)?;
+    let vectors_bytes = write_index(&store, &root, model, data, dim)?;
+    let (codes_bytes, codes_s) = time(|| -> Result<u64> {
+        let library = Library::open(&root, &store, model.clone())?;
+        Ok(library.make_speedups(&CancelToken::new(), None)?)
+    });
+    let codes_bytes = codes_bytes?;
+    eprintln!("coded in {codes_s:.1} s");
 
     let (library, open_s) = time(|| Library::open(&root, &store, model.clone()));
     let library = library?;
@@ -45,20 +53,33 @@ pub fn run(model: &Arc<Model>, folder: &Path, n: usize) -> Result<Value> {
     eprintln!("opened in {open_s:.2} s, {rss_after_open_mb:.0} MiB resident");
     let (query_ms, recall_at_10) = measure_queries(&library, &seeds, dim);
     eprintln!("query {query_ms:.1} ms, recall@10 {recall_at_10:.3}");
-    let (duplicates_s, duplicate_pair_recall) = measure_duplicates(&library, n)?;
-    eprintln!("duplicates {duplicates_s:.1} s, planted pairs found {duplicate_pair_recall:.3}");
+    let (duplicates_s, duplicate_pair_recall) = if duplicates {
+        let (s, recall) = measure_duplicates(&library, n)?;
+        eprintln!("duplicates {s:.1} s, planted pairs found {recall:.3}");
+        (Some(s), Some(recall))
+    } else {
+        (None, None)
+    };
     Ok(json!({
         "photos": n,
         "seeds": seeds.len(),
         "open_s": open_s,
         "query_ms": query_ms,
-        "search": if library.uses_graph() { "hnsw graph" } else { "exact scan" },
+        "search": if library.uses_graph() {
+            "hnsw graph"
+        } else if library.uses_codes() {
+            "compact codes"
+        } else {
+            "exact scan"
+        },
+        "codes_s": codes_s,
         "recall_at_10": recall_at_10,
         "duplicates_s": duplicates_s,
         "duplicate_pair_recall": duplicate_pair_recall,
         "rss_after_open_mb": rss_after_open_mb,
         "peak_rss_mb": peak_rss_mb(),
-        "index_bytes_per_photo": written as f64 / n as f64,
+        "index_bytes_per_photo": codes_bytes as f64 / n as f64,
+        "full_vector_bytes_per_photo": vectors_bytes as f64 / n as f64,
     }))
 }
 
@@ -79,7 +100,7 @@ fn real_embeddings(model: &Arc<Model>, folder: &Path, tmp: &Path) -> Result<Vec<
 
 /// A unit vector of noise, the same for the same `seed`.
 fn noise(seed: u64, dim: usize) -> Vec<f32> {
-    let mut v = super::uniform(seed.wrapping_mul(0x9e3779b97f4a7c15) | 1, dim);
+    let mut v = photo_sim_engine::vector::uniform(seed.wrapping_mul(0x9e3779b97f4a7c15) | 1, dim);
     photo_sim_engine::vector::normalize(&mut v);
     v
 }

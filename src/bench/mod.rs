@@ -8,6 +8,7 @@
 
 mod categories;
 mod library_size;
+mod projection;
 mod retrieval;
 
 use anyhow::{bail, Context, Result};
@@ -57,6 +58,14 @@ pub struct BenchArgs {
     /// instead of everything else (see `bench/library_size.rs`).
     #[arg(long)]
     pub library_size: Option<usize>,
+    /// With --library-size: leave out the duplicates grouping.
+    #[arg(long)]
+    pub no_duplicates: bool,
+    /// Learn the subspace of the compact codes from the folder's photos and write it to this
+    /// file, instead of everything else (see `bench/projection.rs`; the built-in one is
+    /// `models/efficientnet_lite0.rmac-pca256.bin`).
+    #[arg(long)]
+    pub learn_projection: Option<PathBuf>,
     /// How many photos of the folder the quality benchmark uses.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -91,7 +100,12 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
         return Ok(());
     }
     if let Some(n) = args.library_size {
-        let report = library_size::run(&model, &args.folder, n)?;
+        let report = library_size::run(&model, &args.folder, n, !args.no_duplicates)?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if let Some(out) = &args.learn_projection {
+        let report = projection::run(&model, &args.folder, out)?;
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
@@ -620,22 +634,9 @@ fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// `count` pseudo-random values in [-0.5, 0.5), the same for the same `state` (xorshift; a
-/// state of 0 stays 0).
-fn uniform(mut state: u64, count: usize) -> Vec<f32> {
-    (0..count)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
-}
-
 /// Deterministic pseudo-random unit vectors.
 fn synthetic(n: usize, dim: usize) -> Vec<f32> {
-    let mut data = uniform(0x9e3779b97f4a7c15, n * dim);
+    let mut data = photo_sim_engine::vector::uniform(0x9e3779b97f4a7c15, n * dim);
     data.par_chunks_exact_mut(dim)
         .for_each(photo_sim_engine::vector::normalize);
     data

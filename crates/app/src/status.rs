@@ -31,6 +31,9 @@ pub fn indexing_words(indexing: &Indexing) -> Option<String> {
             }
             text
         }
+        Indexing::Compacting { done, total } => {
+            format!("Preparing fast search: {done}/{total} photos coded")
+        }
         Indexing::BuildingGraph { points } => {
             format!("Building the nearest-neighbour graph of {points} photos…")
         }
@@ -38,11 +41,14 @@ pub fn indexing_words(indexing: &Indexing) -> Option<String> {
     })
 }
 
-/// How far embedding has come, 0 to 1, while a progress bar shows it.
+/// How far embedding (or coding) has come, 0 to 1, while a progress bar shows it.
 pub fn embedding_fraction(indexing: &Indexing) -> Option<f32> {
     match indexing {
-        Indexing::Embedding { to_embed: 0, .. } => Some(1.0),
+        Indexing::Embedding { to_embed: 0, .. } | Indexing::Compacting { total: 0, .. } => {
+            Some(1.0)
+        }
         Indexing::Embedding { done, to_embed, .. } => Some(*done as f32 / *to_embed as f32),
+        Indexing::Compacting { done, total } => Some(*done as f32 / *total as f32),
         _ => None,
     }
 }
@@ -111,6 +117,15 @@ mod tests {
         assert_eq!(embedding_fraction(&starting), Some(1.0));
         assert_eq!(indexing_words(&Indexing::Idle), None);
         assert_eq!(embedding_fraction(&Indexing::Scanning { found: 3 }), None);
+        let coding = Indexing::Compacting {
+            done: 30_000,
+            total: 120_000,
+        };
+        assert_eq!(embedding_fraction(&coding), Some(0.25));
+        assert_eq!(
+            indexing_words(&coding).as_deref(),
+            Some("Preparing fast search: 30000/120000 photos coded")
+        );
         assert_eq!(
             indexing_words(&Indexing::Scanning { found: 3 }).unwrap(),
             "Scanning: 3 images found"

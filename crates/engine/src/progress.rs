@@ -78,6 +78,14 @@ pub enum Event {
         /// Photos in the saved index.
         indexed: usize,
     },
+    /// The compact codes of a large collection are being made (see
+    /// [`crate::query::compact`]); queries take the exact scan until they are done.
+    Compacting {
+        /// Photos coded so far.
+        done: usize,
+        /// Photos to code.
+        total: usize,
+    },
     /// The approximate-nearest-neighbour graph is being built for a large collection.
     BuildingGraph {
         /// Vectors going into the graph.

@@ -28,6 +28,27 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
+/// `count` pseudo-random values in [-0.5, 0.5), the same for the same `state` (xorshift; a
+/// state of 0 stays 0): for starting points and simulated libraries that are the same on
+/// every run.
+pub fn uniform(mut state: u64, count: usize) -> Vec<f32> {
+    (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+/// `n` pseudo-random unit vectors of `dim` numbers, row after row, the same for the same `seed`.
+pub fn uniform_units(seed: u64, n: usize, dim: usize) -> Vec<f32> {
+    let mut data = uniform(seed | 1, n * dim);
+    data.chunks_exact_mut(dim.max(1)).for_each(normalize);
+    data
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{fixture, fixture_image, names, save_jpeg, synthetic, variant, Sandbox};
-use photo_sim_engine::{run_update, CancelToken, Event, Library, UpdateOptions};
+use photo_sim_engine::{run_update, CancelToken, Event, Library, Match, UpdateOptions};
 use std::fs;
 use std::path::Path;
 
@@ -410,6 +410,86 @@ fn the_graph_agrees_with_the_exact_scan_on_real_embeddings() {
         .unwrap()
         .with_graph_threshold(100);
     assert!(reopened.uses_graph());
+}
+
+/// `lib`'s answers to each of its photos, by the codes or graph it uses and by the exact scan.
+fn answers_and_exact(lib: &Library) -> Vec<(Vec<Match>, Vec<Match>)> {
+    lib.vectors()
+        .iter()
+        .map(|(_, v)| (lib.search_vector(v, 10), lib.search_vector_exact(v, 10)))
+        .collect()
+}
+
+#[test]
+fn compact_codes_are_made_for_a_large_library_searched_and_kept_across_a_restart() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 24);
+    let open = || {
+        Library::open(&sb.photos(), &sb.store(), common::model())
+            .unwrap()
+            .with_compact_threshold(10)
+    };
+    let lib = open();
+    let mut coded = Vec::new();
+    let summary = run_update(&lib, &UpdateOptions::default(), &CancelToken::new(), |e| {
+        if let Event::Compacting { done, total } = e {
+            coded.push((done, total));
+        }
+    })
+    .unwrap();
+    assert_eq!(summary.indexed, 32);
+    assert_eq!(coded.first(), Some(&(0, 32)), "the coding is announced");
+    assert_eq!(
+        coded.last(),
+        Some(&(32, 32)),
+        "and its progress told to the end"
+    );
+    assert!(lib.uses_codes());
+    for (got, exact) in answers_and_exact(&lib) {
+        assert_eq!(got, exact);
+    }
+    let codes = lib.index_dir().join("codes.bin");
+    let made = fs::metadata(&codes).unwrap().modified().unwrap();
+
+    // After a restart the saved codes are used, and an update that changes nothing keeps them.
+    let reopened = open();
+    assert!(reopened.uses_codes());
+    let mut coded_again = false;
+    run_update(
+        &reopened,
+        &UpdateOptions::default(),
+        &CancelToken::new(),
+        |e| {
+            coded_again |= matches!(e, Event::Compacting { .. });
+        },
+    )
+    .unwrap();
+    assert!(!coded_again);
+    assert_eq!(fs::metadata(&codes).unwrap().modified().unwrap(), made);
+
+    // Damaged codes are reported and not used (the exact scan answers), and made again.
+    let mut bytes = fs::read(&codes).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    fs::write(&codes, bytes).unwrap();
+    let damaged = open();
+    assert!(!damaged.uses_codes());
+    assert!(
+        damaged
+            .notices()
+            .iter()
+            .any(|n| n.starts_with("Compact codes not used")),
+        "{:?}",
+        damaged.notices()
+    );
+    for (got, exact) in answers_and_exact(&damaged) {
+        assert_eq!(got, exact);
+    }
+    damaged
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert!(damaged.uses_codes());
+    assert!(open().uses_codes());
 }
 
 #[test]

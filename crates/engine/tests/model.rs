@@ -105,3 +105,31 @@ fn rust_preprocessing_is_close_to_the_reference_pipeline() {
         "cosine to the reference preprocessing: {cosine}"
     );
 }
+
+#[test]
+fn the_built_in_model_ships_the_projection_of_its_compact_codes() {
+    use photo_sim_engine::query::projection::Projection;
+    let model = common::model();
+    let projection = Projection::for_model(&model).expect("a projection for the built-in model");
+    assert_eq!((projection.dim_in, projection.dim_out), (1280, 256));
+    // Photos it was not learned on (the test fixtures) keep most of their length in it.
+    let mut session = model.session().unwrap();
+    let descriptors: Vec<f32> = ["cat.jpg", "coffee.jpg"]
+        .iter()
+        .flat_map(|name| {
+            let input = photo_sim_engine::embed::model_input(&common::fixture(name)).unwrap();
+            session.embed(&input).unwrap()
+        })
+        .collect();
+    let kept = projection.kept(&descriptors);
+    assert!(kept > 0.6, "kept {kept}");
+    // A model with another descriptor has none: its codes are full length.
+    let options = photo_sim_engine::embed::Options {
+        descriptor: photo_sim_engine::embed::Descriptor::Gap,
+        ..Default::default()
+    };
+    let gap =
+        photo_sim_engine::Model::from_bytes_with(photo_sim_engine::embed::DEFAULT_MODEL, &options)
+            .unwrap();
+    assert!(Projection::for_model(&gap).is_none());
+}

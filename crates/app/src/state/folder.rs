@@ -26,6 +26,11 @@ pub enum Indexing {
         images_per_sec: f64,
         eta: Option<Duration>,
     },
+    /// Making the compact codes of a large library (fast search afterwards).
+    Compacting {
+        done: usize,
+        total: usize,
+    },
     BuildingGraph {
         points: usize,
     },
@@ -168,6 +173,9 @@ impl Folder {
                 self.skipped.push(s);
             }
             Event::Notice(n) => self.notices.push(n),
+            Event::Compacting { done, total } if !cancelling => {
+                self.indexing = Indexing::Compacting { done, total }
+            }
             Event::BuildingGraph { points } if !cancelling => {
                 self.indexing = Indexing::BuildingGraph { points }
             }

@@ -43,7 +43,7 @@ pub(super) fn status(ui: &mut egui::Ui, state: &State, actions: &mut Vec<Action>
         }
         if matches!(
             state.folder.indexing,
-            Indexing::Scanning { .. } | Indexing::Embedding { .. }
+            Indexing::Scanning { .. } | Indexing::Embedding { .. } | Indexing::Compacting { .. }
         ) && ui
             .button("Cancel")
             .on_hover_text("Stop indexing; what is done is kept")

@@ -293,6 +293,8 @@ pub enum Kind {
     Journal,
     /// The person's decisions about duplicate groups ([`crate::library::Decisions`]).
     Decisions,
+    /// The compact codes of a large folder ([`crate::query::compact::Codes`]).
+    Codes,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -10,6 +10,7 @@ mod duplicates;
 mod mounts;
 mod moves;
 mod reload;
+mod speedups;
 mod update;
 
 pub use browse::{browse, Request, Scope, Tile};
@@ -26,7 +27,9 @@ use crate::index::journal;
 use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{path_bytes, path_from_bytes, Store};
 use crate::progress::Skipped;
+use crate::query::compact::Codes;
 use crate::query::nearest::{self, Graph};
+use crate::query::projection::Projection;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +40,8 @@ use std::time::Duration;
 pub(crate) const VECTORS_FILE: &str = "vectors.bin";
 /// The HNSW graph file in an index folder (large collections only).
 pub(crate) const GRAPH_FILE: &str = "graph.bin";
+/// The compact codes file in an index folder (large collections only).
+pub(crate) const CODES_FILE: &str = "codes.bin";
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,24 +131,48 @@ pub enum IndexStatus {
 
 /// The state queries read: replaced as a whole, never edited in place.
 pub(crate) struct Snapshot {
-    pub(crate) vectors: Vectors,
+    pub(crate) vectors: Arc<Vectors>,
+    pub(crate) speedups: Speedups,
+    rows: Arc<HashMap<Vec<u8>, usize>>,
+}
+
+/// What makes a search of a large library fast, each made from one generation of its vectors.
+#[derive(Clone, Default)]
+pub(crate) struct Speedups {
     pub(crate) graph: Option<Arc<Graph>>,
-    rows: HashMap<Vec<u8>, usize>,
+    pub(crate) codes: Option<Arc<Codes>>,
 }
 
 impl Snapshot {
-    pub(crate) fn new(vectors: Vectors, graph: Option<Arc<Graph>>) -> Self {
+    /// The state of `vectors`, with the `speedups` made from them (others are dropped).
+    pub(crate) fn new(vectors: Vectors, speedups: Speedups) -> Self {
         let rows = vectors
             .entries
             .iter()
             .enumerate()
             .map(|(i, e)| (e.path.clone(), i))
             .collect();
-        let graph =
-            graph.filter(|g| g.generation == vectors.generation && g.len() == vectors.len());
+        Self::of(Arc::new(vectors), Arc::new(rows), speedups)
+    }
+
+    /// This state of the index with other `speedups` (those not made from it are dropped).
+    pub(crate) fn with(&self, speedups: Speedups) -> Self {
+        Self::of(self.vectors.clone(), self.rows.clone(), speedups)
+    }
+
+    fn of(vectors: Arc<Vectors>, rows: Arc<HashMap<Vec<u8>, usize>>, speedups: Speedups) -> Self {
+        let (generation, n) = (vectors.generation, vectors.len());
+        let speedups = Speedups {
+            graph: speedups
+                .graph
+                .filter(|g| g.generation == generation && g.len() == n),
+            codes: speedups
+                .codes
+                .filter(|c| c.generation == generation && c.len() == n),
+        };
         Self {
             vectors,
-            graph,
+            speedups,
             rows,
         }
     }
@@ -151,7 +180,7 @@ impl Snapshot {
 
 /// Identity of the index files as last read or written by this process, so an update can tell
 /// that another process saved a newer index meanwhile.
-pub(crate) type Stamp = [Option<(u64, u64, i128)>; 2];
+pub(crate) type Stamp = [Option<(u64, u64, i128)>; 3];
 
 pub(crate) fn stamp(dir: &Path) -> Stamp {
     let of = |name: &str| {
@@ -159,13 +188,14 @@ pub(crate) fn stamp(dir: &Path) -> Stamp {
         use std::os::unix::fs::MetadataExt;
         Some((meta.ino(), meta.len(), Fingerprint::of(&meta).mtime_ns))
     };
-    [of(VECTORS_FILE), of(journal::FILE)]
+    [of(VECTORS_FILE), of(journal::FILE), of(CODES_FILE)]
 }
 
 /// Settings of a library that tests change.
 #[derive(Clone, Debug)]
 pub(crate) struct Tuning {
     pub graph_threshold: usize,
+    pub compact_threshold: usize,
     /// The first checkpoint comes soon, so a new folder is searchable early; later ones at a
     /// steadier pace.
     pub first_checkpoint: Duration,
@@ -183,6 +213,7 @@ impl Default for Tuning {
             .map(Duration::from_millis);
         Self {
             graph_threshold: nearest::GRAPH_THRESHOLD,
+            compact_threshold: nearest::COMPACT_THRESHOLD,
             first_checkpoint: from_env.unwrap_or(Duration::from_secs(3)),
             checkpoint_every: from_env.unwrap_or(Duration::from_secs(10)),
         }
@@ -196,6 +227,8 @@ pub struct Library {
     pub(crate) root: PathBuf,
     pub(crate) dir: PathBuf,
     pub(crate) model: Arc<Model>,
+    /// The subspace of the compact codes ([`Projection::for_model`]); `None`: full-length codes.
+    pub(crate) projection: Option<Arc<Projection>>,
     snapshot: RwLock<Arc<Snapshot>>,
     /// One update at a time in this process (the index lock keeps other processes out).
     pub(crate) updating: Mutex<Option<Stamp>>,
@@ -209,15 +242,21 @@ pub struct Library {
 /// An index as read from disk, with what the person should hear about it.
 pub(crate) struct OnDisk {
     pub vectors: Vectors,
-    pub graph: Option<Arc<Graph>>,
+    pub speedups: Speedups,
     pub status: IndexStatus,
     pub notices: Vec<String>,
     pub stamp: Stamp,
 }
 
-/// Reads the index in `dir`: the vectors file, the checkpoints logged after it, and the graph.
-/// Anything unusable is reported in the notices and the index starts afresh from what remains.
-pub(crate) fn read_index(dir: &Path, root: &Path, model: &Model) -> OnDisk {
+/// Reads the index in `dir`: the vectors file, the checkpoints logged after it, the graph and
+/// the compact codes (in the subspace of `projection`). Anything unusable is reported in the
+/// notices and the index starts afresh from what remains.
+pub(crate) fn read_index(
+    dir: &Path,
+    root: &Path,
+    model: &Model,
+    projection: Option<&Projection>,
+) -> OnDisk {
     let stamp = stamp(dir);
     let file = dir.join(VECTORS_FILE);
     let mut notices = Vec::new();
@@ -279,9 +318,19 @@ pub(crate) fn read_index(dir: &Path, root: &Path, model: &Model) -> OnDisk {
             None
         }
     };
+    let codes = match format::load::<Codes>(&dir.join(CODES_FILE), Kind::Codes, model.id) {
+        Ok(c) if c.meta.fits(vectors.len(), projection, model.dim) => Some(Arc::new(c.meta)),
+        Ok(_) | Err(LoadError::Missing) => None,
+        Err(err) => {
+            notices.push(format!(
+                "Compact codes not used ({err}); they will be made again."
+            ));
+            None
+        }
+    };
     OnDisk {
         vectors,
-        graph,
+        speedups: Speedups { graph, codes },
         status,
         notices,
         stamp,
@@ -317,12 +366,14 @@ impl Library {
                 crate::index::store::remove_temp_files(&dir);
             }
         }
-        let disk = read_index(&dir, &root, &model);
+        let projection = Projection::for_model(&model).map(Arc::new);
+        let disk = read_index(&dir, &root, &model, projection.as_deref());
         Ok(Self {
             root,
             dir,
             model,
-            snapshot: RwLock::new(Arc::new(Snapshot::new(disk.vectors, disk.graph))),
+            projection,
+            snapshot: RwLock::new(Arc::new(Snapshot::new(disk.vectors, disk.speedups))),
             updating: Mutex::new(Some(disk.stamp)),
             tuning: Tuning::default(),
             status: disk.status,
@@ -374,10 +425,25 @@ impl Library {
         self.len() == 0
     }
 
+    /// Changes the size from which compact codes are made and searched (tests use a small one).
+    pub fn with_compact_threshold(mut self, threshold: usize) -> Self {
+        self.tuning.compact_threshold = threshold;
+        self
+    }
+
     /// True when queries use the HNSW graph rather than the exact scan.
     pub fn uses_graph(&self) -> bool {
         let snap = self.current();
-        snap.graph.is_some() && snap.vectors.len() >= self.tuning.graph_threshold
+        snap.speedups.graph.is_some() && snap.vectors.len() >= self.tuning.graph_threshold
+    }
+
+    /// True when queries take their candidates from the compact codes (and the graph is not
+    /// used).
+    pub fn uses_codes(&self) -> bool {
+        let snap = self.current();
+        snap.speedups.codes.is_some()
+            && snap.vectors.len() >= self.tuning.compact_threshold
+            && !self.uses_graph()
     }
 
     /// Files the index could not take, with the reason, as of the last update.
@@ -520,19 +586,26 @@ impl Library {
     }
 
     /// The `k` rows nearest to a photo seen several ways: from the graph when there is one and it can
-    /// answer that many, else by the exact scan.
+    /// answer that many, else from the compact codes' candidates when there are codes, else by
+    /// the exact scan.
     fn nearest_rows(&self, snap: &Snapshot, queries: &[&[f32]], k: usize) -> Vec<(usize, f32)> {
         let v = &snap.vectors;
         let (dim, turns) = (v.dim as usize, self.turns());
         let exact = || nearest::exact_turned(&v.data, dim, queries, &turns, k);
-        match &snap.graph {
+        let n = v.len();
+        match &snap.speedups {
             // A graph whose links were tampered with could index out of bounds: the exact
             // scan is always right, only slower.
-            Some(g) if v.len() >= self.tuning.graph_threshold && k <= nearest::EF_SEARCH => {
+            Speedups { graph: Some(g), .. }
+                if n >= self.tuning.graph_threshold && k <= nearest::EF_SEARCH =>
+            {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     g.search_turned(&v.data, dim, queries, &turns, k)
                 }))
                 .unwrap_or_else(|_| exact())
+            }
+            Speedups { codes: Some(c), .. } if n >= self.tuning.compact_threshold => {
+                c.nearest(self.projection.as_deref(), &v.data, queries, &turns, k)
             }
             _ => exact(),
         }

@@ -17,8 +17,13 @@ impl Library {
         if *known == Some(stamp(&self.dir)) {
             return None;
         }
-        let disk = read_index(&self.dir, &self.root, &self.model);
-        self.publish(Snapshot::new(disk.vectors, disk.graph));
+        let disk = read_index(
+            &self.dir,
+            &self.root,
+            &self.model,
+            self.projection.as_deref(),
+        );
+        self.publish(Snapshot::new(disk.vectors, disk.speedups));
         *known = Some(disk.stamp);
         Some(self.len())
     }

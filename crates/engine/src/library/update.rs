@@ -1,6 +1,6 @@
 //! Bringing a folder's index up to date, one stage after the other: take the index lock, catch
 //! up with what another process saved, scan, plan, embed (saving checkpoints as it goes), save,
-//! and build the graph for large folders. Each stage returns its result or an error; nothing
+//! and make the compact codes and graph of large folders (`speedups.rs`). Each stage returns its result or an error; nothing
 //! is dropped from the index unless the scan says it is gone.
 //!
 //! [`run_update`] is the one road every caller takes: it runs an update on its own thread and
@@ -11,16 +11,15 @@ use crate::embed::preprocess;
 use crate::embed::Session;
 use crate::error::{Error, Result};
 use crate::index::content_key::{self, ContentKey};
-use crate::index::format::{self, Kind, Vectors};
+use crate::index::format::{self, Vectors};
 use crate::index::journal::{self, Journal};
 use crate::index::lock::IndexLock;
 use crate::index::plan::{Done, Failure, Origin, Plan};
 use crate::index::{scan, store};
 use crate::library::mounts::Unmounted;
 use crate::library::moves::{self, Known};
-use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Stamp, GRAPH_FILE};
+use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Speedups, Stamp};
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
-use crate::query::nearest::Graph;
 use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
@@ -158,7 +157,8 @@ impl Run<'_> {
         let vectors = self.save(&plan, &old, &work, known)?;
         self.retire_adopted_indexes(&vectors);
         if !self.cancel.is_cancelled() {
-            self.build_graph(&vectors)?;
+            self.bytes_written += lib.make_speedups_of(&vectors, self.cancel, self.progress)?;
+            *known = Some(stamp(&lib.dir));
         }
         Ok(self.summary(&plan, &work, vectors.len()))
     }
@@ -179,7 +179,7 @@ impl Run<'_> {
         if *known == Some(now) {
             return;
         }
-        let disk = read_index(&lib.dir, &lib.root, &lib.model);
+        let disk = read_index(&lib.dir, &lib.root, &lib.model, lib.projection.as_deref());
         if known.is_some() && disk.status == IndexStatus::Loaded {
             self.notice(
                 "The index was updated by another photo-sim process; continuing from its version."
@@ -189,7 +189,7 @@ impl Run<'_> {
         if known.is_some() {
             disk.notices.into_iter().for_each(|n| self.notice(n));
         }
-        lib.publish(Snapshot::new(disk.vectors, disk.graph));
+        lib.publish(Snapshot::new(disk.vectors, disk.speedups));
         *known = Some(disk.stamp);
         // Queries see another index now, even if this run changes nothing.
         emit(self.progress, Event::Saved { indexed: lib.len() });
@@ -456,7 +456,7 @@ impl Run<'_> {
         }
         let merged = plan.merge(old, &work.done);
         let indexed = merged.len();
-        lib.publish(Snapshot::new(merged, None));
+        lib.publish(Snapshot::new(merged, Speedups::default()));
         emit(self.progress, Event::Saved { indexed });
         Ok(())
     }
@@ -468,7 +468,7 @@ impl Run<'_> {
         old: &Snapshot,
         work: &Work,
         known: &mut Option<Stamp>,
-    ) -> Result<Vectors> {
+    ) -> Result<Arc<Vectors>> {
         let lib = self.lib;
         let processed = work.done.iter().any(Option::is_some);
         let file = lib.dir.join(crate::library::VECTORS_FILE);
@@ -496,7 +496,9 @@ impl Run<'_> {
             Err(e) => return Err(Error::store("remove the checkpoint log", &log)(e)),
         }
         *known = Some(stamp(&lib.dir));
-        lib.publish(Snapshot::new(vectors.clone(), None));
+        let saved = Snapshot::new(vectors, Speedups::default());
+        let vectors = saved.vectors.clone();
+        lib.publish(saved);
         Ok(vectors)
     }
 
@@ -520,43 +522,6 @@ impl Run<'_> {
                 folder.display()
             ));
         }
-    }
-
-    /// Builds (and saves) the nearest-neighbour graph when the folder is large enough to need
-    /// one and the saved graph is not of this content.
-    fn build_graph(&mut self, vectors: &Vectors) -> Result<()> {
-        let lib = self.lib;
-        if vectors.len() < lib.tuning.graph_threshold {
-            return Ok(());
-        }
-        if lib
-            .current()
-            .graph
-            .as_ref()
-            .is_some_and(|g| g.generation == vectors.generation)
-        {
-            return Ok(());
-        }
-        emit(
-            self.progress,
-            Event::BuildingGraph {
-                points: vectors.len(),
-            },
-        );
-        let g = Graph::build(&vectors.data, vectors.dim as usize, vectors.generation);
-        let file = lib.dir.join(GRAPH_FILE);
-        self.bytes_written += format::save(
-            &file,
-            Kind::Graph,
-            lib.model.id,
-            vectors.generation,
-            0,
-            &g,
-            &[],
-        )
-        .map_err(Error::store("save the graph in", &file))?;
-        lib.publish(Snapshot::new(vectors.clone(), Some(Arc::new(g))));
-        Ok(())
     }
 
     fn summary(self, plan: &Plan, work: &Work, indexed: usize) -> Summary {

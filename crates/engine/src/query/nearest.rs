@@ -5,9 +5,13 @@ use crate::vector::dot;
 use instant_distance::{Builder, Hnsw, Point, Search};
 use serde::{Deserialize, Serialize};
 
-/// From this many images on, a graph is built and used for queries. Below it the exact scan
-/// is both exact and fast (see the `bench` command's scan and graph figures).
-pub const GRAPH_THRESHOLD: usize = 50_000;
+/// From this many images on, compact codes are made and a query takes its candidates from
+/// them ([`crate::query::compact`]). Below it the exact scan of the full vectors is both
+/// exact and fast (see `photo-sim bench --library-size`).
+pub const COMPACT_THRESHOLD: usize = 50_000;
+/// From this many images on, a graph is built and used for queries: beyond what a scan of the
+/// compact codes answers in 50 ms (see `photo-sim bench --library-size`).
+pub const GRAPH_THRESHOLD: usize = 2_000_000;
 
 /// The `k` rows of `data` (each `dim` long) most similar to `query`, best first, as
 /// (row, cosine similarity). Ties keep the lower row first, so results are deterministic.
