@@ -74,7 +74,10 @@ fn a_simulated_library_reports_opening_queries_duplicates_memory_and_size() {
         cli(&sb)
             .arg("bench")
             .arg(sb.photos())
-            .args(["--library-size", "2000"]),
+            .args(["--library-size", "2000"])
+            // Searched through compact codes and a mapped vectors file, as a large one is.
+            .env(photo_sim_engine::library::COMPACT_ENV, "1000")
+            .env(photo_sim_engine::index::format::MAP_FROM_ENV, "0"),
         600,
     );
     let (stdout, stderr) = texts(&out);
@@ -96,10 +99,14 @@ fn a_simulated_library_reports_opening_queries_duplicates_memory_and_size() {
     ] {
         assert!(figure(key) > 0.0, "{key}: {report}");
     }
-    // 2,000 photos are searched exactly, and every planted copy is far above "same photo".
+    // The codes' candidates are all 2,000 photos: the exact answer; and every planted copy is
+    // far above "same photo".
+    assert_eq!(report["search"], "compact codes", "{report}");
     assert_eq!(figure("recall_at_10"), 1.0, "{report}");
     assert_eq!(figure("duplicate_pair_recall"), 1.0, "{report}");
-    // A 1280-float vector and its entry.
+    // A code of 256 bytes and its scale; a 1280-float vector and its entry.
     let bytes = figure("index_bytes_per_photo");
+    assert!((260.0..261.0).contains(&bytes), "{bytes}");
+    let bytes = figure("full_vector_bytes_per_photo");
     assert!((5120.0..6000.0).contains(&bytes), "{bytes}");
 }

@@ -266,3 +266,90 @@ fn duplicates_chooses_keepers_by_the_rule_given_and_says_which() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `photo-sim` with every index mapped rather than read, however small.
+fn photo_sim_mapping(sb: &Sandbox) -> Command {
+    let mut cmd = photo_sim(sb);
+    cmd.env(photo_sim_engine::index::format::MAP_FROM_ENV, "0");
+    cmd
+}
+
+/// The paths and similarities `search --json` prints for `query`.
+fn search_json(mut cmd: Command, query: &Path) -> Vec<(String, f64)> {
+    let out = cmd
+        .args(["search", "--json", "-k", "5", "--no-rotations"])
+        .arg(query)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::texts(&out).1);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = r["similarity"].as_f64().unwrap();
+            (r["path"].as_str().unwrap().to_string(), s)
+        })
+        .collect()
+}
+
+#[test]
+fn a_mapped_index_answers_as_a_read_one_and_its_damage_is_found_before_an_update() {
+    use photo_sim_engine::index::format::BLOCK_ROWS;
+    let sb = Sandbox::new();
+    let p = sb.photos();
+    common::small_photos(&p, BLOCK_ROWS as u64 + 6);
+    index(&sb, &p);
+    let query = p.join("0003.jpg");
+    let read = search_json(photo_sim(&sb), &query);
+    assert_eq!(search_json(photo_sim_mapping(&sb), &query), read);
+
+    // A byte of the last photo's vector: opening a mapped index does not read the vectors,
+    // so the search still answers; the update checks them first and embeds the lost block.
+    let file = std::fs::read_dir(sb.dir.path().join("data"))
+        .unwrap()
+        .flat_map(|d| walk(&d.unwrap().path()))
+        .find(|f| f.ends_with("vectors.bin"))
+        .expect("an index file");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() - 1280 * 4 / 2;
+    bytes[at] ^= 0x10;
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(search_json(photo_sim_mapping(&sb), &query).len(), 5);
+    let damage_told = |mut cmd: Command| {
+        let out = cmd.arg("search").arg(&query).output().unwrap();
+        common::texts(&out).1.contains("were dropped")
+    };
+    assert!(
+        damage_told(photo_sim(&sb)),
+        "read whole, the damage is found"
+    );
+    // (That search brought the index up to date; it is damaged again.)
+    std::fs::write(&file, &bytes).unwrap();
+    assert!(
+        !damage_told(photo_sim_mapping(&sb)),
+        "mapped, nothing is read"
+    );
+    let out = photo_sim_mapping(&sb)
+        .arg("index")
+        .arg(&p)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = common::texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the vectors of 6 photos were dropped"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("(6 embedded,"), "{stdout}");
+    assert_eq!(search_json(photo_sim_mapping(&sb), &query), read);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.flat_map(|e| walk(&e.unwrap().path())).collect(),
+        Err(_) => vec![dir.to_path_buf()],
+    }
+}

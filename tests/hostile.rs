@@ -107,7 +107,7 @@ fn sample_index() -> Vectors {
         });
         let mut row = vec![0f32; dim];
         row[i as usize % dim] = 1.0;
-        v.data.extend(row);
+        v.data.extend_from_slice(&row);
     }
     v.failed.push(Failed {
         path: b"broken.jpg".to_vec(),

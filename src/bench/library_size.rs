@@ -25,6 +25,8 @@ use std::sync::Arc;
 const COPY_EVERY: usize = 100;
 /// Queries timed (each a library photo, lightly changed).
 const QUERIES: usize = 20;
+/// Up to this many photos, the pairs found are checked against every pair compared in full.
+const EXACT_CHECK_MAX: usize = 100_000;
 
 /// Simulates an `n`-photo library seeded by `folder`'s photos through the real index code,
 /// and measures it (its duplicates too, unless `duplicates` is false: at a million photos the
@@ -47,19 +49,23 @@ pub fn run(model: &Arc<Model>, folder: &Path, n: usize, duplicates: bool) -> Res
     let codes_bytes = codes_bytes?;
     eprintln!("coded in {codes_s:.1} s");
 
+    // From here on the peak is the library's: the simulated vectors are on disk only.
+    super::reset_peak_rss();
     let (library, open_s) = time(|| Library::open(&root, &store, model.clone()));
     let library = library?;
     let rss_after_open_mb = rss_mb();
     eprintln!("opened in {open_s:.2} s, {rss_after_open_mb:.0} MiB resident");
-    let (query_ms, recall_at_10) = measure_queries(&library, &seeds, dim);
+    let (query_ms, recall_at_10, mut peak) = measure_queries(&library, &seeds, dim);
     eprintln!("query {query_ms:.1} ms, recall@10 {recall_at_10:.3}");
     let (duplicates_s, duplicate_pair_recall) = if duplicates {
-        let (s, recall) = measure_duplicates(&library, n)?;
+        let (s, recall, exact, duplicates_peak) = measure_duplicates(&library, n)?;
+        peak = peak.max(duplicates_peak);
         eprintln!("duplicates {s:.1} s, planted pairs found {recall:.3}");
-        (Some(s), Some(recall))
+        (Some(s), Some((recall, exact)))
     } else {
         (None, None)
     };
+    let (duplicate_pair_recall, duplicate_exact_pair_recall) = duplicate_pair_recall.unzip();
     Ok(json!({
         "photos": n,
         "seeds": seeds.len(),
@@ -76,8 +82,9 @@ pub fn run(model: &Arc<Model>, folder: &Path, n: usize, duplicates: bool) -> Res
         "recall_at_10": recall_at_10,
         "duplicates_s": duplicates_s,
         "duplicate_pair_recall": duplicate_pair_recall,
+        "duplicate_exact_pair_recall": duplicate_exact_pair_recall.flatten(),
         "rss_after_open_mb": rss_after_open_mb,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak,
         "index_bytes_per_photo": codes_bytes as f64 / n as f64,
         "full_vector_bytes_per_photo": vectors_bytes as f64 / n as f64,
     }))
@@ -165,7 +172,7 @@ fn write_index(
         dim: dim as u32,
         generation: 1,
         entries,
-        data,
+        data: data.into(),
         failed: Vec::new(),
         pairs: Vec::new(),
     };
@@ -174,11 +181,11 @@ fn write_index(
     Ok(save_vectors(&dir.join("vectors.bin"), model.id, &vectors)?)
 }
 
-/// The median time of a query (from its vector) and the share of the exact top ten it finds.
-fn measure_queries(library: &Library, seeds: &[Vec<f32>], dim: usize) -> (f64, f64) {
+/// The median time of a query (from its vector), the share of the exact top ten it finds,
+/// and the peak memory while the queries ran (before the exact scans that check them).
+fn measure_queries(library: &Library, seeds: &[Vec<f32>], dim: usize) -> (f64, f64, f64) {
     let stored = library.len();
-    let mut times = Vec::new();
-    let mut found = 0usize;
+    let (mut times, mut answered) = (Vec::new(), Vec::new());
     for q in 0..QUERIES {
         let row = q * stored / QUERIES;
         let mut query = photo(seeds, row, dim);
@@ -188,31 +195,51 @@ fn measure_queries(library: &Library, seeds: &[Vec<f32>], dim: usize) -> (f64, f
         photo_sim_engine::vector::normalize(&mut query);
         let (answer, seconds) = time(|| library.search_vector(&query, 10));
         times.push(seconds);
-        let exact = library.search_vector_exact(&query, 10);
-        found += answer
-            .iter()
-            .filter(|m| exact.iter().any(|e| e.path == m.path))
-            .count();
+        answered.push((query, answer));
     }
+    let peak = peak_rss_mb();
+    let found: usize = answered
+        .iter()
+        .map(|(query, answer)| {
+            let exact = library.search_vector_exact(query, 10);
+            answer
+                .iter()
+                .filter(|m| exact.iter().any(|e| e.path == m.path))
+                .count()
+        })
+        .sum();
     (
         super::median_ms(times),
         found as f64 / (QUERIES * 10) as f64,
+        peak,
     )
 }
 
-/// The time to group the duplicates at the "same photo" level, and the share of the planted
-/// copies grouped with their photo.
-fn measure_duplicates(library: &Library, n: usize) -> Result<(f64, f64)> {
+/// The time to group the duplicates at the "same photo" level, the share of the planted
+/// copies grouped with their photo, and (up to [`EXACT_CHECK_MAX`] photos) the share of the
+/// pairs at that level, all pairs compared in full, that were found.
+/// Also the peak memory of the grouping.
+fn measure_duplicates(library: &Library, n: usize) -> Result<(f64, f64, Option<f64>, f64)> {
+    super::reset_peak_rss();
     let same = library
         .model()
         .thresholds()
         .map_or(photo_sim_engine::labels::RMAC.same, |t| t.same);
-    let (groups, seconds) = time(|| -> Result<_> {
-        Ok(library
-            .pairs(same)?
-            .groups(same, &KeeperRule::default(), &Decisions::default()))
+    let (found, seconds) = time(|| -> Result<_> {
+        let pairs = library.pairs(same)?;
+        let groups = pairs.groups(same, &KeeperRule::default(), &Decisions::default());
+        Ok((pairs, groups))
     });
-    let groups = groups?;
+    let (pairs, groups) = found?;
+    let peak = peak_rss_mb();
+    let exact = (n <= EXACT_CHECK_MAX).then(|| {
+        let dim = library.model().dim;
+        let all: Vec<f32> = library.vectors().into_iter().flat_map(|(_, v)| v).collect();
+        let lists =
+            photo_sim_engine::query::neighbours(&all, dim, same, usize::MAX).expect("no limit");
+        let every = lists.iter().map(Vec::len).sum::<usize>() / 2;
+        pairs.count(same) as f64 / every.max(1) as f64
+    });
     let group_of: HashMap<&Path, usize> = groups
         .iter()
         .enumerate()
@@ -227,5 +254,10 @@ fn measure_duplicates(library: &Library, n: usize) -> Result<(f64, f64)> {
             matches!((group_of.get(a.as_path()), group_of.get(b.as_path())), (Some(x), Some(y)) if x == y)
         })
         .count();
-    Ok((seconds, together as f64 / planted.len().max(1) as f64))
+    Ok((
+        seconds,
+        together as f64 / planted.len().max(1) as f64,
+        exact,
+        peak,
+    ))
 }

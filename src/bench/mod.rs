@@ -647,6 +647,12 @@ pub fn peak_rss_mb() -> f64 {
     memory_mb("VmHWM:")
 }
 
+/// Starts the peak of [`peak_rss_mb`] again from what the process holds now (Linux; nothing
+/// elsewhere), so a stage's peak is its own, not that of the set-up before it.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// The process's resident memory now, in MiB (Linux; 0 elsewhere).
 pub fn rss_mb() -> f64 {
     memory_mb("VmRSS:")

@@ -630,7 +630,7 @@ fn duplicates_at_a_threshold_that_pairs_unrelated_photos_are_refused_not_built()
                 content: None,
                 identity: Default::default(),
             });
-            v.data.extend(&row);
+            v.data.extend_from_slice(&row);
         }
     }
     v.generation = 5;

@@ -12,6 +12,7 @@
 //! bytes the file really has before anything is allocated, and every entry is validated.
 
 use crate::index::content_key::ContentKey;
+use crate::index::rows::Rows;
 use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{write_atomic, Written};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -26,7 +27,17 @@ pub(crate) const MAGIC: [u8; 8] = *b"PHOTOSIM";
 /// Version 4: each entry has its file's identity (inode and status-change time), each
 /// failure says whether it lasts (see [`Failed::lasting`]), the header hashes the meta on its
 /// own and the meta hashes the vectors in blocks, so damage costs only the rows it touches.
-pub(crate) const FORMAT_VERSION: u32 = 4;
+/// Version 5: zeros after the header so the vectors start at a multiple of 64 bytes, and a
+/// large index is read through a memory map ([`crate::index::rows`]).
+pub(crate) const FORMAT_VERSION: u32 = 5;
+/// The vectors of a file are aligned to this many bytes from version 5 on.
+const DATA_ALIGN: u64 = 64;
+/// From this many bytes of vectors on (13,000 photos of 1,280 numbers) a vectors file is
+/// mapped rather than read: opening it reads the entries only.
+pub const MAP_FROM_BYTES: u64 = 64 << 20;
+/// Environment variable: the size from which vectors are mapped, in bytes, instead of
+/// [`MAP_FROM_BYTES`] (tests map small indexes).
+pub const MAP_FROM_ENV: &str = "PHOTO_SIM_MAP_FROM_BYTES";
 /// The oldest version still read; older files are rebuilt. A version-2 file is read as it is,
 /// its entries without content keys (the next update records them, without re-embedding);
 /// entries before version 4 have no status-change time (the next update records it), and
@@ -121,7 +132,7 @@ pub struct Vectors {
     /// The indexed images, row `i` of `data` being the vector of `entries[i]`.
     pub entries: Vec<Entry>,
     /// `entries.len() × dim` values, row `i` being the unit vector of `entries[i]`.
-    pub data: Vec<f32>,
+    pub data: Rows,
     /// The files that could not be indexed, not retried until they change.
     pub failed: Vec<Failed>,
     /// A sorted sample of the similarities between the photos (see
@@ -226,6 +237,14 @@ impl Vectors {
     /// Checks what a hash cannot: that every entry is a path inside the folder, named once,
     /// and every vector a finite unit vector. A file failing this is treated as corrupt.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_entries()?;
+        (0..self.len())
+            .try_for_each(|i| check_vector(self.row(i)).map_err(|why| format!("entry {i}: {why}")))
+    }
+
+    /// [`Vectors::validate`] but for the vectors themselves (mapped ones are not read to
+    /// open an index).
+    pub fn validate_entries(&self) -> Result<(), String> {
         if self.data.len() != self.entries.len() * self.dim as usize {
             return Err("the vector block does not match the entries".into());
         }
@@ -235,7 +254,6 @@ impl Vectors {
             if !seen.insert(e.path.as_slice()) {
                 return Err(format!("entry {i}: the same path twice"));
             }
-            check_vector(self.row(i)).map_err(|why| format!("entry {i}: {why}"))?;
         }
         for (i, f) in self.failed.iter().enumerate() {
             check_path(&f.path).map_err(|why| format!("failed entry {i}: {why}"))?;
@@ -340,7 +358,16 @@ impl From<HeaderV3> for Header {
 }
 
 fn decode_header(version: u32, bytes: &[u8]) -> Result<Header, String> {
-    if version >= 4 {
+    if version >= 5 {
+        // The header, then the zeros that align the vectors.
+        let config = config().with_limit::<{ MAX_HEADER as usize * EXPANSION }>();
+        let (header, used) =
+            bincode::serde::decode_from_slice(bytes, config).map_err(|e| e.to_string())?;
+        if bytes[used..].iter().any(|&b| b != 0) {
+            return Err("bytes after the header that are not its padding".into());
+        }
+        Ok(header)
+    } else if version >= 4 {
         decode_bounded::<Header>(bytes)
     } else {
         decode_bounded::<HeaderV3>(bytes).map(Into::into)
@@ -354,6 +381,9 @@ pub(crate) enum Vouched {
     Whole,
     /// The meta only (its own hash matches, the body's does not): some vectors are damaged.
     MetaOnly,
+    /// The meta (its own hash matches); the vectors are mapped, not read, and their blocks are
+    /// checked before an update builds on them ([`check_blocks`]).
+    Mapped,
 }
 
 /// Why an index file was not used. Every case means "rebuild", with a message saying why.
@@ -458,7 +488,7 @@ pub(crate) struct Loaded<T> {
     /// The decoded bincode part.
     pub meta: T,
     /// The raw vectors, `rows × dim` floats.
-    pub data: Vec<f32>,
+    pub data: Rows,
     /// Whether the vectors are vouched for too.
     pub vouched: Vouched,
 }
@@ -490,6 +520,12 @@ pub fn save<T: Serialize>(
         meta_len: meta.len() as u64,
         body_hash: *hasher.finalize().as_bytes(),
     });
+    let mut header = header;
+    let unaligned = (16 + header.len() + meta.len()) as u64 % DATA_ALIGN;
+    header.resize(
+        header.len() + ((DATA_ALIGN - unaligned) % DATA_ALIGN) as usize,
+        0,
+    );
     write_atomic(path, |w| {
         w.write_all(&prelude())?;
         w.write_all(&(header.len() as u32).to_le_bytes())?;
@@ -507,7 +543,9 @@ pub(crate) fn load<T: DeserializeOwned>(
     kind: Kind,
     model_id: [u8; 32],
 ) -> Result<Loaded<T>, LoadError> {
-    let loaded = load_migrating(path, kind, model_id, |_, bytes| decode_bounded::<T>(bytes))?;
+    let loaded = load_migrating(path, kind, model_id, None, |_, bytes| {
+        decode_bounded::<T>(bytes)
+    })?;
     if loaded.vouched != Vouched::Whole {
         return Err(LoadError::Corrupt("checksum mismatch".into()));
     }
@@ -515,13 +553,15 @@ pub(crate) fn load<T: DeserializeOwned>(
 }
 
 /// [`load`], with the meta decoded by `decode` from the bytes of the version the file has.
+/// With `map_from`, vectors of at least that many bytes are mapped rather than read.
 fn load_migrating<T>(
     path: &Path,
     kind: Kind,
     model_id: [u8; 32],
+    map_from: Option<u64>,
     decode: impl FnOnce(u32, &[u8]) -> Result<T, String>,
 ) -> Result<Loaded<T>, LoadError> {
-    let raw = load_raw(path, kind, model_id)?;
+    let raw = load_raw(path, kind, model_id, map_from)?;
     let meta = decode(raw.version, &raw.meta).map_err(LoadError::Corrupt)?;
     Ok(Loaded {
         version: raw.version,
@@ -542,6 +582,8 @@ struct Opened {
     r: std::io::BufReader<std::fs::File>,
     version: u32,
     header: Header,
+    /// Where the vectors start in the file.
+    offset: u64,
 }
 
 fn open_checked(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Opened, LoadError> {
@@ -588,7 +630,12 @@ fn open_checked(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Opened, L
         }
         None => return Err(LoadError::Corrupt("impossible sizes in the header".into())),
     }
-    Ok(Opened { r, version, header })
+    Ok(Opened {
+        r,
+        version,
+        header,
+        offset: file_len - data_len.unwrap_or(0),
+    })
 }
 
 /// The folder a vectors file indexes, read from the start of its meta only (the folder is
@@ -608,12 +655,19 @@ pub(crate) fn folder_of(path: &Path, model_id: [u8; 32]) -> Result<Vec<u8>, Load
         .map_err(|e| LoadError::Corrupt(e.to_string()))
 }
 
-/// Reads and checks a file, leaving its meta as bytes.
-fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8>>, LoadError> {
+/// Reads and checks a file, leaving its meta as bytes. With `map_from`, vectors of at least
+/// that many bytes in a file whose meta is vouched for are mapped, not read.
+fn load_raw(
+    path: &Path,
+    kind: Kind,
+    model_id: [u8; 32],
+    map_from: Option<u64>,
+) -> Result<Loaded<Vec<u8>>, LoadError> {
     let Opened {
         mut r,
         version,
         header,
+        offset,
     } = open_checked(path, kind, model_id)?;
     let mut hasher = blake3::Hasher::new();
     let mut meta = vec![0u8; header.meta_len as usize];
@@ -621,6 +675,19 @@ fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8
     hasher.update(&meta);
     let meta_vouched = blake3::hash(&meta).as_bytes() == &header.meta_hash;
     let floats = (header.rows * header.dim as u64) as usize;
+    if meta_vouched && map_from.is_some_and(|from| floats as u64 * 4 >= from) {
+        let file = r.get_ref().try_clone().ok();
+        if let Some(rows) = file.and_then(|f| Rows::map(f, offset, floats)) {
+            return Ok(Loaded {
+                version,
+                generation: header.generation,
+                dim: header.dim as usize,
+                meta,
+                data: rows,
+                vouched: Vouched::Mapped,
+            });
+        }
+    }
     let mut data = Vec::with_capacity(floats);
     let mut buf = vec![0u8; 1 << 20];
     let mut left = floats * 4;
@@ -647,7 +714,7 @@ fn load_raw(path: &Path, kind: Kind, model_id: [u8; 32]) -> Result<Loaded<Vec<u8
         generation: header.generation,
         dim: header.dim as usize,
         meta,
-        data,
+        data: data.into(),
         vouched,
     })
 }
@@ -675,14 +742,17 @@ pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Re
 /// The hash of each block of [`BLOCK_ROWS`] rows of `data` (rows of `dim` floats).
 fn block_hashes(data: &[f32], dim: usize) -> Vec<[u8; 16]> {
     data.chunks(BLOCK_ROWS * dim.max(1))
-        .map(|block| {
-            let mut h = blake3::Hasher::new();
-            for x in block {
-                h.update(&x.to_le_bytes());
-            }
-            h.finalize().as_bytes()[..16].try_into().expect("16 bytes")
-        })
+        .map(block_hash)
         .collect()
+}
+
+/// The hash of one block of vectors, as the meta records it.
+fn block_hash(block: &[f32]) -> [u8; 16] {
+    let mut h = blake3::Hasher::new();
+    for x in block {
+        h.update(&x.to_le_bytes());
+    }
+    h.finalize().as_bytes()[..16].try_into().expect("16 bytes")
 }
 
 /// A vectors file as read, and how many of its photos were lost to damaged blocks.
@@ -699,13 +769,28 @@ pub fn load_vectors(path: &Path, model_id: [u8; 32], dim: usize) -> Result<Vecto
 }
 
 /// [`load_vectors`], saying how many photos were lost: when the body's hash fails but the
-/// meta's holds, the blocks whose hash fails are dropped and the rest is kept.
+/// meta's holds, the blocks whose hash fails are dropped and the rest is kept. Vectors of
+/// [`MAP_FROM_BYTES`] or more (or as [`MAP_FROM_ENV`] says) are mapped, not read.
 pub fn load_vectors_salvaging(
     path: &Path,
     model_id: [u8; 32],
     dim: usize,
 ) -> Result<Salvaged, LoadError> {
-    let loaded = load_migrating(path, Kind::Vectors, model_id, decode_meta)?;
+    let map_from = std::env::var(MAP_FROM_ENV)
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(MAP_FROM_BYTES);
+    load_vectors_mapping(path, model_id, dim, map_from)
+}
+
+/// [`load_vectors_salvaging`], mapping vectors of `map_from` bytes or more.
+fn load_vectors_mapping(
+    path: &Path,
+    model_id: [u8; 32],
+    dim: usize,
+    map_from: u64,
+) -> Result<Salvaged, LoadError> {
+    let loaded = load_migrating(path, Kind::Vectors, model_id, Some(map_from), decode_meta)?;
     if loaded.dim != dim {
         return Err(LoadError::OtherModel {
             rows: loaded.data.len() as u64 / loaded.dim.max(1) as u64,
@@ -722,11 +807,34 @@ pub fn load_vectors_salvaging(
         pairs: meta.pairs,
     };
     let mut lost = 0;
-    if loaded.vouched == Vouched::MetaOnly {
-        lost = drop_damaged_blocks(&mut v, &meta.blocks)?;
+    match loaded.vouched {
+        Vouched::Whole => v.validate(),
+        Vouched::MetaOnly => {
+            lost = drop_damaged_blocks(&mut v, &meta.blocks)?;
+            v.validate()
+        }
+        Vouched::Mapped => {
+            v.data = std::mem::take(&mut v.data).expecting(meta.blocks);
+            v.validate_entries()
+        }
     }
-    v.validate().map_err(LoadError::Corrupt)?;
+    .map_err(LoadError::Corrupt)?;
     Ok(Salvaged { vectors: v, lost })
+}
+
+/// For vectors mapped rather than read when they were loaded (see [`Vouched::Mapped`]): the
+/// same vectors less the rows of their damaged blocks, with how many were dropped; `None` when
+/// every block is intact (they are checked once).
+pub(crate) fn check_mapped_blocks(v: &Vectors) -> std::io::Result<Option<(Vectors, usize)>> {
+    let damaged = v
+        .data
+        .damaged_blocks(BLOCK_ROWS * v.dim as usize, block_hash)?;
+    if damaged.is_empty() {
+        return Ok(None);
+    }
+    let mut kept = v.clone();
+    let lost = keep_blocks(&mut kept, |b| damaged.binary_search(&b).is_err());
+    Ok(Some((kept, lost)))
 }
 
 /// Drops the rows of every block whose hash is not the one recorded, returning how many.
@@ -742,17 +850,25 @@ fn drop_damaged_blocks(v: &mut Vectors, recorded: &[[u8; 16]]) -> Result<usize, 
         return Err(LoadError::Corrupt("checksum mismatch".into()));
     }
     let intact: Vec<bool> = now.iter().zip(recorded).map(|(a, b)| a == b).collect();
-    let keep = |row: usize| intact[row / BLOCK_ROWS];
+    Ok(keep_blocks(v, |b| intact[b]))
+}
+
+/// Keeps the rows of the blocks `intact` says are, dropping the others; returns how many
+/// were dropped.
+fn keep_blocks(v: &mut Vectors, intact: impl Fn(usize) -> bool) -> usize {
+    let dim = v.dim as usize;
     let before = v.entries.len();
     let data = std::mem::take(&mut v.data);
     let entries = std::mem::take(&mut v.entries);
+    let mut kept = Vec::new();
     for (row, e) in entries.into_iter().enumerate() {
-        if keep(row) {
+        if intact(row / BLOCK_ROWS) {
             v.entries.push(e);
-            v.data.extend_from_slice(&data[row * dim..(row + 1) * dim]);
+            kept.extend_from_slice(&data[row * dim..(row + 1) * dim]);
         }
     }
-    Ok(before - v.entries.len())
+    v.data = kept.into();
+    before - v.entries.len()
 }
 
 /// A generation no other saved content has: the clock and the process, hashed.
@@ -780,7 +896,7 @@ pub(crate) fn fresh_generation() -> u64 {
 #[cfg(feature = "test-support")]
 pub fn reseal(bytes: &mut Vec<u8>) -> Option<()> {
     let header_len = u32::from_le_bytes(bytes.get(12..16)?.try_into().ok()?) as usize;
-    let mut header: Header = decode_bounded(bytes.get(16..16 + header_len)?).ok()?;
+    let mut header = decode_header(FORMAT_VERSION, bytes.get(16..16 + header_len)?).ok()?;
     let data_len = (header.rows as usize)
         .checked_mul(header.dim as usize)?
         .checked_mul(4)?;
@@ -802,7 +918,7 @@ pub fn reseal(bytes: &mut Vec<u8>) -> Option<()> {
 #[cfg(any(test, feature = "test-support"))]
 pub fn as_version(bytes: &mut Vec<u8>, version: u32) -> Option<()> {
     let header_len = u32::from_le_bytes(bytes.get(12..16)?.try_into().ok()?) as usize;
-    let h: Header = decode_bounded(bytes.get(16..16 + header_len)?).ok()?;
+    let h = decode_header(FORMAT_VERSION, bytes.get(16..16 + header_len)?).ok()?;
     let old = encode(&HeaderV3 {
         kind: h.kind,
         model_id: h.model_id,
@@ -843,7 +959,7 @@ mod tests {
                     dev: 5,
                 },
             }],
-            data: vec![0.6, 0.8],
+            data: vec![0.6, 0.8].into(),
             failed: vec![],
             pairs: vec![0.1, 0.2],
         }
@@ -1030,7 +1146,7 @@ mod tests {
         let err = load_vectors(&p, [1; 32], 2).unwrap_err();
         assert!(err.to_string().contains("absolute path"), "{err}");
         let mut bad = sample();
-        bad.data = vec![f32::NAN, 0.0];
+        bad.data = vec![f32::NAN, 0.0].into();
         save_vectors(&p, [1; 32], &bad).unwrap();
         let err = load_vectors(&p, [1; 32], 2).unwrap_err();
         assert!(err.to_string().contains("NaN"), "{err}");
@@ -1060,5 +1176,59 @@ mod tests {
         let p = dir.path().join("index.bin");
         save_vectors(&p, [1; 32], &v).unwrap();
         assert_eq!(load_vectors(&p, [1; 32], 2).unwrap(), v);
+    }
+
+    #[test]
+    fn large_vectors_are_mapped_aligned_and_their_blocks_checked_before_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v.bin");
+        let mut v = sample();
+        let (dim, rows) = (2usize, 200usize);
+        v.entries = (0..rows)
+            .map(|i| Entry {
+                path: format!("{i}.jpg").into_bytes(),
+                ..sample().entries[0].clone()
+            })
+            .collect();
+        v.data = (0..rows).flat_map(|_| [0.6f32, 0.8]).collect();
+        save_vectors(&p, [1; 32], &v).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(
+            (bytes.len() - rows * dim * 4) % 64,
+            0,
+            "the vectors start aligned"
+        );
+
+        let mapped = load_vectors_mapping(&p, [1; 32], dim, 0).unwrap().vectors;
+        assert!(mapped.data.is_mapped());
+        assert_eq!(mapped, v);
+        assert!(check_mapped_blocks(&mapped).unwrap().is_none());
+        let read = load_vectors_mapping(&p, [1; 32], dim, u64::MAX)
+            .unwrap()
+            .vectors;
+        assert!(!read.data.is_mapped());
+
+        // A flipped byte in the third block: opening does not see it, the check does.
+        let mut damaged = bytes.clone();
+        let at = damaged.len() - (rows - 2 * BLOCK_ROWS) * dim * 4 + 1;
+        damaged[at] ^= 0x40;
+        std::fs::write(&p, &damaged).unwrap();
+        let opened = load_vectors_mapping(&p, [1; 32], dim, 0).unwrap();
+        assert_eq!((opened.lost, opened.vectors.len()), (0, rows));
+        let (kept, lost) = check_mapped_blocks(&opened.vectors).unwrap().unwrap();
+        assert_eq!(lost, BLOCK_ROWS);
+        assert_eq!(kept.len(), rows - BLOCK_ROWS);
+        assert!(!kept.data.is_mapped());
+        assert_eq!(kept.entries[2 * BLOCK_ROWS].path, b"192.jpg");
+
+        // The padding after the header is zeros, or the file is not ours.
+        let mut padded = bytes;
+        let header_len = u32::from_le_bytes(padded[12..16].try_into().unwrap()) as usize;
+        padded[16 + header_len - 1] = 1;
+        std::fs::write(&p, &padded).unwrap();
+        assert!(matches!(
+            load_vectors_mapping(&p, [1; 32], dim, 0),
+            Err(LoadError::Corrupt(_))
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! One folder's index on disk: walking the folder (`scan`), deciding what to embed, reuse or
 //! drop (`plan`, `content_key`), the checkpoint log and the one-writer lock (`journal`,
-//! `lock`), and the files themselves (`format`, `store`). The update that runs these stages
+//! `lock`), and the files themselves (`format`, `store`, and `rows`, the vectors of a large one
+//! read through a memory map). The update that runs these stages
 //! is the library's (`library/update.rs`).
 
 pub(crate) mod content_key;
@@ -8,6 +9,7 @@ pub mod format;
 pub mod journal;
 pub(crate) mod lock;
 pub(crate) mod plan;
+pub mod rows;
 pub(crate) mod scan;
 pub(crate) mod store;
 

@@ -343,7 +343,7 @@ impl Plan {
             dim: old.dim,
             generation: crate::index::format::fresh_generation(),
             entries: Vec::with_capacity(self.found.len() + self.kept.len()),
-            data: Vec::with_capacity((self.found.len() + self.kept.len()) * dim),
+            data: Vec::with_capacity((self.found.len() + self.kept.len()) * dim).into(),
             failed: self.still_failed.clone(),
             pairs: Vec::new(),
         };
@@ -435,7 +435,7 @@ mod tests {
                 content: None,
                 identity: Identity::default(),
             });
-            v.data.push(1.0);
+            v.data.to_mut().push(1.0);
         }
         v
     }
@@ -500,7 +500,7 @@ mod tests {
         let names: Vec<String> = (0..40).map(|i| format!("old/{i}.jpg")).collect();
         let all: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut old = index(&all);
-        for (i, x) in old.data.iter_mut().enumerate() {
+        for (i, x) in old.data.to_mut().iter_mut().enumerate() {
             *x = i as f32;
         }
         // Every file moved to new/ (the whole index lost its paths at once), and one is copied.
@@ -563,7 +563,7 @@ mod tests {
     fn a_file_with_its_size_and_date_but_another_identity_keeps_its_vector_only_if_its_content_is_the_same(
     ) {
         let mut old = index(&["a.jpg", "b.jpg", "c.jpg"]);
-        old.data = vec![1.0, 2.0, 3.0];
+        old.data = vec![1.0, 2.0, 3.0].into();
         for (i, e) in old.entries.iter_mut().enumerate() {
             e.content = Some(crate::index::content_key::key_of_bytes(&[i as u8]));
             e.identity = identity(i as u64 + 1, 10);

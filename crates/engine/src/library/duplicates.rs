@@ -142,6 +142,16 @@ pub struct Pairs {
 }
 
 impl Pairs {
+    /// How many pairs of photos are at least `threshold` alike.
+    pub fn count(&self, threshold: f32) -> usize {
+        let each_twice: usize = self
+            .lists
+            .iter()
+            .map(|l| l.iter().filter(|&&(_, s)| s >= threshold).count())
+            .sum();
+        each_twice / 2
+    }
+
     /// The lowest threshold these pairs can be grouped at.
     pub fn lowest(&self) -> f32 {
         self.lowest
@@ -243,11 +253,18 @@ impl Library {
     fn find_pairs(&self, snap: &Snapshot, lowest: f32) -> Result<Pairs> {
         let v = &snap.vectors;
         let limit = v.len().saturating_mul(MAX_PAIRS_PER_PHOTO);
-        let lists =
-            neighbours(&v.data, v.dim as usize, lowest, limit).ok_or(Error::TooManyPairs {
-                threshold: lowest,
-                limit,
-            })?;
+        let dim = v.dim as usize;
+        let lists = match &snap.speedups.codes {
+            Some(codes) if v.len() >= self.tuning.compact_threshold => {
+                crate::query::blocked::neighbours(codes, &v.data, dim, lowest, limit)
+            }
+            _ => neighbours(&v.data, dim, lowest, limit),
+        };
+        v.data.release();
+        let lists = lists.ok_or(Error::TooManyPairs {
+            threshold: lowest,
+            limit,
+        })?;
         let photos = (0..v.len())
             .into_par_iter()
             .map(|row| {

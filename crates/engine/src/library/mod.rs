@@ -43,6 +43,16 @@ pub(crate) const GRAPH_FILE: &str = "graph.bin";
 /// The compact codes file in an index folder (large collections only).
 pub(crate) const CODES_FILE: &str = "codes.bin";
 
+/// Hands the pages of mapped rows back to the kernel when dropped (see
+/// [`crate::index::rows::Rows::release`]).
+struct Release<'a>(&'a crate::index::rows::Rows);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Match {
@@ -204,6 +214,9 @@ pub(crate) struct Tuning {
 
 /// Environment variable: checkpoint interval in milliseconds (for tests that kill a run).
 pub const CHECKPOINT_ENV: &str = "PHOTO_SIM_CHECKPOINT_MS";
+/// Environment variable: the size from which compact codes are made and searched, instead of
+/// [`nearest::COMPACT_THRESHOLD`] (for tests of the binary).
+pub const COMPACT_ENV: &str = "PHOTO_SIM_COMPACT_FROM";
 
 impl Default for Tuning {
     fn default() -> Self {
@@ -213,7 +226,10 @@ impl Default for Tuning {
             .map(Duration::from_millis);
         Self {
             graph_threshold: nearest::GRAPH_THRESHOLD,
-            compact_threshold: nearest::COMPACT_THRESHOLD,
+            compact_threshold: std::env::var(COMPACT_ENV)
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(nearest::COMPACT_THRESHOLD),
             first_checkpoint: from_env.unwrap_or(Duration::from_secs(3)),
             checkpoint_every: from_env.unwrap_or(Duration::from_secs(10)),
         }
@@ -248,6 +264,14 @@ pub(crate) struct OnDisk {
     pub stamp: Stamp,
 }
 
+/// What the person hears when damaged blocks of the index file cost `lost` photos.
+pub(crate) fn damaged_words(file: &Path, lost: usize, kept: usize) -> String {
+    format!(
+        "Part of the index file was damaged ({}): the vectors of {lost} photos were dropped and will be embedded again; the other {kept} are kept.",
+        file.display()
+    )
+}
+
 /// Reads the index in `dir`: the vectors file, the checkpoints logged after it, the graph and
 /// the compact codes (in the subspace of `projection`). Anything unusable is reported in the
 /// notices and the index starts afresh from what remains.
@@ -266,12 +290,7 @@ pub(crate) fn read_index(
             if salvaged.lost == 0 {
                 (salvaged.vectors, IndexStatus::Loaded)
             } else {
-                notices.push(format!(
-                    "Part of the index file was damaged ({}): the vectors of {} photos were dropped and will be embedded again; the other {} are kept.",
-                    file.display(),
-                    salvaged.lost,
-                    salvaged.vectors.len()
-                ));
+                notices.push(damaged_words(&file, salvaged.lost, salvaged.vectors.len()));
                 let lost = salvaged.lost;
                 (salvaged.vectors, IndexStatus::Damaged { file, lost })
             }
@@ -593,6 +612,8 @@ impl Library {
         let (dim, turns) = (v.dim as usize, self.turns());
         let exact = || nearest::exact_turned(&v.data, dim, queries, &turns, k);
         let n = v.len();
+        // Rows read from a mapped file are handed back once they are scored.
+        let _release = Release(&v.data);
         match &snap.speedups {
             // A graph whose links were tampered with could index out of bounds: the exact
             // scan is always right, only slower.
@@ -656,6 +677,7 @@ impl Library {
         let snap = self.current();
         let v = &snap.vectors;
         let hits = nearest::exact(&v.data, v.dim as usize, query, k);
+        v.data.release();
         self.matches(&snap, hits)
     }
 

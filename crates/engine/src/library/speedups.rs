@@ -58,14 +58,16 @@ impl Library {
             return Ok(0);
         }
         emit(progress, Event::Compacting { done: 0, total });
-        let Some(codes) = Codes::encode(
+        let codes = Codes::encode(
             self.projection.as_deref(),
             &vectors.data,
             vectors.dim as usize,
             vectors.generation,
             &|| cancel.is_cancelled(),
             &|done| emit(progress, Event::Compacting { done, total }),
-        ) else {
+        );
+        vectors.data.release();
+        let Some(codes) = codes else {
             return Ok(0);
         };
         let file = self.dir.join(CODES_FILE);

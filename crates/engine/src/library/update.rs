@@ -18,7 +18,9 @@ use crate::index::plan::{Done, Failure, Origin, Plan};
 use crate::index::{scan, store};
 use crate::library::mounts::Unmounted;
 use crate::library::moves::{self, Known};
-use crate::library::{read_index, stamp, IndexStatus, Library, Snapshot, Speedups, Stamp};
+use crate::library::{
+    damaged_words, read_index, stamp, IndexStatus, Library, Snapshot, Speedups, Stamp,
+};
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
 use rayon::prelude::*;
 use std::path::Path;
@@ -138,7 +140,7 @@ impl Run<'_> {
         };
         store::remove_temp_files(&lib.dir);
         self.catch_up(known);
-        let old = lib.current();
+        let old = self.check_mapped_blocks(lib.current())?;
         // A folder gone missing must not look like "every photo was deleted".
         std::fs::read_dir(&lib.root).map_err(|cause| Error::FolderUnreadable {
             path: lib.root.clone(),
@@ -193,6 +195,24 @@ impl Run<'_> {
         *known = Some(disk.stamp);
         // Queries see another index now, even if this run changes nothing.
         emit(self.progress, Event::Saved { indexed: lib.len() });
+    }
+
+    /// Checks the blocks of vectors that were mapped, not read, when the index was opened,
+    /// before anything is built on them: the rows of a damaged block are dropped (and this
+    /// run embeds their photos again).
+    fn check_mapped_blocks(&self, old: Arc<Snapshot>) -> Result<Arc<Snapshot>> {
+        let lib = self.lib;
+        let file = lib.dir.join(crate::library::VECTORS_FILE);
+        match format::check_mapped_blocks(&old.vectors)
+            .map_err(Error::store("read the index in", &file))?
+        {
+            None => Ok(old),
+            Some((kept, lost)) => {
+                self.notice(damaged_words(&file, lost, kept.len()));
+                lib.publish(Snapshot::new(kept, Speedups::default()));
+                Ok(lib.current())
+            }
+        }
     }
 
     /// Works out what to do and tells the caller.

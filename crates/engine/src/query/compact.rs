@@ -147,7 +147,7 @@ impl Codes {
     }
 
     /// Row `i`'s code.
-    fn code(&self, i: usize) -> &[i8] {
+    pub(crate) fn code(&self, i: usize) -> &[i8] {
         let bytes = &self.codes.0[i * self.dim..(i + 1) * self.dim];
         // SAFETY: i8 and u8 have the same size and alignment, and every bit pattern is both.
         unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<i8>(), bytes.len()) }
