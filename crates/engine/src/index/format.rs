@@ -941,6 +941,19 @@ pub fn as_version(bytes: &mut Vec<u8>, version: u32) -> Option<()> {
 mod tests {
     use super::*;
 
+    /// [`sample`] with `rows` entries, named by their row.
+    fn rows_of_sample(rows: usize) -> Vectors {
+        let mut v = sample();
+        v.entries = (0..rows)
+            .map(|i| Entry {
+                path: format!("{i}.jpg").into_bytes(),
+                ..sample().entries[0].clone()
+            })
+            .collect();
+        v.data = (0..rows).flat_map(|_| [0.6f32, 0.8]).collect();
+        v
+    }
+
     fn sample() -> Vectors {
         Vectors {
             folder: b"/photos".to_vec(),
@@ -1059,14 +1072,7 @@ mod tests {
         let p = dir.path().join("index.bin");
         let id = [1u8; 32];
         let rows = 3 * BLOCK_ROWS + 5;
-        let mut v = sample();
-        v.entries = (0..rows)
-            .map(|i| Entry {
-                path: format!("{i}.jpg").into_bytes(),
-                ..sample().entries[0].clone()
-            })
-            .collect();
-        v.data = (0..rows).flat_map(|_| [0.6f32, 0.8]).collect();
+        let v = rows_of_sample(rows);
         save_vectors(&p, id, &v).unwrap();
         let mut bytes = std::fs::read(&p).unwrap();
         // Row BLOCK_ROWS + 3 sits in the second block.
@@ -1182,15 +1188,8 @@ mod tests {
     fn large_vectors_are_mapped_aligned_and_their_blocks_checked_before_use() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("v.bin");
-        let mut v = sample();
         let (dim, rows) = (2usize, 200usize);
-        v.entries = (0..rows)
-            .map(|i| Entry {
-                path: format!("{i}.jpg").into_bytes(),
-                ..sample().entries[0].clone()
-            })
-            .collect();
-        v.data = (0..rows).flat_map(|_| [0.6f32, 0.8]).collect();
+        let v = rows_of_sample(rows);
         save_vectors(&p, [1; 32], &v).unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(

@@ -256,7 +256,8 @@ impl Library {
         let dim = v.dim as usize;
         let lists = match &snap.speedups.codes {
             Some(codes) if v.len() >= self.tuning.compact_threshold => {
-                crate::query::blocked::neighbours(codes, &v.data, dim, lowest, limit)
+                let release = || v.data.release();
+                crate::query::blocked::neighbours(codes, &v.data, dim, lowest, limit, &release)
             }
             _ => neighbours(&v.data, dim, lowest, limit),
         };

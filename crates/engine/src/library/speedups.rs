@@ -70,17 +70,7 @@ impl Library {
         let Some(codes) = codes else {
             return Ok(0);
         };
-        let file = self.dir.join(CODES_FILE);
-        let written = format::save(
-            &file,
-            Kind::Codes,
-            self.model.id,
-            vectors.generation,
-            0,
-            &codes,
-            &[],
-        )
-        .map_err(Error::store("save the compact codes in", &file))?;
+        let written = self.save(CODES_FILE, Kind::Codes, vectors, &codes)?;
         let with_codes = Speedups {
             codes: Some(Arc::new(codes)),
             ..snap.speedups.clone()
@@ -108,23 +98,26 @@ impl Library {
             },
         );
         let g = Graph::build(&vectors.data, vectors.dim as usize, vectors.generation);
-        let file = self.dir.join(GRAPH_FILE);
-        let written = format::save(
-            &file,
-            Kind::Graph,
-            self.model.id,
-            vectors.generation,
-            0,
-            &g,
-            &[],
-        )
-        .map_err(Error::store("save the graph in", &file))?;
+        let written = self.save(GRAPH_FILE, Kind::Graph, vectors, &g)?;
         let with_graph = Speedups {
             graph: Some(Arc::new(g)),
             ..snap.speedups.clone()
         };
         self.publish_with(&snap, vectors, with_graph);
         Ok(written)
+    }
+
+    /// Saves `what` (made from `vectors`) as the file `name` of the index; the bytes written.
+    fn save<T: serde::Serialize>(
+        &self,
+        name: &str,
+        kind: Kind,
+        vectors: &Vectors,
+        what: &T,
+    ) -> Result<u64> {
+        let file = self.dir.join(name);
+        format::save(&file, kind, self.model.id, vectors.generation, 0, what, &[])
+            .map_err(Error::store("save a search file in", &file))
     }
 
     /// Lets queries use `speedups` of `vectors`, sharing the vectors of `snap` when they are

@@ -25,26 +25,36 @@ const MAX_DEPTH: usize = 3;
 /// full vectors.
 pub const MARGIN: f32 = 0.05;
 
+/// Blocks compared between two calls of `release`.
+const RELEASE_EVERY: usize = 16;
+
 /// What [`crate::query::neighbours`] gives, for a large library: the candidates of
 /// [`candidate_pairs`] at `threshold` less [`MARGIN`], each kept when the full vectors
-/// (`data`, rows of `dim`) are at least `threshold` alike. `None` when there are more than
-/// `max_pairs` such pairs.
+/// (`data`, rows of `dim`) are at least `threshold` alike. `release` is called every
+/// [`RELEASE_EVERY`] blocks (to hand back the pages of mapped vectors). `None` when there are
+/// more than `max_pairs` such pairs.
 pub fn neighbours(
     codes: &Codes,
     data: &[f32],
     dim: usize,
     threshold: f32,
     max_pairs: usize,
+    release: &(dyn Fn() + Sync),
 ) -> Option<Vec<Vec<(u32, f32)>>> {
-    let candidates = candidate_pairs(codes, threshold - MARGIN, &|| false)?;
     let row = |i: u32| &data[i as usize * dim..(i as usize + 1) * dim];
-    let confirmed: Vec<(u32, u32, f32)> = candidates
-        .into_par_iter()
-        .filter_map(|(i, j, _)| {
-            let s = crate::vector::dot(row(i), row(j));
-            (s >= threshold).then_some((i, j, s))
-        })
-        .collect();
+    let blocks_done = std::sync::atomic::AtomicUsize::new(0);
+    let confirm = |i: u32, j: u32| {
+        let s = crate::vector::dot(row(i), row(j));
+        (s >= threshold).then_some(s)
+    };
+    let block_done = || {
+        let done = blocks_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if done % RELEASE_EVERY == 0 {
+            release();
+        }
+    };
+    let confirmed = pairs_in_blocks(codes, threshold - MARGIN, &confirm, &block_done, &|| false)?;
+    release();
     if confirmed.len() > max_pairs {
         return None;
     }
@@ -65,6 +75,24 @@ pub fn neighbours(
 pub fn candidate_pairs(
     codes: &Codes,
     threshold: f32,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Option<Vec<(u32, u32, f32)>> {
+    pairs_in_blocks(codes, threshold, &|_, _| Some(0.0), &|| {}, cancelled).map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|(i, j, _)| (i, j, codes.cosine(i as usize, j as usize)))
+            .collect()
+    })
+}
+
+/// The candidates of [`candidate_pairs`] that `confirm` gives a similarity, each once with it;
+/// `block_done` hears each block compared. Only what is confirmed is kept: at a threshold
+/// that many photos' codes pass, the candidates could outgrow memory.
+fn pairs_in_blocks(
+    codes: &Codes,
+    threshold: f32,
+    confirm: &(dyn Fn(u32, u32) -> Option<f32> + Sync),
+    block_done: &(dyn Fn() + Sync),
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Option<Vec<(u32, u32, f32)>> {
     let n = codes.len();
@@ -90,12 +118,14 @@ pub fn candidate_pairs(
             let mut found = Vec::new();
             for (x, &i) in rows.iter().enumerate() {
                 for &j in &rows[x + 1..] {
-                    let score = cosine(i, j);
-                    if score >= threshold {
-                        found.push((i.min(j), i.max(j), score));
+                    if cosine(i, j) >= threshold {
+                        if let Some(s) = confirm(i, j) {
+                            found.push((i.min(j), i.max(j), s));
+                        }
                     }
                 }
             }
+            block_done();
             found
         })
         .collect();
@@ -223,7 +253,7 @@ mod tests {
         }
         assert!(pairs.iter().all(|&(i, j, s)| i < j && s >= 0.95));
         assert!(candidate_pairs(&codes, 0.95, &|| true).is_none());
-        let lists = neighbours(&codes, &data, dim, 0.95, n).unwrap();
+        let lists = neighbours(&codes, &data, dim, 0.95, n, &|| {}).unwrap();
         let exact = crate::query::neighbours(&data, dim, 0.95, n).unwrap();
         assert_eq!(lists.len(), exact.len());
         for (got, want) in lists.iter().zip(&exact) {
@@ -235,7 +265,7 @@ mod tests {
             );
         }
         assert!(
-            neighbours(&codes, &data, dim, 0.95, 10).is_none(),
+            neighbours(&codes, &data, dim, 0.95, 10, &|| {}).is_none(),
             "too many pairs"
         );
     }

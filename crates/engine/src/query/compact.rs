@@ -146,6 +146,17 @@ impl Codes {
         best(scored, k)
     }
 
+    /// The cosine of rows `i` and `j`'s codes (how alike they are in the subspace).
+    pub fn cosine(&self, i: usize, j: usize) -> f32 {
+        let (a, b) = (self.code(i), self.code(j));
+        let norms = (dot_i8(a, a) as f32 * dot_i8(b, b) as f32).sqrt();
+        if norms > 0.0 {
+            dot_i8(a, b) as f32 / norms
+        } else {
+            0.0
+        }
+    }
+
     /// Row `i`'s code.
     pub(crate) fn code(&self, i: usize) -> &[i8] {
         let bytes = &self.codes.0[i * self.dim..(i + 1) * self.dim];
