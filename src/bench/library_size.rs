@@ -54,9 +54,15 @@ pub fn run(model: &Arc<Model>, folder: &Path, n: usize, duplicates: bool) -> Res
     let (library, open_s) = time(|| Library::open(&root, &store, model.clone()));
     let library = library?;
     let rss_after_open_mb = rss_mb();
-    eprintln!("opened in {open_s:.2} s, {rss_after_open_mb:.0} MiB resident");
+    eprintln!(
+        "opened in {open_s:.2} s, {rss_after_open_mb:.0} MiB resident, peak {:.0}",
+        peak_rss_mb()
+    );
     let (query_ms, recall_at_10, mut peak) = measure_queries(&library, &seeds, dim);
-    eprintln!("query {query_ms:.1} ms, recall@10 {recall_at_10:.3}");
+    eprintln!(
+        "query {query_ms:.1} ms, recall@10 {recall_at_10:.3}, peak {peak:.0} rss now {:.0}",
+        rss_mb()
+    );
     let (duplicates_s, duplicate_pair_recall) = if duplicates {
         let (s, recall, exact, duplicates_peak) = measure_duplicates(&library, n)?;
         peak = peak.max(duplicates_peak);

@@ -99,6 +99,28 @@ impl Rows {
         self.to_mut().extend_from_slice(floats);
     }
 
+    /// Rows `rows` (each `dim` long), one after the other. Mapped rows are read from the file,
+    /// not through the map: touching a few thousand rows scattered over a mapped file maps
+    /// most of it (the kernel maps the large pages of its cache whole), which is the memory
+    /// a search of a large library must not take.
+    pub fn gather(&self, rows: &[usize], dim: usize) -> std::io::Result<Vec<f32>> {
+        use rayon::prelude::*;
+        match self {
+            Rows::Memory(v) => Ok(rows
+                .iter()
+                .flat_map(|&r| &v[r * dim..(r + 1) * dim])
+                .copied()
+                .collect()),
+            Rows::Mapped(m) => {
+                let mut out = vec![0f32; rows.len() * dim];
+                out.par_chunks_mut(dim.max(1))
+                    .zip(rows.par_iter())
+                    .try_for_each(|(row, &r)| m.read_into(r * dim, row))?;
+                Ok(out)
+            }
+        }
+    }
+
     /// Gives the pages of a mapped file that were touched back to the kernel (they stay in
     /// its page cache, and are read again if touched again): after a query read a few
     /// thousand rows, the process no longer holds them.
@@ -150,6 +172,16 @@ impl Mapped {
         // the pointer is aligned for f32; the bytes are the file's little-endian floats on a
         // little-endian machine, and every bit pattern is a float.
         unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), self.len) }
+    }
+
+    /// Floats from `start` on into `out`, read from the file straight into the floats (the
+    /// file's little-endian floats are this machine's, as [`Rows::map`] checked).
+    fn read_into(&self, start: usize, out: &mut [f32]) -> std::io::Result<()> {
+        // SAFETY: the bytes of `out`, which any bit pattern fills with valid floats.
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
+        self.file
+            .read_exact_at(bytes, (self.offset + start * 4) as u64)
     }
 
     /// Floats `start..end`, read from the file.
@@ -232,6 +264,14 @@ mod tests {
         assert_eq!(rows, floats);
         rows.release();
         assert_eq!(rows[999], 499.5, "released pages are read again");
+        assert_eq!(
+            rows.gather(&[3, 1], 10).unwrap(),
+            [&floats[30..40], &floats[10..20]].concat()
+        );
+        assert_eq!(
+            Rows::from(floats.clone()).gather(&[3, 1], 10).unwrap(),
+            rows.gather(&[3, 1], 10).unwrap()
+        );
         let mut copy = rows.clone();
         copy.to_mut().push(1.0);
         assert!(!copy.is_mapped());

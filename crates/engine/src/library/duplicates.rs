@@ -5,7 +5,7 @@
 //! keeper choices regroup at once, with no new pass over the vectors or the files.
 
 use super::decisions::Decisions;
-use super::{Library, Photo, Snapshot};
+use super::{gather_or_nothing, Library, Photo, Snapshot};
 use crate::error::{Error, Result};
 use crate::index::store::path_from_bytes;
 use crate::query::duplicates::{at_least, group_apart, neighbours, MAX_PAIRS_PER_PHOTO};
@@ -256,8 +256,8 @@ impl Library {
         let dim = v.dim as usize;
         let lists = match &snap.speedups.codes {
             Some(codes) if v.len() >= self.tuning.compact_threshold => {
-                let release = || v.data.release();
-                crate::query::blocked::neighbours(codes, &v.data, dim, lowest, limit, &release)
+                let gather = |rows: &[usize]| gather_or_nothing(&v.data, rows, dim);
+                crate::query::blocked::neighbours(codes, &gather, lowest, limit)
             }
             _ => neighbours(&v.data, dim, lowest, limit),
         };

@@ -43,6 +43,17 @@ pub(crate) const GRAPH_FILE: &str = "graph.bin";
 /// The compact codes file in an index folder (large collections only).
 pub(crate) const CODES_FILE: &str = "codes.bin";
 
+/// [`crate::index::rows::Rows::gather`], a row that cannot be read scoring as nothing (zeros):
+/// the next update checks the file.
+pub(crate) fn gather_or_nothing(
+    data: &crate::index::rows::Rows,
+    rows: &[usize],
+    dim: usize,
+) -> Vec<f32> {
+    data.gather(rows, dim)
+        .unwrap_or_else(|_| vec![0.0; rows.len() * dim])
+}
+
 /// Hands the pages of mapped rows back to the kernel when dropped (see
 /// [`crate::index::rows::Rows::release`]).
 struct Release<'a>(&'a crate::index::rows::Rows);
@@ -626,7 +637,8 @@ impl Library {
                 .unwrap_or_else(|_| exact())
             }
             Speedups { codes: Some(c), .. } if n >= self.tuning.compact_threshold => {
-                c.nearest(self.projection.as_deref(), &v.data, queries, &turns, k)
+                let gather = |rows: &[usize]| gather_or_nothing(&v.data, rows, dim);
+                c.nearest(self.projection.as_deref(), &gather, queries, &turns, k)
             }
             _ => exact(),
         }

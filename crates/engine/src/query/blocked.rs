@@ -25,36 +25,38 @@ const MAX_DEPTH: usize = 3;
 /// full vectors.
 pub const MARGIN: f32 = 0.05;
 
-/// Blocks compared between two calls of `release`.
-const RELEASE_EVERY: usize = 16;
-
 /// What [`crate::query::neighbours`] gives, for a large library: the candidates of
-/// [`candidate_pairs`] at `threshold` less [`MARGIN`], each kept when the full vectors
-/// (`data`, rows of `dim`) are at least `threshold` alike. `release` is called every
-/// [`RELEASE_EVERY`] blocks (to hand back the pages of mapped vectors). `None` when there are
-/// more than `max_pairs` such pairs.
+/// [`candidate_pairs`] at `threshold` less [`MARGIN`], each kept when the full vectors are at
+/// least `threshold` alike. `gather` gives the full vectors of the rows asked for, one after
+/// the other (a block's at a time). `None` when there are more than `max_pairs` such pairs.
 pub fn neighbours(
     codes: &Codes,
-    data: &[f32],
-    dim: usize,
+    gather: &(dyn Fn(&[usize]) -> Vec<f32> + Sync),
     threshold: f32,
     max_pairs: usize,
-    release: &(dyn Fn() + Sync),
 ) -> Option<Vec<Vec<(u32, f32)>>> {
-    let row = |i: u32| &data[i as usize * dim..(i as usize + 1) * dim];
-    let blocks_done = std::sync::atomic::AtomicUsize::new(0);
-    let confirm = |i: u32, j: u32| {
-        let s = crate::vector::dot(row(i), row(j));
-        (s >= threshold).then_some(s)
+    let confirm = |candidates: Vec<(u32, u32)>| {
+        let mut rows: Vec<usize> = candidates
+            .iter()
+            .flat_map(|&(i, j)| [i as usize, j as usize])
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let full = gather(&rows);
+        let dim = full.len() / rows.len().max(1);
+        let row = |i: u32| {
+            let at = rows.binary_search(&(i as usize)).expect("gathered");
+            &full[at * dim..(at + 1) * dim]
+        };
+        candidates
+            .into_iter()
+            .filter_map(|(i, j)| {
+                let s = crate::vector::dot(row(i), row(j));
+                (s >= threshold).then_some((i, j, s))
+            })
+            .collect()
     };
-    let block_done = || {
-        let done = blocks_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if done % RELEASE_EVERY == 0 {
-            release();
-        }
-    };
-    let confirmed = pairs_in_blocks(codes, threshold - MARGIN, &confirm, &block_done, &|| false)?;
-    release();
+    let confirmed = pairs_in_blocks(codes, threshold - MARGIN, &confirm, &|| false)?;
     if confirmed.len() > max_pairs {
         return None;
     }
@@ -77,22 +79,25 @@ pub fn candidate_pairs(
     threshold: f32,
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Option<Vec<(u32, u32, f32)>> {
-    pairs_in_blocks(codes, threshold, &|_, _| Some(0.0), &|| {}, cancelled).map(|pairs| {
-        pairs
+    let by_codes = |candidates: Vec<(u32, u32)>| {
+        candidates
             .into_iter()
-            .map(|(i, j, _)| (i, j, codes.cosine(i as usize, j as usize)))
+            .map(|(i, j)| (i, j, codes.cosine(i as usize, j as usize)))
             .collect()
-    })
+    };
+    pairs_in_blocks(codes, threshold, &by_codes, cancelled)
 }
 
-/// The candidates of [`candidate_pairs`] that `confirm` gives a similarity, each once with it;
-/// `block_done` hears each block compared. Only what is confirmed is kept: at a threshold
-/// that many photos' codes pass, the candidates could outgrow memory.
+/// What keeps a block's candidate pairs `(i, j)`, each with its similarity.
+type Confirm<'a> = dyn Fn(Vec<(u32, u32)>) -> Vec<(u32, u32, f32)> + Sync + 'a;
+
+/// The pairs `confirm` keeps (with a similarity) of each block's candidates, each pair once.
+/// Only what is confirmed is kept: at a threshold that many photos' codes pass, the
+/// candidates of every block together could outgrow memory.
 fn pairs_in_blocks(
     codes: &Codes,
     threshold: f32,
-    confirm: &(dyn Fn(u32, u32) -> Option<f32> + Sync),
-    block_done: &(dyn Fn() + Sync),
+    confirm: &Confirm<'_>,
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Option<Vec<(u32, u32, f32)>> {
     let n = codes.len();
@@ -119,14 +124,11 @@ fn pairs_in_blocks(
             for (x, &i) in rows.iter().enumerate() {
                 for &j in &rows[x + 1..] {
                     if cosine(i, j) >= threshold {
-                        if let Some(s) = confirm(i, j) {
-                            found.push((i.min(j), i.max(j), s));
-                        }
+                        found.push((i.min(j), i.max(j)));
                     }
                 }
             }
-            block_done();
-            found
+            confirm(found)
         })
         .collect();
     if cancelled() {
@@ -253,7 +255,13 @@ mod tests {
         }
         assert!(pairs.iter().all(|&(i, j, s)| i < j && s >= 0.95));
         assert!(candidate_pairs(&codes, 0.95, &|| true).is_none());
-        let lists = neighbours(&codes, &data, dim, 0.95, n, &|| {}).unwrap();
+        let gather = |rows: &[usize]| -> Vec<f32> {
+            rows.iter()
+                .flat_map(|&r| &data[r * dim..(r + 1) * dim])
+                .copied()
+                .collect()
+        };
+        let lists = neighbours(&codes, &gather, 0.95, n).unwrap();
         let exact = crate::query::neighbours(&data, dim, 0.95, n).unwrap();
         assert_eq!(lists.len(), exact.len());
         for (got, want) in lists.iter().zip(&exact) {
@@ -265,7 +273,7 @@ mod tests {
             );
         }
         assert!(
-            neighbours(&codes, &data, dim, 0.95, 10, &|| {}).is_none(),
+            neighbours(&codes, &gather, 0.95, 10).is_none(),
             "too many pairs"
         );
     }

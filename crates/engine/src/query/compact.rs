@@ -125,23 +125,27 @@ impl Codes {
         }
     }
 
-    /// The `k` rows of `data` (full vectors, rows of the descriptor's length) nearest to a
-    /// photo seen several ways (`views[0]` upright, the rest turned), best first: the
-    /// [`CANDIDATES`] best by the codes, ranked by their full vectors as the exact scan would.
+    /// The `k` rows nearest to a photo seen several ways (`views[0]` upright, the rest
+    /// turned), best first: the [`CANDIDATES`] best by the codes (or one in
+    /// [`CANDIDATE_SHARE`]), ranked by their full vectors as the exact scan would. `gather`
+    /// gives the full vectors of the rows asked for, one after the other.
     pub fn nearest(
         &self,
         projection: Option<&Projection>,
-        data: &[f32],
+        gather: &dyn Fn(&[usize]) -> Vec<f32>,
         views: &[&[f32]],
         turns: &Turns,
         k: usize,
     ) -> Vec<(usize, f32)> {
-        let dim = data.len() / self.len().max(1);
         let count = CANDIDATES.max(self.len() / CANDIDATE_SHARE).max(k);
-        let rows = self.candidates(&self.query(projection, views), turns, count);
+        let mut rows = self.candidates(&self.query(projection, views), turns, count);
+        rows.sort_unstable();
+        let full = gather(&rows);
+        let dim = full.len() / rows.len().max(1);
         let scored = rows
             .into_iter()
-            .map(|r| (r, turns.score_row(&data[r * dim..(r + 1) * dim], views)))
+            .zip(full.chunks_exact(dim.max(1)))
+            .map(|(r, v)| (r, turns.score_row(v, views)))
             .collect();
         best(scored, k)
     }
