@@ -13,8 +13,8 @@ use anyhow::{Context, Result};
 use image::{imageops, RgbImage};
 use photo_sim_engine::embed::{to_model_input, Model};
 use photo_sim_engine::query::compact::Codes;
+use photo_sim_engine::query::exact;
 use photo_sim_engine::query::projection::Projection;
-use photo_sim_engine::query::{exact, Turns};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -107,14 +107,13 @@ fn held_out_recall(projection: &Projection, data: &[f32], dim: usize) -> Value {
     let codes =
         Codes::encode(Some(projection), data, dim, 0, &never, &|_| {}).expect("not cancelled");
     let n = data.len() / dim;
-    let turns = Turns::UNMEASURED;
     let mut found = [0usize; CANDIDATES.len()];
     for q in 0..n {
         let query = &data[q * dim..(q + 1) * dim];
         let want = exact(data, dim, query, 10);
         let coded = codes.query(Some(projection), &[query]);
         for (c, count) in CANDIDATES.iter().enumerate() {
-            let got = codes.candidates(&coded, &turns, *count);
+            let got = codes.candidates(&coded, *count);
             found[c] += want.iter().filter(|(r, _)| got.contains(r)).count();
         }
     }

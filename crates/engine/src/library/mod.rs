@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::index::content_key::ContentKey;
 use crate::index::format::{self, Kind, LoadError, Vectors};
 use crate::index::journal;
+use crate::index::paths::PathIndex;
 use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{path_bytes, path_from_bytes, Store};
 use crate::progress::Skipped;
@@ -31,7 +32,6 @@ use crate::query::compact::Codes;
 use crate::query::nearest::{self, Graph};
 use crate::query::projection::Projection;
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -154,7 +154,7 @@ pub enum IndexStatus {
 pub(crate) struct Snapshot {
     pub(crate) vectors: Arc<Vectors>,
     pub(crate) speedups: Speedups,
-    rows: Arc<HashMap<Vec<u8>, usize>>,
+    rows: Arc<PathIndex>,
 }
 
 /// What makes a search of a large library fast, each made from one generation of its vectors.
@@ -167,12 +167,7 @@ pub(crate) struct Speedups {
 impl Snapshot {
     /// The state of `vectors`, with the `speedups` made from them (others are dropped).
     pub(crate) fn new(vectors: Vectors, speedups: Speedups) -> Self {
-        let rows = vectors
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.path.clone(), i))
-            .collect();
+        let rows = PathIndex::of(&vectors.entries);
         Self::of(Arc::new(vectors), Arc::new(rows), speedups)
     }
 
@@ -181,7 +176,7 @@ impl Snapshot {
         Self::of(self.vectors.clone(), self.rows.clone(), speedups)
     }
 
-    fn of(vectors: Arc<Vectors>, rows: Arc<HashMap<Vec<u8>, usize>>, speedups: Speedups) -> Self {
+    fn of(vectors: Arc<Vectors>, rows: Arc<PathIndex>, speedups: Speedups) -> Self {
         let (generation, n) = (vectors.generation, vectors.len());
         let speedups = Speedups {
             graph: speedups
@@ -513,7 +508,10 @@ impl Library {
             return Ok(None);
         };
         let snap = self.current();
-        let Some(&row) = snap.rows.get(path_bytes(rel).as_ref()) else {
+        let Some(row) = snap
+            .rows
+            .get(&snap.vectors.entries, path_bytes(rel).as_ref())
+        else {
             return Ok(None);
         };
         let meta = std::fs::metadata(path).map_err(|e| Error::Image {
@@ -659,6 +657,7 @@ impl Library {
         let hits = match keep {
             None => self.nearest_rows(&snap, &queries, k),
             Some(keep) => {
+                let _release = Release(&v.data);
                 let scored = (0..v.len())
                     .into_par_iter()
                     .filter(|&r| keep(&self.root.join(path_from_bytes(&v.entries[r].path))))
@@ -668,10 +667,13 @@ impl Library {
             }
         };
         let rows: Vec<usize> = hits.iter().map(|&(r, _)| r).collect();
+        // Read, not touched through a map: a large library's matches are scattered over it.
+        let dim = v.dim as usize;
+        let full = gather_or_nothing(&v.data, &rows, dim);
         self.matches(&snap, hits)
             .into_iter()
-            .zip(rows)
-            .map(|(m, r)| (m, v.row(r).to_vec()))
+            .zip(full.chunks_exact(dim.max(1)))
+            .map(|(m, row)| (m, row.to_vec()))
             .collect()
     }
 
@@ -686,9 +688,15 @@ impl Library {
 
     /// Exact-scan results, whatever the collection size (to check the graph against).
     pub fn search_vector_exact(&self, query: &[f32], k: usize) -> Vec<Match> {
+        self.search_vectors_exact(&[query.to_vec()], k)
+    }
+
+    /// [`Library::search_vectors`] by the exact scan, whatever the collection size.
+    pub fn search_vectors_exact(&self, queries: &[Vec<f32>], k: usize) -> Vec<Match> {
         let snap = self.current();
         let v = &snap.vectors;
-        let hits = nearest::exact(&v.data, v.dim as usize, query, k);
+        let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+        let hits = nearest::exact_turned(&v.data, v.dim as usize, &queries, &self.turns(), k);
         v.data.release();
         self.matches(&snap, hits)
     }

@@ -8,7 +8,8 @@
 //! the noise of its re-encoding, so a copy is at least as alike in the subspace as in full.
 //! What this finds is candidates: the caller confirms each by the full vectors.
 
-use crate::query::compact::{dot_i8, Codes};
+use crate::query::compact::Codes;
+use crate::query::int8;
 use rayon::prelude::*;
 
 /// Blocks each photo is put in: its nearest samples. Two keep the pairs that straddle the
@@ -104,7 +105,7 @@ fn pairs_in_blocks(
     let inverse_norms: Vec<f32> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let norm = (dot_i8(codes.code(i), codes.code(i)) as f32).sqrt();
+            let norm = (int8::dot(codes.code(i), codes.code(i)) as f32).sqrt();
             if norm > 0.0 {
                 1.0 / norm
             } else {
@@ -114,7 +115,7 @@ fn pairs_in_blocks(
         .collect();
     let cosine = |i: u32, j: u32| {
         let (i, j) = (i as usize, j as usize);
-        dot_i8(codes.code(i), codes.code(j)) as f32 * inverse_norms[i] * inverse_norms[j]
+        int8::dot(codes.code(i), codes.code(j)) as f32 * inverse_norms[i] * inverse_norms[j]
     };
     let blocks = split((0..n as u32).collect(), &cosine, 0, cancelled)?;
     let mut pairs: Vec<(u32, u32, f32)> = blocks
