@@ -789,11 +789,41 @@ pub fn load_vectors_salvaging(
     model_id: [u8; 32],
     dim: usize,
 ) -> Result<Salvaged, LoadError> {
-    let map_from = std::env::var(MAP_FROM_ENV)
+    load_vectors_mapping(path, model_id, dim, map_from())
+}
+
+/// From how many bytes of vectors an index is mapped: [`MAP_FROM_BYTES`], or as
+/// [`MAP_FROM_ENV`] says.
+fn map_from() -> u64 {
+    std::env::var(MAP_FROM_ENV)
         .ok()
         .and_then(|b| b.parse().ok())
-        .unwrap_or(MAP_FROM_BYTES);
-    load_vectors_mapping(path, model_id, dim, map_from)
+        .unwrap_or(MAP_FROM_BYTES)
+}
+
+/// `v`, just saved to `path` by [`save_vectors`], with its rows mapped from the file rather
+/// than held in memory when they are as large as an opened index's would be: after an update
+/// of a large library the process holds what a fresh start would. As it was when the file
+/// cannot be mapped.
+pub(crate) fn map_saved(path: &Path, v: Vectors) -> Vectors {
+    map_saved_from(path, v, map_from())
+}
+
+/// [`map_saved`], mapping vectors of `map_from` bytes or more.
+fn map_saved_from(path: &Path, mut v: Vectors, map_from: u64) -> Vectors {
+    let floats = v.data.len();
+    if v.data.is_mapped() || (floats as u64) * 4 < map_from {
+        return v;
+    }
+    let mapped = std::fs::File::open(path).ok().and_then(|file| {
+        let offset = file.metadata().ok()?.len().checked_sub(floats as u64 * 4)?;
+        Rows::map(file, offset, floats)
+    });
+    if let Some(rows) = mapped {
+        // Just written from these very rows: nothing to check on them.
+        v.data = rows.vouched_for();
+    }
+    v
 }
 
 /// [`load_vectors_salvaging`], mapping vectors of `map_from` bytes or more.
@@ -1232,6 +1262,14 @@ mod tests {
         assert_eq!(kept.len(), rows - BLOCK_ROWS);
         assert!(!kept.data.is_mapped());
         assert_eq!(kept.entries[2 * BLOCK_ROWS].path, b"192.jpg");
+
+        // Saved from memory, then mapped: the same rows, vouched for without a check.
+        save_vectors(&p, [1; 32], &v).unwrap();
+        let saved = map_saved_from(&p, v.clone(), 0);
+        assert!(saved.data.is_mapped());
+        assert_eq!(saved, v);
+        assert!(check_mapped_blocks(&saved).unwrap().is_none());
+        assert!(!map_saved_from(&p, v.clone(), u64::MAX).data.is_mapped());
 
         // The padding after the header is zeros, or the file is not ours.
         let mut padded = bytes;

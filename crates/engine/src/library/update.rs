@@ -475,6 +475,7 @@ impl Run<'_> {
             *known = Some(stamp(&lib.dir));
         }
         let merged = plan.merge(old, &work.done);
+        old.data.release();
         let indexed = merged.len();
         lib.publish(Snapshot::new(merged, Speedups::default()));
         emit(self.progress, Event::Saved { indexed });
@@ -502,6 +503,7 @@ impl Run<'_> {
             return Ok(old.vectors.clone());
         }
         let vectors = plan.merge(&old.vectors, &work.done);
+        old.vectors.data.release();
         self.bytes_written += format::save_vectors(&file, lib.model.id, &vectors)
             .map_err(Error::store("save the index in", &file))?;
         if plan.removed > 0 {
@@ -516,7 +518,7 @@ impl Run<'_> {
             Err(e) => return Err(Error::store("remove the checkpoint log", &log)(e)),
         }
         *known = Some(stamp(&lib.dir));
-        let saved = Snapshot::new(vectors, Speedups::default());
+        let saved = Snapshot::new(format::map_saved(&file, vectors), Speedups::default());
         let vectors = saved.vectors.clone();
         lib.publish(saved);
         Ok(vectors)

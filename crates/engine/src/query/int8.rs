@@ -149,15 +149,11 @@ mod x86_512 {
 mod tests {
     use super::*;
 
+    /// Varied bytes within ±127, as codes are.
     fn bytes(seed: u32, n: usize) -> Vec<i8> {
-        let mut x = seed.wrapping_mul(2654435761).max(1);
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                ((x % 255) as i32 - 127) as i8
-            })
+        crate::embed::kernels::test_values(n, seed)
+            .into_iter()
+            .map(|x| (x * 127.0).round() as i8)
             .collect()
     }
 
