@@ -182,7 +182,12 @@ impl Codes {
 
     /// Row `i`'s code.
     pub(crate) fn code(&self, i: usize) -> &[i8] {
-        let bytes = &self.codes.0[i * self.dim..(i + 1) * self.dim];
+        self.codes_of(i..i + 1)
+    }
+
+    /// The codes of `rows`, one after the other.
+    fn codes_of(&self, rows: std::ops::Range<usize>) -> &[i8] {
+        let bytes = &self.codes.0[rows.start * self.dim..rows.end * self.dim];
         // SAFETY: i8 and u8 have the same size and alignment, and every bit pattern is both.
         unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<i8>(), bytes.len()) }
     }
@@ -202,10 +207,7 @@ impl Codes {
             .for_each_init(Vec::new, |sums, (c, scores)| {
                 let first = c * CHUNK;
                 sums.resize(scores.len() * views.len(), 0);
-                let rows = &self.codes.0[first * self.dim..(first + scores.len()) * self.dim];
-                // SAFETY: i8 and u8 have the same size and alignment, and every bit pattern
-                // is both.
-                let rows = unsafe { std::slice::from_raw_parts(rows.as_ptr().cast(), rows.len()) };
+                let rows = self.codes_of(first..first + scores.len());
                 int8::dots(&views, rows, self.dim, sums);
                 let per_row = sums.chunks_exact(views.len().max(1));
                 for (r, (score, sums)) in scores.iter_mut().zip(per_row).enumerate() {
