@@ -347,17 +347,25 @@ impl Plan {
             failed: self.still_failed.clone(),
             pairs: Vec::new(),
         };
-        let mut push =
-            |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, Identity), row: &[f32]| {
-                let (fingerprint, content, identity) = e;
-                out.entries.push(Entry {
-                    path,
-                    fingerprint,
-                    content,
-                    identity,
-                });
-                out.data.extend_from_slice(row);
-            };
+        let mut push = |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, Identity), row: Row| {
+            let (fingerprint, content, identity) = e;
+            out.entries.push(Entry {
+                path,
+                fingerprint,
+                content,
+                identity,
+            });
+            match row {
+                Row::New(v) => out.data.extend_from_slice(v),
+                // Read, not touched through the map: a large index's rows are not all to be
+                // held by this process at once. Through the map if the file cannot be read.
+                Row::Old(r) => {
+                    if old.data.append_row(r, dim, &mut out.data).is_err() {
+                        out.data.extend_from_slice(old.row(r));
+                    }
+                }
+            }
+        };
         let mut failed = Vec::new();
         for (idx, f) in self.found.iter().enumerate() {
             let key = || path_bytes(&f.rel_path).into_owned();
@@ -367,7 +375,7 @@ impl Plan {
                 (f.fingerprint, content, f.identity)
             };
             match new.get(&idx) {
-                Some(Done::Embedded(v, content)) => push(key(), now(*content), v),
+                Some(Done::Embedded(v, content)) => push(key(), now(*content), Row::New(v)),
                 Some(Done::Failed(why)) => failed.push(Failed {
                     path: key(),
                     fingerprint: f.fingerprint,
@@ -377,17 +385,17 @@ impl Plan {
                 Some(Done::Vanished) => {}
                 None => {
                     if let Some(&r) = self.reused.get(&idx) {
-                        push(key(), now(old.entries[r].content), old.row(r));
+                        push(key(), now(old.entries[r].content), Row::Old(r));
                     } else if let Some(&r) = self.changed_rows.get(&idx) {
                         let e = &old.entries[r];
-                        push(key(), (e.fingerprint, e.content, e.identity), old.row(r));
+                        push(key(), (e.fingerprint, e.content, e.identity), Row::Old(r));
                     } else {
                         match self.adopted.get(&idx) {
                             Some(Origin::Row(r)) => {
-                                push(key(), now(old.entries[*r].content), old.row(*r))
+                                push(key(), now(old.entries[*r].content), Row::Old(*r))
                             }
                             Some(Origin::Elsewhere { vector, content }) => {
-                                push(key(), now(*content), vector)
+                                push(key(), now(*content), Row::New(vector))
                             }
                             None => {}
                         }
@@ -400,13 +408,21 @@ impl Plan {
             push(
                 e.path.clone(),
                 (e.fingerprint, e.content, e.identity),
-                old.row(r),
+                Row::Old(r),
             );
         }
         out.failed.extend(failed);
         out.pairs = crate::labels::sample_pairs(&out.data, dim);
         out
     }
+}
+
+/// Where a row of the merged index comes from.
+enum Row<'a> {
+    /// A vector embedded (or adopted) in this run.
+    New(&'a [f32]),
+    /// A row of the old index.
+    Old(usize),
 }
 
 /// True when the relative path `path` is `dir` or inside it.

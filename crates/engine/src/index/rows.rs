@@ -129,6 +129,24 @@ impl Rows {
         }
     }
 
+    /// Appends row `r` (of `dim` floats) to `out`: read from the file when mapped, as
+    /// [`Rows::gather`] reads.
+    pub fn append_row(&self, r: usize, dim: usize, out: &mut Rows) -> std::io::Result<()> {
+        let out = out.to_mut();
+        match self {
+            Rows::Memory(v) => out.extend_from_slice(&v[r * dim..(r + 1) * dim]),
+            Rows::Mapped(m) => {
+                let at = out.len();
+                out.resize(at + dim, 0.0);
+                if let Err(e) = m.read_into(r * dim, &mut out[at..]) {
+                    out.truncate(at);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Gives the pages of a mapped file that were touched back to the kernel (they stay in
     /// its page cache, and are read again if touched again): after a query read a few
     /// thousand rows, the process no longer holds them.

@@ -103,6 +103,13 @@ impl Codes {
         })
     }
 
+    /// These codes followed by `more`'s, coded alike (the same subspace and generation).
+    pub fn append(&mut self, more: Codes) {
+        assert_eq!((self.dim, self.generation), (more.dim, more.generation));
+        self.scales.extend(more.scales);
+        self.codes.0.extend(more.codes.0);
+    }
+
     /// Rows coded.
     pub fn len(&self) -> usize {
         self.scales.len()
@@ -377,6 +384,15 @@ mod tests {
         for (row, _) in exact(&data, dim, query, 5) {
             assert!(got.contains(&row), "row {row} missed");
         }
+    }
+
+    #[test]
+    fn codes_made_in_parts_and_appended_are_the_codes_of_the_whole() {
+        let data = uniform_units(6, 1_000, 8);
+        let whole = Codes::encode(None, &data, 8, 3, &never, &|_| {}).unwrap();
+        let mut parts = Codes::encode(None, &data[..300 * 8], 8, 3, &never, &|_| {}).unwrap();
+        parts.append(Codes::encode(None, &data[300 * 8..], 8, 3, &never, &|_| {}).unwrap());
+        assert_eq!(parts, whole);
     }
 
     #[test]
