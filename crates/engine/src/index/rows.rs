@@ -119,32 +119,37 @@ impl Rows {
                 .flat_map(|&r| &v[r * dim..(r + 1) * dim])
                 .copied()
                 .collect()),
-            Rows::Mapped(m) => {
+            Rows::Mapped(_) => {
                 let mut out = vec![0f32; rows.len() * dim];
                 out.par_chunks_mut(dim.max(1))
                     .zip(rows.par_iter())
-                    .try_for_each(|(row, &r)| m.read_into(r * dim, row))?;
+                    .try_for_each(|(row, &r)| self.read_row_into(r, row))?;
                 Ok(out)
             }
         }
+    }
+
+    /// Row `r` into `out` (a row long): read from the file when mapped.
+    fn read_row_into(&self, r: usize, out: &mut [f32]) -> std::io::Result<()> {
+        let dim = out.len();
+        match self {
+            Rows::Memory(v) => out.copy_from_slice(&v[r * dim..(r + 1) * dim]),
+            Rows::Mapped(m) => m.read_into(r * dim, out)?,
+        }
+        Ok(())
     }
 
     /// Appends row `r` (of `dim` floats) to `out`: read from the file when mapped, as
     /// [`Rows::gather`] reads.
     pub fn append_row(&self, r: usize, dim: usize, out: &mut Rows) -> std::io::Result<()> {
         let out = out.to_mut();
-        match self {
-            Rows::Memory(v) => out.extend_from_slice(&v[r * dim..(r + 1) * dim]),
-            Rows::Mapped(m) => {
-                let at = out.len();
-                out.resize(at + dim, 0.0);
-                if let Err(e) = m.read_into(r * dim, &mut out[at..]) {
-                    out.truncate(at);
-                    return Err(e);
-                }
-            }
+        let at = out.len();
+        out.resize(at + dim, 0.0);
+        let read = self.read_row_into(r, &mut out[at..]);
+        if read.is_err() {
+            out.truncate(at);
         }
-        Ok(())
+        read
     }
 
     /// Gives the pages of a mapped file that were touched back to the kernel (they stay in
@@ -212,13 +217,9 @@ impl Mapped {
 
     /// Floats `start..end`, read from the file.
     fn read(&self, start: usize, end: usize) -> std::io::Result<Vec<f32>> {
-        let mut bytes = vec![0u8; (end - start) * 4];
-        self.file
-            .read_exact_at(&mut bytes, (self.offset + start * 4) as u64)?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+        let mut floats = vec![0f32; end - start];
+        self.read_into(start, &mut floats)?;
+        Ok(floats)
     }
 }
 
