@@ -4,6 +4,7 @@
 //! copy stays to its original, and how similar unrelated photos are; the thresholds are taken
 //! from those distributions by the rule in [`Thresholds::from_quality`].
 
+use crate::index::rows::RowSource;
 use serde_json::Value;
 
 /// How alike two photos are, weakest first.
@@ -147,11 +148,20 @@ pub(crate) const PAIR_SAMPLE: usize = 20_000;
 /// pair of a small library, [`PAIR_SAMPLE`] pseudo-random pairs of a large one (the same ones
 /// for the same rows, so an unchanged library keeps its figures).
 pub(crate) fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
-    let n = data.len().checked_div(dim).unwrap_or(0);
-    let row = |i: usize| &data[i * dim..(i + 1) * dim];
+    let rows = crate::index::rows::Floats { data, dim };
+    sample_pairs_of(&rows).expect("rows in memory are always read")
+}
+
+/// [`sample_pairs`] of rows read as they are needed: all of a small library's, two at a time
+/// for a large one.
+pub(crate) fn sample_pairs_of(rows: &dyn RowSource) -> std::io::Result<Vec<f32>> {
+    let (n, dim) = (rows.rows(), rows.dim());
     let dot = crate::vector::dot;
     let mut out = Vec::new();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
     if n * n.saturating_sub(1) / 2 <= PAIR_SAMPLE {
+        let all = rows.read(0..n, &mut a)?;
+        let row = |i: usize| &all[i * dim..(i + 1) * dim];
         for i in 0..n {
             for j in i + 1..n {
                 out.push(dot(row(i), row(j)));
@@ -168,12 +178,15 @@ pub(crate) fn sample_pairs(data: &[f32], dim: usize) -> Vec<f32> {
         while out.len() < PAIR_SAMPLE {
             let (i, j) = (next(), next());
             if i != j {
-                out.push(dot(row(i), row(j)));
+                out.push(dot(
+                    rows.read(i..i + 1, &mut a)?,
+                    rows.read(j..j + 1, &mut b)?,
+                ));
             }
         }
     }
     out.sort_by(f32::total_cmp);
-    out
+    Ok(out)
 }
 
 /// Where a similarity falls among a library's own pairs: the share of `sorted_pairs` (a sorted

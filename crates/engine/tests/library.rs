@@ -493,6 +493,46 @@ fn compact_codes_are_made_for_a_large_library_searched_and_kept_across_a_restart
 }
 
 #[test]
+fn an_update_of_a_coded_library_codes_only_its_new_photos() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 24);
+    let lib = Library::open(&sb.photos(), &sb.store(), common::model())
+        .unwrap()
+        .with_compact_threshold(10);
+    lib.update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert!(lib.uses_codes());
+
+    // Two photos added, one deleted: the 31 kept keep their codes, the 2 new are coded.
+    for seed in [100, 101] {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &sb.photos().join(format!("new{seed}.jpg")),
+            90,
+        );
+    }
+    fs::remove_file(sb.photos().join("synth005.jpg")).unwrap();
+    let mut coded = Vec::new();
+    let summary = run_update(&lib, &UpdateOptions::default(), &CancelToken::new(), |e| {
+        if let Event::Compacting { done, total } = e {
+            coded.push((done, total));
+        }
+    })
+    .unwrap();
+    assert_eq!(summary.indexed, 33);
+    assert_eq!(
+        coded.first(),
+        Some(&(0, 2)),
+        "only the new photos are coded"
+    );
+    assert_eq!(coded.last(), Some(&(2, 2)));
+    assert!(lib.uses_codes());
+    for (got, exact) in answers_and_exact(&lib) {
+        assert_eq!(got, exact);
+    }
+}
+
+#[test]
 fn rotated_and_mirrored_copies_find_their_original_first() {
     let sb = Sandbox::new();
     fill(&sb.photos(), 8);

@@ -91,7 +91,9 @@ impl Settings {
 
     pub fn save(&self, config_dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self)?;
-        photo_sim_engine::index::write_atomic(&Self::file(config_dir), |w| w.write_all(&json))?;
+        photo_sim_engine::index::write_atomic(&Self::file(config_dir), |w| {
+            std::io::Write::write_all(w, &json)
+        })?;
         Ok(())
     }
 

@@ -12,11 +12,11 @@
 //! bytes the file really has before anything is allocated, and every entry is validated.
 
 use crate::index::content_key::ContentKey;
-use crate::index::rows::Rows;
+use crate::index::rows::{Floats, RowSource, Rows};
 use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{write_atomic, Written};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 /// First bytes of every file photo-sim writes.
@@ -151,6 +151,17 @@ struct Meta {
     blocks: Vec<[u8; 16]>,
 }
 
+/// [`Meta`] as written, borrowed from what is saved (a slice encodes as the `Vec` it borrows
+/// from), so that a save copies no entry.
+#[derive(Serialize)]
+struct MetaToWrite<'a> {
+    folder: &'a [u8],
+    entries: &'a [Entry],
+    failed: &'a [Failed],
+    pairs: &'a [f32],
+    blocks: &'a [[u8; 16]],
+}
+
 /// The meta of a vectors file of an older version, by the entries it holds.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Serialize))]
@@ -205,6 +216,22 @@ fn decode_meta(version: u32, bytes: &[u8]) -> Result<Meta, String> {
         2 => decode_bounded::<MetaOf<EntryV2>>(bytes).map(Into::into),
         3 => decode_bounded::<MetaOf<EntryV3>>(bytes).map(Into::into),
         _ => decode_bounded::<Meta>(bytes),
+    }
+}
+
+impl RowSource for Vectors {
+    fn rows(&self) -> usize {
+        self.entries.len()
+    }
+    fn dim(&self) -> usize {
+        self.dim as usize
+    }
+    fn read<'a>(
+        &'a self,
+        range: std::ops::Range<usize>,
+        buf: &'a mut Vec<f32>,
+    ) -> std::io::Result<&'a [f32]> {
+        self.data.read_range(range, self.dim as usize, buf)
     }
 }
 
@@ -503,35 +530,74 @@ pub fn save<T: Serialize>(
     meta: &T,
     data: &[f32],
 ) -> std::io::Result<Written> {
-    let meta = encode(meta);
-    let data_bytes = le_bytes(data);
-    let mut hasher = blake3::Hasher::new();
-    hasher.update_rayon(&meta);
-    let meta_hash = *hasher.finalize().as_bytes();
-    hasher.update_rayon(&data_bytes);
-    let header = encode(&Header {
-        meta_hash,
+    let head = Head {
         kind,
         model_id,
         generation,
-        dim: dim as u32,
-        rows: data.len().checked_div(dim).unwrap_or(0) as u64,
-        meta_len: meta.len() as u64,
-        body_hash: *hasher.finalize().as_bytes(),
-    });
-    let mut header = header;
-    let unaligned = (16 + header.len() + meta.len()) as u64 % DATA_ALIGN;
-    header.resize(
-        header.len() + ((DATA_ALIGN - unaligned) % DATA_ALIGN) as usize,
-        0,
-    );
+    };
+    save_rows(path, &head, &encode(meta), &Floats { data, dim })
+}
+
+/// Rows a save reads, hashes and writes at a time: a few megabytes (a whole number of
+/// [`BLOCK_ROWS`] blocks), so that saving a million photos holds one chunk of their vectors.
+const SAVE_CHUNK_ROWS: usize = 16 * BLOCK_ROWS;
+
+/// What a file's header says besides sizes and hashes.
+struct Head {
+    kind: Kind,
+    model_id: [u8; 32],
+    generation: u64,
+}
+
+/// [`save`] with the meta encoded and the rows read a chunk at a time. The header, which holds
+/// the hash of all that follows it, is written last, over a placeholder of the same length.
+fn save_rows(
+    path: &Path,
+    head: &Head,
+    meta: &[u8],
+    data: &dyn RowSource,
+) -> std::io::Result<Written> {
+    let (dim, rows) = (data.dim(), data.rows());
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_rayon(meta);
+    let meta_hash = *hasher.finalize().as_bytes();
+    let header = |body_hash| {
+        let mut header = encode(&Header {
+            meta_hash,
+            kind: head.kind,
+            model_id: head.model_id,
+            generation: head.generation,
+            dim: dim as u32,
+            rows: rows as u64,
+            meta_len: meta.len() as u64,
+            body_hash,
+        });
+        let unaligned = (16 + header.len() + meta.len()) as u64 % DATA_ALIGN;
+        header.resize(
+            header.len() + ((DATA_ALIGN - unaligned) % DATA_ALIGN) as usize,
+            0,
+        );
+        header
+    };
+    let placeholder = header([0; 32]);
     write_atomic(path, |w| {
         w.write_all(&prelude())?;
-        w.write_all(&(header.len() as u32).to_le_bytes())?;
-        w.write_all(&header)?;
-        w.write_all(&meta)?;
-        w.write_all(&data_bytes)?;
-        Ok(())
+        w.write_all(&(placeholder.len() as u32).to_le_bytes())?;
+        w.write_all(&placeholder)?;
+        w.write_all(meta)?;
+        let mut buf = Vec::new();
+        for start in (0..rows).step_by(SAVE_CHUNK_ROWS) {
+            let chunk = data.read(start..(start + SAVE_CHUNK_ROWS).min(rows), &mut buf)?;
+            let bytes = le_bytes(chunk);
+            hasher.update_rayon(&bytes);
+            w.write_all(&bytes)?;
+        }
+        let header = header(*hasher.finalize().as_bytes());
+        // The same fields at the same sizes: only the hash differs from the placeholder's.
+        if header.len() != placeholder.len() {
+            return Err(std::io::Error::other("the header changed length"));
+        }
+        w.rewrite_at(16, &header)
     })
 }
 
@@ -735,29 +801,44 @@ fn load_raw(
 
 /// Saves the vectors file of a folder's index.
 pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Result<Written> {
-    let meta = Meta {
-        folder: v.folder.clone(),
-        entries: v.entries.clone(),
-        failed: v.failed.clone(),
-        pairs: v.pairs.clone(),
-        blocks: block_hashes(&v.data, v.dim as usize),
-    };
-    save(
-        path,
-        Kind::Vectors,
-        model_id,
-        v.generation,
-        v.dim as usize,
-        &meta,
-        &v.data,
-    )
+    save_vectors_from(path, model_id, v, v)
 }
 
-/// The hash of each block of [`BLOCK_ROWS`] rows of `data` (rows of `dim` floats).
-fn block_hashes(data: &[f32], dim: usize) -> Vec<[u8; 16]> {
-    data.chunks(BLOCK_ROWS * dim.max(1))
-        .map(block_hash)
-        .collect()
+/// Saves the vectors file of the index `listing` says (its entries, failures and pairs; its
+/// own rows, if any, are not read) with the rows of `rows`, read a chunk at a time: an update
+/// of a large library writes the new file without ever holding its vectors.
+pub(crate) fn save_vectors_from(
+    path: &Path,
+    model_id: [u8; 32],
+    listing: &Vectors,
+    rows: &dyn RowSource,
+) -> std::io::Result<Written> {
+    let meta = MetaToWrite {
+        folder: &listing.folder,
+        entries: &listing.entries,
+        failed: &listing.failed,
+        pairs: &listing.pairs,
+        blocks: &block_hashes(rows)?,
+    };
+    let head = Head {
+        kind: Kind::Vectors,
+        model_id,
+        generation: listing.generation,
+    };
+    save_rows(path, &head, &encode(&meta), rows)
+}
+
+/// The hash of each block of [`BLOCK_ROWS`] rows, read a chunk at a time.
+fn block_hashes(rows: &dyn RowSource) -> std::io::Result<Vec<[u8; 16]>> {
+    use rayon::prelude::*;
+    let (n, dim) = (rows.rows(), rows.dim().max(1));
+    let mut hashes = Vec::with_capacity(n.div_ceil(BLOCK_ROWS));
+    let mut buf = Vec::new();
+    for start in (0..n).step_by(SAVE_CHUNK_ROWS) {
+        let chunk = rows.read(start..(start + SAVE_CHUNK_ROWS).min(n), &mut buf)?;
+        hashes.par_extend(chunk.par_chunks(BLOCK_ROWS * dim).map(block_hash));
+    }
+    Ok(hashes)
 }
 
 /// The hash of one block of vectors, as the meta records it.
@@ -801,29 +882,22 @@ fn map_from() -> u64 {
         .unwrap_or(MAP_FROM_BYTES)
 }
 
-/// `v`, just saved to `path` by [`save_vectors`], with its rows mapped from the file rather
-/// than held in memory when they are as large as an opened index's would be: after an update
-/// of a large library the process holds what a fresh start would. As it was when the file
-/// cannot be mapped.
-pub(crate) fn map_saved(path: &Path, v: Vectors) -> Vectors {
-    map_saved_from(path, v, map_from())
+/// The last `floats` floats of `path`, just saved by [`save_vectors_from`], mapped when they
+/// are as large as an opened index's would be: after an update of a large library the process
+/// holds what a fresh start would. `None` when they are smaller or cannot be mapped.
+pub(crate) fn map_saved(path: &Path, floats: usize) -> Option<Rows> {
+    map_saved_from(path, floats, map_from())
 }
 
 /// [`map_saved`], mapping vectors of `map_from` bytes or more.
-fn map_saved_from(path: &Path, mut v: Vectors, map_from: u64) -> Vectors {
-    let floats = v.data.len();
-    if v.data.is_mapped() || (floats as u64) * 4 < map_from {
-        return v;
+pub(crate) fn map_saved_from(path: &Path, floats: usize, map_from: u64) -> Option<Rows> {
+    if (floats as u64) * 4 < map_from {
+        return None;
     }
-    let mapped = std::fs::File::open(path).ok().and_then(|file| {
-        let offset = file.metadata().ok()?.len().checked_sub(floats as u64 * 4)?;
-        Rows::map(file, offset, floats)
-    });
-    if let Some(rows) = mapped {
-        // Just written from these very rows: nothing to check on them.
-        v.data = rows.vouched_for();
-    }
-    v
+    let file = std::fs::File::open(path).ok()?;
+    let offset = file.metadata().ok()?.len().checked_sub(floats as u64 * 4)?;
+    // Just written from these very rows: nothing to check on them.
+    Rows::map(file, offset, floats).map(Rows::vouched_for)
 }
 
 /// [`load_vectors_salvaging`], mapping vectors of `map_from` bytes or more.
@@ -888,7 +962,7 @@ fn drop_damaged_blocks(v: &mut Vectors, recorded: &[[u8; 16]]) -> Result<usize, 
             "the vector block does not match the entries".into(),
         ));
     }
-    let now = block_hashes(&v.data, dim);
+    let now = block_hashes(&*v).map_err(LoadError::Io)?;
     if now.len() != recorded.len() {
         return Err(LoadError::Corrupt("checksum mismatch".into()));
     }
@@ -1265,11 +1339,14 @@ mod tests {
 
         // Saved from memory, then mapped: the same rows, vouched for without a check.
         save_vectors(&p, [1; 32], &v).unwrap();
-        let saved = map_saved_from(&p, v.clone(), 0);
+        let saved = Vectors {
+            data: map_saved_from(&p, v.data.len(), 0).unwrap(),
+            ..v.clone()
+        };
         assert!(saved.data.is_mapped());
         assert_eq!(saved, v);
         assert!(check_mapped_blocks(&saved).unwrap().is_none());
-        assert!(!map_saved_from(&p, v.clone(), u64::MAX).data.is_mapped());
+        assert!(map_saved_from(&p, v.data.len(), u64::MAX).is_none());
 
         // The padding after the header is zeros, or the file is not ours.
         let mut padded = bytes;

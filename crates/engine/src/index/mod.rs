@@ -16,4 +16,4 @@ pub(crate) mod store;
 
 pub use content_key::{full_of, key_of_bytes, sample_of, ContentKey, Sample};
 pub use scan::{has_image_extension, scan, Fingerprint, Found, Identity, Scan, IMAGE_EXTENSIONS};
-pub use store::{path_bytes, write_atomic, Store, Written, DATA_DIR_ENV};
+pub use store::{path_bytes, write_atomic, AtomicFile, Store, Written, DATA_DIR_ENV};

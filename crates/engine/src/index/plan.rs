@@ -5,6 +5,7 @@
 use crate::index::content_key::{ContentKey, Sample};
 use crate::index::format::{Entry, Failed, Vectors};
 use crate::index::journal::{Change, Outcome};
+use crate::index::rows::RowSource;
 use crate::index::scan::{Fingerprint, Found, Identity, Scan};
 use crate::index::store::path_bytes;
 use std::collections::{HashMap, HashSet};
@@ -325,46 +326,47 @@ impl Plan {
         })
     }
 
-    /// The new index content. `done[i]` is the outcome of `to_embed[i]`, `None` when it was not
-    /// reached (cancel). Files come in scan order, each with its new vector, its reused one, or
-    /// — for a changed file not reached — its old one with the old fingerprint, so the next
-    /// update embeds it again. A changed file that now fails loses its old vector: the index
-    /// must not answer with a picture that is gone. Kept entries come last.
+    /// The new index content, every row in memory (see [`Plan::layout`]).
     pub fn merge(&self, old: &Vectors, done: &[Option<Done>]) -> Vectors {
-        let dim = old.dim as usize;
+        self.layout(old, done).into_vectors()
+    }
+
+    /// The new index content before any vector is copied: its entries, failures and pairs,
+    /// and where each row comes from, so that a save can stream the rows into the new file.
+    /// `done[i]` is the outcome of `to_embed[i]`, `None` when it was not reached (cancel).
+    /// Files come in scan order, each with its new vector, its reused one, or — for a changed
+    /// file not reached — its old one with the old fingerprint, so the next update embeds it
+    /// again. A changed file that now fails loses its old vector: the index must not answer
+    /// with a picture that is gone. Kept entries come last.
+    pub fn layout<'a>(&'a self, old: &'a Vectors, done: &'a [Option<Done>]) -> Merged<'a> {
         let mut new: HashMap<usize, &Done> = HashMap::new();
         for (pos, d) in done.iter().enumerate() {
             if let Some(d) = d {
                 new.insert(self.to_embed[pos], d);
             }
         }
-        let mut out = Vectors {
-            folder: old.folder.clone(),
-            dim: old.dim,
-            generation: crate::index::format::fresh_generation(),
-            entries: Vec::with_capacity(self.found.len() + self.kept.len()),
-            data: Vec::with_capacity((self.found.len() + self.kept.len()) * dim).into(),
-            failed: self.still_failed.clone(),
-            pairs: Vec::new(),
+        let mut out = Merged {
+            listing: Vectors {
+                folder: old.folder.clone(),
+                dim: old.dim,
+                generation: crate::index::format::fresh_generation(),
+                entries: Vec::with_capacity(self.found.len() + self.kept.len()),
+                data: Vec::new().into(),
+                failed: self.still_failed.clone(),
+                pairs: Vec::new(),
+            },
+            rows: Vec::with_capacity(self.found.len() + self.kept.len()),
+            old,
         };
-        let mut push = |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, Identity), row: Row| {
+        let mut push = |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, Identity), row| {
             let (fingerprint, content, identity) = e;
-            out.entries.push(Entry {
+            out.listing.entries.push(Entry {
                 path,
                 fingerprint,
                 content,
                 identity,
             });
-            match row {
-                Row::New(v) => out.data.extend_from_slice(v),
-                // Read, not touched through the map: a large index's rows are not all to be
-                // held by this process at once. Through the map if the file cannot be read.
-                Row::Old(r) => {
-                    if old.data.append_row(r, dim, &mut out.data).is_err() {
-                        out.data.extend_from_slice(old.row(r));
-                    }
-                }
-            }
+            out.rows.push(row);
         };
         let mut failed = Vec::new();
         for (idx, f) in self.found.iter().enumerate() {
@@ -411,9 +413,111 @@ impl Plan {
                 Row::Old(r),
             );
         }
-        out.failed.extend(failed);
-        out.pairs = crate::labels::sample_pairs(&out.data, dim);
+        out.listing.failed.extend(failed);
         out
+    }
+}
+
+/// The new index content of an update (see [`Plan::layout`]): its listing, and where each row
+/// comes from. Its rows are read as a [`RowSource`], old ones from the old index's file.
+pub struct Merged<'a> {
+    /// The new index, its rows left empty (and its pairs until [`Merged::sample_pairs`]).
+    pub listing: Vectors,
+    rows: Vec<Row<'a>>,
+    old: &'a Vectors,
+}
+
+impl Merged<'_> {
+    /// Samples the new index's pairs (see `labels::sample_pairs`) into its listing.
+    pub fn sample_pairs(&mut self) -> std::io::Result<()> {
+        self.listing.pairs = crate::labels::sample_pairs_of(self)?;
+        Ok(())
+    }
+
+    /// The old row each new row is, where it is one (for what was made from the old rows,
+    /// such as their compact codes, to be kept).
+    pub fn origins(&self) -> Vec<Option<usize>> {
+        self.rows
+            .iter()
+            .map(|row| match row {
+                Row::Old(r) => Some(*r),
+                Row::New(_) => None,
+            })
+            .collect()
+    }
+
+    /// The new index with every row in memory. An old row that cannot be read from its file
+    /// is taken through the map.
+    pub fn into_vectors(mut self) -> Vectors {
+        let dim = self.dim();
+        let mut data = vec![0f32; self.rows.len() * dim];
+        for (row, out) in self.rows.iter().zip(data.chunks_exact_mut(dim.max(1))) {
+            if self.read_row(row, out).is_err() {
+                if let Row::Old(r) = row {
+                    out.copy_from_slice(self.old.row(*r));
+                }
+            }
+        }
+        self.listing.data = data.into();
+        self.listing.pairs = crate::labels::sample_pairs(&self.listing.data, dim);
+        self.listing
+    }
+
+    /// The new index just saved to `path` by [`crate::index::format::save_vectors_from`]: its
+    /// rows mapped from the file when large, else read into memory.
+    pub fn into_saved(mut self, path: &std::path::Path) -> Vectors {
+        let floats = self.rows.len() * self.dim();
+        match crate::index::format::map_saved(path, floats) {
+            Some(rows) => {
+                self.listing.data = rows;
+                self.listing
+            }
+            // The same rows, so the same pairs.
+            None => self.into_vectors(),
+        }
+    }
+
+    /// One row into `out`.
+    fn read_row(&self, row: &Row, out: &mut [f32]) -> std::io::Result<()> {
+        match row {
+            Row::New(v) => out.copy_from_slice(v),
+            Row::Old(r) => self.old.data.read_rows_into(*r, self.dim(), out)?,
+        }
+        Ok(())
+    }
+}
+
+impl RowSource for Merged<'_> {
+    fn rows(&self) -> usize {
+        self.rows.len()
+    }
+    fn dim(&self) -> usize {
+        self.old.dim as usize
+    }
+    /// Old rows that follow each other in the old file are read together.
+    fn read<'b>(
+        &'b self,
+        range: std::ops::Range<usize>,
+        buf: &'b mut Vec<f32>,
+    ) -> std::io::Result<&'b [f32]> {
+        let dim = self.dim();
+        buf.clear();
+        buf.resize(range.len() * dim, 0.0);
+        let rows = &self.rows[range];
+        let mut i = 0;
+        while i < rows.len() {
+            let run = match rows[i] {
+                Row::Old(first) => rows[i..]
+                    .iter()
+                    .enumerate()
+                    .take_while(|(k, r)| matches!(r, Row::Old(x) if *x == first + k))
+                    .count(),
+                Row::New(_) => 1,
+            };
+            self.read_row(&rows[i], &mut buf[i * dim..(i + run) * dim])?;
+            i += run;
+        }
+        Ok(buf)
     }
 }
 
@@ -476,6 +580,67 @@ mod tests {
                 .collect(),
             ..Scan::default()
         }
+    }
+
+    #[test]
+    fn a_streamed_save_writes_the_file_a_save_from_memory_writes() {
+        use crate::index::format;
+        let dir = tempfile::tempdir().unwrap();
+        let unit = |i: usize| {
+            let mut v = vec![(i as f32).sin(), (i as f32).cos(), 0.5, (i % 7) as f32];
+            crate::vector::normalize(&mut v);
+            v
+        };
+        // More rows than one chunk of a save, in a file, mapped.
+        let names: Vec<String> = (0..2100).map(|i| format!("{i:04}.jpg")).collect();
+        let mut old = Vectors::empty(b"/p".to_vec(), 4);
+        for (i, n) in names.iter().enumerate() {
+            old.entries.push(Entry {
+                path: n.as_bytes().to_vec(),
+                fingerprint: fp(1),
+                content: None,
+                identity: Identity::default(),
+            });
+            old.data.extend_from_slice(&unit(i));
+        }
+        let old_file = dir.path().join("old.bin");
+        format::save_vectors(&old_file, [1; 32], &old).unwrap();
+        old.data = format::map_saved_from(&old_file, old.data.len(), 0).unwrap();
+        // Old rows in runs out of their order, a gap where 50 were deleted, and new files.
+        let all: Vec<&str> = names.iter().map(String::as_str).collect();
+        let found = [
+            &all[..1000],
+            &["new-a.jpg"],
+            &all[1200..],
+            &all[1000..1150],
+            &["new-b.jpg"],
+        ];
+        let plan = planned(&old, scan(&found.concat()), true);
+        assert_eq!((plan.removed, plan.to_embed.len()), (50, 2));
+        let done: Vec<_> = (0..2)
+            .map(|k| Some(Done::Embedded(unit(5000 + k), None)))
+            .collect();
+
+        let mut merged = plan.layout(&old, &done);
+        merged.sample_pairs().unwrap();
+        let streamed = dir.path().join("streamed.bin");
+        format::save_vectors_from(&streamed, [1; 32], &merged.listing, &merged).unwrap();
+        let mut in_memory = plan.merge(&old, &done);
+        in_memory.generation = merged.listing.generation;
+        let from_memory = dir.path().join("memory.bin");
+        format::save_vectors(&from_memory, [1; 32], &in_memory).unwrap();
+        assert_eq!(
+            std::fs::read(&streamed).unwrap(),
+            std::fs::read(&from_memory).unwrap()
+        );
+
+        let read = format::load_vectors(&streamed, [1; 32], 4).unwrap();
+        assert_eq!(read, in_memory);
+        assert_eq!(read.len(), 2052);
+        assert_eq!(read.row(1000), unit(5000).as_slice());
+        assert_eq!(read.row(1001), unit(1200).as_slice());
+        assert_eq!(read.row(2050), unit(1149).as_slice());
+        assert_eq!(merged.into_saved(&streamed), in_memory);
     }
 
     #[test]

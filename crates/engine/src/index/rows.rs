@@ -131,12 +131,7 @@ impl Rows {
 
     /// Row `r` into `out` (a row long): read from the file when mapped.
     fn read_row_into(&self, r: usize, out: &mut [f32]) -> std::io::Result<()> {
-        let dim = out.len();
-        match self {
-            Rows::Memory(v) => out.copy_from_slice(&v[r * dim..(r + 1) * dim]),
-            Rows::Mapped(m) => m.read_into(r * dim, out)?,
-        }
-        Ok(())
+        self.read_rows_into(r, out.len(), out)
     }
 
     /// Appends row `r` (of `dim` floats) to `out`: read from the file when mapped, as
@@ -193,6 +188,83 @@ impl Rows {
             .collect::<std::io::Result<_>>()?;
         m.checked.store(damaged.is_empty(), Ordering::Release);
         Ok(damaged)
+    }
+}
+
+/// Rows read a range at a time, of which none need be in memory all at once: an index's own,
+/// or those an update is about to save (some embedded in this run, some read from the old
+/// file), so that a save streams them into the new file.
+pub trait RowSource: Sync {
+    /// How many rows.
+    fn rows(&self) -> usize;
+    /// Floats a row.
+    fn dim(&self) -> usize;
+    /// Rows `range`, one after the other: borrowed where they already are in memory, else
+    /// read into `buf`.
+    fn read<'a>(
+        &'a self,
+        range: std::ops::Range<usize>,
+        buf: &'a mut Vec<f32>,
+    ) -> std::io::Result<&'a [f32]>;
+}
+
+/// Rows of `dim` floats held in a slice.
+pub struct Floats<'a> {
+    /// The rows, one after the other.
+    pub data: &'a [f32],
+    /// Floats a row (0 for no rows).
+    pub dim: usize,
+}
+
+impl RowSource for Floats<'_> {
+    fn rows(&self) -> usize {
+        self.data.len().checked_div(self.dim).unwrap_or(0)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn read<'a>(
+        &'a self,
+        range: std::ops::Range<usize>,
+        _: &'a mut Vec<f32>,
+    ) -> std::io::Result<&'a [f32]> {
+        Ok(&self.data[range.start * self.dim..range.end * self.dim])
+    }
+}
+
+impl Rows {
+    /// Rows `range` (of `dim` floats): borrowed when in memory, read from the file into `buf`
+    /// when mapped (not through the map, which would keep the pages).
+    pub fn read_range<'a>(
+        &'a self,
+        range: std::ops::Range<usize>,
+        dim: usize,
+        buf: &'a mut Vec<f32>,
+    ) -> std::io::Result<&'a [f32]> {
+        match self {
+            Rows::Memory(v) => Ok(&v[range.start * dim..range.end * dim]),
+            Rows::Mapped(_) => {
+                buf.clear();
+                buf.resize(range.len() * dim, 0.0);
+                self.read_rows_into(range.start, dim, buf)?;
+                Ok(buf)
+            }
+        }
+    }
+
+    /// Rows from `first` on (of `dim` floats) into `out`, whole rows: read from the file when
+    /// mapped.
+    pub(crate) fn read_rows_into(
+        &self,
+        first: usize,
+        dim: usize,
+        out: &mut [f32],
+    ) -> std::io::Result<()> {
+        match self {
+            Rows::Memory(v) => out.copy_from_slice(&v[first * dim..first * dim + out.len()]),
+            Rows::Mapped(m) => m.read_into(first * dim, out)?,
+        }
+        Ok(())
     }
 }
 

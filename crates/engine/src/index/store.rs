@@ -85,7 +85,7 @@ pub type Written = u64;
 /// removed the next time the index is updated (`remove_temp_files`).
 pub fn write_atomic(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut AtomicFile) -> std::io::Result<()>,
 ) -> std::io::Result<Written> {
     let no_parent = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder");
     let dir = path.parent().ok_or_else(no_parent)?;
@@ -98,7 +98,7 @@ pub fn write_atomic(
     ));
     let result = (|| {
         let file = fs::File::create(&tmp)?;
-        let mut out = CountingWriter {
+        let mut out = AtomicFile {
             inner: std::io::BufWriter::new(file),
             written: 0,
         };
@@ -139,12 +139,28 @@ pub fn remove_temp_files(dir: &Path) -> usize {
         .count()
 }
 
-struct CountingWriter<W> {
-    inner: W,
+/// The temporary file [`write_atomic`] writes, counting the bytes.
+pub struct AtomicFile {
+    inner: std::io::BufWriter<fs::File>,
     written: u64,
 }
 
-impl<W: Write> Write for CountingWriter<W> {
+impl AtomicFile {
+    /// Writes `bytes` again at `offset`, over bytes already written, and goes on at the end:
+    /// for a header that holds a hash of what follows it, written last.
+    pub fn rewrite_at(&mut self, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        if offset + bytes.len() as u64 > self.written {
+            return Err(std::io::Error::other("rewriting past what was written"));
+        }
+        self.inner.seek(SeekFrom::Start(offset))?;
+        self.inner.write_all(bytes)?;
+        self.inner.seek(SeekFrom::End(0))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.written += n as u64;
@@ -173,6 +189,14 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         assert_eq!(write_atomic(&target, |w| w.write_all(b"new")).unwrap(), 3);
         assert_eq!(fs::read(&target).unwrap(), b"new");
+        // A header written last, over its placeholder; never past what was written.
+        let written = write_atomic(&target, |w| {
+            w.write_all(b"..-body")?;
+            assert!(w.rewrite_at(6, b"xy").is_err());
+            w.rewrite_at(0, b"hd")
+        });
+        assert_eq!(written.unwrap(), 7);
+        assert_eq!(fs::read(&target).unwrap(), b"hd-body");
         fs::write(
             dir.path().join(".f.bin.4242.tmp"),
             b"left by a killed process",

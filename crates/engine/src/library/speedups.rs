@@ -7,15 +7,16 @@
 use crate::error::{Error, Result};
 use crate::index::format::{self, Kind, Vectors};
 use crate::index::lock::IndexLock;
+use crate::index::rows::RowSource;
 use crate::library::{Library, Snapshot, Speedups, CODES_FILE, GRAPH_FILE};
 use crate::progress::{emit, CancelToken, Event, Sender};
 use crate::query::compact::Codes;
 use crate::query::nearest::Graph;
 use std::sync::Arc;
 
-/// Rows coded between two hand-backs of a mapped index's pages (about 330 MB of vectors): a
-/// million photos are coded without the process ever holding their 5 GB.
-const CODE_WINDOW: usize = 65_536;
+/// Rows coded at a time, read from the index's file into one buffer (about 40 MB of vectors):
+/// a million photos are coded without the process ever holding their 5 GB.
+const CODE_WINDOW: usize = 8_192;
 
 impl Library {
     /// Makes the compact codes (and the graph) of the index as saved, when the library is
@@ -26,17 +27,19 @@ impl Library {
             return Ok(0);
         };
         let vectors = self.current().vectors.clone();
-        self.make_speedups_of(&vectors, cancel, progress)
+        self.make_speedups_of(&vectors, None, cancel, progress)
     }
 
-    /// [`Library::make_speedups`] for `vectors` (just saved), the lock already held.
+    /// [`Library::make_speedups`] for `vectors` (just saved), the lock already held, keeping
+    /// the codes of the rows `reuse` says were coded before.
     pub(crate) fn make_speedups_of(
         &self,
         vectors: &Vectors,
+        reuse: Option<&Reuse>,
         cancel: &CancelToken,
         progress: Option<&Sender>,
     ) -> Result<u64> {
-        let mut written = self.make_codes(vectors, cancel, progress)?;
+        let mut written = self.make_codes(vectors, reuse, cancel, progress)?;
         if !cancel.is_cancelled() {
             written += self.make_graph(vectors, progress)?;
         }
@@ -44,9 +47,11 @@ impl Library {
     }
 
     /// The codes, made and saved when there are none of these vectors; the bytes written.
+    /// Rows `reuse` names keep their old codes: only the others are coded.
     fn make_codes(
         &self,
         vectors: &Vectors,
+        reuse: Option<&Reuse>,
         cancel: &CancelToken,
         progress: Option<&Sender>,
     ) -> Result<u64> {
@@ -61,23 +66,50 @@ impl Library {
         {
             return Ok(0);
         }
-        emit(progress, Event::Compacting { done: 0, total });
-        let dim = vectors.dim as usize;
+        let (projection, dim) = (self.projection.as_deref(), vectors.dim as usize);
+        let none = vec![None; total];
+        let (old, from) = match reuse {
+            Some(r) if r.from.len() == total && r.codes.fits(r.codes.len(), projection, dim) => {
+                (Some(&*r.codes), r.from.as_slice())
+            }
+            _ => (None, none.as_slice()),
+        };
+        let fresh: Vec<usize> = (0..total).filter(|&i| from[i].is_none()).collect();
+        emit(
+            progress,
+            Event::Compacting {
+                done: 0,
+                total: fresh.len(),
+            },
+        );
         let mut made: Option<Codes> = None;
-        for start in (0..total.max(1)).step_by(CODE_WINDOW) {
-            let rows = start..(start + CODE_WINDOW).min(total);
+        let mut buf = Vec::new();
+        let windows: Vec<&[usize]> = match fresh.is_empty() {
+            true => vec![&[]],
+            false => fresh.chunks(CODE_WINDOW).collect(),
+        };
+        for (w, rows) in windows.into_iter().enumerate() {
+            let window = read_rows(vectors, rows, &mut buf).map_err(Error::store(
+                "read the index in",
+                self.dir.join(crate::library::VECTORS_FILE),
+            ))?;
             let part = Codes::encode(
-                self.projection.as_deref(),
-                &vectors.data[rows.start * dim..rows.end * dim],
+                projection,
+                window,
                 dim,
                 vectors.generation,
                 &|| cancel.is_cancelled(),
                 &|done| {
-                    let done = start + done;
-                    emit(progress, Event::Compacting { done, total })
+                    let done = w * CODE_WINDOW + done;
+                    emit(
+                        progress,
+                        Event::Compacting {
+                            done,
+                            total: fresh.len(),
+                        },
+                    )
                 },
             );
-            vectors.data.release();
             let Some(part) = part else {
                 return Ok(0);
             };
@@ -86,9 +118,10 @@ impl Library {
                 None => made = Some(part),
             }
         }
-        let Some(codes) = made else {
+        let Some(fresh) = made else {
             return Ok(0);
         };
+        let codes = Codes::reusing(old, from, fresh);
         let written = self.save(CODES_FILE, Kind::Codes, vectors, &codes)?;
         let with_codes = Speedups {
             codes: Some(Arc::new(codes)),
@@ -147,5 +180,29 @@ impl Library {
         } else {
             Snapshot::new(vectors.clone(), speedups)
         });
+    }
+}
+
+/// What an update can keep of the old index's compact codes: the codes, and the old row each
+/// new row is, where it is one.
+pub(crate) struct Reuse {
+    pub codes: Arc<Codes>,
+    pub from: Vec<Option<usize>>,
+}
+
+/// Rows `rows` of `vectors`, in order: one read when they follow each other, else gathered.
+fn read_rows<'a>(
+    vectors: &'a Vectors,
+    rows: &[usize],
+    buf: &'a mut Vec<f32>,
+) -> std::io::Result<&'a [f32]> {
+    match (rows.first(), rows.last()) {
+        (Some(&first), Some(&last)) if last - first + 1 == rows.len() => {
+            vectors.read(first..last + 1, buf)
+        }
+        _ => {
+            *buf = vectors.data.gather(rows, vectors.dim as usize)?;
+            Ok(buf)
+        }
     }
 }

@@ -18,6 +18,7 @@ use crate::index::plan::{Done, Failure, Origin, Plan};
 use crate::index::{scan, store};
 use crate::library::mounts::Unmounted;
 use crate::library::moves::{self, Known};
+use crate::library::speedups::Reuse;
 use crate::library::{
     damaged_words, read_index, stamp, IndexStatus, Library, Snapshot, Speedups, Stamp,
 };
@@ -156,10 +157,11 @@ impl Run<'_> {
             return Ok(self.summary_of_nothing());
         }
         let work = self.embed(&plan, &old.vectors, known)?;
-        let vectors = self.save(&plan, &old, &work, known)?;
+        let (vectors, reuse) = self.save(&plan, &old, &work, known)?;
         self.retire_adopted_indexes(&vectors);
         if !self.cancel.is_cancelled() {
-            self.bytes_written += lib.make_speedups_of(&vectors, self.cancel, self.progress)?;
+            self.bytes_written +=
+                lib.make_speedups_of(&vectors, reuse.as_ref(), self.cancel, self.progress)?;
             *known = Some(stamp(&lib.dir));
         }
         Ok(self.summary(&plan, &work, vectors.len()))
@@ -482,14 +484,15 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Writes the new index in one piece (replacing the checkpoint log) when anything changed.
+    /// Writes the new index in one piece (replacing the checkpoint log) when anything changed;
+    /// with what of the old index's codes the new one can keep.
     fn save(
         &mut self,
         plan: &Plan,
         old: &Snapshot,
         work: &Work,
         known: &mut Option<Stamp>,
-    ) -> Result<Arc<Vectors>> {
+    ) -> Result<(Arc<Vectors>, Option<Reuse>)> {
         let lib = self.lib;
         let processed = work.done.iter().any(Option::is_some);
         let file = lib.dir.join(crate::library::VECTORS_FILE);
@@ -500,12 +503,24 @@ impl Run<'_> {
             || !file.exists()
             || log.exists();
         if !changed {
-            return Ok(old.vectors.clone());
+            return Ok((old.vectors.clone(), None));
         }
-        let vectors = plan.merge(&old.vectors, &work.done);
+        // The rows go from where they are (this run's vectors, the old file) straight into the
+        // new file: a large library's are never all held at once.
+        let mut merged = plan.layout(&old.vectors, &work.done);
+        let saved = merged.sample_pairs().and_then(|()| {
+            format::save_vectors_from(&file, lib.model.id, &merged.listing, &merged)
+        });
         old.vectors.data.release();
-        self.bytes_written += format::save_vectors(&file, lib.model.id, &vectors)
-            .map_err(Error::store("save the index in", &file))?;
+        self.bytes_written += saved.map_err(Error::store("save the index in", &file))?;
+        let reuse = old.speedups.codes.clone().and_then(|codes| {
+            let of_old = codes.generation == old.vectors.generation;
+            (of_old && codes.len() == old.vectors.len()).then(|| Reuse {
+                codes,
+                from: merged.origins(),
+            })
+        });
+        let vectors = merged.into_saved(&file);
         if plan.removed > 0 {
             // Only saves work later (an Undo): a failure here costs nothing now.
             self.bytes_written +=
@@ -518,10 +533,10 @@ impl Run<'_> {
             Err(e) => return Err(Error::store("remove the checkpoint log", &log)(e)),
         }
         *known = Some(stamp(&lib.dir));
-        let saved = Snapshot::new(format::map_saved(&file, vectors), Speedups::default());
+        let saved = Snapshot::new(vectors, Speedups::default());
         let vectors = saved.vectors.clone();
         lib.publish(saved);
-        Ok(vectors)
+        Ok((vectors, reuse))
     }
 
     /// Removes the index of a folder no longer there once this folder holds every one of its

@@ -103,6 +103,34 @@ impl Codes {
         })
     }
 
+    /// The codes of rows of which some are coded in `old` already: row `i` takes `old`'s row
+    /// `from[i]` where there is one, else the next of `fresh` (coded alike, in row order); all
+    /// under `fresh`'s generation. An update of a large library codes its new photos only.
+    pub fn reusing(old: Option<&Codes>, from: &[Option<usize>], fresh: Codes) -> Codes {
+        let dim = fresh.dim;
+        let mut out = Codes {
+            generation: fresh.generation,
+            dim,
+            scales: Vec::with_capacity(from.len()),
+            codes: Bytes(Vec::with_capacity(from.len() * dim)),
+        };
+        let mut next = 0;
+        for origin in from {
+            let (codes, row) = match (old, origin) {
+                (Some(old), Some(r)) => (old, *r),
+                _ => {
+                    next += 1;
+                    (&fresh, next - 1)
+                }
+            };
+            out.scales.push(codes.scales[row]);
+            out.codes
+                .0
+                .extend_from_slice(&codes.codes.0[row * dim..(row + 1) * dim]);
+        }
+        out
+    }
+
     /// These codes followed by `more`'s, coded alike (the same subspace and generation).
     pub fn append(&mut self, more: Codes) {
         assert_eq!((self.dim, self.generation), (more.dim, more.generation));
@@ -393,6 +421,35 @@ mod tests {
         let mut parts = Codes::encode(None, &data[..300 * 8], 8, 3, &never, &|_| {}).unwrap();
         parts.append(Codes::encode(None, &data[300 * 8..], 8, 3, &never, &|_| {}).unwrap());
         assert_eq!(parts, whole);
+    }
+
+    #[test]
+    fn codes_kept_from_old_rows_and_made_for_new_ones_are_the_codes_of_the_whole() {
+        let old_data = uniform_units(6, 1_000, 8);
+        let old = Codes::encode(None, &old_data, 8, 3, &never, &|_| {}).unwrap();
+        let new_rows = uniform_units(7, 7, 8);
+        // Old rows out of order and some dropped, with new rows between them.
+        let mut from = Vec::new();
+        let mut data = Vec::new();
+        for (i, r) in (600..1_000).chain(0..300).enumerate() {
+            if i % 100 == 50 {
+                from.push(None);
+                data.extend_from_slice(&new_rows[(i / 100) * 8..(i / 100 + 1) * 8]);
+            }
+            from.push(Some(r));
+            data.extend_from_slice(&old_data[r * 8..(r + 1) * 8]);
+        }
+        let fresh: Vec<f32> = from
+            .iter()
+            .zip(data.chunks(8))
+            .filter(|(origin, _)| origin.is_none())
+            .flat_map(|(_, row)| row.to_vec())
+            .collect();
+        let fresh = Codes::encode(None, &fresh, 8, 4, &never, &|_| {}).unwrap();
+        let whole = Codes::encode(None, &data, 8, 4, &never, &|_| {}).unwrap();
+        assert_eq!(Codes::reusing(Some(&old), &from, fresh.clone()), whole);
+        let none = vec![None; fresh.len()];
+        assert_eq!(Codes::reusing(None, &none, fresh.clone()), fresh);
     }
 
     #[test]
