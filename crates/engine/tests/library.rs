@@ -532,6 +532,67 @@ fn an_update_of_a_coded_library_codes_only_its_new_photos() {
     }
 }
 
+/// For each checkpoint of an update adding 6 photos to 12, the photos it says are indexed and
+/// those queries see then.
+fn seen_at_checkpoints(large_from: Option<usize>) -> Vec<(usize, usize)> {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 4);
+    sb.index();
+    for seed in 100..106 {
+        save_jpeg(
+            &synthetic(seed, 320, 240),
+            &sb.photos().join(format!("new{seed}.jpg")),
+            90,
+        );
+    }
+    let mut lib = sb.open().with_checkpoint_every(std::time::Duration::ZERO);
+    if let Some(photos) = large_from {
+        lib = lib.with_large_from(photos);
+    }
+    assert_eq!(lib.len(), 12);
+    // The update waits at each event until it is read, so queries are looked at as the
+    // checkpoint left them.
+    let (events, events_rx) = crossbeam_channel::bounded(0);
+    let mut seen = Vec::new();
+    std::thread::scope(|s| {
+        let lib = &lib;
+        let run = s.spawn(move || {
+            lib.update(
+                &UpdateOptions::default(),
+                Some(&events),
+                &CancelToken::new(),
+            )
+            .unwrap()
+        });
+        for event in events_rx.iter() {
+            if let Event::Saved { indexed } = event {
+                seen.push((indexed, lib.len()));
+            }
+        }
+        run.join().unwrap();
+    });
+    assert_eq!(lib.len(), 18, "the save shows every photo");
+    seen
+}
+
+#[test]
+fn a_large_library_s_checkpoints_log_its_new_photos_but_only_its_save_shows_them() {
+    let small = seen_at_checkpoints(None);
+    assert!(small.len() > 2, "checkpoints: {small:?}");
+    assert!(
+        small.iter().all(|(indexed, seen)| indexed == seen),
+        "{small:?}"
+    );
+    let large = seen_at_checkpoints(Some(10));
+    assert!(large.len() > 2, "checkpoints: {large:?}");
+    assert!(
+        large
+            .iter()
+            .all(|&(indexed, seen)| indexed > 12 && seen == 12),
+        "{large:?}"
+    );
+}
+
 #[test]
 fn rotated_and_mirrored_copies_find_their_original_first() {
     let sb = Sandbox::new();

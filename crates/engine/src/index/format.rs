@@ -882,6 +882,12 @@ fn map_from() -> u64 {
         .unwrap_or(MAP_FROM_BYTES)
 }
 
+/// True when vectors of `floats` floats are a large index's: mapped from its file, never
+/// held in memory whole.
+pub(crate) fn is_large(floats: usize) -> bool {
+    (floats as u64).saturating_mul(4) >= map_from()
+}
+
 /// The last `floats` floats of `path`, just saved by [`save_vectors_from`], mapped when they
 /// are as large as an opened index's would be: after an update of a large library the process
 /// holds what a fresh start would. `None` when they are smaller or cannot be mapped.

@@ -326,7 +326,8 @@ impl Plan {
         })
     }
 
-    /// The new index content, every row in memory (see [`Plan::layout`]).
+    /// The new index content, every row in memory (see [`Plan::layout`]): for tests.
+    #[cfg(test)]
     pub fn merge(&self, old: &Vectors, done: &[Option<Done>]) -> Vectors {
         self.layout(old, done).into_vectors()
     }

@@ -216,6 +216,9 @@ pub(crate) struct Tuning {
     /// steadier pace.
     pub first_checkpoint: Duration,
     pub checkpoint_every: Duration,
+    /// From how many photos an index is large: its checkpoints only log (see
+    /// `Run::checkpoint`). `None`: from the size at which an index is mapped.
+    pub large_from: Option<usize>,
 }
 
 /// Environment variable: checkpoint interval in milliseconds (for tests that kill a run).
@@ -238,6 +241,7 @@ impl Default for Tuning {
                 .unwrap_or(nearest::COMPACT_THRESHOLD),
             first_checkpoint: from_env.unwrap_or(Duration::from_secs(3)),
             checkpoint_every: from_env.unwrap_or(Duration::from_secs(10)),
+            large_from: None,
         }
     }
 }
@@ -418,6 +422,21 @@ impl Library {
         self.tuning.first_checkpoint = every;
         self.tuning.checkpoint_every = every;
         self
+    }
+
+    /// Changes from how many photos an index counts as large, its checkpoints logging their
+    /// photos without letting queries see them until the run saves (tests use a small one).
+    pub fn with_large_from(mut self, photos: usize) -> Self {
+        self.tuning.large_from = Some(photos);
+        self
+    }
+
+    /// True when an index of `rows` rows of `dim` is large (see [`Library::with_large_from`]).
+    pub(crate) fn is_large(&self, rows: usize, dim: usize) -> bool {
+        match self.tuning.large_from {
+            Some(photos) => rows >= photos,
+            None => format::is_large(rows * dim),
+        }
     }
 
     /// The folder, as an absolute canonical path.

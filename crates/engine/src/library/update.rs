@@ -15,6 +15,7 @@ use crate::index::format::{self, Vectors};
 use crate::index::journal::{self, Journal};
 use crate::index::lock::IndexLock;
 use crate::index::plan::{Done, Failure, Origin, Plan};
+use crate::index::rows::RowSource;
 use crate::index::{scan, store};
 use crate::library::mounts::Unmounted;
 use crate::library::moves::{self, Known};
@@ -445,7 +446,8 @@ impl Run<'_> {
         }
     }
 
-    /// Appends what was embedded since the last checkpoint to the log, and lets queries see it.
+    /// Appends what was embedded since the last checkpoint to the log, and lets queries see it
+    /// (those of a small library: see below).
     fn checkpoint(
         &mut self,
         plan: &Plan,
@@ -476,10 +478,15 @@ impl Run<'_> {
                 .map_err(Error::store("save a checkpoint in", &file))?;
             *known = Some(stamp(&lib.dir));
         }
-        let merged = plan.merge(old, &work.done);
-        old.data.release();
-        let indexed = merged.len();
-        lib.publish(Snapshot::new(merged, Speedups::default()));
+        let merged = plan.layout(old, &work.done);
+        let indexed = merged.listing.len();
+        // A large library's rows would be copied at every checkpoint and held twice (in the
+        // old file and in memory): its queries see the new photos when the run saves.
+        if !lib.is_large(merged.rows(), merged.dim()) {
+            let merged = merged.into_vectors();
+            old.data.release();
+            lib.publish(Snapshot::new(merged, Speedups::default()));
+        }
         emit(self.progress, Event::Saved { indexed });
         Ok(())
     }
