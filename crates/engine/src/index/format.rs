@@ -458,11 +458,12 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// their length against the limit, and sequences grow only as elements are really read. The
 /// limit is a power of two at least [`EXPANSION`] times the input, since decoded values take
 /// more memory than their encoding (a varint is one byte on disk, a `u64` or `i128` in memory).
-pub(crate) fn decode_bounded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    fn with_limit<T: DeserializeOwned, const N: usize>(bytes: &[u8]) -> Result<T, String> {
+/// A `T` that borrows from `bytes` (a byte block, say) is decoded without copying it.
+pub(crate) fn decode_bounded<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    fn with_limit<'a, T: Deserialize<'a>, const N: usize>(bytes: &'a [u8]) -> Result<T, String> {
         let config = config().with_limit::<N>();
         let (value, used) =
-            bincode::serde::decode_from_slice(bytes, config).map_err(|e| e.to_string())?;
+            bincode::serde::borrow_decode_from_slice(bytes, config).map_err(|e| e.to_string())?;
         if used != bytes.len() {
             return Err(format!("{} bytes left over", bytes.len() - used));
         }
@@ -621,9 +622,18 @@ pub(crate) fn load<T: DeserializeOwned>(
     kind: Kind,
     model_id: [u8; 32],
 ) -> Result<Loaded<T>, LoadError> {
-    let loaded = load_migrating(path, kind, model_id, None, |_, bytes| {
-        decode_bounded::<T>(bytes)
-    })?;
+    load_with(path, kind, model_id, |bytes| decode_bounded::<T>(&bytes))
+}
+
+/// [`load`], with the meta decoded by `decode` from its bytes, which it may keep (the codes of
+/// a million photos are not to be copied out of them).
+pub(crate) fn load_with<T>(
+    path: &Path,
+    kind: Kind,
+    model_id: [u8; 32],
+    decode: impl FnOnce(Vec<u8>) -> Result<T, String>,
+) -> Result<Loaded<T>, LoadError> {
+    let loaded = load_migrating(path, kind, model_id, None, |_, bytes| decode(bytes))?;
     if loaded.vouched != Vouched::Whole {
         return Err(LoadError::Corrupt("checksum mismatch".into()));
     }
@@ -637,10 +647,10 @@ fn load_migrating<T>(
     kind: Kind,
     model_id: [u8; 32],
     map_from: Option<u64>,
-    decode: impl FnOnce(u32, &[u8]) -> Result<T, String>,
+    decode: impl FnOnce(u32, Vec<u8>) -> Result<T, String>,
 ) -> Result<Loaded<T>, LoadError> {
     let raw = load_raw(path, kind, model_id, map_from)?;
-    let meta = decode(raw.version, &raw.meta).map_err(LoadError::Corrupt)?;
+    let meta = decode(raw.version, raw.meta).map_err(LoadError::Corrupt)?;
     Ok(Loaded {
         version: raw.version,
         generation: raw.generation,
@@ -913,7 +923,9 @@ fn load_vectors_mapping(
     dim: usize,
     map_from: u64,
 ) -> Result<Salvaged, LoadError> {
-    let loaded = load_migrating(path, Kind::Vectors, model_id, Some(map_from), decode_meta)?;
+    let loaded = load_migrating(path, Kind::Vectors, model_id, Some(map_from), |v, meta| {
+        decode_meta(v, &meta)
+    })?;
     if loaded.dim != dim {
         return Err(LoadError::OtherModel {
             rows: loaded.data.len() as u64 / loaded.dim.max(1) as u64,

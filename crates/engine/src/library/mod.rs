@@ -347,7 +347,12 @@ pub(crate) fn read_index(
             None
         }
     };
-    let codes = match format::load::<Codes>(&dir.join(CODES_FILE), Kind::Codes, model.id) {
+    let codes = match format::load_with(
+        &dir.join(CODES_FILE),
+        Kind::Codes,
+        model.id,
+        Codes::from_meta,
+    ) {
         Ok(c) if c.meta.fits(vectors.len(), projection, model.dim) => Some(Arc::new(c.meta)),
         Ok(_) | Err(LoadError::Missing) => None,
         Err(err) => {
