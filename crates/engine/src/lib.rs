@@ -27,6 +27,7 @@
 
 pub mod decode;
 pub mod embed;
+mod env;
 mod error;
 pub mod index;
 pub mod labels;

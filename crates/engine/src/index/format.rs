@@ -886,10 +886,7 @@ pub fn load_vectors_salvaging(
 /// From how many bytes of vectors an index is mapped: [`MAP_FROM_BYTES`], or as
 /// [`MAP_FROM_ENV`] says.
 fn map_from() -> u64 {
-    std::env::var(MAP_FROM_ENV)
-        .ok()
-        .and_then(|b| b.parse().ok())
-        .unwrap_or(MAP_FROM_BYTES)
+    crate::env::number(MAP_FROM_ENV).unwrap_or(MAP_FROM_BYTES)
 }
 
 /// True when vectors of `floats` floats are a large index's: mapped from its file, never

@@ -229,15 +229,10 @@ pub const COMPACT_ENV: &str = "PHOTO_SIM_COMPACT_FROM";
 
 impl Default for Tuning {
     fn default() -> Self {
-        let from_env = std::env::var(CHECKPOINT_ENV)
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map(Duration::from_millis);
+        let from_env = crate::env::number(CHECKPOINT_ENV).map(Duration::from_millis);
         Self {
             graph_threshold: nearest::GRAPH_THRESHOLD,
-            compact_threshold: std::env::var(COMPACT_ENV)
-                .ok()
-                .and_then(|n| n.parse().ok())
+            compact_threshold: crate::env::number(COMPACT_ENV)
                 .unwrap_or(nearest::COMPACT_THRESHOLD),
             first_checkpoint: from_env.unwrap_or(Duration::from_secs(3)),
             checkpoint_every: from_env.unwrap_or(Duration::from_secs(10)),

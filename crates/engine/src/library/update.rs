@@ -480,9 +480,9 @@ impl Run<'_> {
         }
         let merged = plan.layout(old, &work.done);
         let indexed = merged.listing.len();
-        // A large library's rows would be copied at every checkpoint and held twice (in the
-        // old file and in memory): its queries see the new photos when the run saves.
-        if !lib.is_large(merged.rows(), merged.dim()) {
+        // A large library's rows would be copied into memory at every checkpoint: its queries
+        // see the new photos when the run saves. (A first index holds its new rows anyway.)
+        if !lib.is_large(old.len(), merged.dim()) {
             let merged = merged.into_vectors();
             old.data.release();
             lib.publish(Snapshot::new(merged, Speedups::default()));
