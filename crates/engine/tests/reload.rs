@@ -114,3 +114,45 @@ fn an_update_that_catches_up_with_another_s_save_tells_that_queries_see_it() {
         "the index read, though this run changed nothing"
     );
 }
+
+#[test]
+fn a_reader_of_a_large_library_sees_another_s_new_photos_when_it_saves_not_at_its_checkpoints() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos(), 6);
+    let (_, _) = sb.index();
+    for seed in 100..106 {
+        save_jpeg(
+            &synthetic(seed, 160, 120),
+            &sb.photos().join(format!("new{seed}.jpg")),
+            90,
+        );
+    }
+    let writer = sb.open().with_checkpoint_every(Duration::ZERO);
+    let reader = sb.open().with_large_from(4);
+    let (events, events_rx) = crossbeam_channel::bounded(0);
+    let writer = &writer;
+    // What the reader sees at the writer's first checkpoint, asserted once the writer is done
+    // (a failed assertion inside would leave it waiting on its events).
+    let (checkpointed, seen) = std::thread::scope(|s| {
+        let run = s.spawn(move || {
+            writer
+                .update(
+                    &UpdateOptions::default(),
+                    Some(&events),
+                    &CancelToken::new(),
+                )
+                .unwrap()
+        });
+        let checkpointed = events_rx.iter().find_map(|e| match e {
+            Event::Saved { indexed } => Some(indexed),
+            _ => None,
+        });
+        let seen = reader.reload_if_changed();
+        for _ in events_rx.iter() {}
+        run.join().unwrap();
+        (checkpointed, seen)
+    });
+    assert!(checkpointed.is_some_and(|n| n > 6), "{checkpointed:?}");
+    assert_eq!(seen, Some(6), "the log is not replayed");
+    assert_eq!(reader.reload_if_changed(), Some(12));
+}

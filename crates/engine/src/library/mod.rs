@@ -277,14 +277,16 @@ pub(crate) fn damaged_words(file: &Path, lost: usize, kept: usize) -> String {
     )
 }
 
-/// Reads the index in `dir`: the vectors file, the checkpoints logged after it, the graph and
-/// the compact codes (in the subspace of `projection`). Anything unusable is reported in the
-/// notices and the index starts afresh from what remains.
+/// Reads the index in `dir`: the vectors file, the checkpoints logged after it (when `replay`
+/// says so of the saved index), the graph and the compact codes (in the subspace of
+/// `projection`). Anything unusable is reported in the notices and the index starts afresh
+/// from what remains.
 pub(crate) fn read_index(
     dir: &Path,
     root: &Path,
     model: &Model,
     projection: Option<&Projection>,
+    replay: impl FnOnce(&Vectors) -> bool,
 ) -> OnDisk {
     let stamp = stamp(dir);
     let file = dir.join(VECTORS_FILE);
@@ -312,7 +314,11 @@ pub(crate) fn read_index(
             (fresh(), IndexStatus::Unusable { file, reason })
         }
     };
-    match journal::read(dir, model.id, vectors.generation, model.dim) {
+    let log = match replay(&vectors) {
+        true => journal::read(dir, model.id, vectors.generation, model.dim),
+        false => Err(LoadError::Missing),
+    };
+    match log {
         Ok(replay) => {
             let n = replay.changes.len();
             journal::apply(&mut vectors, replay.changes);
@@ -396,7 +402,7 @@ impl Library {
             }
         }
         let projection = Projection::for_model(&model).map(Arc::new);
-        let disk = read_index(&dir, &root, &model, projection.as_deref());
+        let disk = read_index(&dir, &root, &model, projection.as_deref(), |_| true);
         Ok(Self {
             root,
             dir,

@@ -1,6 +1,7 @@
 //! Following another process's saves: a library open for long (the app's) reads its index
 //! again when another process (`photo-sim index`, another window) saved it since this one
-//! last read or wrote it, so its count and its answers follow. The index files' stamp tells;
+//! last read or wrote it, so its count and its answers follow (a large library's at the other's
+//! saves, not at its checkpoints). The index files' stamp tells;
 //! while this library's own update runs nothing is read here, since that update reads what
 //! others saved itself when it starts and owns the index until it ends.
 
@@ -17,11 +18,14 @@ impl Library {
         if *known == Some(stamp(&self.dir)) {
             return None;
         }
+        // The checkpoints of another's update of a large library are not replayed: that would
+        // copy the whole index into memory at each of them. Its photos are seen when it saves.
         let disk = read_index(
             &self.dir,
             &self.root,
             &self.model,
             self.projection.as_deref(),
+            |saved| !self.is_large(saved.len(), saved.dim as usize),
         );
         self.publish(Snapshot::new(disk.vectors, disk.speedups));
         *known = Some(disk.stamp);

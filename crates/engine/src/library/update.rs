@@ -184,7 +184,13 @@ impl Run<'_> {
         if *known == Some(now) {
             return;
         }
-        let disk = read_index(&lib.dir, &lib.root, &lib.model, lib.projection.as_deref());
+        let disk = read_index(
+            &lib.dir,
+            &lib.root,
+            &lib.model,
+            lib.projection.as_deref(),
+            |_| true,
+        );
         if known.is_some() && disk.status == IndexStatus::Loaded {
             self.notice(
                 "The index was updated by another photo-sim process; continuing from its version."
