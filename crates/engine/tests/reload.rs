@@ -7,7 +7,7 @@
 mod common;
 
 use common::{save_jpeg, small_photos, synthetic, Sandbox};
-use photo_sim_engine::{run_update, CancelToken, Event, UpdateOptions};
+use photo_sim_engine::{run_update, CancelToken, Event, Library, UpdateOptions};
 use std::time::Duration;
 
 #[test]
@@ -57,38 +57,20 @@ fn a_reader_follows_the_checkpoints_of_a_running_update_and_the_writer_never_rel
     let writer = sb.open().with_checkpoint_every(Duration::ZERO);
     let reader = sb.open();
     assert!(!reader.update_running());
-    // The writer pauses after its first checkpoint: its events go through a channel with no
-    // room, so it waits at the next one until it is read.
-    let (events, events_rx) = crossbeam_channel::bounded(0);
-    let writer = &writer;
-    std::thread::scope(|s| {
-        let run = s.spawn(move || {
-            writer
-                .update(
-                    &UpdateOptions::default(),
-                    Some(&events),
-                    &CancelToken::new(),
-                )
-                .unwrap()
+    let (checkpointed, running, writer_reloaded, reader_reloaded, reader_len) =
+        at_first_checkpoint(&writer, |checkpointed| {
+            (
+                checkpointed,
+                reader.update_running(),
+                writer.reload_if_changed(),
+                reader.reload_if_changed(),
+                reader.len(),
+            )
         });
-        let checkpointed = events_rx
-            .iter()
-            .find_map(|e| match e {
-                Event::Saved { indexed } => Some(indexed),
-                _ => None,
-            })
-            .expect("a checkpoint");
-        assert!(reader.update_running());
-        assert_eq!(
-            writer.reload_if_changed(),
-            None,
-            "its own update is running"
-        );
-        assert_eq!(reader.reload_if_changed(), Some(checkpointed));
-        assert_eq!(reader.len(), checkpointed);
-        for _ in events_rx.iter() {}
-        run.join().unwrap();
-    });
+    assert!(running);
+    assert_eq!(writer_reloaded, None, "its own update is running");
+    assert_eq!(reader_reloaded, Some(checkpointed));
+    assert_eq!(reader_len, checkpointed);
     assert!(!reader.update_running());
     assert_eq!(reader.reload_if_changed(), Some(12));
     assert_eq!(writer.reload_if_changed(), None);
@@ -129,11 +111,22 @@ fn a_reader_of_a_large_library_sees_another_s_new_photos_when_it_saves_not_at_it
     }
     let writer = sb.open().with_checkpoint_every(Duration::ZERO);
     let reader = sb.open().with_large_from(4);
+    let (checkpointed, seen) = at_first_checkpoint(&writer, |checkpointed| {
+        (checkpointed, reader.reload_if_changed())
+    });
+    assert!(checkpointed > 6, "{checkpointed}");
+    assert_eq!(seen, Some(6), "the log is not replayed");
+    assert_eq!(reader.reload_if_changed(), Some(12));
+}
+
+/// Runs `writer`'s update on a thread of its own, pausing it at its first checkpoint (its
+/// events go through a channel with no room, so it waits at the next one until it is read),
+/// where `look` is given the photos checkpointed; then lets it end. What `look` saw is
+/// returned once the update has ended, to be asserted: an assertion failing while the writer
+/// waits would leave it waiting for ever.
+fn at_first_checkpoint<T>(writer: &Library, look: impl FnOnce(usize) -> T) -> T {
     let (events, events_rx) = crossbeam_channel::bounded(0);
-    let writer = &writer;
-    // What the reader sees at the writer's first checkpoint, asserted once the writer is done
-    // (a failed assertion inside would leave it waiting on its events).
-    let (checkpointed, seen) = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let run = s.spawn(move || {
             writer
                 .update(
@@ -147,12 +140,9 @@ fn a_reader_of_a_large_library_sees_another_s_new_photos_when_it_saves_not_at_it
             Event::Saved { indexed } => Some(indexed),
             _ => None,
         });
-        let seen = reader.reload_if_changed();
+        let seen = checkpointed.map(look);
         for _ in events_rx.iter() {}
         run.join().unwrap();
-        (checkpointed, seen)
-    });
-    assert!(checkpointed.is_some_and(|n| n > 6), "{checkpointed:?}");
-    assert_eq!(seen, Some(6), "the log is not replayed");
-    assert_eq!(reader.reload_if_changed(), Some(12));
+        seen.expect("a checkpoint")
+    })
 }
