@@ -816,7 +816,8 @@ pub fn save_vectors(path: &Path, model_id: [u8; 32], v: &Vectors) -> std::io::Re
 
 /// Saves the vectors file of the index `listing` says (its entries, failures and pairs; its
 /// own rows, if any, are not read) with the rows of `rows`, read a chunk at a time: an update
-/// of a large library writes the new file without ever holding its vectors.
+/// of a large library writes the new file without ever holding its vectors. They are read
+/// twice: for the hashes of their blocks, which the meta before them holds, then to be written.
 pub(crate) fn save_vectors_from(
     path: &Path,
     model_id: [u8; 32],

@@ -134,19 +134,6 @@ impl Rows {
         self.read_rows_into(r, out.len(), out)
     }
 
-    /// Appends row `r` (of `dim` floats) to `out`: read from the file when mapped, as
-    /// [`Rows::gather`] reads.
-    pub fn append_row(&self, r: usize, dim: usize, out: &mut Rows) -> std::io::Result<()> {
-        let out = out.to_mut();
-        let at = out.len();
-        out.resize(at + dim, 0.0);
-        let read = self.read_row_into(r, &mut out[at..]);
-        if read.is_err() {
-            out.truncate(at);
-        }
-        read
-    }
-
     /// Gives the pages of a mapped file that were touched back to the kernel (they stay in
     /// its page cache, and are read again if touched again): after a query read a few
     /// thousand rows, the process no longer holds them.
