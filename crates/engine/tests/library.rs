@@ -538,13 +538,7 @@ fn seen_at_checkpoints(large_from: Option<usize>) -> Vec<(usize, usize)> {
     let sb = Sandbox::new();
     fill(&sb.photos(), 4);
     sb.index();
-    for seed in 100..106 {
-        save_jpeg(
-            &synthetic(seed, 320, 240),
-            &sb.photos().join(format!("new{seed}.jpg")),
-            90,
-        );
-    }
+    add_new_photos(&sb.photos());
     let mut lib = sb.open().with_checkpoint_every(std::time::Duration::ZERO);
     if let Some(photos) = large_from {
         lib = lib.with_large_from(photos);
@@ -575,6 +569,78 @@ fn seen_at_checkpoints(large_from: Option<usize>) -> Vec<(usize, usize)> {
     seen
 }
 
+/// The new photos [`seen_at_checkpoints`] and other checkpoint tests add to a library.
+fn add_new_photos(photos: &Path) -> Vec<std::path::PathBuf> {
+    (100..106)
+        .map(|seed| {
+            let path = photos.join(format!("new{seed}.jpg"));
+            save_jpeg(&synthetic(seed, 320, 240), &path, 90);
+            path
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_reads_its_checkpointed_vectors_back_from_the_log_and_refuses_one_changed_there() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 4);
+    sb.index();
+    let added = add_new_photos(&sb.photos());
+    // Their vectors as the run makes them, as bytes to find in the log.
+    let model = common::model();
+    let mut session = model.session().unwrap();
+    let bytes: Vec<Vec<u8>> = added
+        .iter()
+        .map(|p| {
+            let input = photo_sim_engine::embed::model_input(p).unwrap();
+            let v = session.embed(&input).unwrap();
+            v.iter().flat_map(|x| x.to_le_bytes()).collect()
+        })
+        .collect();
+    let lib = sb.open().with_checkpoint_every(std::time::Duration::ZERO);
+    let log = lib.index_dir().join(photo_sim_engine::index::journal::FILE);
+    let (events, events_rx) = crossbeam_channel::bounded(0);
+    let mut changed = false;
+    let result = std::thread::scope(|s| {
+        let lib = &lib;
+        let run = s.spawn(move || {
+            lib.update(
+                &UpdateOptions::default(),
+                Some(&events),
+                &CancelToken::new(),
+            )
+        });
+        for event in events_rx.iter() {
+            // The run waits to send its next event: the log is changed while it waits.
+            if matches!(event, Event::Saved { .. }) && !changed {
+                let mut file = fs::read(&log).unwrap();
+                let found = bytes.iter().find_map(|b| {
+                    let at = file.windows(b.len()).position(|w| w == b.as_slice())?;
+                    Some((at, b.len()))
+                });
+                let (at, len) = found.expect("a new photo's vector in the log");
+                for x in &mut file[at..at + len] {
+                    *x ^= 0x40;
+                }
+                fs::write(&log, &file).unwrap();
+                changed = true;
+            }
+        }
+        run.join().unwrap()
+    });
+    assert!(changed, "the run made no checkpoint");
+    let err = result.expect_err("a save from a changed log").to_string();
+    assert!(err.contains("changed after it was written"), "{err}");
+    // Nothing is lost: the next run embeds again what the damaged record held, and saves.
+    drop(lib);
+    let (lib, summary) = sb.index();
+    assert_eq!(lib.len(), 18, "{summary:?}");
+    for p in &added {
+        let best = &lib.search(p, 1).unwrap()[0];
+        assert!(best.similarity > 0.999, "{p:?}: {best:?}");
+    }
+}
+
 #[test]
 fn a_large_library_s_checkpoints_log_its_new_photos_but_only_its_save_shows_them() {
     let small = seen_at_checkpoints(None);
@@ -590,6 +656,17 @@ fn a_large_library_s_checkpoints_log_its_new_photos_but_only_its_save_shows_them
             .iter()
             .all(|&(indexed, seen)| indexed > 12 && seen == 12),
         "{large:?}"
+    );
+    // One that becomes large during the run stops showing its photos when it does.
+    let grows = seen_at_checkpoints(Some(15));
+    assert!(grows.iter().any(|&(indexed, _)| indexed >= 15), "{grows:?}");
+    assert!(
+        grows.iter().all(|&(indexed, seen)| if indexed < 15 {
+            seen == indexed
+        } else {
+            (12..15).contains(&seen)
+        }),
+        "{grows:?}"
     );
 }
 

@@ -604,7 +604,7 @@ fn save_rows(
 
 /// `data` as little-endian bytes: the floats themselves on a little-endian machine (the
 /// vectors of a million photos are 5 GB, not to be copied to be written).
-fn le_bytes(data: &[f32]) -> std::borrow::Cow<'_, [u8]> {
+pub(crate) fn le_bytes(data: &[f32]) -> std::borrow::Cow<'_, [u8]> {
     if cfg!(target_endian = "little") {
         // SAFETY: any f32's bytes are valid u8s, and u8 needs no alignment.
         std::borrow::Cow::Borrowed(unsafe {

@@ -10,8 +10,8 @@
 //! the index file is rewritten once with everything, and the log is deleted.
 
 use crate::index::format::{
-    check_path, check_vector, decode_bounded, encode, prelude, read_prelude, Entry, Failed, Kind,
-    LoadError, Vectors, MAX_HEADER,
+    check_path, check_vector, decode_bounded, encode, le_bytes, prelude, read_prelude, Entry,
+    Failed, Kind, LoadError, Vectors, MAX_HEADER,
 };
 use crate::index::scan::{Fingerprint, Identity};
 use crate::index::store::{write_atomic, Written};
@@ -99,7 +99,7 @@ impl Journal {
                 written
             }
         };
-        let file = fs::OpenOptions::new().write(true).open(&path)?;
+        let file = fs::OpenOptions::new().read(true).write(true).open(&path)?;
         file.set_len(len)?;
         let mut journal = Self { file, len };
         journal.file.seek(SeekFrom::Start(len))?;
@@ -109,17 +109,30 @@ impl Journal {
     /// Appends `changes` (one record, or several when they are more than [`MAX_RECORD`] bytes)
     /// and makes them durable. On failure the log is cut back to where it was, so a later
     /// record is never hidden behind a torn one.
-    pub fn append(&mut self, changes: &[Change]) -> std::io::Result<Written> {
+    pub fn append(&mut self, changes: &[Change]) -> std::io::Result<Appended> {
         let mut record = Vec::new();
-        encode_records(changes, MAX_RECORD, &mut record);
+        let mut vectors = Vec::with_capacity(changes.len());
+        encode_records(changes, MAX_RECORD, &mut record, &mut vectors);
         let result = self
             .file
             .write_all(&record)
             .and_then(|()| self.file.sync_data());
         match result {
             Ok(()) => {
+                let start = self.len;
                 self.len += record.len() as u64;
-                Ok(record.len() as Written)
+                Ok(Appended {
+                    written: record.len() as Written,
+                    vectors: vectors
+                        .into_iter()
+                        .map(|v| {
+                            v.map(|v| Logged {
+                                at: start + v.at,
+                                ..v
+                            })
+                        })
+                        .collect(),
+                })
             }
             Err(e) => {
                 let _ = self.file.set_len(self.len);
@@ -128,21 +141,100 @@ impl Journal {
             }
         }
     }
+
+    /// Reads into `out` the vector [`Journal::append`] logged, checked against its hash: the
+    /// log is a file others could write, and what is read here goes into the index.
+    pub fn read_vector(&self, logged: Logged, out: &mut [f32]) -> std::io::Result<()> {
+        if logged.at + (out.len() * 4) as u64 > self.len {
+            return Err(std::io::Error::other(
+                "a vector past the end of the checkpoint log",
+            ));
+        }
+        crate::index::rows::read_floats_at(&self.file, logged.at, out)?;
+        match short_hash(&le_bytes(out)) == logged.hash {
+            true => Ok(()),
+            false => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a vector in the checkpoint log changed after it was written",
+            )),
+        }
+    }
+}
+
+/// What [`Journal::append`] wrote.
+pub struct Appended {
+    /// Bytes written.
+    pub written: Written,
+    /// For each change, where its vector is in the log, when it has one: a run reads it back
+    /// from there rather than hold it (see [`Journal::read_vector`]).
+    pub vectors: Vec<Option<Logged>>,
+}
+
+/// Where a vector is in the log, and a hash of its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Logged {
+    at: u64,
+    hash: u64,
+}
+
+/// The first 8 bytes of the blake3 hash of `bytes`.
+fn short_hash(bytes: &[u8]) -> u64 {
+    let hash = blake3::hash(bytes);
+    u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
 /// `changes` as records of at most `max` payload bytes each (a batch is halved until its
-/// parts fit; a single change is always one record).
-fn encode_records(changes: &[Change], max: usize, out: &mut Vec<u8>) {
-    let payload = encode(&changes);
+/// parts fit; a single change is always one record), and for each change where its vector's
+/// floats are in `out`.
+fn encode_records(
+    changes: &[Change],
+    max: usize,
+    out: &mut Vec<u8>,
+    vectors: &mut Vec<Option<Logged>>,
+) {
+    let (payload, ends) = encode_payload(changes);
     if payload.len() > max && changes.len() > 1 {
         let (first, second) = changes.split_at(changes.len() / 2);
-        encode_records(first, max, out);
-        encode_records(second, max, out);
+        encode_records(first, max, out, vectors);
+        encode_records(second, max, out, vectors);
         return;
     }
     out.extend((payload.len() as u32).to_le_bytes());
     out.extend(blake3::hash(&payload).as_bytes());
+    let start = out.len();
     out.extend(&payload);
+    for (change, end) in changes.iter().zip(ends) {
+        vectors.push(floats_at(change, &payload[..end]).map(|from| Logged {
+            at: (start + from) as u64,
+            hash: short_hash(&payload[from..end]),
+        }));
+    }
+}
+
+/// `changes` encoded as `encode(&changes)` encodes them, and where each change ends in it.
+fn encode_payload(changes: &[Change]) -> (Vec<u8>, Vec<usize>) {
+    let mut payload = encode(&(changes.len() as u64));
+    let mut ends = Vec::with_capacity(changes.len());
+    for change in changes {
+        payload.extend(encode(change));
+        ends.push(payload.len());
+    }
+    (payload, ends)
+}
+
+/// Where the floats of `change`'s vector start in `encoded`, which ends with `change`: its
+/// last bytes, the outcome being the last field and a float four fixed bytes. Checked, so a
+/// different layout only means the vector is held in memory instead.
+fn floats_at(change: &Change, encoded: &[u8]) -> Option<usize> {
+    let Outcome::Vector(v) = &change.outcome else {
+        return None;
+    };
+    let from = encoded.len().checked_sub(v.len() * 4)?;
+    let same = encoded[from..]
+        .chunks_exact(4)
+        .zip(v)
+        .all(|(bytes, x)| bytes == x.to_le_bytes());
+    (same && cfg!(target_endian = "little")).then_some(from)
 }
 
 /// What a log holds for one index content.
@@ -335,6 +427,7 @@ pub(crate) fn apply(v: &mut Vectors, changes: Vec<Change>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileExt;
 
     fn change(path: &str, x: f32) -> Change {
         let y = (1.0 - x * x).sqrt();
@@ -398,7 +491,16 @@ mod tests {
         let changes: Vec<Change> = (0..40).map(|i| change(&format!("{i}.jpg"), 0.5)).collect();
         let one = encode(&&changes[..1]).len();
         let mut bytes = Vec::new();
-        encode_records(&changes, 5 * one, &mut bytes);
+        let mut vectors = Vec::new();
+        encode_records(&changes, 5 * one, &mut bytes, &mut vectors);
+        for (c, logged) in changes.iter().zip(&vectors) {
+            let at = logged.expect("every change has a vector").at as usize;
+            let floats: Vec<f32> = bytes[at..at + 8]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            assert_eq!(Outcome::Vector(floats), c.outcome);
+        }
         let mut r = bytes.as_slice();
         let mut replayed = Vec::new();
         let mut records = 0;
@@ -411,6 +513,56 @@ mod tests {
         }
         assert!(records >= 8, "{records} records");
         assert_eq!(replayed, changes);
+    }
+
+    #[test]
+    fn append_says_where_each_vector_is_and_it_reads_back_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = [3u8; 32];
+        let (mut j, _) = Journal::open(dir.path(), id, 9, 2).unwrap();
+        let mut failed = change("bad.jpg", 0.0);
+        failed.outcome = Outcome::Failed("corrupt".into());
+        // A path long enough for a length of several bytes, and non-UTF-8 bytes.
+        let mut long = change("x", 0.8);
+        long.path = [&b"\xff/"[..], &[b'n'; 300]].concat();
+        let batches = [
+            vec![change("a.jpg", 0.6), failed, long],
+            vec![change("c.jpg", 0.1)],
+        ];
+        let mut all = Vec::new();
+        for batch in &batches {
+            let appended = j.append(batch).unwrap();
+            assert_eq!(appended.vectors.len(), batch.len());
+            for (c, logged) in batch.iter().zip(appended.vectors) {
+                let mut read = [0f32; 2];
+                match &c.outcome {
+                    Outcome::Vector(v) => {
+                        j.read_vector(logged.expect("a vector's place"), &mut read)
+                            .unwrap();
+                        assert_eq!(&read[..], v, "{:?}", c.path);
+                    }
+                    _ => assert_eq!(logged, None),
+                }
+            }
+            all.extend(batch.iter().cloned());
+        }
+        let first = j.append(&[change("d.jpg", 0.2)]).unwrap().vectors[0].unwrap();
+        let past = Logged {
+            at: j.len - 4,
+            ..first
+        };
+        assert!(j.read_vector(past, &mut [0f32; 2]).is_err());
+        // A vector changed in the file is refused, not read.
+        j.file
+            .write_all_at(&0.5f32.to_le_bytes(), first.at)
+            .unwrap();
+        let err = j.read_vector(first, &mut [0f32; 2]).unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
+        all.push(change("d.jpg", 0.2));
+        drop(j);
+        let replay = read(dir.path(), id, 9, 2).unwrap();
+        assert_eq!(replay.changes, all[..all.len() - 1]);
+        assert!(replay.stopped.unwrap().contains("damaged"));
     }
 
     #[test]

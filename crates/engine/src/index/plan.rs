@@ -4,7 +4,7 @@
 
 use crate::index::content_key::{ContentKey, Sample};
 use crate::index::format::{Entry, Failed, Vectors};
-use crate::index::journal::{Change, Outcome};
+use crate::index::journal::{Change, Journal, Logged, Outcome};
 use crate::index::rows::RowSource;
 use crate::index::scan::{Fingerprint, Found, Identity, Scan};
 use crate::index::store::path_bytes;
@@ -18,10 +18,21 @@ pub const MASS_REMOVAL_MIN: usize = 20;
 #[derive(Clone, Debug)]
 pub enum Done {
     /// Its vector, and its content key when the whole file was read.
-    Embedded(Vec<f32>, Option<ContentKey>),
+    Embedded(Held, Option<ContentKey>),
     Failed(Failure),
     /// It was deleted or renamed while the run went on: the next scan sees it as it is now.
     Vanished,
+}
+
+/// Where a vector embedded in a run is: in memory until a checkpoint logs it, then only in the
+/// log, read back from there when the run saves. A first index of a huge folder would
+/// otherwise hold every one of its vectors (5 GB for a million photos).
+#[derive(Clone, Debug)]
+pub enum Held {
+    /// In memory.
+    Memory(Vec<f32>),
+    /// In the run's checkpoint log (see [`Journal::read_vector`]).
+    Logged(Logged),
 }
 
 /// Why a file could not be embedded, and whether that lasts (see [`Failed::lasting`]).
@@ -314,7 +325,8 @@ impl Plan {
     pub fn change(&self, position: usize, done: &Done) -> Option<Change> {
         let f = &self.found[self.to_embed[position]];
         let outcome = match done {
-            Done::Embedded(v, _) => Outcome::Vector(v.clone()),
+            Done::Embedded(Held::Memory(v), _) => Outcome::Vector(v.clone()),
+            Done::Embedded(Held::Logged(_), _) => return None,
             Done::Failed(f) if f.lasting => Outcome::Failed(f.reason.clone()),
             Done::Failed(f) => Outcome::FailedForNow(f.reason.clone()),
             Done::Vanished => return None,
@@ -329,7 +341,7 @@ impl Plan {
     /// The new index content, every row in memory (see [`Plan::layout`]): for tests.
     #[cfg(test)]
     pub fn merge(&self, old: &Vectors, done: &[Option<Done>]) -> Vectors {
-        self.layout(old, done).into_vectors()
+        self.layout(old, done, None).into_vectors().unwrap()
     }
 
     /// The new index content before any vector is copied: its entries, failures and pairs,
@@ -338,8 +350,14 @@ impl Plan {
     /// Files come in scan order, each with its new vector, its reused one, or — for a changed
     /// file not reached — its old one with the old fingerprint, so the next update embeds it
     /// again. A changed file that now fails loses its old vector: the index must not answer
-    /// with a picture that is gone. Kept entries come last.
-    pub fn layout<'a>(&'a self, old: &'a Vectors, done: &'a [Option<Done>]) -> Merged<'a> {
+    /// with a picture that is gone. Kept entries come last. Vectors [`Held::Logged`] are read
+    /// from `log`.
+    pub fn layout<'a>(
+        &'a self,
+        old: &'a Vectors,
+        done: &'a [Option<Done>],
+        log: Option<&'a Journal>,
+    ) -> Merged<'a> {
         let mut new: HashMap<usize, &Done> = HashMap::new();
         for (pos, d) in done.iter().enumerate() {
             if let Some(d) = d {
@@ -358,6 +376,7 @@ impl Plan {
             },
             rows: Vec::with_capacity(self.found.len() + self.kept.len()),
             old,
+            log,
         };
         let mut push = |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, Identity), row| {
             let (fingerprint, content, identity) = e;
@@ -378,7 +397,13 @@ impl Plan {
                 (f.fingerprint, content, f.identity)
             };
             match new.get(&idx) {
-                Some(Done::Embedded(v, content)) => push(key(), now(*content), Row::New(v)),
+                Some(Done::Embedded(held, content)) => {
+                    let row = match held {
+                        Held::Memory(v) => Row::New(v),
+                        Held::Logged(at) => Row::Logged(*at),
+                    };
+                    push(key(), now(*content), row)
+                }
                 Some(Done::Failed(why)) => failed.push(Failed {
                     path: key(),
                     fingerprint: f.fingerprint,
@@ -426,6 +451,7 @@ pub struct Merged<'a> {
     pub listing: Vectors,
     rows: Vec<Row<'a>>,
     old: &'a Vectors,
+    log: Option<&'a Journal>,
 }
 
 impl Merged<'_> {
@@ -442,36 +468,37 @@ impl Merged<'_> {
             .iter()
             .map(|row| match row {
                 Row::Old(r) => Some(*r),
-                Row::New(_) => None,
+                Row::New(_) | Row::Logged(_) => None,
             })
             .collect()
     }
 
     /// The new index with every row in memory. An old row that cannot be read from its file
-    /// is taken through the map.
-    pub fn into_vectors(mut self) -> Vectors {
+    /// is taken through the map; a logged one has no other place, so failing to read it is
+    /// the error.
+    pub fn into_vectors(mut self) -> std::io::Result<Vectors> {
         let dim = self.dim();
         let mut data = vec![0f32; self.rows.len() * dim];
         for (row, out) in self.rows.iter().zip(data.chunks_exact_mut(dim.max(1))) {
-            if self.read_row(row, out).is_err() {
-                if let Row::Old(r) = row {
-                    out.copy_from_slice(self.old.row(*r));
-                }
+            match (self.read_row(row, out), row) {
+                (Ok(()), _) => {}
+                (Err(_), Row::Old(r)) => out.copy_from_slice(self.old.row(*r)),
+                (Err(e), _) => return Err(e),
             }
         }
         self.listing.data = data.into();
         self.listing.pairs = crate::labels::sample_pairs(&self.listing.data, dim);
-        self.listing
+        Ok(self.listing)
     }
 
     /// The new index just saved to `path` by [`crate::index::format::save_vectors_from`]: its
     /// rows mapped from the file when large, else read into memory.
-    pub fn into_saved(mut self, path: &std::path::Path) -> Vectors {
+    pub fn into_saved(mut self, path: &std::path::Path) -> std::io::Result<Vectors> {
         let floats = self.rows.len() * self.dim();
         match crate::index::format::map_saved(path, floats) {
             Some(rows) => {
                 self.listing.data = rows;
-                self.listing
+                Ok(self.listing)
             }
             // The same rows, so the same pairs.
             None => self.into_vectors(),
@@ -483,6 +510,10 @@ impl Merged<'_> {
         match row {
             Row::New(v) => out.copy_from_slice(v),
             Row::Old(r) => self.old.data.read_rows_into(*r, self.dim(), out)?,
+            Row::Logged(at) => match self.log {
+                Some(log) => log.read_vector(*at, out)?,
+                None => return Err(std::io::Error::other("no checkpoint log to read from")),
+            },
         }
         Ok(())
     }
@@ -513,7 +544,7 @@ impl RowSource for Merged<'_> {
                     .enumerate()
                     .take_while(|(k, r)| matches!(r, Row::Old(x) if *x == first + k))
                     .count(),
-                Row::New(_) => 1,
+                Row::New(_) | Row::Logged(_) => 1,
             };
             self.read_row(&rows[i], &mut buf[i * dim..(i + run) * dim])?;
             i += run;
@@ -528,6 +559,8 @@ enum Row<'a> {
     New(&'a [f32]),
     /// A row of the old index.
     Old(usize),
+    /// A vector of this run in its checkpoint log.
+    Logged(Logged),
 }
 
 /// True when the relative path `path` is `dir` or inside it.
@@ -618,14 +651,21 @@ mod tests {
         ];
         let plan = planned(&old, scan(&found.concat()), true);
         assert_eq!((plan.removed, plan.to_embed.len()), (50, 2));
-        let done: Vec<_> = (0..2)
-            .map(|k| Some(Done::Embedded(unit(5000 + k), None)))
-            .collect();
-
-        let mut merged = plan.layout(&old, &done);
+        // One new vector in memory, the other in a checkpoint log.
+        let (mut log, _) = Journal::open(dir.path(), [1; 32], old.generation, 4).unwrap();
+        let logged = plan.change(1, &Done::Embedded(Held::Memory(unit(5001)), None));
+        let at = log.append(&[logged.unwrap()]).unwrap().vectors[0].unwrap();
+        let done = [
+            Some(Done::Embedded(Held::Memory(unit(5000)), None)),
+            Some(Done::Embedded(Held::Logged(at), None)),
+        ];
+        let mut merged = plan.layout(&old, &done, Some(&log));
         merged.sample_pairs().unwrap();
         let streamed = dir.path().join("streamed.bin");
         format::save_vectors_from(&streamed, [1; 32], &merged.listing, &merged).unwrap();
+        let done: Vec<_> = (0..2)
+            .map(|k| Some(Done::Embedded(Held::Memory(unit(5000 + k)), None)))
+            .collect();
         let mut in_memory = plan.merge(&old, &done);
         in_memory.generation = merged.listing.generation;
         let from_memory = dir.path().join("memory.bin");
@@ -641,7 +681,7 @@ mod tests {
         assert_eq!(read.row(1000), unit(5000).as_slice());
         assert_eq!(read.row(1001), unit(1200).as_slice());
         assert_eq!(read.row(2050), unit(1149).as_slice());
-        assert_eq!(merged.into_saved(&streamed), in_memory);
+        assert_eq!(merged.into_saved(&streamed).unwrap(), in_memory);
     }
 
     #[test]

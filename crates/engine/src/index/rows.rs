@@ -264,14 +264,10 @@ impl Mapped {
         unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), self.len) }
     }
 
-    /// Floats from `start` on into `out`, read from the file straight into the floats (the
-    /// file's little-endian floats are this machine's, as [`Rows::map`] checked).
+    /// Floats from `start` on into `out`, read from the file (the file's little-endian floats
+    /// are this machine's, as [`Rows::map`] checked).
     fn read_into(&self, start: usize, out: &mut [f32]) -> std::io::Result<()> {
-        // SAFETY: the bytes of `out`, which any bit pattern fills with valid floats.
-        let bytes =
-            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
-        self.file
-            .read_exact_at(bytes, (self.offset + start * 4) as u64)
+        read_floats_at(&self.file, (self.offset + start * 4) as u64, out)
     }
 
     /// Floats `start..end`, read from the file.
@@ -327,6 +323,16 @@ impl std::fmt::Debug for Rows {
         let place = if self.is_mapped() { "mapped" } else { "memory" };
         write!(f, "Rows({} floats in {place})", self.len())
     }
+}
+
+/// Fills `out` with the floats at byte `at` of `file`, read straight into them (no alignment
+/// is needed in the file: `out` is aligned). For a little-endian machine only, whose floats
+/// are those of the files (callers check).
+pub(crate) fn read_floats_at(file: &File, at: u64, out: &mut [f32]) -> std::io::Result<()> {
+    // SAFETY: the bytes of `out`, which any bit pattern fills with valid floats.
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
+    file.read_exact_at(bytes, at)
 }
 
 #[cfg(test)]

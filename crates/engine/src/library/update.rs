@@ -14,7 +14,7 @@ use crate::index::content_key::{self, ContentKey};
 use crate::index::format::{self, Vectors};
 use crate::index::journal::{self, Journal};
 use crate::index::lock::IndexLock;
-use crate::index::plan::{Done, Failure, Origin, Plan};
+use crate::index::plan::{Done, Failure, Held, Origin, Plan};
 use crate::index::rows::RowSource;
 use crate::index::{scan, store};
 use crate::library::mounts::Unmounted;
@@ -452,8 +452,9 @@ impl Run<'_> {
         }
     }
 
-    /// Appends what was embedded since the last checkpoint to the log, and lets queries see it
-    /// (those of a small library: see below).
+    /// Appends what was embedded since the last checkpoint to the log, from where the save
+    /// reads it back rather than it be held in memory, and lets queries see it (those of a
+    /// small library: see below).
     fn checkpoint(
         &mut self,
         plan: &Plan,
@@ -462,11 +463,11 @@ impl Run<'_> {
         known: &mut Option<Stamp>,
     ) -> Result<()> {
         let lib = self.lib;
-        let changes: Vec<_> = work
+        let (positions, changes): (Vec<usize>, Vec<_>) = work
             .unsaved
             .drain(..)
-            .filter_map(|pos| plan.change(pos, work.done[pos].as_ref()?))
-            .collect();
+            .filter_map(|pos| Some((pos, plan.change(pos, work.done[pos].as_ref()?)?)))
+            .unzip();
         if !changes.is_empty() {
             let file = lib.dir.join(journal::FILE);
             let journal = match &mut work.journal {
@@ -479,19 +480,26 @@ impl Run<'_> {
                     work.journal.insert(j)
                 }
             };
-            self.bytes_written += journal
+            let appended = journal
                 .append(&changes)
                 .map_err(Error::store("save a checkpoint in", &file))?;
+            self.bytes_written += appended.written;
+            for (pos, at) in positions.into_iter().zip(appended.vectors) {
+                if let (Some(at), Some(Done::Embedded(held, _))) = (at, &mut work.done[pos]) {
+                    *held = Held::Logged(at);
+                }
+            }
             *known = Some(stamp(&lib.dir));
         }
-        let merged = plan.layout(old, &work.done);
+        let merged = plan.layout(old, &work.done, work.journal.as_ref());
         let indexed = merged.listing.len();
-        // A large library's rows would be copied into memory at every checkpoint: its queries
-        // see the new photos when the run saves. (A first index holds its new rows anyway.)
-        if !lib.is_large(old.len(), merged.dim()) {
-            let merged = merged.into_vectors();
-            old.data.release();
-            lib.publish(Snapshot::new(merged, Speedups::default()));
+        // A large index's rows would be copied into memory at every checkpoint: its queries
+        // see the new photos when the run saves.
+        if !lib.is_large(old.len().max(indexed), merged.dim()) {
+            if let Ok(merged) = merged.into_vectors() {
+                old.data.release();
+                lib.publish(Snapshot::new(merged, Speedups::default()));
+            }
         }
         emit(self.progress, Event::Saved { indexed });
         Ok(())
@@ -520,7 +528,7 @@ impl Run<'_> {
         }
         // The rows go from where they are (this run's vectors, the old file) straight into the
         // new file: a large library's are never all held at once.
-        let mut merged = plan.layout(&old.vectors, &work.done);
+        let mut merged = plan.layout(&old.vectors, &work.done, work.journal.as_ref());
         let saved = merged.sample_pairs().and_then(|()| {
             format::save_vectors_from(&file, lib.model.id, &merged.listing, &merged)
         });
@@ -533,7 +541,9 @@ impl Run<'_> {
                 from: merged.origins(),
             })
         });
-        let vectors = merged.into_saved(&file);
+        let vectors = merged
+            .into_saved(&file)
+            .map_err(Error::store("read back the index saved in", &file))?;
         if plan.removed > 0 {
             // Only saves work later (an Undo): a failure here costs nothing now.
             self.bytes_written +=
@@ -631,7 +641,7 @@ fn embed_one(session: &mut Session, path: &Path, size: u64) -> Done {
             Err(e) => return failed(e.to_string(), e.is_lasting()),
         };
         match session.embed(&input) {
-            Ok(v) => Done::Embedded(v, content),
+            Ok(v) => Done::Embedded(Held::Memory(v), content),
             Err(e) => failed(format!("the model failed on it: {e}"), false),
         }
     }));
