@@ -487,7 +487,7 @@ fn print_summary(library: &Library, s: &Summary) {
         s.indexed,
         s.embedded,
         s.reused,
-        s.known_by_content(),
+        s.known_without_embedding(),
         s.removed,
         s.skipped.len(),
         s.seconds,
@@ -578,6 +578,7 @@ fn summary_json(library: &Library, s: &Summary) -> serde_json::Value {
     let fields = serde_json::json!({
         "indexed": s.indexed,
         "embedded": s.embedded,
+        "recovered": s.recovered,
         "reused": s.reused,
         "moved": s.moved,
         "shared": s.shared,

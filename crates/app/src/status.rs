@@ -65,7 +65,7 @@ pub fn summary_words(s: &Summary) -> String {
         s.embedded,
         s.reused,
         s.seconds,
-        s.known_by_content()
+        s.known_without_embedding()
     )
 }
 

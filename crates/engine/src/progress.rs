@@ -100,6 +100,8 @@ pub struct Summary {
     pub indexed: usize,
     /// Files that went through the network in this run.
     pub embedded: usize,
+    /// Files whose vectors this run took from the checkpoints of an interrupted one.
+    pub recovered: usize,
     /// Unchanged files whose stored vector was kept as it was.
     pub reused: usize,
     /// Files found under a new path with the content of an indexed one that lost its path.
@@ -129,15 +131,18 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// ", moved: N, M identical to an indexed file": the files whose vector was known by their
-    /// content (empty when there were none).
-    pub fn known_by_content(&self) -> String {
+    /// ", moved: N, M identical to an indexed file, K from an interrupted run": the files whose
+    /// vector was known by their content or taken from a log (empty when there were none).
+    pub fn known_without_embedding(&self) -> String {
         let mut out = String::new();
         if self.moved > 0 {
             out += &format!(", moved: {}", self.moved);
         }
         if self.shared > 0 {
             out += &format!(", {} identical to an indexed file", self.shared);
+        }
+        if self.recovered > 0 {
+            out += &format!(", {} from an interrupted run", self.recovered);
         }
         out
     }

@@ -641,6 +641,78 @@ fn a_run_reads_its_checkpointed_vectors_back_from_the_log_and_refuses_one_change
     }
 }
 
+/// Copies the files of folder `from` into `to`.
+fn copy_files(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_checkpoints_of_an_interrupted_run_of_a_large_library_are_taken_up_by_the_next_update() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 4);
+    let (lib, _) = sb.index();
+    let added = add_new_photos(&sb.photos());
+    // The index folder as a run killed after its first checkpoint leaves it.
+    let dir = lib.index_dir().to_path_buf();
+    let killed = sb.dir.path().join("killed");
+    let lib = lib.with_checkpoint_every(std::time::Duration::ZERO);
+    let (events, events_rx) = crossbeam_channel::bounded(0);
+    std::thread::scope(|s| {
+        let lib = &lib;
+        let run = s.spawn(move || {
+            let options = UpdateOptions::default();
+            lib.update(&options, Some(&events), &CancelToken::new())
+        });
+        for event in events_rx.iter() {
+            if matches!(event, Event::Saved { indexed } if indexed > 12) && !killed.exists() {
+                copy_files(&dir, &killed);
+            }
+        }
+        run.join().unwrap().unwrap();
+    });
+    drop(lib);
+    fs::remove_dir_all(&dir).unwrap();
+    copy_files(&killed, &dir);
+
+    // A small library applies the log when it opens.
+    let small = sb.open();
+    let logged = small.len() - 12;
+    assert!((1..6).contains(&logged), "{logged} photos logged");
+    assert!(
+        small.notices()[0].contains("Recovered"),
+        "{:?}",
+        small.notices()
+    );
+    drop(small);
+
+    // A large one leaves it for the next update, which embeds only the other photos.
+    let large = sb.open().with_large_from(10);
+    assert_eq!(large.len(), 12);
+    assert!(
+        large.notices()[0].contains(&format!("Found {logged} photos")),
+        "{:?}",
+        large.notices()
+    );
+    let summary = large
+        .update(&UpdateOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(
+        (summary.recovered, summary.embedded, large.len()),
+        (logged, 6 - logged, 18)
+    );
+    for p in &added {
+        let best = &large.search(p, 1).unwrap()[0];
+        assert!(best.similarity > 0.999, "{p:?}: {best:?}");
+    }
+    assert!(!dir.join(photo_sim_engine::index::journal::FILE).exists());
+}
+
 #[test]
 fn a_large_library_s_checkpoints_log_its_new_photos_but_only_its_save_shows_them() {
     let small = seen_at_checkpoints(None);

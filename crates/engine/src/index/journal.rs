@@ -24,22 +24,22 @@ use std::path::Path;
 /// The file name of the log, in the index folder.
 pub const FILE: &str = "journal.bin";
 
-/// What one file became in a run.
+/// What one file became in a run: with its vector, or ([`read_logged`]) where it is in the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Change {
+pub struct Change<V = Vec<f32>> {
     /// Path relative to the indexed folder, as raw bytes.
     pub path: Vec<u8>,
     /// Size and modification time of the file that was read.
     pub fingerprint: Fingerprint,
     /// What came of it.
-    pub outcome: Outcome,
+    pub outcome: Outcome<V>,
 }
 
 /// The result of one file in a [`Change`]: a vector for the index, or a failure to remember.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Outcome {
+pub enum Outcome<V = Vec<f32>> {
     /// Its new unit vector.
-    Vector(Vec<f32>),
+    Vector(V),
     /// Why it could not be indexed, a reason in the file itself (see [`Failed::lasting`]).
     Failed(String),
     /// Why it could not be indexed this time, a reason in this system. Last of the variants,
@@ -65,6 +65,8 @@ const MAX_RECORD: usize = 64 << 20;
 pub struct Journal {
     file: fs::File,
     len: u64,
+    /// True when the log of that content already there was kept (an interrupted run's).
+    pub kept: bool,
 }
 
 impl Journal {
@@ -77,7 +79,7 @@ impl Journal {
         dim: usize,
     ) -> std::io::Result<(Self, Written)> {
         let path = dir.join(FILE);
-        let kept = match read(dir, model_id, base_generation, dim) {
+        let kept = match read_logged(dir, model_id, base_generation, dim) {
             Ok(replay) => Some(replay.whole_len),
             Err(_) => None,
         };
@@ -101,7 +103,11 @@ impl Journal {
         };
         let file = fs::OpenOptions::new().read(true).write(true).open(&path)?;
         file.set_len(len)?;
-        let mut journal = Self { file, len };
+        let mut journal = Self {
+            file,
+            len,
+            kept: kept.is_some(),
+        };
         journal.file.seek(SeekFrom::Start(len))?;
         Ok((journal, written))
     }
@@ -171,7 +177,7 @@ pub struct Appended {
 }
 
 /// Where a vector is in the log, and a hash of its bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Logged {
     at: u64,
     hash: u64,
@@ -204,11 +210,17 @@ fn encode_records(
     let start = out.len();
     out.extend(&payload);
     for (change, end) in changes.iter().zip(ends) {
-        vectors.push(floats_at(change, &payload[..end]).map(|from| Logged {
-            at: (start + from) as u64,
-            hash: short_hash(&payload[from..end]),
-        }));
+        vectors.push(logged(change, &payload[..end], start as u64));
     }
+}
+
+/// Where `change`'s vector is, `encoded` ending with `change` and starting at byte `start`.
+fn logged(change: &Change, encoded: &[u8], start: u64) -> Option<Logged> {
+    let from = floats_at(change, encoded)?;
+    Some(Logged {
+        at: start + from as u64,
+        hash: short_hash(&encoded[from..]),
+    })
 }
 
 /// `changes` encoded as `encode(&changes)` encodes them, and where each change ends in it.
@@ -239,9 +251,9 @@ fn floats_at(change: &Change, encoded: &[u8]) -> Option<usize> {
 
 /// What a log holds for one index content.
 #[derive(Debug, Default)]
-pub struct Replay {
+pub struct Replay<V = Vec<f32>> {
     /// Every change of the whole records, in the order they were appended.
-    pub changes: Vec<Change>,
+    pub changes: Vec<Change<V>>,
     /// Why replay stopped before the end of the file, if it did.
     pub stopped: Option<String>,
     /// Length of the file up to the end of its last whole record.
@@ -256,6 +268,61 @@ pub fn read(
     base_generation: u64,
     dim: usize,
 ) -> Result<Replay, LoadError> {
+    read_as(dir, model_id, base_generation, dim, |changes, _, _| {
+        Ok(changes)
+    })
+}
+
+/// [`read`], each vector left in the log: where it is, not its floats, for a run to read back
+/// when it saves ([`Journal::read_vector`]). The log of a million photos holds 5 GB of them.
+pub fn read_logged(
+    dir: &Path,
+    model_id: [u8; 32],
+    base_generation: u64,
+    dim: usize,
+) -> Result<Replay<Logged>, LoadError> {
+    read_as(
+        dir,
+        model_id,
+        base_generation,
+        dim,
+        |changes, start, payload| {
+            let (encoded, ends) = encode_payload(&changes);
+            if encoded != payload {
+                return Err("a checkpoint in another layout".into());
+            }
+            let mut from = 0;
+            changes
+                .into_iter()
+                .zip(ends)
+                .map(|(c, end)| {
+                    let at = logged(&c, &payload[from..end], start + from as u64);
+                    from = end;
+                    let outcome = match c.outcome {
+                        Outcome::Vector(_) => Outcome::Vector(at.ok_or("a vector not in place")?),
+                        Outcome::Failed(why) => Outcome::Failed(why),
+                        Outcome::FailedForNow(why) => Outcome::FailedForNow(why),
+                    };
+                    Ok(Change {
+                        path: c.path,
+                        fingerprint: c.fingerprint,
+                        outcome,
+                    })
+                })
+                .collect()
+        },
+    )
+}
+
+/// Reads the log, turning each record's checked changes into what the caller keeps of them
+/// (given the changes, the byte where the payload starts and the payload).
+fn read_as<V>(
+    dir: &Path,
+    model_id: [u8; 32],
+    base_generation: u64,
+    dim: usize,
+    mut keep: impl FnMut(Vec<Change>, u64, &[u8]) -> Result<Vec<Change<V>>, String>,
+) -> Result<Replay<V>, LoadError> {
     let file = match fs::File::open(dir.join(FILE)) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
@@ -288,12 +355,15 @@ pub fn read(
         return Err(LoadError::Missing);
     }
     let mut replay = Replay {
+        changes: Vec::new(),
+        stopped: None,
         whole_len: r.read,
-        ..Replay::default()
     };
     while r.read < len {
         let left = len - r.read;
-        match next_record(&mut r, left, dim).map_err(LoadError::Io)? {
+        let start = r.read + RECORD_HEAD as u64;
+        let record = next_record(&mut r, left, dim).map_err(LoadError::Io)?;
+        match record.and_then(|(changes, payload)| keep(changes, start, &payload)) {
             Ok(mut changes) => {
                 replay.changes.append(&mut changes);
                 replay.whole_len = r.read;
@@ -321,14 +391,18 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// A record's checked changes, and its payload.
+type Record = (Vec<Change>, Vec<u8>);
+
 /// The next record of a log with `left` bytes left, checked: its length within the file and
 /// within [`MAX_RECORD`] (before anything is allocated for it), its hash, and every change in
-/// it. The outer error is a failed read; the inner one says why the record is not used.
+/// it; with its payload. The outer error is a failed read; the inner one says why the record
+/// is not used.
 fn next_record(
     r: &mut impl Read,
     left: u64,
     dim: usize,
-) -> std::io::Result<Result<Vec<Change>, String>> {
+) -> std::io::Result<Result<Record, String>> {
     let cut_short = || Ok(Err("a checkpoint cut short".to_string()));
     if left < RECORD_HEAD as u64 {
         return cut_short();
@@ -344,7 +418,7 @@ fn next_record(
     }
     let mut payload = vec![0u8; len];
     r.read_exact(&mut payload)?;
-    Ok(check_record(&head, &payload, dim))
+    Ok(check_record(&head, &payload, dim).map(|changes| (changes, payload)))
 }
 
 /// The changes of a record's payload, checked against its hash, each path and each vector.
@@ -508,7 +582,7 @@ mod tests {
             let left = r.len() as u64;
             let len = u32::from_le_bytes(r[..4].try_into().unwrap()) as usize;
             assert!(len <= 5 * one, "a record of {len} bytes");
-            replayed.extend(next_record(&mut r, left, 2).unwrap().unwrap());
+            replayed.extend(next_record(&mut r, left, 2).unwrap().unwrap().0);
             records += 1;
         }
         assert!(records >= 8, "{records} records");
@@ -530,9 +604,11 @@ mod tests {
             vec![change("c.jpg", 0.1)],
         ];
         let mut all = Vec::new();
+        let mut places = Vec::new();
         for batch in &batches {
             let appended = j.append(batch).unwrap();
             assert_eq!(appended.vectors.len(), batch.len());
+            places.extend(appended.vectors.iter().copied());
             for (c, logged) in batch.iter().zip(appended.vectors) {
                 let mut read = [0f32; 2];
                 match &c.outcome {
@@ -545,6 +621,17 @@ mod tests {
                 }
             }
             all.extend(batch.iter().cloned());
+        }
+        // Read back without the vectors: the same changes, each vector where append said.
+        let logged = read_logged(dir.path(), id, 9, 2).unwrap();
+        assert_eq!(logged.changes.len(), all.len());
+        for ((l, c), place) in logged.changes.iter().zip(&all).zip(&places) {
+            assert_eq!((&l.path, l.fingerprint), (&c.path, c.fingerprint));
+            match (&l.outcome, &c.outcome) {
+                (Outcome::Vector(at), Outcome::Vector(_)) => assert_eq!(Some(*at), *place),
+                (Outcome::Failed(a), Outcome::Failed(b)) => assert_eq!(a, b),
+                other => panic!("{other:?}"),
+            }
         }
         let first = j.append(&[change("d.jpg", 0.2)]).unwrap().vectors[0].unwrap();
         let past = Logged {

@@ -10,6 +10,7 @@ mod duplicates;
 mod mounts;
 mod moves;
 mod reload;
+mod resume;
 mod speedups;
 mod update;
 
@@ -32,6 +33,7 @@ use crate::query::compact::Codes;
 use crate::query::nearest::{self, Graph};
 use crate::query::projection::Projection;
 use rayon::prelude::*;
+use resume::Pending;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -155,6 +157,8 @@ pub(crate) struct Snapshot {
     pub(crate) vectors: Arc<Vectors>,
     pub(crate) speedups: Speedups,
     rows: Arc<PathIndex>,
+    /// Photos of an interrupted run, not in `vectors` yet (see `resume.rs`).
+    pub(crate) pending: Option<Arc<Pending>>,
 }
 
 /// What makes a search of a large library fast, each made from one generation of its vectors.
@@ -173,7 +177,15 @@ impl Snapshot {
 
     /// This state of the index with other `speedups` (those not made from it are dropped).
     pub(crate) fn with(&self, speedups: Speedups) -> Self {
-        Self::of(self.vectors.clone(), self.rows.clone(), speedups)
+        Self {
+            pending: self.pending.clone(),
+            ..Self::of(self.vectors.clone(), self.rows.clone(), speedups)
+        }
+    }
+
+    /// This state with the photos of an interrupted run still to take up.
+    fn with_pending(self, pending: Option<Arc<Pending>>) -> Self {
+        Self { pending, ..self }
     }
 
     fn of(vectors: Arc<Vectors>, rows: Arc<PathIndex>, speedups: Speedups) -> Self {
@@ -190,6 +202,7 @@ impl Snapshot {
             vectors,
             speedups,
             rows,
+            pending: None,
         }
     }
 }
@@ -264,9 +277,20 @@ pub struct Library {
 pub(crate) struct OnDisk {
     pub vectors: Vectors,
     pub speedups: Speedups,
+    /// The photos of an interrupted run's log, when it was too large to apply.
+    pub pending: Option<Arc<Pending>>,
     pub status: IndexStatus,
     pub notices: Vec<String>,
     pub stamp: Stamp,
+}
+
+impl OnDisk {
+    /// The state of the index read, for queries.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let vectors = std::mem::take(&mut self.vectors);
+        let speedups = std::mem::take(&mut self.speedups);
+        Snapshot::new(vectors, speedups).with_pending(self.pending.take())
+    }
 }
 
 /// What the person hears when damaged blocks of the index file cost `lost` photos.
@@ -278,15 +302,16 @@ pub(crate) fn damaged_words(file: &Path, lost: usize, kept: usize) -> String {
 }
 
 /// Reads the index in `dir`: the vectors file, the checkpoints logged after it (when `replay`
-/// says so of the saved index), the graph and the compact codes (in the subspace of
-/// `projection`). Anything unusable is reported in the notices and the index starts afresh
-/// from what remains.
+/// says so of the saved index: applied, or kept for the next update when the index would be
+/// `large` with them), the graph and the compact codes (in the subspace of `projection`).
+/// Anything unusable is reported in the notices and the index starts afresh from what remains.
 pub(crate) fn read_index(
     dir: &Path,
     root: &Path,
     model: &Model,
     projection: Option<&Projection>,
     replay: impl FnOnce(&Vectors) -> bool,
+    large: impl Fn(usize) -> bool,
 ) -> OnDisk {
     let stamp = stamp(dir);
     let file = dir.join(VECTORS_FILE);
@@ -314,7 +339,31 @@ pub(crate) fn read_index(
             (fresh(), IndexStatus::Unusable { file, reason })
         }
     };
-    let log = match replay(&vectors) {
+    let replay = replay(&vectors);
+    // At most this many vectors in the log (its length over a vector's).
+    let logged = std::fs::metadata(dir.join(journal::FILE))
+        .map_or(0, |m| m.len() as usize / (model.dim * 4).max(1));
+    let mut pending = None;
+    let log = match replay {
+        true if large(vectors.len() + logged) => {
+            match journal::read_logged(dir, model.id, vectors.generation, model.dim) {
+                Ok(replay) => {
+                    if let Some(why) = &replay.stopped {
+                        notices.push(format!(
+                            "The last checkpoint of an interrupted run was not complete ({why}); its photos will be embedded again."
+                        ));
+                    }
+                    let taken = Pending::of(replay);
+                    notices.push(format!(
+                        "Found {} photos in the checkpoints of an interrupted run: the next update adds them without embedding them again.",
+                        taken.vectors()
+                    ));
+                    pending = Some(Arc::new(taken));
+                    Err(LoadError::Missing)
+                }
+                Err(err) => Err(err),
+            }
+        }
         true => journal::read(dir, model.id, vectors.generation, model.dim),
         false => Err(LoadError::Missing),
     };
@@ -366,6 +415,7 @@ pub(crate) fn read_index(
     OnDisk {
         vectors,
         speedups: Speedups { graph, codes },
+        pending,
         status,
         notices,
         stamp,
@@ -402,19 +452,39 @@ impl Library {
             }
         }
         let projection = Projection::for_model(&model).map(Arc::new);
-        let disk = read_index(&dir, &root, &model, projection.as_deref(), |_| true);
-        Ok(Self {
+        let nothing = Vectors::empty(path_bytes(&root).into_owned(), model.dim);
+        let mut lib = Self {
             root,
             dir,
             model,
             projection,
-            snapshot: RwLock::new(Arc::new(Snapshot::new(disk.vectors, disk.speedups))),
-            updating: Mutex::new(Some(disk.stamp)),
+            snapshot: RwLock::new(Arc::new(Snapshot::new(nothing, Speedups::default()))),
+            updating: Mutex::new(None),
             tuning: Tuning::default(),
-            status: disk.status,
-            notices: disk.notices,
+            status: IndexStatus::Missing,
+            notices: Vec::new(),
             pair_cache: duplicates::PairsCache::default(),
-        })
+        };
+        lib.read_from_disk();
+        Ok(lib)
+    }
+
+    /// Reads the index from disk as opening does: the checkpoint log of an interrupted run is
+    /// applied, or kept for the next update when the index is large with it.
+    fn read_from_disk(&mut self) {
+        let dim = self.model.dim;
+        let mut disk = read_index(
+            &self.dir,
+            &self.root,
+            &self.model,
+            self.projection.as_deref(),
+            |_| true,
+            |rows| self.is_large(rows, dim),
+        );
+        *self.snapshot.get_mut().expect("snapshot lock") = Arc::new(disk.snapshot());
+        *self.updating.get_mut().expect("update lock") = Some(disk.stamp);
+        self.status = disk.status;
+        self.notices = disk.notices;
     }
 
     /// Changes the size from which the HNSW graph is built and used (tests use a small one).
@@ -434,6 +504,8 @@ impl Library {
     /// photos without letting queries see them until the run saves (tests use a small one).
     pub fn with_large_from(mut self, photos: usize) -> Self {
         self.tuning.large_from = Some(photos);
+        // What opening did with a checkpoint log depends on it.
+        self.read_from_disk();
         self
     }
 

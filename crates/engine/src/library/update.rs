@@ -16,9 +16,11 @@ use crate::index::journal::{self, Journal};
 use crate::index::lock::IndexLock;
 use crate::index::plan::{Done, Failure, Held, Origin, Plan};
 use crate::index::rows::RowSource;
+use crate::index::store::path_bytes;
 use crate::index::{scan, store};
 use crate::library::mounts::Unmounted;
 use crate::library::moves::{self, Known};
+use crate::library::resume::Pending;
 use crate::library::speedups::Reuse;
 use crate::library::{
     damaged_words, read_index, stamp, IndexStatus, Library, Snapshot, Speedups, Stamp,
@@ -126,6 +128,8 @@ struct Work {
     done: Vec<Option<Done>>,
     unsaved: Vec<usize>,
     journal: Option<Journal>,
+    /// Vectors taken from an interrupted run's log, not embedded again.
+    recovered: usize,
 }
 
 impl Run<'_> {
@@ -157,7 +161,7 @@ impl Run<'_> {
             // Moves not looked for would count as deletions: save nothing.
             return Ok(self.summary_of_nothing());
         }
-        let work = self.embed(&plan, &old.vectors, known)?;
+        let work = self.embed(&plan, &old.vectors, old.pending.as_deref(), known)?;
         let (vectors, reuse) = self.save(&plan, &old, &work, known)?;
         self.retire_adopted_indexes(&vectors);
         if !self.cancel.is_cancelled() {
@@ -184,12 +188,13 @@ impl Run<'_> {
         if *known == Some(now) {
             return;
         }
-        let disk = read_index(
+        let mut disk = read_index(
             &lib.dir,
             &lib.root,
             &lib.model,
             lib.projection.as_deref(),
             |_| true,
+            |rows| lib.is_large(rows, lib.model.dim),
         );
         if known.is_some() && disk.status == IndexStatus::Loaded {
             self.notice(
@@ -198,9 +203,11 @@ impl Run<'_> {
             );
         }
         if known.is_some() {
-            disk.notices.into_iter().for_each(|n| self.notice(n));
+            std::mem::take(&mut disk.notices)
+                .into_iter()
+                .for_each(|n| self.notice(n));
         }
-        lib.publish(Snapshot::new(disk.vectors, disk.speedups));
+        lib.publish(disk.snapshot());
         *known = Some(disk.stamp);
         // Queries see another index now, even if this run changes nothing.
         emit(self.progress, Event::Saved { indexed: lib.len() });
@@ -370,16 +377,28 @@ impl Run<'_> {
 
     /// Decodes and embeds the planned files on every core, streaming the results back here,
     /// where progress is reported and checkpoints are saved while the workers go on.
-    fn embed(&mut self, plan: &Plan, old: &Vectors, known: &mut Option<Stamp>) -> Result<Work> {
+    fn embed(
+        &mut self,
+        plan: &Plan,
+        old: &Vectors,
+        pending: Option<&Pending>,
+        known: &mut Option<Stamp>,
+    ) -> Result<Work> {
         let n = plan.to_embed.len();
         let mut work = Work {
             done: vec![None; n],
             unsaved: Vec::new(),
             journal: None,
+            recovered: 0,
         };
         if n == 0 {
             return Ok(work);
         }
+        if let Some(pending) = pending {
+            self.resume(plan, old, pending, &mut work)?;
+        }
+        let todo: Vec<usize> = (0..n).filter(|&pos| work.done[pos].is_none()).collect();
+        let already = n - todo.len();
         let lib = self.lib;
         let cancel = self.cancel;
         let stop = &CancelToken::new();
@@ -391,7 +410,7 @@ impl Run<'_> {
         std::thread::scope(|s| {
             s.spawn(move || {
                 let tx = tx;
-                (0..n).into_par_iter().for_each_init(
+                todo.into_par_iter().for_each_init(
                     || lib.model.session(),
                     |session, pos| {
                         if halted() {
@@ -407,7 +426,7 @@ impl Run<'_> {
                     },
                 );
             });
-            let mut received = 0;
+            let mut received = already;
             for (pos, result) in rx.iter() {
                 let done = match result {
                     Ok(done) => done,
@@ -417,17 +436,11 @@ impl Run<'_> {
                         continue;
                     }
                 };
-                if let Done::Failed(failure) = &done {
-                    let path = lib.root.join(&plan.found[plan.to_embed[pos]].rel_path);
-                    self.skip(Skipped {
-                        path,
-                        reason: failure.reason.clone(),
-                    });
-                }
+                self.skip_failed(plan, pos, &done);
                 work.done[pos] = Some(done);
                 work.unsaved.push(pos);
                 received += 1;
-                let rate = received as f64 / started.elapsed().as_secs_f64().max(1e-6);
+                let rate = (received - already) as f64 / started.elapsed().as_secs_f64().max(1e-6);
                 emit(
                     self.progress,
                     Event::Progress {
@@ -452,6 +465,57 @@ impl Run<'_> {
         }
     }
 
+    /// Takes from the log of an interrupted run what it made of the files still as it read
+    /// them (see `resume.rs`): their vectors stay in the log, which this run appends to.
+    fn resume(
+        &mut self,
+        plan: &Plan,
+        old: &Vectors,
+        pending: &Pending,
+        work: &mut Work,
+    ) -> Result<()> {
+        let journal = self.journal(old, work)?;
+        if !journal.kept {
+            // Not the log that was read: where it said the vectors are means nothing now.
+            return Ok(());
+        }
+        for pos in 0..plan.to_embed.len() {
+            let found = &plan.found[plan.to_embed[pos]];
+            let Some(done) = pending.done(&path_bytes(&found.rel_path), found.fingerprint) else {
+                continue;
+            };
+            self.skip_failed(plan, pos, &done);
+            work.recovered += matches!(done, Done::Embedded(..)) as usize;
+            work.done[pos] = Some(done);
+        }
+        Ok(())
+    }
+
+    /// Reports the file of `pos` as skipped when it failed.
+    fn skip_failed(&mut self, plan: &Plan, pos: usize, done: &Done) {
+        if let Done::Failed(failure) = done {
+            let path = self.lib.root.join(&plan.found[plan.to_embed[pos]].rel_path);
+            self.skip(Skipped {
+                path,
+                reason: failure.reason.clone(),
+            });
+        }
+    }
+
+    /// The run's checkpoint log, opened on its first use: the log of `old` that is there (an
+    /// interrupted run's) or a new one.
+    fn journal<'w>(&mut self, old: &Vectors, work: &'w mut Work) -> Result<&'w mut Journal> {
+        let lib = self.lib;
+        if work.journal.is_none() {
+            let file = lib.dir.join(journal::FILE);
+            let (j, written) = Journal::open(&lib.dir, lib.model.id, old.generation, lib.model.dim)
+                .map_err(Error::store("save a checkpoint in", &file))?;
+            self.bytes_written += written;
+            work.journal = Some(j);
+        }
+        Ok(work.journal.as_mut().expect("opened above"))
+    }
+
     /// Appends what was embedded since the last checkpoint to the log, from where the save
     /// reads it back rather than it be held in memory, and lets queries see it (those of a
     /// small library: see below).
@@ -470,16 +534,7 @@ impl Run<'_> {
             .unzip();
         if !changes.is_empty() {
             let file = lib.dir.join(journal::FILE);
-            let journal = match &mut work.journal {
-                Some(j) => j,
-                None => {
-                    let (j, written) =
-                        Journal::open(&lib.dir, lib.model.id, old.generation, lib.model.dim)
-                            .map_err(Error::store("save a checkpoint in", &file))?;
-                    self.bytes_written += written;
-                    work.journal.insert(j)
-                }
-            };
+            let journal = self.journal(old, work)?;
             let appended = journal
                 .append(&changes)
                 .map_err(Error::store("save a checkpoint in", &file))?;
@@ -599,16 +654,21 @@ impl Run<'_> {
             }
         }
         let seconds = self.started.elapsed().as_secs_f64();
+        let embedded = embedded - work.recovered;
         Summary {
             indexed,
             embedded,
+            recovered: work.recovered,
             reused: plan.reused(),
             moved: plan.moved,
             shared: plan.shared,
             removed: plan.removed,
             kept_missing: plan.kept_missing,
             vanished,
-            changed: embedded > 0 || plan.removed > 0 || plan.adopted() > 0 || lost_vector,
+            changed: embedded + work.recovered > 0
+                || plan.removed > 0
+                || plan.adopted() > 0
+                || lost_vector,
             skipped: self.skipped,
             cancelled: self.cancel.is_cancelled(),
             seconds,
