@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use image::{Rgb, RgbImage};
-use photo_sim_engine::{CancelToken, Library, Model, Store, Summary, UpdateOptions};
+use photo_sim_engine::{CancelToken, Event, Library, Model, Store, Summary, UpdateOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -148,6 +148,36 @@ impl Sandbox {
             .unwrap();
         (lib, summary)
     }
+}
+
+/// Runs an update of `lib` that waits at each of its events until `at_event` has looked at
+/// it, so that a checkpoint is seen as it left the index; the update's result, once it ends
+/// (a failed assertion in `at_event` cannot leave it blocked).
+pub fn update_stepwise(
+    lib: &Library,
+    mut at_event: impl FnMut(Event),
+) -> photo_sim_engine::Result<Summary> {
+    let (events, events_rx) = crossbeam_channel::bounded(0);
+    std::thread::scope(|s| {
+        let run = s.spawn(move || {
+            lib.update(
+                &UpdateOptions::default(),
+                Some(&events),
+                &CancelToken::new(),
+            )
+        });
+        let looked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for event in events_rx.iter() {
+                at_event(event);
+            }
+        }));
+        for _ in events_rx.iter() {}
+        let result = run.join().unwrap();
+        if let Err(panic) = looked {
+            std::panic::resume_unwind(panic);
+        }
+        result
+    })
 }
 
 /// Fills `dir` with `n` distinct small pictures named `0000.jpg`, `0001.jpg`, …

@@ -4,7 +4,9 @@
 #[path = "../../../tests/common/engine.rs"]
 mod common;
 
-use common::{fixture, fixture_image, names, save_jpeg, synthetic, variant, Sandbox};
+use common::{
+    fixture, fixture_image, names, save_jpeg, synthetic, update_stepwise, variant, Sandbox,
+};
 use photo_sim_engine::{run_update, CancelToken, Event, Library, Match, UpdateOptions};
 use std::fs;
 use std::path::Path;
@@ -544,27 +546,13 @@ fn seen_at_checkpoints(large_from: Option<usize>) -> Vec<(usize, usize)> {
         lib = lib.with_large_from(photos);
     }
     assert_eq!(lib.len(), 12);
-    // The update waits at each event until it is read, so queries are looked at as the
-    // checkpoint left them.
-    let (events, events_rx) = crossbeam_channel::bounded(0);
     let mut seen = Vec::new();
-    std::thread::scope(|s| {
-        let lib = &lib;
-        let run = s.spawn(move || {
-            lib.update(
-                &UpdateOptions::default(),
-                Some(&events),
-                &CancelToken::new(),
-            )
-            .unwrap()
-        });
-        for event in events_rx.iter() {
-            if let Event::Saved { indexed } = event {
-                seen.push((indexed, lib.len()));
-            }
+    update_stepwise(&lib, |event| {
+        if let Event::Saved { indexed } = event {
+            seen.push((indexed, lib.len()));
         }
-        run.join().unwrap();
-    });
+    })
+    .unwrap();
     assert_eq!(lib.len(), 18, "the save shows every photo");
     seen
 }
@@ -599,34 +587,22 @@ fn a_run_reads_its_checkpointed_vectors_back_from_the_log_and_refuses_one_change
         .collect();
     let lib = sb.open().with_checkpoint_every(std::time::Duration::ZERO);
     let log = lib.index_dir().join(photo_sim_engine::index::journal::FILE);
-    let (events, events_rx) = crossbeam_channel::bounded(0);
     let mut changed = false;
-    let result = std::thread::scope(|s| {
-        let lib = &lib;
-        let run = s.spawn(move || {
-            lib.update(
-                &UpdateOptions::default(),
-                Some(&events),
-                &CancelToken::new(),
-            )
-        });
-        for event in events_rx.iter() {
-            // The run waits to send its next event: the log is changed while it waits.
-            if matches!(event, Event::Saved { .. }) && !changed {
-                let mut file = fs::read(&log).unwrap();
-                let found = bytes.iter().find_map(|b| {
-                    let at = file.windows(b.len()).position(|w| w == b.as_slice())?;
-                    Some((at, b.len()))
-                });
-                let (at, len) = found.expect("a new photo's vector in the log");
-                for x in &mut file[at..at + len] {
-                    *x ^= 0x40;
-                }
-                fs::write(&log, &file).unwrap();
-                changed = true;
+    let result = update_stepwise(&lib, |event| {
+        // The run waits to send its next event: the log is changed while it waits.
+        if matches!(event, Event::Saved { .. }) && !changed {
+            let mut file = fs::read(&log).unwrap();
+            let found = bytes.iter().find_map(|b| {
+                let at = file.windows(b.len()).position(|w| w == b.as_slice())?;
+                Some((at, b.len()))
+            });
+            let (at, len) = found.expect("a new photo's vector in the log");
+            for x in &mut file[at..at + len] {
+                *x ^= 0x40;
             }
+            fs::write(&log, &file).unwrap();
+            changed = true;
         }
-        run.join().unwrap()
     });
     assert!(changed, "the run made no checkpoint");
     let err = result.expect_err("a save from a changed log").to_string();
@@ -662,20 +638,12 @@ fn the_checkpoints_of_an_interrupted_run_of_a_large_library_are_taken_up_by_the_
     let dir = lib.index_dir().to_path_buf();
     let killed = sb.dir.path().join("killed");
     let lib = lib.with_checkpoint_every(std::time::Duration::ZERO);
-    let (events, events_rx) = crossbeam_channel::bounded(0);
-    std::thread::scope(|s| {
-        let lib = &lib;
-        let run = s.spawn(move || {
-            let options = UpdateOptions::default();
-            lib.update(&options, Some(&events), &CancelToken::new())
-        });
-        for event in events_rx.iter() {
-            if matches!(event, Event::Saved { indexed } if indexed > 12) && !killed.exists() {
-                copy_files(&dir, &killed);
-            }
+    update_stepwise(&lib, |event| {
+        if matches!(event, Event::Saved { indexed } if indexed > 12) && !killed.exists() {
+            copy_files(&dir, &killed);
         }
-        run.join().unwrap().unwrap();
-    });
+    })
+    .unwrap();
     drop(lib);
     fs::remove_dir_all(&dir).unwrap();
     copy_files(&killed, &dir);

@@ -125,24 +125,13 @@ fn a_reader_of_a_large_library_sees_another_s_new_photos_when_it_saves_not_at_it
 /// returned once the update has ended, to be asserted: an assertion failing while the writer
 /// waits would leave it waiting for ever.
 fn at_first_checkpoint<T>(writer: &Library, look: impl FnOnce(usize) -> T) -> T {
-    let (events, events_rx) = crossbeam_channel::bounded(0);
-    std::thread::scope(|s| {
-        let run = s.spawn(move || {
-            writer
-                .update(
-                    &UpdateOptions::default(),
-                    Some(&events),
-                    &CancelToken::new(),
-                )
-                .unwrap()
-        });
-        let checkpointed = events_rx.iter().find_map(|e| match e {
-            Event::Saved { indexed } => Some(indexed),
-            _ => None,
-        });
-        let seen = checkpointed.map(look);
-        for _ in events_rx.iter() {}
-        run.join().unwrap();
-        seen.expect("a checkpoint")
+    let mut look = Some(look);
+    let mut seen = None;
+    common::update_stepwise(writer, |e| {
+        if let (Event::Saved { indexed }, None) = (e, &seen) {
+            seen = look.take().map(|look| look(indexed));
+        }
     })
+    .unwrap();
+    seen.expect("a checkpoint")
 }

@@ -305,7 +305,7 @@ pub(crate) fn damaged_words(file: &Path, lost: usize, kept: usize) -> String {
 /// says so of the saved index: applied, or kept for the next update when the index would be
 /// `large` with them), the graph and the compact codes (in the subspace of `projection`).
 /// Anything unusable is reported in the notices and the index starts afresh from what remains.
-pub(crate) fn read_index(
+fn read_index(
     dir: &Path,
     root: &Path,
     model: &Model,
@@ -472,15 +472,7 @@ impl Library {
     /// Reads the index from disk as opening does: the checkpoint log of an interrupted run is
     /// applied, or kept for the next update when the index is large with it.
     fn read_from_disk(&mut self) {
-        let dim = self.model.dim;
-        let mut disk = read_index(
-            &self.dir,
-            &self.root,
-            &self.model,
-            self.projection.as_deref(),
-            |_| true,
-            |rows| self.is_large(rows, dim),
-        );
+        let mut disk = self.read_disk(|_| true);
         *self.snapshot.get_mut().expect("snapshot lock") = Arc::new(disk.snapshot());
         *self.updating.get_mut().expect("update lock") = Some(disk.stamp);
         self.status = disk.status;
@@ -507,6 +499,19 @@ impl Library {
         // What opening did with a checkpoint log depends on it.
         self.read_from_disk();
         self
+    }
+
+    /// This library's index as on disk (see [`read_index`]), its checkpoint log replayed when
+    /// `replay` says so of the saved index.
+    pub(crate) fn read_disk(&self, replay: impl FnOnce(&Vectors) -> bool) -> OnDisk {
+        read_index(
+            &self.dir,
+            &self.root,
+            &self.model,
+            self.projection.as_deref(),
+            replay,
+            |rows| self.is_large(rows, self.model.dim),
+        )
     }
 
     /// True when an index of `rows` rows of `dim` is large (see [`Library::with_large_from`]).

@@ -6,7 +6,7 @@
 //! others saved itself when it starts and owns the index until it ends.
 
 use crate::index::lock::IndexLock;
-use crate::library::{read_index, stamp, Library};
+use crate::library::{stamp, Library};
 
 impl Library {
     /// Reads the index again when another process saved it (a checkpoint or a whole index)
@@ -20,14 +20,7 @@ impl Library {
         }
         // The checkpoints of another's update of a large library are not replayed: that would
         // copy the whole index into memory at each of them. Its photos are seen when it saves.
-        let mut disk = read_index(
-            &self.dir,
-            &self.root,
-            &self.model,
-            self.projection.as_deref(),
-            |saved| !self.is_large(saved.len(), saved.dim as usize),
-            |rows| self.is_large(rows, self.model.dim),
-        );
+        let mut disk = self.read_disk(|saved| !self.is_large(saved.len(), saved.dim as usize));
         self.publish(disk.snapshot());
         *known = Some(disk.stamp);
         Some(self.len())

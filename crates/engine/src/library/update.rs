@@ -22,9 +22,7 @@ use crate::library::mounts::Unmounted;
 use crate::library::moves::{self, Known};
 use crate::library::resume::Pending;
 use crate::library::speedups::Reuse;
-use crate::library::{
-    damaged_words, read_index, stamp, IndexStatus, Library, Snapshot, Speedups, Stamp,
-};
+use crate::library::{damaged_words, stamp, IndexStatus, Library, Snapshot, Speedups, Stamp};
 use crate::progress::{emit, CancelToken, Event, Sender, Skipped, Summary};
 use rayon::prelude::*;
 use std::path::Path;
@@ -188,14 +186,7 @@ impl Run<'_> {
         if *known == Some(now) {
             return;
         }
-        let mut disk = read_index(
-            &lib.dir,
-            &lib.root,
-            &lib.model,
-            lib.projection.as_deref(),
-            |_| true,
-            |rows| lib.is_large(rows, lib.model.dim),
-        );
+        let mut disk = lib.read_disk(|_| true);
         if known.is_some() && disk.status == IndexStatus::Loaded {
             self.notice(
                 "The index was updated by another photo-sim process; continuing from its version."
