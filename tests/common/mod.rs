@@ -49,8 +49,18 @@ pub fn texts(out: &std::process::Output) -> (String, String) {
 /// Starts `photo-sim index` on the sandbox's photos in the background, saving a checkpoint
 /// every `checkpoint_ms` milliseconds, its output discarded.
 pub fn spawn_indexing(sb: &Sandbox, checkpoint_ms: u64) -> std::process::Child {
+    spawn_indexing_with(sb, checkpoint_ms, &[])
+}
+
+/// [`spawn_indexing`] with more environment variables set.
+pub fn spawn_indexing_with(
+    sb: &Sandbox,
+    checkpoint_ms: u64,
+    env: &[(&str, &str)],
+) -> std::process::Child {
     cli(sb)
         .env("PHOTO_SIM_CHECKPOINT_MS", checkpoint_ms.to_string())
+        .envs(env.iter().copied())
         .arg("index")
         .arg(sb.photos())
         .stdout(std::process::Stdio::null())

@@ -339,52 +339,10 @@ fn read_index(
             (fresh(), IndexStatus::Unusable { file, reason })
         }
     };
-    let replay = replay(&vectors);
-    // At most this many vectors in the log (its length over a vector's).
-    let logged = std::fs::metadata(dir.join(journal::FILE))
-        .map_or(0, |m| m.len() as usize / (model.dim * 4).max(1));
-    let mut pending = None;
-    let log = match replay {
-        true if large(vectors.len() + logged) => {
-            match journal::read_logged(dir, model.id, vectors.generation, model.dim) {
-                Ok(replay) => {
-                    if let Some(why) = &replay.stopped {
-                        notices.push(format!(
-                            "The last checkpoint of an interrupted run was not complete ({why}); its photos will be embedded again."
-                        ));
-                    }
-                    let taken = Pending::of(replay);
-                    notices.push(format!(
-                        "Found {} photos in the checkpoints of an interrupted run: the next update adds them without embedding them again.",
-                        taken.vectors()
-                    ));
-                    pending = Some(Arc::new(taken));
-                    Err(LoadError::Missing)
-                }
-                Err(err) => Err(err),
-            }
-        }
-        true => journal::read(dir, model.id, vectors.generation, model.dim),
-        false => Err(LoadError::Missing),
+    let pending = match replay(&vectors) {
+        true => take_up_log(dir, model, &mut vectors, large, &mut notices),
+        false => None,
     };
-    match log {
-        Ok(replay) => {
-            let n = replay.changes.len();
-            journal::apply(&mut vectors, replay.changes);
-            notices.push(format!(
-                "Recovered {n} photos from the checkpoints of an interrupted run."
-            ));
-            if let Some(why) = replay.stopped {
-                notices.push(format!(
-                    "The last checkpoint of that run was not complete ({why}); its photos will be embedded again."
-                ));
-            }
-        }
-        Err(LoadError::Missing) => {}
-        Err(err) => notices.push(format!(
-            "Checkpoints not used ({err}); their photos will be embedded again."
-        )),
-    }
     let graph = match format::load::<Graph>(&dir.join(GRAPH_FILE), Kind::Graph, model.id) {
         Ok(g) if g.generation == vectors.generation && g.meta.is_valid_for(vectors.len()) => {
             Some(Arc::new(g.meta))
@@ -420,6 +378,57 @@ fn read_index(
         notices,
         stamp,
     }
+}
+
+/// The checkpoint log of an interrupted run: applied to `vectors`, or, when they would be
+/// `large` with it, left in the log and returned for the next update to take up (see
+/// `resume.rs`).
+fn take_up_log(
+    dir: &Path,
+    model: &Model,
+    vectors: &mut Vectors,
+    large: impl Fn(usize) -> bool,
+    notices: &mut Vec<String>,
+) -> Option<Arc<Pending>> {
+    let (id, generation, dim) = (model.id, vectors.generation, model.dim);
+    let not_used = |err: LoadError| {
+        format!("Checkpoints not used ({err}); their photos will be embedded again.")
+    };
+    let not_complete = |why: &str| {
+        format!("The last checkpoint of that run was not complete ({why}); its photos will be embedded again.")
+    };
+    let mut logged = match journal::read_logged(dir, id, generation, dim) {
+        Ok(logged) => logged,
+        Err(LoadError::Missing) => return None,
+        Err(err) => {
+            notices.push(not_used(err));
+            return None;
+        }
+    };
+    let stopped = logged.stopped.take();
+    let pending = Pending::of(logged);
+    if large(vectors.len() + pending.vectors()) {
+        notices.push(format!(
+            "Found {} photos in the checkpoints of an interrupted run: the next update adds them without embedding them again.",
+            pending.vectors()
+        ));
+        notices.extend(stopped.as_deref().map(not_complete));
+        return Some(Arc::new(pending));
+    }
+    // Small enough to hold: read again with the vectors.
+    match journal::read(dir, id, generation, dim) {
+        Ok(replay) => {
+            let n = replay.changes.len();
+            journal::apply(vectors, replay.changes);
+            notices.push(format!(
+                "Recovered {n} photos from the checkpoints of an interrupted run."
+            ));
+            notices.extend(replay.stopped.as_deref().map(not_complete));
+        }
+        Err(LoadError::Missing) => {}
+        Err(err) => notices.push(not_used(err)),
+    }
+    None
 }
 
 /// `folder` as the engine names it (its canonical path), or why it cannot be indexed: it is
