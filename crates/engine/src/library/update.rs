@@ -645,10 +645,11 @@ impl Run<'_> {
             }
         }
         let seconds = self.started.elapsed().as_secs_f64();
-        let embedded = embedded - work.recovered;
+        // Those taken from an interrupted run's log were not embedded by this one.
+        let fresh = embedded - work.recovered;
         Summary {
             indexed,
-            embedded,
+            embedded: fresh,
             recovered: work.recovered,
             reused: plan.reused(),
             moved: plan.moved,
@@ -656,14 +657,11 @@ impl Run<'_> {
             removed: plan.removed,
             kept_missing: plan.kept_missing,
             vanished,
-            changed: embedded + work.recovered > 0
-                || plan.removed > 0
-                || plan.adopted() > 0
-                || lost_vector,
+            changed: embedded > 0 || plan.removed > 0 || plan.adopted() > 0 || lost_vector,
             skipped: self.skipped,
             cancelled: self.cancel.is_cancelled(),
             seconds,
-            images_per_sec: embedded as f64 / seconds.max(1e-6),
+            images_per_sec: fresh as f64 / seconds.max(1e-6),
             bytes_written: self.bytes_written,
         }
     }
