@@ -682,6 +682,42 @@ fn the_checkpoints_of_an_interrupted_run_of_a_large_library_are_taken_up_by_the_
 }
 
 #[test]
+fn a_first_index_that_grows_large_saves_each_time_it_doubles_and_queries_see_those_saves() {
+    let sb = Sandbox::new();
+    fill(&sb.photos(), 4);
+    let added = add_new_photos(&sb.photos());
+    let lib = sb
+        .open()
+        .with_checkpoint_every(std::time::Duration::ZERO)
+        .with_large_from(4);
+    // At each checkpoint: the photos indexed, those queries see, and those a process opening
+    // the folder then finds (the last save and the log after it).
+    let mut seen = Vec::new();
+    update_stepwise(&lib, |event| {
+        if let Event::Saved { indexed } = event {
+            seen.push((indexed, lib.len(), sb.open().len()));
+        }
+    })
+    .unwrap();
+    assert!(seen.len() > 8, "{seen:?}");
+    assert!(
+        seen.iter().all(|&(indexed, shown, found)| found == indexed
+            && (shown == indexed || 2 * shown > indexed)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|&(indexed, shown, _)| indexed >= 6 && shown == indexed),
+        "no save while the run went on: {seen:?}"
+    );
+    assert_eq!(lib.len(), 18);
+    for p in &added {
+        let best = &lib.search(p, 1).unwrap()[0];
+        assert!(best.similarity > 0.999, "{p:?}: {best:?}");
+    }
+}
+
+#[test]
 fn a_large_library_s_checkpoints_log_its_new_photos_but_only_its_save_shows_them() {
     let small = seen_at_checkpoints(None);
     assert!(small.len() > 2, "checkpoints: {small:?}");

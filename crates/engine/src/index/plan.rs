@@ -31,8 +31,8 @@ pub enum Done {
 pub enum Held {
     /// In memory.
     Memory(Vec<f32>),
-    /// In the run's checkpoint log (see [`Journal::read_vector`]).
-    Logged(Logged),
+    /// In one of the run's checkpoint logs (an index into them; see [`Journal::read_vector`]).
+    Logged(usize, Logged),
 }
 
 /// Why a file could not be embedded, and whether that lasts (see [`Failed::lasting`]).
@@ -326,7 +326,7 @@ impl Plan {
         let f = &self.found[self.to_embed[position]];
         let outcome = match done {
             Done::Embedded(Held::Memory(v), _) => Outcome::Vector(v.clone()),
-            Done::Embedded(Held::Logged(_), _) => return None,
+            Done::Embedded(Held::Logged(..), _) => return None,
             Done::Failed(f) if f.lasting => Outcome::Failed(f.reason.clone()),
             Done::Failed(f) => Outcome::FailedForNow(f.reason.clone()),
             Done::Vanished => return None,
@@ -341,7 +341,7 @@ impl Plan {
     /// The new index content, every row in memory (see [`Plan::layout`]): for tests.
     #[cfg(test)]
     pub fn merge(&self, old: &Vectors, done: &[Option<Done>]) -> Vectors {
-        self.layout(old, done, None).into_vectors().unwrap()
+        self.layout(old, done, &[]).into_vectors().unwrap()
     }
 
     /// The new index content before any vector is copied: its entries, failures and pairs,
@@ -351,12 +351,12 @@ impl Plan {
     /// file not reached — its old one with the old fingerprint, so the next update embeds it
     /// again. A changed file that now fails loses its old vector: the index must not answer
     /// with a picture that is gone. Kept entries come last. Vectors [`Held::Logged`] are read
-    /// from `log`.
+    /// from `logs`.
     pub fn layout<'a>(
         &'a self,
         old: &'a Vectors,
         done: &'a [Option<Done>],
-        log: Option<&'a Journal>,
+        logs: &'a [Journal],
     ) -> Merged<'a> {
         let mut new: HashMap<usize, &Done> = HashMap::new();
         for (pos, d) in done.iter().enumerate() {
@@ -376,7 +376,7 @@ impl Plan {
             },
             rows: Vec::with_capacity(self.found.len() + self.kept.len()),
             old,
-            log,
+            logs,
         };
         let mut push = |path: Vec<u8>, e: (Fingerprint, Option<ContentKey>, Identity), row| {
             let (fingerprint, content, identity) = e;
@@ -400,7 +400,7 @@ impl Plan {
                 Some(Done::Embedded(held, content)) => {
                     let row = match held {
                         Held::Memory(v) => Row::New(v),
-                        Held::Logged(at) => Row::Logged(*at),
+                        Held::Logged(log, at) => Row::Logged(*log, *at),
                     };
                     push(key(), now(*content), row)
                 }
@@ -451,7 +451,7 @@ pub struct Merged<'a> {
     pub listing: Vectors,
     rows: Vec<Row<'a>>,
     old: &'a Vectors,
-    log: Option<&'a Journal>,
+    logs: &'a [Journal],
 }
 
 impl Merged<'_> {
@@ -468,7 +468,7 @@ impl Merged<'_> {
             .iter()
             .map(|row| match row {
                 Row::Old(r) => Some(*r),
-                Row::New(_) | Row::Logged(_) => None,
+                Row::New(_) | Row::Logged(..) => None,
             })
             .collect()
     }
@@ -510,7 +510,7 @@ impl Merged<'_> {
         match row {
             Row::New(v) => out.copy_from_slice(v),
             Row::Old(r) => self.old.data.read_rows_into(*r, self.dim(), out)?,
-            Row::Logged(at) => match self.log {
+            Row::Logged(log, at) => match self.logs.get(*log) {
                 Some(log) => log.read_vector(*at, out)?,
                 None => return Err(std::io::Error::other("no checkpoint log to read from")),
             },
@@ -544,7 +544,7 @@ impl RowSource for Merged<'_> {
                     .enumerate()
                     .take_while(|(k, r)| matches!(r, Row::Old(x) if *x == first + k))
                     .count(),
-                Row::New(_) | Row::Logged(_) => 1,
+                Row::New(_) | Row::Logged(..) => 1,
             };
             self.read_row(&rows[i], &mut buf[i * dim..(i + run) * dim])?;
             i += run;
@@ -559,8 +559,8 @@ enum Row<'a> {
     New(&'a [f32]),
     /// A row of the old index.
     Old(usize),
-    /// A vector of this run in its checkpoint log.
-    Logged(Logged),
+    /// A vector of this run in one of its checkpoint logs.
+    Logged(usize, Logged),
 }
 
 /// True when the relative path `path` is `dir` or inside it.
@@ -657,9 +657,10 @@ mod tests {
         let at = log.append(&[logged.unwrap()]).unwrap().vectors[0].unwrap();
         let done = [
             Some(Done::Embedded(Held::Memory(unit(5000)), None)),
-            Some(Done::Embedded(Held::Logged(at), None)),
+            Some(Done::Embedded(Held::Logged(0, at), None)),
         ];
-        let mut merged = plan.layout(&old, &done, Some(&log));
+        let logs = [log];
+        let mut merged = plan.layout(&old, &done, &logs);
         merged.sample_pairs().unwrap();
         let streamed = dir.path().join("streamed.bin");
         format::save_vectors_from(&streamed, [1; 32], &merged.listing, &merged).unwrap();

@@ -36,15 +36,15 @@ impl Pending {
     }
 
     /// What the interrupted run made of the file at `path`, when it is still the file that run
-    /// read: its vector (in the log), or a failure that lasts. A failure of the system it ran
-    /// in is tried again.
-    pub(crate) fn done(&self, path: &[u8], fingerprint: Fingerprint) -> Option<Done> {
+    /// read: its vector (in the log, the run's log `log`), or a failure that lasts. A failure
+    /// of the system it ran in is tried again.
+    pub(crate) fn done(&self, path: &[u8], fingerprint: Fingerprint, log: usize) -> Option<Done> {
         let change = self.by_path.get(path)?;
         if change.fingerprint != fingerprint {
             return None;
         }
         match &change.outcome {
-            Outcome::Vector(at) => Some(Done::Embedded(Held::Logged(*at), None)),
+            Outcome::Vector(at) => Some(Done::Embedded(Held::Logged(log, *at), None)),
             Outcome::Failed(reason) => Some(Done::Failed(Failure {
                 reason: reason.clone(),
                 lasting: true,

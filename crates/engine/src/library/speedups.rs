@@ -48,7 +48,7 @@ impl Library {
 
     /// The codes, made and saved when there are none of these vectors; the bytes written.
     /// Rows `reuse` names keep their old codes: only the others are coded.
-    fn make_codes(
+    pub(crate) fn make_codes(
         &self,
         vectors: &Vectors,
         reuse: Option<&Reuse>,

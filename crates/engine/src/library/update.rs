@@ -14,7 +14,7 @@ use crate::index::content_key::{self, ContentKey};
 use crate::index::format::{self, Vectors};
 use crate::index::journal::{self, Journal};
 use crate::index::lock::IndexLock;
-use crate::index::plan::{Done, Failure, Held, Origin, Plan};
+use crate::index::plan::{Done, Failure, Held, Merged, Origin, Plan};
 use crate::index::rows::RowSource;
 use crate::index::store::path_bytes;
 use crate::index::{scan, store};
@@ -125,7 +125,11 @@ struct Run<'a> {
 struct Work {
     done: Vec<Option<Done>>,
     unsaved: Vec<usize>,
-    journal: Option<Journal>,
+    /// The run's checkpoint logs, the last one current: each save of the run so far starts
+    /// another (its vectors are read from all of them).
+    logs: Vec<Journal>,
+    /// How many photos queries see.
+    shown: usize,
     /// Vectors taken from an interrupted run's log, not embedded again.
     recovered: usize,
 }
@@ -379,7 +383,8 @@ impl Run<'_> {
         let mut work = Work {
             done: vec![None; n],
             unsaved: Vec::new(),
-            journal: None,
+            logs: Vec::new(),
+            shown: old.len(),
             recovered: 0,
         };
         if n == 0 {
@@ -465,14 +470,15 @@ impl Run<'_> {
         pending: &Pending,
         work: &mut Work,
     ) -> Result<()> {
-        let journal = self.journal(old, work)?;
+        let (log, journal) = self.journal(old, work)?;
         if !journal.kept {
             // Not the log that was read: where it said the vectors are means nothing now.
             return Ok(());
         }
         for pos in 0..plan.to_embed.len() {
             let found = &plan.found[plan.to_embed[pos]];
-            let Some(done) = pending.done(&path_bytes(&found.rel_path), found.fingerprint) else {
+            let path = path_bytes(&found.rel_path);
+            let Some(done) = pending.done(&path, found.fingerprint, log) else {
                 continue;
             };
             self.skip_failed(plan, pos, &done);
@@ -493,18 +499,30 @@ impl Run<'_> {
         }
     }
 
-    /// The run's checkpoint log, opened on its first use: the log of `old` that is there (an
-    /// interrupted run's) or a new one.
-    fn journal<'w>(&mut self, old: &Vectors, work: &'w mut Work) -> Result<&'w mut Journal> {
-        let lib = self.lib;
-        if work.journal.is_none() {
-            let file = lib.dir.join(journal::FILE);
-            let (j, written) = Journal::open(&lib.dir, lib.model.id, old.generation, lib.model.dim)
-                .map_err(Error::store("save a checkpoint in", &file))?;
-            self.bytes_written += written;
-            work.journal = Some(j);
+    /// The run's current checkpoint log and its number, the first opened on its first use:
+    /// the log of `old` that is there (an interrupted run's) or a new one.
+    fn journal<'w>(
+        &mut self,
+        old: &Vectors,
+        work: &'w mut Work,
+    ) -> Result<(usize, &'w mut Journal)> {
+        if work.logs.is_empty() {
+            self.start_log(old.generation, work)?;
         }
-        Ok(work.journal.as_mut().expect("opened above"))
+        let last = work.logs.len() - 1;
+        Ok((last, &mut work.logs[last]))
+    }
+
+    /// Starts a checkpoint log for the index file of `generation`, the one checkpoints are
+    /// appended to from now on.
+    fn start_log(&mut self, generation: u64, work: &mut Work) -> Result<()> {
+        let lib = self.lib;
+        let file = lib.dir.join(journal::FILE);
+        let (log, written) = Journal::open(&lib.dir, lib.model.id, generation, lib.model.dim)
+            .map_err(Error::store("save a checkpoint in", &file))?;
+        self.bytes_written += written;
+        work.logs.push(log);
+        Ok(())
     }
 
     /// Appends what was embedded since the last checkpoint to the log, from where the save
@@ -525,29 +543,61 @@ impl Run<'_> {
             .unzip();
         if !changes.is_empty() {
             let file = lib.dir.join(journal::FILE);
-            let journal = self.journal(old, work)?;
+            let (log, journal) = self.journal(old, work)?;
             let appended = journal
                 .append(&changes)
                 .map_err(Error::store("save a checkpoint in", &file))?;
             self.bytes_written += appended.written;
             for (pos, at) in positions.into_iter().zip(appended.vectors) {
                 if let (Some(at), Some(Done::Embedded(held, _))) = (at, &mut work.done[pos]) {
-                    *held = Held::Logged(at);
+                    *held = Held::Logged(log, at);
                 }
             }
             *known = Some(stamp(&lib.dir));
         }
-        let merged = plan.layout(old, &work.done, work.journal.as_ref());
+        let merged = plan.layout(old, &work.done, &work.logs);
         let indexed = merged.listing.len();
-        // A large index's rows would be copied into memory at every checkpoint: its queries
-        // see the new photos when the run saves.
         if !lib.is_large(old.len().max(indexed), merged.dim()) {
             if let Ok(merged) = merged.into_vectors() {
                 old.data.release();
                 lib.publish(Snapshot::new(merged, Speedups::default()));
+                work.shown = indexed;
             }
+        } else if indexed >= 2 * work.shown {
+            // A large index's rows would be copied into memory at every checkpoint: its
+            // queries see the new photos when the run saves, which it does now and then as
+            // it grows, each time it has doubled (so the saves write at most twice the last).
+            let saved = self.save_so_far(merged, old)?;
+            // Checkpoints from now on apply to the file just saved.
+            self.start_log(saved.generation, work)?;
+            work.shown = saved.len();
+            self.bytes_written += lib.make_codes(&saved, None, self.cancel, self.progress)?;
+            *known = Some(stamp(&lib.dir));
         }
         emit(self.progress, Event::Saved { indexed });
+        Ok(())
+    }
+
+    /// Saves what the run has so far as the index, for queries to see.
+    fn save_so_far(&mut self, mut merged: Merged, old: &Vectors) -> Result<Arc<Vectors>> {
+        let file = self.lib.dir.join(crate::library::VECTORS_FILE);
+        self.write_index(&mut merged, &file)?;
+        old.data.release();
+        let vectors = merged
+            .into_saved(&file)
+            .map_err(Error::store("read back the index saved in", &file))?;
+        let saved = Snapshot::new(vectors, Speedups::default());
+        let vectors = saved.vectors.clone();
+        self.lib.publish(saved);
+        Ok(vectors)
+    }
+
+    /// Writes `merged` as the index file `file`, its rows streamed from where they are.
+    fn write_index(&mut self, merged: &mut Merged, file: &Path) -> Result<()> {
+        let saved = merged.sample_pairs().and_then(|()| {
+            format::save_vectors_from(file, self.lib.model.id, &merged.listing, &*merged)
+        });
+        self.bytes_written += saved.map_err(Error::store("save the index in", file))?;
         Ok(())
     }
 
@@ -574,12 +624,10 @@ impl Run<'_> {
         }
         // The rows go from where they are (this run's vectors, the old file) straight into the
         // new file: a large library's are never all held at once.
-        let mut merged = plan.layout(&old.vectors, &work.done, work.journal.as_ref());
-        let saved = merged.sample_pairs().and_then(|()| {
-            format::save_vectors_from(&file, lib.model.id, &merged.listing, &merged)
-        });
+        let mut merged = plan.layout(&old.vectors, &work.done, &work.logs);
+        let saved = self.write_index(&mut merged, &file);
         old.vectors.data.release();
-        self.bytes_written += saved.map_err(Error::store("save the index in", &file))?;
+        saved?;
         let reuse = old.speedups.codes.clone().and_then(|codes| {
             let of_old = codes.generation == old.vectors.generation;
             (of_old && codes.len() == old.vectors.len()).then(|| Reuse {
