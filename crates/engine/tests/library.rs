@@ -718,6 +718,27 @@ fn a_first_index_that_grows_large_saves_each_time_it_doubles_and_queries_see_tho
 }
 
 #[test]
+fn a_save_during_a_long_run_does_not_wait_on_the_workers_waiting_on_it() {
+    // More photos than the run's queue of finished ones holds, so its workers wait for the
+    // thread that saves while it saves.
+    let sb = Sandbox::new();
+    common::small_photos(&sb.photos(), 200);
+    let lib = sb
+        .open()
+        .with_checkpoint_every(std::time::Duration::ZERO)
+        .with_large_from(8);
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let summary = lib.update(&UpdateOptions::default(), None, &CancelToken::new());
+        let _ = done_tx.send((summary.map(|s| s.embedded), lib.len()));
+    });
+    let (embedded, len) = done_rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the run stopped: a save waited for the workers that waited for it");
+    assert_eq!((embedded.unwrap(), len), (200, 200));
+}
+
+#[test]
 fn a_large_library_s_checkpoints_log_its_new_photos_but_only_its_save_shows_them() {
     let small = seen_at_checkpoints(None);
     assert!(small.len() > 2, "checkpoints: {small:?}");

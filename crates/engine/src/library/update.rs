@@ -567,12 +567,18 @@ impl Run<'_> {
             // A large index's rows would be copied into memory at every checkpoint: its
             // queries see the new photos when the run saves, which it does now and then as
             // it grows, each time it has doubled (so the saves write at most twice the last).
-            let saved = self.save_so_far(merged, old)?;
-            // Checkpoints from now on apply to the file just saved.
-            self.start_log(saved.generation, work)?;
-            work.shown = saved.len();
-            self.bytes_written += lib.make_codes(&saved, None, self.cancel, self.progress)?;
-            *known = Some(stamp(&lib.dir));
+            // The embedding holds the shared worker threads (each waiting to hand this thread
+            // its next photo), so the save's parallel parts run on threads of their own.
+            if let Ok(pool) = rayon::ThreadPoolBuilder::new().build() {
+                let saved = pool.install(|| self.save_so_far(merged, old))?;
+                // Checkpoints from now on apply to the file just saved.
+                self.start_log(saved.generation, work)?;
+                work.shown = saved.len();
+                let (cancel, progress) = (self.cancel, self.progress);
+                self.bytes_written +=
+                    pool.install(|| lib.make_codes(&saved, None, cancel, progress))?;
+                *known = Some(stamp(&lib.dir));
+            }
         }
         emit(self.progress, Event::Saved { indexed });
         Ok(())
