@@ -233,21 +233,10 @@ fn a_run_waits_for_another_process_and_neither_loses_the_others_work() {
     let a = Library::open(&photos, &sb.store(), model())
         .unwrap()
         .with_checkpoint_every(Duration::ZERO);
-    let (events, events_rx) = crossbeam_channel::bounded(0);
-    let a = &a;
-    std::thread::scope(|s| {
-        let run_a = s.spawn(move || {
-            a.update(
-                &UpdateOptions::default(),
-                Some(&events),
-                &CancelToken::new(),
-            )
-            .unwrap()
-        });
-        for event in events_rx.iter() {
-            if matches!(event, Event::Saved { .. }) {
-                break;
-            }
+    let mut b = None;
+    common::update_stepwise(&a, |event| {
+        if !matches!(event, Event::Saved { .. }) || b.is_some() {
+            return;
         }
         // Meanwhile: two photos deleted, two added, and run B (another process) indexes.
         fs::remove_file(photos.join("0000.jpg")).unwrap();
@@ -262,22 +251,25 @@ fn a_run_waits_for_another_process_and_neither_loses_the_others_work() {
             &photos.join("new2.jpg"),
             90,
         );
-        let b = cli(&sb)
+        let spawned = cli(&sb)
             .args(["index", "--json"])
             .arg(&photos)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
+        b = Some(spawned);
         // B must wait for A rather than race it; give it time to show that it waits.
         std::thread::sleep(Duration::from_secs(3));
-        for _ in events_rx.iter() {}
-        run_a.join().unwrap();
-        let out = b.wait_with_output().unwrap();
-        let (_, stderr) = texts(&out);
-        assert!(out.status.success(), "{stderr}");
-        assert!(stderr.contains("waiting for it to finish"), "{stderr}");
-    });
+    })
+    .unwrap();
+    let out = b
+        .expect("a checkpoint of run A")
+        .wait_with_output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting for it to finish"), "{stderr}");
     // Whoever finished last, the index is the folder as it is now.
     let reopened = sb.open();
     let mut names: Vec<String> = reopened
