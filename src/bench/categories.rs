@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Result};
 use photo_sim_engine::decode;
-use photo_sim_engine::embed::{rotate_input, to_model_input, Descriptor, Model};
+use photo_sim_engine::embed::{self, rotate_input, to_model_input, Descriptor, Model};
 use photo_sim_engine::labels::{Label, Thresholds};
 use photo_sim_engine::query::Turns;
 use photo_sim_engine::vector::{dot, normalize};
@@ -23,11 +23,17 @@ struct Photo {
     gap: [Vec<f32>; 4],
     rmac: [Vec<f32>; 4],
     /// The square roots of the classifier's probabilities (upright), a unit vector: their dot
-    /// product is how much two photos' class scores overlap (empty without a `logits` output).
+    /// product is how much two photos' class scores overlap (the built-in model's; empty
+    /// with another model).
     probs: Vec<f32>,
 }
 
-fn describe(model: &Model, path: &Path, category: usize) -> Result<Photo> {
+fn describe(
+    model: &Model,
+    classifier: Option<&Model>,
+    path: &Path,
+    category: usize,
+) -> Result<Photo> {
     let input = to_model_input(&decode::load_rgb(path, u32::MAX)?);
     let mut session = model.session()?;
     let mut gap: [Vec<f32>; 4] = Default::default();
@@ -41,7 +47,11 @@ fn describe(model: &Model, path: &Path, category: usize) -> Result<Photo> {
         (gap[turn as usize], rmac[turn as usize]) = (g, r);
     }
     let mut probs = Vec::new();
-    if let Some(logits) = session.run(&input)?.logits {
+    let logits = match classifier {
+        Some(c) => c.session()?.run(&input)?.logits,
+        None => None,
+    };
+    if let Some(logits) = logits {
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         probs = logits.iter().map(|x| (x - max).exp().sqrt()).collect();
         normalize(&mut probs);
@@ -203,9 +213,21 @@ pub fn run(model: &Model, folder: &Path, files: &[PathBuf]) -> Result<Value> {
         files.len(),
         names.len()
     );
+    // The class scores of the built-in model (indexing runs it without them).
+    let classifier = model
+        .thresholds()
+        .map(|_| {
+            let options = embed::Options {
+                logits: true,
+                descriptor: model.descriptor,
+                ..Default::default()
+            };
+            Model::from_bytes_with(embed::DEFAULT_MODEL, &options)
+        })
+        .transpose()?;
     let photos: Vec<Photo> = files
         .par_iter()
-        .filter_map(|(p, c)| describe(model, p, *c).ok())
+        .filter_map(|(p, c)| describe(model, classifier.as_ref(), p, *c).ok())
         .collect();
     if photos.len() < 2 {
         bail!("the category benchmark needs photos in at least one sub-folder");

@@ -7,6 +7,7 @@
 //! chosen). Everything is printed as one JSON object, progress on stderr.
 
 mod categories;
+mod layers;
 mod library_size;
 mod projection;
 mod retrieval;
@@ -66,6 +67,10 @@ pub struct BenchArgs {
     /// `models/efficientnet_lite0.rmac-pca256.bin`).
     #[arg(long)]
     pub learn_projection: Option<PathBuf>,
+    /// Time each step of the model's plan on one thread, instead of everything else (see
+    /// `bench/layers.rs`).
+    #[arg(long)]
+    pub layers: bool,
     /// How many photos of the folder the quality benchmark uses.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -112,6 +117,11 @@ pub fn run(args: &BenchArgs, model: Arc<Model>) -> Result<()> {
     let files = image_files(&args.folder)?;
     if args.formats {
         let report = measure_formats(&files[0])?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if args.layers {
+        let report = layers::run(&model, &files)?;
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }

@@ -11,6 +11,16 @@ fn read_f32(name: &str) -> Vec<f32> {
         .collect()
 }
 
+/// The built-in model with its class scores (indexing leaves them out).
+fn classifier() -> photo_sim_engine::Model {
+    let options = photo_sim_engine::embed::Options {
+        logits: true,
+        ..Default::default()
+    };
+    photo_sim_engine::Model::from_bytes_with(photo_sim_engine::embed::DEFAULT_MODEL, &options)
+        .unwrap()
+}
+
 fn top5(logits: &[f32]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..logits.len()).collect();
     idx.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
@@ -20,7 +30,7 @@ fn top5(logits: &[f32]) -> Vec<usize> {
 
 #[test]
 fn tract_matches_onnxruntime_within_1e_3_on_the_same_input() {
-    let model = common::model();
+    let model = classifier();
     assert_eq!(model.dim, 1280);
     let input = read_f32("cat.input.f32");
     let want = read_f32("cat.embedding.f32");
@@ -38,6 +48,14 @@ fn tract_matches_onnxruntime_within_1e_3_on_the_same_input() {
         .map(|l| l.trim().parse().unwrap())
         .collect();
     assert_eq!(top5(&out.logits.unwrap()), want_top5);
+    // The model indexing uses computes no class scores.
+    assert!(common::model()
+        .session()
+        .unwrap()
+        .run(&input)
+        .unwrap()
+        .logits
+        .is_none());
 }
 
 #[test]
@@ -62,7 +80,7 @@ fn tract_rmac_matches_onnxruntime_features_pooled_by_the_reference_script() {
 
 #[test]
 fn known_photos_get_their_imagenet_class_through_the_whole_pipeline() {
-    let model = common::model();
+    let model = classifier();
     let classes: Vec<String> =
         std::fs::read_to_string(common::repo_root().join("models/imagenet_classes.txt"))
             .unwrap()
@@ -132,4 +150,32 @@ fn the_built_in_model_ships_the_projection_of_its_compact_codes() {
         photo_sim_engine::Model::from_bytes_with(photo_sim_engine::embed::DEFAULT_MODEL, &options)
             .unwrap();
     assert!(Projection::for_model(&gap).is_none());
+}
+
+#[test]
+fn the_pointwise_convolutions_of_ours_leave_every_feature_bit_identical_to_tract_s() {
+    use photo_sim_engine::embed::{Model, Options, DEFAULT_MODEL};
+    let ours = Model::from_bytes_with(DEFAULT_MODEL, &Options::default()).unwrap();
+    let tract = Model::from_bytes_with(
+        DEFAULT_MODEL,
+        &Options {
+            pointwise: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let bits = |model: &Model, input: &[f32]| -> Vec<u32> {
+        let out = model.session().unwrap().run(input).unwrap();
+        let features = out
+            .features
+            .expect("the built-in model gives its feature map");
+        assert!(features.iter().any(|x| *x > 0.0) && features.contains(&0.0));
+        features.iter().map(|x| x.to_bits()).collect()
+    };
+    let photo = photo_sim_engine::embed::model_input(&common::fixture("cat.jpg")).unwrap();
+    for input in [read_f32("cat.input.f32"), photo] {
+        let (a, b) = (bits(&ours, &input), bits(&tract, &input));
+        let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+        assert_eq!(differ, 0, "{differ} of {} features differ", a.len());
+    }
 }

@@ -82,6 +82,12 @@ pub struct Options {
     pub nhwc: bool,
     /// The descriptor to compute (R-MAC falls back to GAP for a model without `features`).
     pub descriptor: Descriptor,
+    /// Run the 1×1 convolutions with [`kernels::Pointwise`] where it is faster than tract's
+    /// matrix product (with `nhwc` only).
+    pub pointwise: bool,
+    /// Also compute the ImageNet class scores ([`RawOutput::logits`]), for checks. Indexing
+    /// has no use for them, and their classifier cost 3 % of each run.
+    pub logits: bool,
 }
 
 impl Default for Options {
@@ -89,6 +95,8 @@ impl Default for Options {
         Self {
             nhwc: true,
             descriptor: Descriptor::Rmac,
+            pointwise: true,
+            logits: false,
         }
     }
 }
@@ -102,6 +110,19 @@ pub struct RawOutput {
     /// The ImageNet class scores when the model gives them (to check a model against a
     /// reference runtime by its top classes).
     pub logits: Option<Vec<f32>>,
+}
+
+/// How long one step of the model's plan took (see [`Session::run_timed`]).
+#[derive(Clone, Debug)]
+pub struct StepTime {
+    /// The node's name in tract's optimised plan (derived from the ONNX node's).
+    pub name: String,
+    /// The kind of operation tract runs there.
+    pub op: String,
+    /// The shape of its first output.
+    pub shape: Vec<usize>,
+    /// Its wall-clock time, in milliseconds.
+    pub ms: f64,
 }
 
 impl Model {
@@ -156,20 +177,27 @@ impl Model {
                 return Err(ModelError::NoDescriptorOutput(format!("{names:?}")));
             }
         };
+        let logits = logits.filter(|_| options.logits);
         let mut selected = vec![pooled];
         selected.extend(logits);
         model.select_output_outlets(&selected)?;
         let size = INPUT_SIZE as usize;
         let mut model = model
             .with_input_fact(0, f32::fact([1, 3, size, size]).into())?
-            .into_typed()?
-            .into_decluttered()
-            .map_err(|e| ModelError::Prepare(e.into()))?;
+            .into_typed()?;
+        // Channels-last before decluttering: it then cancels the moves between one convolution
+        // and the next, and the 1×1 convolutions are still convolutions for `use_pointwise`.
         if options.nhwc {
             if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
                 nhwc.transform(&mut model)?;
             }
+            if options.pointwise {
+                kernels::use_pointwise(&mut model, kernels::pointwise_is_faster)?;
+            }
         }
+        let model = model
+            .into_decluttered()
+            .map_err(|e| ModelError::Prepare(e.into()))?;
         let model = model
             .into_optimized()
             .map_err(|e| ModelError::Optimise(e.into()))?;
@@ -290,6 +318,41 @@ impl Session<'_> {
             embedding,
             logits,
         })
+    }
+
+    /// One run of the model with each step of tract's plan timed: where the model's time goes,
+    /// for the benchmark's `--layers` report. Steps come in plan order, with their outputs' shapes.
+    pub fn run_timed(&mut self, input: &[f32]) -> Result<Vec<StepTime>, ModelError> {
+        if input.len() != INPUT_LEN {
+            return Err(ModelError::InputLength(input.len()));
+        }
+        let size = INPUT_SIZE as usize;
+        let tensor = Tensor::from_shape(&[1, 3, size, size], input)?;
+        let state = self.state.as_mut().expect("a live session has its state");
+        let mut steps = Vec::new();
+        state.run_plan_with_eval(
+            tvec!(tensor.into_tvalue()),
+            |ctx, op_state, node, inputs| {
+                let start = std::time::Instant::now();
+                let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                let seconds = start.elapsed().as_secs_f64();
+                let shape = match &out {
+                    Ok(values) => values
+                        .first()
+                        .map(|v| v.shape().to_vec())
+                        .unwrap_or_default(),
+                    Err(_) => Vec::new(),
+                };
+                steps.push(StepTime {
+                    name: node.name.clone(),
+                    op: node.op().name().to_string(),
+                    shape,
+                    ms: seconds * 1000.0,
+                });
+                out
+            },
+        )?;
+        Ok(steps)
     }
 
     /// The unit-length descriptor of one model input (see [`crate::embed::to_model_input`]),

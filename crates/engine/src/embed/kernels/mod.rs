@@ -1,14 +1,18 @@
 //! Kernels this crate adds to tract on x86_64, where tract 0.23's own are missing or slow for
 //! this model: a channels-last depthwise convolution (`depthwise.rs`) and an f32 matrix-product
-//! tile that writes rows whole (`matmul.rs`). Both are declared to tract's registries (the
-//! `inventory` collections of `tract_linalg`), so tract runs them through its own plans; both
-//! compute every output with the same operations in the same order as the code they replace.
+//! tile that writes rows whole (`matmul.rs`), both declared to tract's registries (the
+//! `inventory` collections of `tract_linalg`) so that tract runs them through its own plans;
+//! and an operation of ours for the 1×1 convolutions (`pointwise.rs`), put into the model in
+//! place of tract's. All compute every output with the same operations in the same order as
+//! the code they replace.
 
 mod depthwise;
 mod matmul;
+mod pointwise;
 
 pub use depthwise::depthwise_c_in_use;
 pub use matmul::tile_for;
+pub use pointwise::{pointwise_is_faster, use_pointwise, Pointwise};
 
 /// Varied, reproducible test values in [-1, 1] (an xorshift stream): the kernels' tests need
 /// many different numbers, not randomness.
