@@ -153,13 +153,14 @@ fn the_built_in_model_ships_the_projection_of_its_compact_codes() {
 }
 
 #[test]
-fn the_pointwise_convolutions_of_ours_leave_every_feature_bit_identical_to_tract_s() {
+fn the_operations_of_ours_leave_every_feature_bit_identical_to_tract_s() {
     use photo_sim_engine::embed::{Model, Options, DEFAULT_MODEL};
     let ours = Model::from_bytes_with(DEFAULT_MODEL, &Options::default()).unwrap();
     let tract = Model::from_bytes_with(
         DEFAULT_MODEL,
         &Options {
             pointwise: false,
+            fused_depthwise: false,
             ..Default::default()
         },
     )
@@ -177,5 +178,10 @@ fn the_pointwise_convolutions_of_ours_leave_every_feature_bit_identical_to_tract
         let (a, b) = (bits(&ours, &input), bits(&tract, &input));
         let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
         assert_eq!(differ, 0, "{differ} of {} features differ", a.len());
+        // Spread over every core (a query a person waits for), each output is computed alike.
+        let mut session = ours.session().unwrap();
+        let one = session.embed(&input).unwrap();
+        let spread = session.embed_now(&input).unwrap();
+        assert!(one.iter().zip(&spread).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 }

@@ -85,6 +85,9 @@ pub struct Options {
     /// Run the 1×1 convolutions with [`kernels::Pointwise`] where it is faster than tract's
     /// matrix product (with `nhwc` only).
     pub pointwise: bool,
+    /// Run the depthwise convolutions and their ReLU6 as one [`kernels::DepthwiseRelu6`]
+    /// (with `nhwc` only).
+    pub fused_depthwise: bool,
     /// Also compute the ImageNet class scores ([`RawOutput::logits`]), for checks. Indexing
     /// has no use for them, and their classifier cost 3 % of each run.
     pub logits: bool,
@@ -96,6 +99,7 @@ impl Default for Options {
             nhwc: true,
             descriptor: Descriptor::Rmac,
             pointwise: true,
+            fused_depthwise: true,
             logits: false,
         }
     }
@@ -188,6 +192,9 @@ impl Model {
         // Channels-last before decluttering: it then cancels the moves between one convolution
         // and the next, and the 1×1 convolutions are still convolutions for `use_pointwise`.
         if options.nhwc {
+            if options.fused_depthwise {
+                kernels::use_depthwise_relu6(&mut model)?;
+            }
             if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
                 nhwc.transform(&mut model)?;
             }

@@ -18,7 +18,7 @@ inventory::submit! {
         round_trip: false,
         factory: tract_linalg::routines::RoutineFactory::DepthwiseCF32 {
             name: DEPTHWISE_C_NAME,
-            run: depthwise_c_f32,
+            run: depthwise_c_f32::<false>,
         },
     }
 }
@@ -37,7 +37,7 @@ inventory::submit! {
         round_trip: false,
         factory: tract_linalg::routines::RoutineFactory::DepthwiseCF32 {
             name: DEPTHWISE_C_512_NAME,
-            run: depthwise_c_f32_512,
+            run: depthwise_c_f32_512::<false>,
         },
     }
 }
@@ -54,6 +54,71 @@ pub fn depthwise_c_in_use() -> Option<&'static str> {
     .map(|r| r.name())
 }
 
+/// tract's `DepthwiseCF32` signature: input, output, kernel, taps, offsets, bias, channels,
+/// kernel stride, positions, input stride, output stride (see `depthwise_entry!`).
+pub(super) type Kernel = unsafe fn(
+    *const f32,
+    *mut f32,
+    *const f32,
+    &[usize],
+    &[isize],
+    *const f32,
+    usize,
+    usize,
+    usize,
+    isize,
+    isize,
+);
+
+/// The widest kernel this CPU has with ReLU6 applied before each store (for
+/// `DepthwiseRelu6`), or `None` where it has no AVX.
+pub(super) fn relu6_kernel() -> Option<Kernel> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Some(depthwise_c_f32_512::<true>);
+        }
+        if std::arch::is_x86_feature_detected!("avx") {
+            return Some(depthwise_c_f32::<true>);
+        }
+    }
+    None
+}
+
+/// The kernels' arithmetic one float at a time, for CPUs without AVX: the same contract, and
+/// the same bias, products and sums in the same order as tract's own loop.
+///
+/// # Safety
+/// As for the kernels: every address the formula names must be in bounds.
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn points_scalar<const RELU6: bool>(
+    input: *const f32,
+    output: *mut f32,
+    kernel: *const f32,
+    taps: &[usize],
+    offsets: &[isize],
+    bias: *const f32,
+    channels: usize,
+    k_stride: usize,
+    len: usize,
+    in_stride: isize,
+    out_stride: isize,
+) {
+    for i in 0..len as isize {
+        for c in 0..channels {
+            // SAFETY: the caller keeps every named address in bounds (# Safety above).
+            unsafe {
+                let x = input.offset(i * in_stride).add(c);
+                let mut sum = *bias.add(c);
+                for (&t, &off) in taps.iter().zip(offsets) {
+                    sum += *kernel.add(t * k_stride + c) * *x.offset(off);
+                }
+                *output.offset(i * out_stride).add(c) = if RELU6 { super::relu6(sum) } else { sum };
+            }
+        }
+    }
+}
+
 /// Defines a function with tract's `DepthwiseCF32` signature, compiled for `$feature`, that
 /// computes its output positions `POINTS` at a time with `$points`.
 macro_rules! depthwise_entry {
@@ -63,7 +128,8 @@ macro_rules! depthwise_entry {
         /// `len` output positions of `channels` contiguous channels each (tract's
         /// `DepthwiseCF32` contract): point `i`, channel `c` is `bias[c]` plus, tap by tap in
         /// order, `kernel[taps[t] * k_stride + c] * input[i * in_stride + offsets[t] + c]`. A
-        /// multiply then an add, never a fused multiply-add, as in tract's scalar loop.
+        /// multiply then an add, never a fused multiply-add, as in tract's scalar loop. With
+        /// `RELU6`, each sum then goes through max 0 and min 6, as the graph's ReLU6 does.
         ///
         /// # Safety
         /// Every address that formula names must be readable (`channels` values from `bias`),
@@ -73,7 +139,7 @@ macro_rules! depthwise_entry {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $name(
+        unsafe fn $name<const RELU6: bool>(
             input: *const f32,
             output: *mut f32,
             kernel: *const f32,
@@ -105,14 +171,14 @@ macro_rules! depthwise_entry {
             };
             let mut i = 0;
             while i + POINTS <= len {
-                $points(
+                $points::<POINTS, RELU6>(
                     [point(i), point(i + 1), point(i + 2), point(i + 3)],
                     &filter,
                 );
                 i += POINTS;
             }
             for i in i..len {
-                $points([point(i)], &filter);
+                $points::<1, RELU6>([point(i)], &filter);
             }
             }
         }
@@ -169,10 +235,10 @@ type Point = (*const f32, *mut f32);
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-unsafe fn points_at_once<const P: usize>(points: [Point; P], filter: &Filter) {
+unsafe fn points_at_once<const P: usize, const RELU6: bool>(points: [Point; P], filter: &Filter) {
     // SAFETY: the points and the filter are in bounds (the entry point's contract),
     // and only the AVX entry point calls this, on a CPU with AVX.
-    unsafe { points_from(points, filter, 0) }
+    unsafe { points_from::<P, RELU6>(points, filter, 0) }
 }
 
 /// Channels from `$c` on, two vectors of `$lanes` at a time, then one, for as long as they fill
@@ -182,7 +248,9 @@ unsafe fn points_at_once<const P: usize>(points: [Point; P], filter: &Filter) {
 #[cfg(target_arch = "x86_64")]
 macro_rules! channel_blocks {
     ($c:ident, $points:ident, $filter:ident, $lanes:literal,
-     $load:ident, $store:ident, $add:ident, $mul:ident) => {
+     $load:ident, $store:ident, $add:ident, $mul:ident, $max:ident, $min:ident, $set1:ident) => {
+        // For ReLU6 as the graph computes it: max with 0, then min with 6.
+        let (zero, six) = ($set1(0.0), $set1(6.0));
         while $c + 2 * $lanes <= $filter.channels {
             let (b0, b1) = (
                 $load($filter.bias.add($c)),
@@ -199,8 +267,13 @@ macro_rules! channel_blocks {
                 }
             }
             for (a, &(_, y)) in acc.iter().zip(&$points) {
-                $store(y.add($c), a[0]);
-                $store(y.add($c + $lanes), a[1]);
+                let (y0, y1) = if RELU6 {
+                    ($min($max(a[0], zero), six), $min($max(a[1], zero), six))
+                } else {
+                    (a[0], a[1])
+                };
+                $store(y.add($c), y0);
+                $store(y.add($c + $lanes), y1);
             }
             $c += 2 * $lanes;
         }
@@ -213,7 +286,10 @@ macro_rules! channel_blocks {
                 }
             }
             for (a, &(_, y)) in acc.iter().zip(&$points) {
-                $store(y.add($c), *a);
+                $store(
+                    y.add($c),
+                    if RELU6 { $min($max(*a, zero), six) } else { *a },
+                );
             }
             $c += $lanes;
         }
@@ -224,7 +300,10 @@ macro_rules! channel_blocks {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn points_at_once_512<const P: usize>(points: [Point; P], filter: &Filter) {
+unsafe fn points_at_once_512<const P: usize, const RELU6: bool>(
+    points: [Point; P],
+    filter: &Filter,
+) {
     // SAFETY: the points and the filter are in bounds (the entry point's contract),
     // and only the AVX-512 entry point calls this, on a CPU with AVX-512F.
     unsafe {
@@ -238,9 +317,12 @@ unsafe fn points_at_once_512<const P: usize>(points: [Point; P], filter: &Filter
             _mm512_loadu_ps,
             _mm512_storeu_ps,
             _mm512_add_ps,
-            _mm512_mul_ps
+            _mm512_mul_ps,
+            _mm512_max_ps,
+            _mm512_min_ps,
+            _mm512_set1_ps
         );
-        points_from(points, filter, c)
+        points_from::<P, RELU6>(points, filter, c)
     }
 }
 
@@ -248,7 +330,11 @@ unsafe fn points_at_once_512<const P: usize>(points: [Point; P], filter: &Filter
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-unsafe fn points_from<const P: usize>(points: [Point; P], filter: &Filter, from: usize) {
+unsafe fn points_from<const P: usize, const RELU6: bool>(
+    points: [Point; P],
+    filter: &Filter,
+    from: usize,
+) {
     // SAFETY: the points and the filter are in bounds (the entry point's contract),
     // and both entry points run on CPUs with AVX (AVX-512F implies it).
     unsafe {
@@ -262,7 +348,10 @@ unsafe fn points_from<const P: usize>(points: [Point; P], filter: &Filter, from:
             _mm256_loadu_ps,
             _mm256_storeu_ps,
             _mm256_add_ps,
-            _mm256_mul_ps
+            _mm256_mul_ps,
+            _mm256_max_ps,
+            _mm256_min_ps,
+            _mm256_set1_ps
         );
         for c in c..filter.channels {
             for &(x, y) in &points {
@@ -270,7 +359,7 @@ unsafe fn points_from<const P: usize>(points: [Point; P], filter: &Filter, from:
                 for (&t, &off) in filter.taps.iter().zip(filter.offsets) {
                     sum += *filter.weights(t, c) * *x.offset(off).add(c);
                 }
-                *y.add(c) = sum;
+                *y.add(c) = if RELU6 { super::relu6(sum) } else { sum };
             }
         }
     }
@@ -281,32 +370,19 @@ mod tests {
     use super::*;
     use crate::embed::kernels::{cpu_runs, test_values as values};
 
-    /// tract's `DepthwiseCF32` signature.
-    type Kernel = unsafe fn(
-        *const f32,
-        *mut f32,
-        *const f32,
-        &[usize],
-        &[isize],
-        *const f32,
-        usize,
-        usize,
-        usize,
-        isize,
-        isize,
-    );
-
     /// Checks `kernel` against tract's scalar loop, bit for bit: 3×3 taps over an NHWC image 6
     /// wide; channel counts cover the 32-, 16-, 8- and 1-wide paths, and a kernel stride wider
-    /// than the channels run (a block of a larger tensor).
-    fn equals_the_scalar_loop_bit_for_bit(kernel_fn: Kernel) {
+    /// than the channels run (a block of a larger tensor). With `relu6`, the bias is wide
+    /// enough for sums on both sides of [0, 6], and each sum is then clamped.
+    fn equals_the_scalar_loop_bit_for_bit(kernel_fn: Kernel, relu6: bool) {
         for channels in [1, 7, 8, 16, 24, 37, 96, 144, 240] {
             let k_stride = channels + 3;
             let width = 6isize;
             let row = width * k_stride as isize;
             let input = values(row as usize * 8 + 64, channels as u32);
             let kernel = values(9 * k_stride, 7 + channels as u32);
-            let bias = values(channels, 11);
+            let spread = if relu6 { 8.0 } else { 1.0 };
+            let bias: Vec<f32> = values(channels, 11).iter().map(|b| b * spread).collect();
             let taps: Vec<usize> = (0..9).collect();
             let offsets: Vec<isize> = (0..9)
                 .map(|t| (t / 3) as isize * row + (t % 3) as isize * k_stride as isize)
@@ -337,6 +413,9 @@ mod tests {
                         let x = input[(i as isize * in_stride + off) as usize + c];
                         sum += kernel[t * k_stride + c] * x;
                     }
+                    if relu6 {
+                        sum = crate::embed::kernels::relu6(sum);
+                    }
                     assert_eq!(
                         ours[i * channels + c].to_bits(),
                         sum.to_bits(),
@@ -350,14 +429,22 @@ mod tests {
     #[test]
     fn the_avx_depthwise_kernel_equals_the_scalar_loop_bit_for_bit() {
         if cpu_runs(std::arch::is_x86_feature_detected!("avx"), "AVX") {
-            equals_the_scalar_loop_bit_for_bit(depthwise_c_f32);
+            equals_the_scalar_loop_bit_for_bit(depthwise_c_f32::<false>, false);
+            equals_the_scalar_loop_bit_for_bit(depthwise_c_f32::<true>, true);
         }
+    }
+
+    #[test]
+    fn the_scalar_fallback_keeps_the_kernels_contract_bit_for_bit() {
+        equals_the_scalar_loop_bit_for_bit(points_scalar::<false>, false);
+        equals_the_scalar_loop_bit_for_bit(points_scalar::<true>, true);
     }
 
     #[test]
     fn the_avx512_depthwise_kernel_equals_the_scalar_loop_bit_for_bit() {
         if cpu_runs(std::arch::is_x86_feature_detected!("avx512f"), "AVX-512F") {
-            equals_the_scalar_loop_bit_for_bit(depthwise_c_f32_512);
+            equals_the_scalar_loop_bit_for_bit(depthwise_c_f32_512::<false>, false);
+            equals_the_scalar_loop_bit_for_bit(depthwise_c_f32_512::<true>, true);
         }
     }
 

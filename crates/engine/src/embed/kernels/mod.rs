@@ -7,12 +7,22 @@
 //! the code they replace.
 
 mod depthwise;
+mod depthwise_relu6;
+mod graph;
 mod matmul;
 mod pointwise;
 
 pub use depthwise::depthwise_c_in_use;
+pub use depthwise_relu6::{use_depthwise_relu6, DepthwiseRelu6};
 pub use matmul::tile_for;
 pub use pointwise::{pointwise_is_faster, use_pointwise, Pointwise};
+
+/// ReLU6 of one float as the model's graph computes it: max with 0, then min with 6. Not
+/// `clamp`: like the vector max and min of the kernels, this turns a NaN into 0.
+#[allow(clippy::manual_clamp)]
+pub(crate) fn relu6(x: f32) -> f32 {
+    x.max(0.0).min(6.0)
+}
 
 /// Varied, reproducible test values in [-1, 1] (an xorshift stream): the kernels' tests need
 /// many different numbers, not randomness.

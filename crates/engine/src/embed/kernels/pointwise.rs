@@ -10,10 +10,10 @@
 //! in the same order, then the same bias add, max and min as tract computes, so the results
 //! are bit-identical; the tests check that on the whole model.
 
+use super::graph::{constant_floats, relu6_after};
 use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::conv::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
@@ -94,11 +94,7 @@ impl Pointwise {
                 }
                 acc += self.bias[o];
                 if self.relu6 {
-                    // Not `clamp`: like the vector max and min, this turns a NaN into 0.
-                    #[allow(clippy::manual_clamp)]
-                    {
-                        acc = acc.max(0.0).min(6.0);
-                    }
+                    acc = super::relu6(acc);
                 }
                 *out = acc;
             }
@@ -279,30 +275,6 @@ impl TypedOp for Pointwise {
     }
 }
 
-/// The constant behind `outlet`, if it is one.
-fn konst(model: &TypedModel, outlet: OutletId) -> Option<Arc<Tensor>> {
-    model.outlet_fact(outlet).ok()?.konst.clone()
-}
-
-/// Whether `outlet` is a constant whose every value is `value`.
-fn is_all(model: &TypedModel, outlet: OutletId, value: f32) -> bool {
-    konst(model, outlet).is_some_and(|t| {
-        t.try_as_plain_ram()
-            .and_then(|v| v.as_slice::<f32>().map(|s| s.iter().all(|x| *x == value)))
-            .unwrap_or(false)
-    })
-}
-
-/// The node that alone reads `node`'s only output, if that is a binary `op` with a constant
-/// `value` as its other operand.
-fn clamp_after(model: &TypedModel, node: usize, op: &str, value: f32) -> Option<usize> {
-    let next = model.single_succ(node).ok()??;
-    let bin = next.op_as::<TypedBinOp>()?;
-    let other = next.inputs.iter().find(|i| i.node != node)?;
-    (bin.0.name() == op && next.inputs.len() == 2 && is_all(model, *other, value))
-        .then_some(next.id)
-}
-
 /// Whether [`Pointwise`] runs a 1×1 convolution over `pixels` faster than tract 0.23. Measured
 /// layer by layer with `photo-sim bench --layers` (AMD EPYC, AVX-512): ours took 0.3–0.7× the
 /// time on every layer of 196 pixels or more (0.52 ms against 1.87 ms for 12,544 pixels × 16 →
@@ -342,9 +314,10 @@ pub fn use_pointwise(
         {
             continue;
         }
-        let (Some(weights), Some(bias)) =
-            (konst(model, node.inputs[1]), konst(model, node.inputs[2]))
-        else {
+        let (Some(weights), Some(bias)) = (
+            constant_floats(model, node.inputs[1]),
+            constant_floats(model, node.inputs[2]),
+        ) else {
             continue;
         };
         let (cin, cout) = (spec.input_channels, spec.output_channels);
@@ -354,15 +327,8 @@ pub fn use_pointwise(
         }
         // conv → move back to channels-first → max 0 → min 6, as conv_nhwc leaves ReLU6.
         let moved = model.single_succ(id)?.filter(|n| n.op_is::<AxisOp>());
-        let relu6 = moved
-            .and_then(|m| clamp_after(model, m.id, "Max", 0.0))
-            .and_then(|max| clamp_after(model, max, "Min", 6.0));
-        let op = Pointwise::new(
-            weights.try_as_plain_ram()?.as_slice::<f32>()?,
-            bias.try_as_plain_ram()?.as_slice::<f32>()?,
-            cin,
-            relu6.is_some(),
-        );
+        let relu6 = moved.and_then(|m| relu6_after(model, m.id));
+        let op = Pointwise::new(&weights, &bias, cin, relu6.is_some());
         let mut patch = TypedModelPatch::default();
         let x = patch.tap_model(model, node.inputs[0])?;
         let y = patch.wire_node(&node.name, op, &[x])?[0];
