@@ -182,6 +182,9 @@ fn the_operations_of_ours_leave_every_feature_bit_identical_to_tract_s() {
         let mut session = ours.session().unwrap();
         let one = session.embed(&input).unwrap();
         let spread = session.embed_now(&input).unwrap();
-        assert!(one.iter().zip(&spread).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(one
+            .iter()
+            .zip(&spread)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 }

@@ -83,7 +83,7 @@ pub struct Options {
     /// The descriptor to compute (R-MAC falls back to GAP for a model without `features`).
     pub descriptor: Descriptor,
     /// Run the 1×1 convolutions with [`kernels::Pointwise`] where it is faster than tract's
-    /// matrix product (with `nhwc` only).
+    /// matrix product, and the stem with [`kernels::Im2colPointwise`] (with `nhwc` only).
     pub pointwise: bool,
     /// Run the depthwise convolutions and their ReLU6 as one [`kernels::DepthwiseRelu6`]
     /// (with `nhwc` only).
@@ -194,6 +194,9 @@ impl Model {
         if options.nhwc {
             if options.fused_depthwise {
                 kernels::use_depthwise_relu6(&mut model)?;
+            }
+            if options.pointwise {
+                kernels::use_im2col(&mut model)?;
             }
             if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
                 nhwc.transform(&mut model)?;

@@ -9,11 +9,13 @@
 mod depthwise;
 mod depthwise_relu6;
 mod graph;
+mod im2col;
 mod matmul;
 mod pointwise;
 
 pub use depthwise::depthwise_c_in_use;
 pub use depthwise_relu6::{use_depthwise_relu6, DepthwiseRelu6};
+pub use im2col::{use_im2col, Im2colPointwise};
 pub use matmul::tile_for;
 pub use pointwise::{pointwise_is_faster, use_pointwise, Pointwise};
 

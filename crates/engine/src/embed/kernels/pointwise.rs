@@ -65,6 +65,11 @@ impl Pointwise {
         }
     }
 
+    /// Output channels.
+    pub(super) fn cout(&self) -> usize {
+        self.cout
+    }
+
     /// Computes `rows` output pixels from `rows` input pixels.
     fn run(&self, input: &[f32], output: &mut [f32]) {
         let rows = input.len() / self.cin;
@@ -243,7 +248,7 @@ impl EvalOp for Pointwise {
 impl Pointwise {
     /// [`Pointwise::run`], with the pixels split over the threads of tract's executor when
     /// the caller asked for one (a query a person waits for); on the calling thread otherwise.
-    fn run_spread(&self, x: &[f32], y: &mut [f32]) {
+    pub(super) fn run_spread(&self, x: &[f32], y: &mut [f32]) {
         use rayon::prelude::*;
         use tract_linalg::multithread::{current_tract_executor, Executor};
         let rows = x.len() / self.cin;
