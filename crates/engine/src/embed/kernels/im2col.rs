@@ -54,34 +54,32 @@ pub struct Im2colPointwise {
 impl Im2colPointwise {
     /// Writes the output positions' windows into `patches`, one row each, in the order the
     /// weights are (input channel, window row, window column), zero where a window overhangs
-    /// the input.
+    /// the input. Every value is written, so `patches` needs no clearing between runs.
     fn patches(&self, input: &[f32], patches: &mut Vec<f32>) {
         let (r, c) = (&self.rows, &self.columns);
         let plane = r.size * c.size;
         let row_len = self.channels * r.window * c.window;
-        patches.clear();
         patches.resize(r.output * c.output * row_len, 0.0);
         // Which input column each output column's window reads, window column by column.
         let columns: Vec<Option<usize>> = (0..c.output)
             .flat_map(|ox| (0..c.window).map(move |dx| c.input(ox, dx)))
             .collect();
-        for oy in 0..r.output {
-            let rows = &mut patches[oy * c.output * row_len..(oy + 1) * c.output * row_len];
+        for (oy, rows) in patches.chunks_exact_mut(c.output * row_len).enumerate() {
             for ch in 0..self.channels {
                 for dy in 0..r.window {
-                    let Some(y) = r.input(oy, dy) else {
-                        continue;
-                    };
-                    let line = &input[ch * plane + y * c.size..ch * plane + (y + 1) * c.size];
                     let at = (ch * r.window + dy) * c.window;
+                    let line = r
+                        .input(oy, dy)
+                        .map(|y| &input[ch * plane + y * c.size..ch * plane + (y + 1) * c.size]);
                     for (row, reads) in rows
                         .chunks_exact_mut(row_len)
                         .zip(columns.chunks_exact(c.window))
                     {
                         for (out, x) in row[at..at + c.window].iter_mut().zip(reads) {
-                            if let Some(x) = x {
-                                *out = line[*x];
-                            }
+                            *out = match (line, x) {
+                                (Some(line), Some(x)) => line[*x],
+                                _ => 0.0,
+                            };
                         }
                     }
                 }
