@@ -19,7 +19,11 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// Output channels of a panel: two 8-lane vectors.
 const PANEL: usize = 16;
-/// Pixels of a tile: with two vectors each, 12 of the 16 AVX registers accumulate.
+/// Output channels of the narrow last panel where `cout` leaves 8 or fewer past whole panels
+/// (24 and 40 here): one vector, so a third of a 16-wide tile's work is not spent on padding.
+const NARROW: usize = 8;
+/// Pixels of a tile of a whole panel: with two vectors each, 12 of the 16 AVX registers
+/// accumulate. A tile of the narrow panel has twice as many pixels, one vector each.
 const ROWS: usize = 6;
 
 /// A 1×1 convolution on channels-last data `[.., cin]` → `[.., cout]`, with its bias and an
@@ -28,13 +32,25 @@ const ROWS: usize = 6;
 pub struct Pointwise {
     cin: usize,
     cout: usize,
-    /// The weights in panels of [`PANEL`] output channels: panel `j` holds, for each input
-    /// channel `k` in turn, the weights of output channels `16j..16j+16` (zero past `cout`).
+    /// The weights in panels of output channels, [`PANEL`] wide, then one [`NARROW`] or
+    /// [`PANEL`] wide for the rest: a panel `w` wide holds, for each input channel `k` in
+    /// turn, the weights of its `w` output channels (zero past `cout`).
     panels: Arc<[f32]>,
-    /// The bias, zero-padded to whole panels.
+    /// The bias, zero-padded as the panels are.
     bias: Arc<[f32]>,
     /// Whether the output is clamped to [0, 6] (max, then min, as the graph did).
     relu6: bool,
+}
+
+/// The widths of the panels `cout` output channels are packed in.
+fn panel_widths(cout: usize) -> impl Iterator<Item = usize> {
+    let rest = cout % PANEL;
+    let last = match rest {
+        0 => None,
+        1..=NARROW => Some(NARROW),
+        _ => Some(PANEL),
+    };
+    std::iter::repeat_n(PANEL, cout / PANEL).chain(last)
 }
 
 impl Pointwise {
@@ -42,20 +58,22 @@ impl Pointwise {
     pub fn new(weights: &[f32], bias: &[f32], cin: usize, relu6: bool) -> Self {
         let cout = bias.len();
         assert_eq!(weights.len(), cin * cout, "weights are cout × cin");
-        let width = cout.next_multiple_of(PANEL);
-        let mut panels = vec![0.0; width * cin];
-        for (j, panel) in panels.chunks_exact_mut(PANEL * cin).enumerate() {
+        let mut panels = Vec::new();
+        let mut padded = Vec::new();
+        let mut c0 = 0;
+        for width in panel_widths(cout) {
             for k in 0..cin {
-                for c in 0..PANEL {
-                    let o = j * PANEL + c;
+                panels.extend((c0..c0 + width).map(|o| {
                     if o < cout {
-                        panel[k * PANEL + c] = weights[o * cin + k];
+                        weights[o * cin + k]
+                    } else {
+                        0.0
                     }
-                }
+                }));
             }
+            padded.extend((c0..c0 + width).map(|o| bias.get(o).copied().unwrap_or(0.0)));
+            c0 += width;
         }
-        let mut padded = bias.to_vec();
-        padded.resize(width, 0.0);
         Self {
             cin,
             cout,
@@ -87,15 +105,25 @@ impl Pointwise {
     /// The same arithmetic one float at a time (for CPUs without AVX2 and FMA, and as the
     /// reference of the tests): `mul_add` rounds once, as the vector FMA does.
     fn rows_scalar(&self, input: &[f32], output: &mut [f32]) {
+        // Where each output channel's weights are: its panel's start, width and column.
+        let mut at = Vec::with_capacity(self.cout);
+        let mut start = 0;
+        let mut c0 = 0;
+        for width in panel_widths(self.cout) {
+            at.extend((0..width).map(|c| (start, width, c)));
+            start += width * self.cin;
+            c0 += width;
+        }
+        debug_assert!(c0 >= self.cout);
         for (x, y) in input
             .chunks_exact(self.cin)
             .zip(output.chunks_exact_mut(self.cout))
         {
             for (o, out) in y.iter_mut().enumerate() {
-                let panel = &self.panels[(o / PANEL) * PANEL * self.cin..];
+                let (start, width, column) = at[o];
                 let mut acc = 0.0f32;
                 for (k, a) in x.iter().enumerate() {
-                    acc = a.mul_add(panel[k * PANEL + o % PANEL], acc);
+                    acc = a.mul_add(self.panels[start + k * width + column], acc);
                 }
                 acc += self.bias[o];
                 if self.relu6 {
@@ -106,7 +134,8 @@ impl Pointwise {
         }
     }
 
-    /// Tiles of [`ROWS`] pixels × [`PANEL`] channels, accumulated in registers.
+    /// Blocks of `2 × ROWS` pixels: two tiles of [`ROWS`] pixels × [`PANEL`] channels per
+    /// whole panel, one of `2 × ROWS` pixels × [`NARROW`] channels for a narrow one.
     ///
     /// # Safety
     /// The CPU must have AVX2 and FMA, and `output` must hold `cout` floats for each `cin` of
@@ -114,70 +143,120 @@ impl Pointwise {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn rows_avx2(&self, input: &[f32], output: &mut [f32]) {
-        use std::arch::x86_64::*;
-        let (cin, cout) = (self.cin, self.cout);
-        let rows = input.len() / cin;
-        let zero = _mm256_setzero_ps();
-        let six = _mm256_set1_ps(6.0);
-        let mut spill = [[0.0f32; PANEL]; ROWS];
-        for r0 in (0..rows).step_by(ROWS) {
-            let mr = ROWS.min(rows - r0);
-            // Rows past the end read the tile's first row again; they are never stored.
-            let a: [*const f32; ROWS] =
-                std::array::from_fn(|i| input[(r0 + if i < mr { i } else { 0 }) * cin..].as_ptr());
-            for (j, panel) in self.panels.chunks_exact(PANEL * cin).enumerate() {
-                let mut acc = [[zero; 2]; ROWS];
-                let mut b = panel.as_ptr();
-                for k in 0..cin {
-                    // SAFETY: `k < cin`, so each row pointer stays in its pixel's `cin`
-                    // floats, and `b` in this panel's `16 × cin`.
-                    unsafe {
-                        let b0 = _mm256_loadu_ps(b);
-                        let b1 = _mm256_loadu_ps(b.add(8));
-                        for (row, acc) in a.iter().zip(acc.iter_mut()) {
-                            let x = _mm256_broadcast_ss(&*row.add(k));
-                            acc[0] = _mm256_fmadd_ps(x, b0, acc[0]);
-                            acc[1] = _mm256_fmadd_ps(x, b1, acc[1]);
-                        }
-                        b = b.add(PANEL);
-                    }
-                }
-                // SAFETY: the bias holds whole panels.
-                let bias = unsafe {
-                    let p = self.bias.as_ptr().add(j * PANEL);
-                    [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))]
+        let rows = input.len() / self.cin;
+        for r0 in (0..rows).step_by(2 * ROWS) {
+            let mr = (2 * ROWS).min(rows - r0);
+            let mut panel = 0;
+            let mut c0 = 0;
+            for width in panel_widths(self.cout) {
+                let tile = Tile {
+                    input,
+                    r0,
+                    panel,
+                    c0,
                 };
-                for row in acc.iter_mut() {
-                    for (x, bias) in row.iter_mut().zip(bias) {
-                        *x = _mm256_add_ps(*x, bias);
-                        if self.relu6 {
-                            *x = _mm256_min_ps(_mm256_max_ps(*x, zero), six);
-                        }
-                    }
-                }
-                let c0 = j * PANEL;
-                let width = PANEL.min(cout - c0);
-                for (i, row) in acc.iter().take(mr).enumerate() {
-                    let at = (r0 + i) * cout + c0;
+                // SAFETY: AVX2 and FMA (# Safety above); the tile is inside the tensors.
+                unsafe {
                     if width == PANEL {
-                        // SAFETY: a whole panel of this pixel's `cout` outputs.
-                        unsafe {
-                            let p = output.as_mut_ptr().add(at);
-                            _mm256_storeu_ps(p, row[0]);
-                            _mm256_storeu_ps(p.add(8), row[1]);
+                        self.tile::<ROWS, 2>(tile, mr.min(ROWS), output);
+                        if mr > ROWS {
+                            let tile = Tile {
+                                r0: r0 + ROWS,
+                                ..tile
+                            };
+                            self.tile::<ROWS, 2>(tile, mr - ROWS, output);
                         }
                     } else {
-                        // SAFETY: `spill[i]` holds 16 floats.
-                        unsafe {
-                            _mm256_storeu_ps(spill[i].as_mut_ptr(), row[0]);
-                            _mm256_storeu_ps(spill[i].as_mut_ptr().add(8), row[1]);
-                        }
-                        output[at..at + width].copy_from_slice(&spill[i][..width]);
+                        self.tile::<{ 2 * ROWS }, 1>(tile, mr, output);
                     }
                 }
+                panel += width * self.cin;
+                c0 += width;
             }
         }
     }
+
+    /// One tile: `R` pixels from `tile.r0` (the first `mr` of them stored) × `V` vectors of
+    /// output channels from `tile.c0`, accumulated in registers over the input channels.
+    ///
+    /// # Safety
+    /// As for [`Pointwise::rows_avx2`], with `mr ≥ 1` pixels from `tile.r0` in `input`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn tile<const R: usize, const V: usize>(
+        &self,
+        tile: Tile,
+        mr: usize,
+        output: &mut [f32],
+    ) {
+        use std::arch::x86_64::*;
+        let (cin, cout) = (self.cin, self.cout);
+        let zero = _mm256_setzero_ps();
+        // Pixels past `mr` read the tile's first pixel again; they are never stored.
+        let a: [*const f32; R] = std::array::from_fn(|i| {
+            tile.input[(tile.r0 + if i < mr { i } else { 0 }) * cin..].as_ptr()
+        });
+        let mut acc = [[zero; V]; R];
+        let mut b = self.panels[tile.panel..].as_ptr();
+        let mut w = [zero; V];
+        for k in 0..cin {
+            // SAFETY: `k < cin`, so each row pointer stays in its pixel's `cin` floats, and
+            // `b` in this panel's `8V × cin`.
+            unsafe {
+                for (v, w) in w.iter_mut().enumerate() {
+                    *w = _mm256_loadu_ps(b.add(8 * v));
+                }
+                for (row, acc) in a.iter().zip(acc.iter_mut()) {
+                    let x = _mm256_broadcast_ss(&*row.add(k));
+                    for (acc, w) in acc.iter_mut().zip(&w) {
+                        *acc = _mm256_fmadd_ps(x, *w, *acc);
+                    }
+                }
+                b = b.add(8 * V);
+            }
+        }
+        let six = _mm256_set1_ps(6.0);
+        let mut bias = [zero; V];
+        for (v, bias) in bias.iter_mut().enumerate() {
+            // SAFETY: the bias is padded as the panels are.
+            *bias = unsafe { _mm256_loadu_ps(self.bias.as_ptr().add(tile.c0 + 8 * v)) };
+        }
+        for row in acc.iter_mut() {
+            for (x, bias) in row.iter_mut().zip(&bias) {
+                *x = _mm256_add_ps(*x, *bias);
+                if self.relu6 {
+                    *x = _mm256_min_ps(_mm256_max_ps(*x, zero), six);
+                }
+            }
+        }
+        let width = (8 * V).min(cout - tile.c0);
+        let mut spill = [0.0f32; PANEL];
+        for (i, row) in acc.iter().take(mr).enumerate() {
+            let at = (tile.r0 + i) * cout + tile.c0;
+            if width == 8 * V {
+                for (v, x) in row.iter().enumerate() {
+                    // SAFETY: `8V` of this pixel's `cout` outputs.
+                    unsafe { _mm256_storeu_ps(output.as_mut_ptr().add(at + 8 * v), *x) };
+                }
+            } else {
+                for (v, x) in row.iter().enumerate() {
+                    // SAFETY: `spill` holds 16 floats, `V ≤ 2` vectors.
+                    unsafe { _mm256_storeu_ps(spill.as_mut_ptr().add(8 * v), *x) };
+                }
+                output[at..at + width].copy_from_slice(&spill[..width]);
+            }
+        }
+    }
+}
+
+/// Where a tile is: its first pixel, and its panel's first weight and output channel.
+#[derive(Clone, Copy)]
+struct Tile<'a> {
+    input: &'a [f32],
+    r0: usize,
+    panel: usize,
+    c0: usize,
 }
 
 /// The shape, not the thousands of weights (tract prints operations in its errors).
@@ -358,7 +437,13 @@ mod tests {
     #[test]
     fn the_vector_tiles_compute_every_output_bit_for_bit_as_the_scalar_loop() {
         // Pixel counts that leave a partial tile, channel counts that leave a partial panel.
-        for (rows, cin, cout, relu6) in [(13, 16, 24, true), (6, 40, 16, false), (1, 3, 40, true)] {
+        for (rows, cin, cout, relu6) in [
+            (13, 16, 24, true),
+            (6, 40, 16, false),
+            (1, 3, 40, true),
+            (25, 7, 40, true),
+            (14, 5, 12, false),
+        ] {
             let w = test_values(cin * cout, 1);
             let b: Vec<f32> = test_values(cout, 2).iter().map(|v| v * 4.0).collect();
             let x: Vec<f32> = test_values(rows * cin, 3).iter().map(|v| v * 6.0).collect();
