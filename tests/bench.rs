@@ -110,3 +110,30 @@ fn a_simulated_library_reports_opening_queries_duplicates_memory_and_size() {
     let bytes = figure("full_vector_bytes_per_photo");
     assert!((5120.0..6000.0).contains(&bytes), "{bytes}");
 }
+
+#[test]
+fn the_layer_benchmark_times_each_step_of_the_model_with_our_operations_among_them() {
+    let sb = Sandbox::new();
+    small_photos(&sb.photos(), 2);
+    let out = run_within(cli(&sb).arg("bench").arg(sb.photos()).arg("--layers"), 600);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    let steps = report["steps"].as_array().expect("a list of steps");
+    let times: Vec<f64> = steps.iter().map(|s| s["ms"].as_f64().unwrap()).collect();
+    assert!(times.iter().all(|ms| *ms >= 0.0) && times.iter().sum::<f64>() > 0.0);
+    let total = report["total_ms"].as_f64().unwrap();
+    assert!((total - times.iter().sum::<f64>()).abs() < 1e-6, "{report}");
+    // The built-in model runs every convolution through an operation of ours but the 7×7
+    // pointwise ones, and no separate ReLU6 pass is left.
+    let ops: Vec<&str> = steps.iter().map(|s| s["op"].as_str().unwrap()).collect();
+    let count = |name: &str| ops.iter().filter(|op| **op == name).count();
+    assert_eq!(count("PhotoSimIm2colPointwise"), 1, "{ops:?}");
+    assert_eq!(count("PhotoSimDepthwiseRelu6"), 16, "{ops:?}");
+    assert!(count("PhotoSimPointwise") >= 20, "{ops:?}");
+    assert!(!ops.iter().any(|op| op.contains("Max+Min")), "{ops:?}");
+    assert!(
+        stderr.contains("PhotoSimPointwise"),
+        "the table on stderr: {stderr}"
+    );
+}
