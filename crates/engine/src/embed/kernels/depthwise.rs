@@ -71,18 +71,18 @@ pub(super) type Kernel = unsafe fn(
 );
 
 /// The widest kernel this CPU has with ReLU6 applied before each store (for
-/// `DepthwiseRelu6`), or `None` where it has no AVX.
-pub(super) fn relu6_kernel() -> Option<Kernel> {
+/// `DepthwiseRelu6`): the scalar loop where it has no AVX.
+pub(super) fn relu6_kernel() -> Kernel {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            return Some(depthwise_c_f32_512::<true>);
+            return depthwise_c_f32_512::<true>;
         }
         if std::arch::is_x86_feature_detected!("avx") {
-            return Some(depthwise_c_f32::<true>);
+            return depthwise_c_f32::<true>;
         }
     }
-    None
+    points_scalar::<true>
 }
 
 /// The kernels' arithmetic one float at a time, for CPUs without AVX: the same contract, and

@@ -9,11 +9,10 @@
 //! are bit-identical.
 
 use super::depthwise::{self, Kernel};
-use super::graph::{constant_floats, relu6_after};
+use super::graph::{relu6_after, replace_convolutions, Replacement};
 use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::conv::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::cnn::{Patch, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
@@ -74,7 +73,7 @@ impl DepthwiseRelu6 {
     /// # Safety
     /// `buffers` must hold the input and output tensors of this operation's shapes, and
     /// `kernel` must be one the CPU can run.
-    unsafe fn channels(&self, buffers: Buffers, kernel: Option<Kernel>, c0: usize, c1: usize) {
+    unsafe fn channels(&self, buffers: Buffers, kernel: Kernel, c0: usize, c1: usize) {
         let patch = &self.patch;
         let (input_strides, output_strides) = (
             &patch.op_strides_times_input_storage_strides,
@@ -95,34 +94,19 @@ impl DepthwiseRelu6 {
                     let (input, output) = (buffers.input.offset(center), buffers.output.offset(at));
                     let (kernel_at, bias_at) =
                         (self.kernel.as_ptr().add(c0), self.bias.as_ptr().add(c0));
-                    match kernel {
-                        Some(run) => run(
-                            input,
-                            output,
-                            kernel_at,
-                            &taps,
-                            &offsets,
-                            bias_at,
-                            width,
-                            self.channels,
-                            columns.len(),
-                            input_strides[1],
-                            output_strides[1],
-                        ),
-                        None => depthwise::points_scalar::<true>(
-                            input,
-                            output,
-                            kernel_at,
-                            &taps,
-                            &offsets,
-                            bias_at,
-                            width,
-                            self.channels,
-                            columns.len(),
-                            input_strides[1],
-                            output_strides[1],
-                        ),
-                    }
+                    kernel(
+                        input,
+                        output,
+                        kernel_at,
+                        &taps,
+                        &offsets,
+                        bias_at,
+                        width,
+                        self.channels,
+                        columns.len(),
+                        input_strides[1],
+                        output_strides[1],
+                    );
                 }
             }
         }
@@ -197,74 +181,48 @@ impl TypedOp for DepthwiseRelu6 {
 /// channels-last and back (decluttering cancels those between one convolution and the next).
 /// Returns how many it replaced.
 pub fn use_depthwise_relu6(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(conv) = node.op_as::<Conv>() else {
-            continue;
+    replace_convolutions(model, |model, found| {
+        let spec = &found.conv.pool_spec;
+        let &[1, c, h, w] = found.shape else {
+            return Ok(None);
         };
-        let spec = &conv.pool_spec;
-        let fact = model.outlet_fact(node.inputs[0])?;
-        let Some(&[1, c, h, w]) = fact.shape.as_concrete() else {
-            continue;
-        };
-        if conv.q_params.is_some()
-            || spec.data_format != DataFormat::NCHW
-            || conv.kernel_fmt != KernelFormat::OIHW
-            || conv.group != c
+        let taps = spec.kernel_shape.iter().product::<usize>();
+        let relu6 = relu6_after(model, found.id);
+        if spec.data_format != DataFormat::NCHW
+            || found.conv.group != c
             || spec.input_channels != c
             || spec.output_channels != c
             || spec.kernel_shape.len() != 2
-            || fact.datum_type != f32::datum_type()
-            || node.inputs.len() != 3
+            || found.weights.len() != c * taps
+            || relu6.is_none()
         {
-            continue;
-        }
-        let Some(relu6) = relu6_after(model, id) else {
-            continue;
-        };
-        let (Some(weights), Some(bias)) = (
-            constant_floats(model, node.inputs[1]),
-            constant_floats(model, node.inputs[2]),
-        ) else {
-            continue;
-        };
-        let taps = spec.kernel_shape.iter().product::<usize>();
-        if weights.len() != c * taps || bias.len() != c {
-            continue;
+            return Ok(None);
         }
         let nhwc = PoolSpec {
             data_format: DataFormat::NHWC,
             ..spec.clone()
         };
         let shape = [1, h, w, c];
-        let shape_dims: TVec<TDim> = shape.iter().map(|d| d.to_dim()).collect();
-        let geometry = nhwc
-            .compute_geo(&shape_dims)?
-            .to_concrete(&shape)?
-            .into_owned();
+        let dims: TVec<TDim> = shape.iter().map(|d| d.to_dim()).collect();
+        let geometry = nhwc.compute_geo(&dims)?.to_concrete(&shape)?.into_owned();
         if geometry.patch.rank() != 2 {
-            continue;
+            return Ok(None);
         }
         // [c][taps] (OIHW with one input channel each) to [taps][c].
         let kernel: Vec<f32> = (0..taps * c)
-            .map(|i| weights[(i % c) * taps + i / c])
+            .map(|i| found.weights[(i % c) * taps + i / c])
             .collect();
-        let op = DepthwiseRelu6 {
-            output_shape: geometry.output_shape.shape.clone(),
-            patch: geometry.patch,
-            channels: c,
-            kernel: kernel.into(),
-            bias: bias.into(),
-        };
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let x = patch.wire_node(format!("{}.nhwc_in", node.name), AxisOp::Move(1, 3), &[x])?;
-        let y = patch.wire_node(&node.name, op, &x)?;
-        let y = patch.wire_node(format!("{}.nhwc_out", node.name), AxisOp::Move(3, 1), &y)?;
-        patch.shunt_outside(model, relu6.into(), y[0])?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+        Ok(relu6.map(|last| Replacement {
+            op: DepthwiseRelu6 {
+                output_shape: geometry.output_shape.shape.clone(),
+                patch: geometry.patch,
+                channels: c,
+                kernel: kernel.into(),
+                bias: found.bias.into(),
+            },
+            before: Some(AxisOp::Move(1, 3)),
+            after: Some(AxisOp::Move(3, 1)),
+            last,
+        }))
+    })
 }

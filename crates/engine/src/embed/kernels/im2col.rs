@@ -9,11 +9,10 @@
 //! directly. The products are summed in tract's order (input channel, then window row, then
 //! column), and a padded zero adds nothing, so the results are bit-identical.
 
-use super::graph::{constant_floats, relu6_after};
+use super::graph::{relu6_after, replace_convolutions, Replacement};
 use super::pointwise::Pointwise;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::conv::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// Input channels up to which a convolution is gathered into patches: the stem's 3. With more,
@@ -148,38 +147,21 @@ impl TypedOp for Im2colPointwise {
 /// follows it into it, and a move back to channels-first after it (decluttering cancels it
 /// against the move before the next convolution). Returns how many it replaced.
 pub fn use_im2col(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(conv) = node.op_as::<Conv>() else {
-            continue;
-        };
-        let spec = &conv.pool_spec;
-        let fact = model.outlet_fact(node.inputs[0])?;
-        let Some(&[1, c, h, w]) = fact.shape.as_concrete() else {
-            continue;
-        };
-        if conv.q_params.is_some()
-            || conv.group != 1
-            || c > MAX_CHANNELS
-            || spec.data_format != DataFormat::NCHW
-            || conv.kernel_fmt != KernelFormat::OIHW
-            || spec.kernel_shape.len() != 2
-            || fact.datum_type != f32::datum_type()
-            || node.inputs.len() != 3
-        {
-            continue;
-        }
-        let (Some(weights), Some(bias)) = (
-            constant_floats(model, node.inputs[1]),
-            constant_floats(model, node.inputs[2]),
-        ) else {
-            continue;
+    replace_convolutions(model, |model, found| {
+        let spec = &found.conv.pool_spec;
+        let &[1, c, h, w] = found.shape else {
+            return Ok(None);
         };
         let window = spec.kernel_shape.iter().product::<usize>();
         let cout = spec.output_channels;
-        if weights.len() != cout * c * window || bias.len() != cout {
-            continue;
+        if found.conv.group != 1
+            || c > MAX_CHANNELS
+            || spec.data_format != DataFormat::NCHW
+            || spec.kernel_shape.len() != 2
+            || found.weights.len() != cout * c * window
+            || found.bias.len() != cout
+        {
+            return Ok(None);
         }
         let padding = spec.computed_padding(&[h, w]);
         let (strides, dilations) = (spec.strides(), spec.dilations());
@@ -191,23 +173,21 @@ pub fn use_im2col(model: &mut TypedModel) -> TractResult<usize> {
             dilation: dilations[i],
             pad_before: padding[i].pad_before,
         };
-        let relu6 = relu6_after(model, id);
-        let op = Im2colPointwise {
-            channels: c,
-            rows: axis(0, h),
-            columns: axis(1, w),
-            // OIHW weights are `cout` rows of (channel, window row, column): the patches' order.
-            pointwise: Pointwise::new(&weights, &bias, c * window, relu6.is_some()),
-        };
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let y = patch.wire_node(&node.name, op, &[x])?;
-        let y = patch.wire_node(format!("{}.nhwc_out", node.name), AxisOp::Move(3, 1), &y)?;
-        patch.shunt_outside(model, relu6.unwrap_or(id).into(), y[0])?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+        let relu6 = relu6_after(model, found.id);
+        Ok(Some(Replacement {
+            op: Im2colPointwise {
+                channels: c,
+                rows: axis(0, h),
+                columns: axis(1, w),
+                // OIHW weights are `cout` rows of (channel, window row, column): the
+                // patches' order.
+                pointwise: Pointwise::new(&found.weights, &found.bias, c * window, relu6.is_some()),
+            },
+            before: None,
+            after: Some(AxisOp::Move(3, 1)),
+            last: relu6.unwrap_or(found.id),
+        }))
+    })
 }
 
 #[cfg(test)]

@@ -10,11 +10,10 @@
 //! in the same order, then the same bias add, max and min as tract computes, so the results
 //! are bit-identical; the tests check that on the whole model.
 
-use super::graph::{constant_floats, relu6_after};
+use super::graph::{relu6_after, replace_convolutions, Replacement};
 use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::conv::{Conv, KernelFormat};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// Output channels of a panel: two 8-lane vectors.
@@ -375,58 +374,44 @@ pub fn use_pointwise(
     model: &mut TypedModel,
     ours: impl Fn(usize, usize, usize) -> bool,
 ) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(conv) = node.op_as::<Conv>() else {
-            continue;
-        };
-        let spec = &conv.pool_spec;
+    replace_convolutions(model, |model, found| {
+        let spec = &found.conv.pool_spec;
         let ones = |v: &Option<TVec<usize>>| v.as_ref().is_none_or(|v| v.iter().all(|s| *s == 1));
-        let fact = model.outlet_fact(node.inputs[0])?;
-        let Some(shape) = fact.shape.as_concrete() else {
-            continue;
-        };
-        if conv.q_params.is_some()
-            || conv.group != 1
+        let (cin, cout) = (spec.input_channels, spec.output_channels);
+        let pixels = found.shape.iter().product::<usize>() / cin;
+        if found.conv.group != 1
             || spec.data_format != DataFormat::NHWC
             || spec.kernel_shape.iter().any(|k| *k != 1)
             || !ones(&spec.strides)
-            || conv.kernel_fmt != KernelFormat::OIHW
-            || fact.datum_type != f32::datum_type()
-            || node.inputs.len() != 3
+            || found.weights.len() != cin * cout
+            || found.bias.len() != cout
+            || !ours(pixels, cin, cout)
         {
-            continue;
-        }
-        let (Some(weights), Some(bias)) = (
-            constant_floats(model, node.inputs[1]),
-            constant_floats(model, node.inputs[2]),
-        ) else {
-            continue;
-        };
-        let (cin, cout) = (spec.input_channels, spec.output_channels);
-        let pixels = shape.iter().product::<usize>() / cin;
-        if weights.len() != cin * cout || bias.len() != cout || !ours(pixels, cin, cout) {
-            continue;
+            return Ok(None);
         }
         // conv → move back to channels-first → max 0 → min 6, as conv_nhwc leaves ReLU6.
-        let moved = model.single_succ(id)?.filter(|n| n.op_is::<AxisOp>());
-        let relu6 = moved.and_then(|m| relu6_after(model, m.id));
-        let op = Pointwise::new(&weights, &bias, cin, relu6.is_some());
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let y = patch.wire_node(&node.name, op, &[x])?[0];
-        match (moved, relu6) {
-            (Some(moved), Some(min)) => {
-                let back = patch.wire_node(&moved.name, moved.op.clone(), &[y])?[0];
-                patch.shunt_outside(model, min.into(), back)?;
-            }
-            _ => patch.shunt_outside(model, id.into(), y)?,
-        }
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+        let moved = model
+            .single_succ(found.id)?
+            .and_then(|n| Some((n.id, n.op_as::<AxisOp>()?.clone())));
+        let relu6 = moved
+            .as_ref()
+            .and_then(|(moved, _)| relu6_after(model, *moved));
+        let op = Pointwise::new(&found.weights, &found.bias, cin, relu6.is_some());
+        Ok(Some(match (moved, relu6) {
+            (Some((_, moved)), Some(last)) => Replacement {
+                op,
+                before: None,
+                after: Some(moved),
+                last,
+            },
+            _ => Replacement {
+                op,
+                before: None,
+                after: None,
+                last: found.id,
+            },
+        }))
+    })
 }
 
 #[cfg(test)]
