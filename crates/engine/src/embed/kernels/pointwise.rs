@@ -250,6 +250,7 @@ impl Pointwise {
 }
 
 /// Where a tile is: its first pixel, and its panel's first weight and output channel.
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 struct Tile<'a> {
     input: &'a [f32],
