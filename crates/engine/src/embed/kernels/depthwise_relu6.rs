@@ -10,48 +10,41 @@
 
 use super::depthwise::{self, Kernel};
 use super::graph::{relu6_after, replace_convolutions, Replacement};
-use std::sync::Arc;
+use super::Floats;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Patch, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 /// A depthwise convolution on channels-last data `[1, h, w, c]`, with its bias and ReLU6.
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DepthwiseRelu6 {
-    /// tract's geometry of the convolution over the two spatial axes (strides in floats).
-    patch: Patch,
+    /// tract's zones of output positions, each with the taps they all read.
+    zones: Vec<Zone>,
+    /// Floats between input positions one output row and one output column apart (the
+    /// convolution's strides included), and between output rows and columns.
+    input_strides: [isize; 2],
+    output_strides: [isize; 2],
+    input_len: usize,
     output_shape: TVec<usize>,
     channels: usize,
     /// Tap-major weights: tap `t` (row-major over the kernel window), channel `c` at
     /// `t * channels + c`, as tract lays them out for its channels-last kernel.
-    kernel: Arc<[f32]>,
-    bias: Arc<[f32]>,
+    kernel: Floats,
+    bias: Floats,
 }
 
-/// The weights, not the geometry's many tables (tract prints operations in its errors).
-impl std::fmt::Debug for DepthwiseRelu6 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "DepthwiseRelu6({} channels, {:?} → {:?})",
-            self.channels, self.patch.spec.kernel_shape, self.output_shape
-        )
-    }
+/// One zone of tract's `Patch`: output positions that read the same taps of the window (all
+/// of them inside the image, or the same ones on a border).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Zone {
+    /// The taps read: their index in the window, and their input offset in floats from
+    /// where the output position's window is centred.
+    taps: Vec<usize>,
+    offsets: Vec<isize>,
+    rows: std::ops::Range<usize>,
+    columns: std::ops::Range<usize>,
 }
-
-/// Equal when the geometry is and the floats are the same bits.
-impl PartialEq for DepthwiseRelu6 {
-    fn eq(&self, other: &Self) -> bool {
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        self.patch == other.patch
-            && self.output_shape == other.output_shape
-            && bits(&self.kernel) == bits(&other.kernel)
-            && bits(&self.bias) == bits(&other.bias)
-    }
-}
-
-impl Eq for DepthwiseRelu6 {}
 
 /// Where one call's pointers may be shared between threads: each thread writes its own
 /// channels of the output.
@@ -68,44 +61,63 @@ unsafe impl Send for Buffers {}
 unsafe impl Sync for Buffers {}
 
 impl DepthwiseRelu6 {
-    /// Computes channels `c0..c1` of every output position, zone by zone of tract's patch.
+    /// The operation for tract's geometry of the convolution over the spatial axes (`patch`,
+    /// strides in floats of channels-last data), tap-major weights and a bias.
+    fn new(patch: &Patch, output_shape: TVec<usize>, kernel: Vec<f32>, bias: Vec<f32>) -> Self {
+        let zones = patch
+            .zones
+            .iter()
+            .map(|zone| Zone {
+                taps: zone.values_offsets.iter().map(|p| p.0).collect(),
+                offsets: zone.values_offsets.iter().map(|p| p.1).collect(),
+                rows: zone.output_ranges[0].clone(),
+                columns: zone.output_ranges[1].clone(),
+            })
+            .collect();
+        let (i, o) = (
+            &patch.op_strides_times_input_storage_strides,
+            &patch.output_storage_strides,
+        );
+        let channels = bias.len();
+        Self {
+            zones,
+            input_strides: [i[0], i[1]],
+            output_strides: [o[0], o[1]],
+            input_len: patch.spec.input_shape.iter().product::<usize>() * channels,
+            output_shape,
+            channels,
+            kernel: Floats(kernel.into()),
+            bias: Floats(bias.into()),
+        }
+    }
+
+    /// Computes channels `c0..c1` of every output position, zone by zone.
     ///
     /// # Safety
     /// `buffers` must hold the input and output tensors of this operation's shapes, and
     /// `kernel` must be one the CPU can run.
     unsafe fn channels(&self, buffers: Buffers, kernel: Kernel, c0: usize, c1: usize) {
-        let patch = &self.patch;
-        let (input_strides, output_strides) = (
-            &patch.op_strides_times_input_storage_strides,
-            &patch.output_storage_strides,
-        );
-        let width = c1 - c0;
-        for zone in &patch.zones {
-            let taps: TVec<usize> = zone.values_offsets.iter().map(|p| p.0).collect();
-            let offsets: TVec<isize> = zone.values_offsets.iter().map(|p| p.1).collect();
-            let columns = zone.output_ranges[1].clone();
-            for y in zone.output_ranges[0].clone() {
-                let (y, x) = (y as isize, columns.start as isize);
-                let center = input_strides[0] * y + input_strides[1] * x + c0 as isize;
-                let at = output_strides[0] * y + output_strides[1] * x + c0 as isize;
+        let ([i0, i1], [o0, o1]) = (self.input_strides, self.output_strides);
+        for zone in &self.zones {
+            for y in zone.rows.clone() {
+                let (y, x) = (y as isize, zone.columns.start as isize);
+                let center = i0 * y + i1 * x + c0 as isize;
+                let at = o0 * y + o1 * x + c0 as isize;
                 // SAFETY: tract's patch keeps every tap of every output position of the zone
                 // inside the input, and the positions inside the output (# Safety above).
                 unsafe {
-                    let (input, output) = (buffers.input.offset(center), buffers.output.offset(at));
-                    let (kernel_at, bias_at) =
-                        (self.kernel.as_ptr().add(c0), self.bias.as_ptr().add(c0));
                     kernel(
-                        input,
-                        output,
-                        kernel_at,
-                        &taps,
-                        &offsets,
-                        bias_at,
-                        width,
+                        buffers.input.offset(center),
+                        buffers.output.offset(at),
+                        self.kernel.0.as_ptr().add(c0),
+                        &zone.taps,
+                        &zone.offsets,
+                        self.bias.0.as_ptr().add(c0),
+                        c1 - c0,
                         self.channels,
-                        columns.len(),
-                        input_strides[1],
-                        output_strides[1],
+                        zone.columns.len(),
+                        i1,
+                        o1,
                     );
                 }
             }
@@ -113,10 +125,9 @@ impl DepthwiseRelu6 {
     }
 
     /// All channels, split in blocks over the threads of tract's executor when the caller
-    /// asked for one (a query a person waits for), on the calling thread otherwise.
+    /// asked for them, on the calling thread otherwise.
     fn run(&self, input: &[f32], output: &mut [f32]) {
         use rayon::prelude::*;
-        use tract_linalg::multithread::{current_tract_executor, Executor};
         let buffers = Buffers {
             input: input.as_ptr(),
             output: output.as_mut_ptr(),
@@ -124,19 +135,19 @@ impl DepthwiseRelu6 {
         let kernel = depthwise::relu6_kernel();
         const BLOCK: usize = 32;
         let blocks = self.channels.div_ceil(BLOCK);
-        let block = |b: usize| {
-            let c1 = self.channels.min((b + 1) * BLOCK);
-            // SAFETY: the buffers are this operation's input and output (`eval` checked their
-            // sizes), and `relu6_kernel` only returns a kernel this CPU runs.
-            unsafe { self.channels(buffers, kernel, b * BLOCK, c1) }
-        };
-        match current_tract_executor() {
-            Executor::MultiThread(pool) if blocks > 1 => {
-                pool.install(|| (0..blocks).into_par_iter().for_each(block))
-            }
-            Executor::RayonGlobal if blocks > 1 => (0..blocks).into_par_iter().for_each(block),
-            // SAFETY: as in `block`.
-            _ => unsafe { self.channels(buffers, kernel, 0, self.channels) },
+        let spread = blocks > 1
+            && super::on_tract_threads(|| {
+                (0..blocks).into_par_iter().for_each(|b| {
+                    let c1 = self.channels.min((b + 1) * BLOCK);
+                    // SAFETY: the buffers are this operation's input and output (`eval`
+                    // checked their sizes), and `relu6_kernel` only returns a kernel this
+                    // CPU runs.
+                    unsafe { self.channels(buffers, kernel, b * BLOCK, c1) }
+                })
+            });
+        if !spread {
+            // SAFETY: as above.
+            unsafe { self.channels(buffers, kernel, 0, self.channels) }
         }
     }
 }
@@ -154,8 +165,11 @@ impl EvalOp for DepthwiseRelu6 {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let wanted = self.patch.spec.input_shape.iter().product::<usize>() * self.channels;
-        ensure!(input.len() == wanted, "expected {wanted} input values");
+        ensure!(
+            input.len() == self.input_len,
+            "expected {} input values",
+            self.input_len
+        );
         // SAFETY: every float of the output is written (the zones cover every position).
         let mut output = unsafe { Tensor::uninitialized::<f32>(&self.output_shape)? };
         {
@@ -213,13 +227,12 @@ pub fn use_depthwise_relu6(model: &mut TypedModel) -> TractResult<usize> {
             .map(|i| found.weights[(i % c) * taps + i / c])
             .collect();
         Ok(relu6.map(|last| Replacement {
-            op: DepthwiseRelu6 {
-                output_shape: geometry.output_shape.shape.clone(),
-                patch: geometry.patch,
-                channels: c,
-                kernel: kernel.into(),
-                bias: found.bias.into(),
-            },
+            op: DepthwiseRelu6::new(
+                &geometry.patch,
+                geometry.output_shape.shape.clone(),
+                kernel,
+                found.bias,
+            ),
             before: Some(AxisOp::Move(1, 3)),
             after: Some(AxisOp::Move(3, 1)),
             last,

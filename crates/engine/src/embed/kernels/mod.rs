@@ -19,6 +19,48 @@ pub use im2col::{use_im2col, Im2colPointwise};
 pub use matmul::tile_for;
 pub use pointwise::{pointwise_is_faster, use_pointwise, Pointwise};
 
+/// Floats compared by their bits (tract compares operations to merge equal nodes), shown by
+/// their count (tract prints operations in its errors).
+#[derive(Clone)]
+pub(crate) struct Floats(pub(crate) std::sync::Arc<[f32]>);
+
+impl PartialEq for Floats {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(other.0.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
+impl Eq for Floats {}
+
+impl std::fmt::Debug for Floats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} floats", self.0.len())
+    }
+}
+
+/// Runs `work` on the threads of tract's executor when the caller asked for them (a query a
+/// person waits for: `Session::embed_now`), and says whether it did. Indexing runs one photo
+/// per core, each on its own thread, and gets `false`.
+pub(crate) fn on_tract_threads(work: impl FnOnce() + Send) -> bool {
+    use tract_linalg::multithread::{current_tract_executor, Executor};
+    match current_tract_executor() {
+        Executor::MultiThread(pool) => {
+            pool.install(work);
+            true
+        }
+        Executor::RayonGlobal => {
+            work();
+            true
+        }
+        Executor::SingleThread => false,
+    }
+}
+
 /// ReLU6 of one float as the model's graph computes it: max with 0, then min with 6. Not
 /// `clamp`: like the vector max and min of the kernels, this turns a NaN into 0.
 #[allow(clippy::manual_clamp)]

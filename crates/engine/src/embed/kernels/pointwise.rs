@@ -11,7 +11,7 @@
 //! are bit-identical; the tests check that on the whole model.
 
 use super::graph::{relu6_after, replace_convolutions, Replacement};
-use std::sync::Arc;
+use super::Floats;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::nn::DataFormat;
@@ -27,16 +27,16 @@ const ROWS: usize = 6;
 
 /// A 1×1 convolution on channels-last data `[.., cin]` → `[.., cout]`, with its bias and an
 /// optional ReLU6 fused.
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pointwise {
     cin: usize,
     cout: usize,
     /// The weights in panels of output channels, [`PANEL`] wide, then one [`NARROW`] or
     /// [`PANEL`] wide for the rest: a panel `w` wide holds, for each input channel `k` in
     /// turn, the weights of its `w` output channels (zero past `cout`).
-    panels: Arc<[f32]>,
+    panels: Floats,
     /// The bias, zero-padded as the panels are.
-    bias: Arc<[f32]>,
+    bias: Floats,
     /// Whether the output is clamped to [0, 6] (max, then min, as the graph did).
     relu6: bool,
 }
@@ -76,8 +76,8 @@ impl Pointwise {
         Self {
             cin,
             cout,
-            panels: panels.into(),
-            bias: padded.into(),
+            panels: Floats(panels.into()),
+            bias: Floats(padded.into()),
             relu6,
         }
     }
@@ -122,9 +122,9 @@ impl Pointwise {
                 let (start, width, column) = at[o];
                 let mut acc = 0.0f32;
                 for (k, a) in x.iter().enumerate() {
-                    acc = a.mul_add(self.panels[start + k * width + column], acc);
+                    acc = a.mul_add(self.panels.0[start + k * width + column], acc);
                 }
-                acc += self.bias[o];
+                acc += self.bias.0[o];
                 if self.relu6 {
                     acc = super::relu6(acc);
                 }
@@ -197,7 +197,7 @@ impl Pointwise {
             tile.input[(tile.r0 + if i < mr { i } else { 0 }) * cin..].as_ptr()
         });
         let mut acc = [[zero; V]; R];
-        let mut b = self.panels[tile.panel..].as_ptr();
+        let mut b = self.panels.0[tile.panel..].as_ptr();
         let mut w = [zero; V];
         for k in 0..cin {
             // SAFETY: `k < cin`, so each row pointer stays in its pixel's `cin` floats, and
@@ -219,7 +219,7 @@ impl Pointwise {
         let mut bias = [zero; V];
         for (v, bias) in bias.iter_mut().enumerate() {
             // SAFETY: the bias is padded as the panels are.
-            *bias = unsafe { _mm256_loadu_ps(self.bias.as_ptr().add(tile.c0 + 8 * v)) };
+            *bias = unsafe { _mm256_loadu_ps(self.bias.0.as_ptr().add(tile.c0 + 8 * v)) };
         }
         for row in acc.iter_mut() {
             for (x, bias) in row.iter_mut().zip(&bias) {
@@ -258,29 +258,6 @@ struct Tile<'a> {
     panel: usize,
     c0: usize,
 }
-
-/// The shape, not the thousands of weights (tract prints operations in its errors).
-impl std::fmt::Debug for Pointwise {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Pointwise({} → {}, relu6: {})",
-            self.cin, self.cout, self.relu6
-        )
-    }
-}
-
-/// Equal when the floats are the same bits (tract compares operations to merge equal nodes).
-impl PartialEq for Pointwise {
-    fn eq(&self, other: &Self) -> bool {
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        (self.cin, self.cout, self.relu6) == (other.cin, other.cout, other.relu6)
-            && bits(&self.panels) == bits(&other.panels)
-            && bits(&self.bias) == bits(&other.bias)
-    }
-}
-
-impl Eq for Pointwise {}
 
 impl Op for Pointwise {
     fn name(&self) -> StaticName {
@@ -329,19 +306,17 @@ impl Pointwise {
     /// the caller asked for one (a query a person waits for); on the calling thread otherwise.
     pub(super) fn run_spread(&self, x: &[f32], y: &mut [f32]) {
         use rayon::prelude::*;
-        use tract_linalg::multithread::{current_tract_executor, Executor};
         let rows = x.len() / self.cin;
         // Chunks of whole tiles, a few per thread.
-        let chunk = (rows / 8).next_multiple_of(ROWS).max(ROWS * 16);
-        let split = |y: &mut [f32]| {
-            x.par_chunks(chunk * self.cin)
-                .zip(y.par_chunks_mut(chunk * self.cout))
-                .for_each(|(x, y)| self.run(x, y))
-        };
-        match current_tract_executor() {
-            Executor::MultiThread(pool) if rows > chunk => pool.install(|| split(y)),
-            Executor::RayonGlobal if rows > chunk => split(y),
-            _ => self.run(x, y),
+        let chunk = (rows / 8).next_multiple_of(2 * ROWS).max(2 * ROWS * 8);
+        let spread = rows > chunk
+            && super::on_tract_threads(|| {
+                x.par_chunks(chunk * self.cin)
+                    .zip(y.par_chunks_mut(chunk * self.cout))
+                    .for_each(|(x, y)| self.run(x, y))
+            });
+        if !spread {
+            self.run(x, y);
         }
     }
 }
