@@ -1,10 +1,12 @@
-//! Kernels this crate adds to tract on x86_64, where tract 0.23's own are missing or slow for
-//! this model: a channels-last depthwise convolution (`depthwise.rs`) and an f32 matrix-product
-//! tile that writes rows whole (`matmul.rs`), both declared to tract's registries (the
-//! `inventory` collections of `tract_linalg`) so that tract runs them through its own plans;
-//! and an operation of ours for the 1×1 convolutions (`pointwise.rs`), put into the model in
-//! place of tract's. All compute every output with the same operations in the same order as
-//! the code they replace.
+//! What this crate adds to tract, where tract 0.23's own code is missing or slow for this
+//! model. Operations of ours, put into the model's graph in place of tract's when it loads
+//! (the way they are put in: `graph.rs`): the 1×1 convolutions (`pointwise.rs`), each
+//! depthwise convolution with its ReLU6 (`depthwise_relu6.rs`) and the stem (`im2col.rs`).
+//! And kernels declared to tract's registries on x86_64 (the `inventory` collections of
+//! `tract_linalg`), which tract runs through its own plans: a channels-last depthwise
+//! convolution (`depthwise.rs`, which `depthwise_relu6.rs` calls too) and an f32
+//! matrix-product tile that writes rows whole (`matmul.rs`). All compute every output with
+//! the same operations in the same order as the code they replace.
 
 mod depthwise;
 mod depthwise_relu6;
