@@ -29,7 +29,7 @@ pub fn run(model: &Model, files: &[PathBuf]) -> Result<Value> {
             if i == steps.len() {
                 steps.push((step.name, step.op, step.shape, Vec::new()));
             }
-            steps[i].3.push(step.ms / 1000.0);
+            steps[i].3.push(step.seconds);
         }
     }
     let steps: Vec<(String, String, Vec<usize>, f64)> = steps

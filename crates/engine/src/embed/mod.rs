@@ -125,8 +125,8 @@ pub struct StepTime {
     pub op: String,
     /// The shape of its first output.
     pub shape: Vec<usize>,
-    /// Its wall-clock time, in milliseconds.
-    pub ms: f64,
+    /// Its wall-clock time.
+    pub seconds: f64,
 }
 
 impl Model {
@@ -273,6 +273,15 @@ impl Model {
     }
 }
 
+/// One model input as the tensor the plan takes, `[1, 3, size, size]`.
+fn model_tensor(input: &[f32]) -> Result<TValue, ModelError> {
+    if input.len() != INPUT_LEN {
+        return Err(ModelError::InputLength(input.len()));
+    }
+    let size = INPUT_SIZE as usize;
+    Ok(Tensor::from_shape(&[1, 3, size, size], input)?.into_tvalue())
+}
+
 /// Runs the model on one thread, reusing its buffers.
 pub struct Session<'a> {
     model: &'a Model,
@@ -298,13 +307,9 @@ impl Drop for Session<'_> {
 impl Session<'_> {
     /// The outputs as the model computed them.
     pub fn run(&mut self, input: &[f32]) -> Result<RawOutput, ModelError> {
-        if input.len() != INPUT_LEN {
-            return Err(ModelError::InputLength(input.len()));
-        }
-        let size = INPUT_SIZE as usize;
-        let tensor = Tensor::from_shape(&[1, 3, size, size], input)?;
+        let input = model_tensor(input)?;
         let state = self.state.as_mut().expect("a live session has its state");
-        let outputs = state.run(tvec!(tensor.into_tvalue()))?;
+        let outputs = state.run(tvec!(input))?;
         let floats = |i: usize| -> Result<Vec<f32>, ModelError> {
             Ok(outputs[i].try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
         };
@@ -333,35 +338,28 @@ impl Session<'_> {
     /// One run of the model with each step of tract's plan timed: where the model's time goes,
     /// for the benchmark's `--layers` report. Steps come in plan order, with their outputs' shapes.
     pub fn run_timed(&mut self, input: &[f32]) -> Result<Vec<StepTime>, ModelError> {
-        if input.len() != INPUT_LEN {
-            return Err(ModelError::InputLength(input.len()));
-        }
-        let size = INPUT_SIZE as usize;
-        let tensor = Tensor::from_shape(&[1, 3, size, size], input)?;
+        let input = model_tensor(input)?;
         let state = self.state.as_mut().expect("a live session has its state");
         let mut steps = Vec::new();
-        state.run_plan_with_eval(
-            tvec!(tensor.into_tvalue()),
-            |ctx, op_state, node, inputs| {
-                let start = std::time::Instant::now();
-                let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
-                let seconds = start.elapsed().as_secs_f64();
-                let shape = match &out {
-                    Ok(values) => values
-                        .first()
-                        .map(|v| v.shape().to_vec())
-                        .unwrap_or_default(),
-                    Err(_) => Vec::new(),
-                };
-                steps.push(StepTime {
-                    name: node.name.clone(),
-                    op: node.op().name().to_string(),
-                    shape,
-                    ms: seconds * 1000.0,
-                });
-                out
-            },
-        )?;
+        state.run_plan_with_eval(tvec!(input), |ctx, op_state, node, inputs| {
+            let start = std::time::Instant::now();
+            let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+            let seconds = start.elapsed().as_secs_f64();
+            let shape = match &out {
+                Ok(values) => values
+                    .first()
+                    .map(|v| v.shape().to_vec())
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            steps.push(StepTime {
+                name: node.name.clone(),
+                op: node.op().name().to_string(),
+                shape,
+                seconds,
+            });
+            out
+        })?;
         Ok(steps)
     }
 
