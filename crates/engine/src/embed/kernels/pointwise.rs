@@ -8,7 +8,9 @@
 //! weights packed once at load, and adds the bias and clamps to [0, 6] while each tile is still
 //! in registers. Each output is the same chain of fused multiply-adds over the input channels,
 //! in the same order, then the same bias add, max and min as tract computes, so the results
-//! are bit-identical; the tests check that on the whole model.
+//! are bit-identical; the tests check that on the whole model. Where the CPU has AVX-512 the
+//! tiles are 16 lanes wide and pair two panels: on the Xeons with two AVX-512 units that is
+//! twice the multiply-adds per cycle of AVX2.
 
 use super::graph::{relu6_after, replace_convolutions, Replacement};
 use super::Floats;
@@ -16,13 +18,14 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-/// Output channels of a panel: two 8-lane vectors.
+/// Output channels of a panel: two 8-lane vectors, or one 16-lane.
 const PANEL: usize = 16;
 /// Output channels of the narrow last panel where `cout` leaves 8 or fewer past whole panels
 /// (24 and 40 here): one vector, so a third of a 16-wide tile's work is not spent on padding.
 const NARROW: usize = 8;
-/// Pixels of a tile of a whole panel: with two vectors each, 12 of the 16 AVX registers
-/// accumulate. A tile of the narrow panel has twice as many pixels, one vector each.
+/// Pixels of an AVX2 tile of a whole panel: with two vectors each, 12 of the 16 AVX registers
+/// accumulate. A tile of the narrow panel has twice as many pixels, one vector each. (The
+/// AVX-512 tiles, with 32 registers, take 7 or 12: `rows_avx512`.)
 const ROWS: usize = 6;
 
 /// A 1×1 convolution on channels-last data `[.., cin]` → `[.., cout]`, with its bias and an
@@ -87,18 +90,33 @@ impl Pointwise {
         self.cout
     }
 
-    /// Computes `rows` output pixels from `rows` input pixels.
+    /// Computes `rows` output pixels from `rows` input pixels, with the widest vectors the
+    /// CPU has.
     fn run(&self, input: &[f32], output: &mut [f32]) {
+        self.run_with(Vectors::widest(), input, output);
+    }
+
+    /// [`Pointwise::run`] with the given vectors (the tests run each the CPU has).
+    fn run_with(&self, vectors: Vectors, input: &[f32], output: &mut [f32]) {
         let rows = input.len() / self.cin;
         debug_assert_eq!(output.len(), rows * self.cout);
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2 and FMA (checked above); the slices have the sizes
-            // `rows_avx2` indexes by (debug-asserted above, derived from the same `rows`).
-            unsafe { self.rows_avx2(input, output) };
-            return;
+        match vectors {
+            // SAFETY: `Vectors::widest` and the tests only name vectors this CPU has; the
+            // slices have the sizes the tiles index by (debug-asserted above, derived from the
+            // same `rows`).
+            #[cfg(target_arch = "x86_64")]
+            Vectors::Avx512 => unsafe {
+                if rows_fit_sevens(rows) {
+                    self.rows_avx512::<7, 14>(input, output)
+                } else {
+                    self.rows_avx512::<12, 24>(input, output)
+                }
+            },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Vectors::Avx2 => unsafe { self.rows_avx2(input, output) },
+            Vectors::Scalar => self.rows_scalar(input, output),
         }
-        self.rows_scalar(input, output);
     }
 
     /// The same arithmetic one float at a time (for CPUs without AVX2 and FMA, and as the
@@ -148,11 +166,14 @@ impl Pointwise {
             let mut panel = 0;
             let mut c0 = 0;
             for width in panel_widths(self.cout) {
+                // One panel: its vectors are side by side, 8 floats apart.
                 let tile = Tile {
                     input,
                     r0,
                     panel,
                     c0,
+                    apart: 8,
+                    step: width,
                 };
                 // SAFETY: AVX2 and FMA (# Safety above); the tile is inside the tensors.
                 unsafe {
@@ -175,81 +196,219 @@ impl Pointwise {
         }
     }
 
-    /// One tile: `R` pixels from `tile.r0` (the first `mr` of them stored) × `V` vectors of
-    /// output channels from `tile.c0`, accumulated in registers over the input channels.
+    /// Blocks of `R2 = 2R` pixels: two tiles of `R` pixels × two whole panels (each one
+    /// 16-lane vector) per pair of panels, one of `R2` pixels × one panel for a whole panel
+    /// left over, and one of `R2` pixels × eight channels (8 lanes, in the 32 registers
+    /// AVX-512 gives 8-lane vectors too) for a narrow one.
     ///
     /// # Safety
-    /// As for [`Pointwise::rows_avx2`], with `mr ≥ 1` pixels from `tile.r0` in `input`.
+    /// As for [`Pointwise::rows_avx2`], with AVX-512F and AVX-512VL.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn tile<const R: usize, const V: usize>(
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+    unsafe fn rows_avx512<const R: usize, const R2: usize>(
         &self,
-        tile: Tile,
-        mr: usize,
+        input: &[f32],
         output: &mut [f32],
     ) {
-        use std::arch::x86_64::*;
-        let (cin, cout) = (self.cin, self.cout);
-        let zero = _mm256_setzero_ps();
-        // Pixels past `mr` read the tile's first pixel again; they are never stored.
-        let a: [*const f32; R] = std::array::from_fn(|i| {
-            tile.input[(tile.r0 + if i < mr { i } else { 0 }) * cin..].as_ptr()
-        });
-        let mut acc = [[zero; V]; R];
-        let mut b = self.panels.0[tile.panel..].as_ptr();
-        let mut w = [zero; V];
-        for k in 0..cin {
-            // SAFETY: `k < cin`, so each row pointer stays in its pixel's `cin` floats, and
-            // `b` in this panel's `8V × cin`.
-            unsafe {
-                for (v, w) in w.iter_mut().enumerate() {
-                    *w = _mm256_loadu_ps(b.add(8 * v));
-                }
-                for (row, acc) in a.iter().zip(acc.iter_mut()) {
-                    let x = _mm256_broadcast_ss(&*row.add(k));
-                    for (acc, w) in acc.iter_mut().zip(&w) {
-                        *acc = _mm256_fmadd_ps(x, *w, *acc);
+        debug_assert_eq!(R2, 2 * R);
+        let rows = input.len() / self.cin;
+        for r0 in (0..rows).step_by(R2) {
+            let mr = R2.min(rows - r0);
+            let mut panel = 0;
+            let mut c0 = 0;
+            let mut widths = panel_widths(self.cout).peekable();
+            while let Some(width) = widths.next() {
+                let mut tile = Tile {
+                    input,
+                    r0,
+                    panel,
+                    c0,
+                    apart: 8,
+                    step: width,
+                };
+                // SAFETY: AVX-512F, AVX-512VL, AVX2 and FMA (# Safety above); each tile is
+                // inside the tensors.
+                unsafe {
+                    if width == PANEL && widths.peek() == Some(&PANEL) {
+                        // Two panels: one vector each, a panel's `16 × cin` floats apart.
+                        widths.next();
+                        tile.apart = PANEL * self.cin;
+                        self.tile512::<R, 2>(tile, mr.min(R), output);
+                        if mr > R {
+                            let tile = Tile { r0: r0 + R, ..tile };
+                            self.tile512::<R, 2>(tile, mr - R, output);
+                        }
+                        panel += 2 * PANEL * self.cin;
+                        c0 += 2 * PANEL;
+                        continue;
+                    }
+                    if width == PANEL {
+                        self.tile512::<R2, 1>(tile, mr, output);
+                    } else {
+                        self.tile::<R2, 1>(tile, mr, output);
                     }
                 }
-                b = b.add(8 * V);
-            }
-        }
-        let six = _mm256_set1_ps(6.0);
-        let mut bias = [zero; V];
-        for (v, bias) in bias.iter_mut().enumerate() {
-            // SAFETY: the bias is padded as the panels are.
-            *bias = unsafe { _mm256_loadu_ps(self.bias.0.as_ptr().add(tile.c0 + 8 * v)) };
-        }
-        for row in acc.iter_mut() {
-            for (x, bias) in row.iter_mut().zip(&bias) {
-                *x = _mm256_add_ps(*x, *bias);
-                if self.relu6 {
-                    *x = _mm256_min_ps(_mm256_max_ps(*x, zero), six);
-                }
-            }
-        }
-        let width = (8 * V).min(cout - tile.c0);
-        let mut spill = [0.0f32; PANEL];
-        for (i, row) in acc.iter().take(mr).enumerate() {
-            let at = (tile.r0 + i) * cout + tile.c0;
-            if width == 8 * V {
-                for (v, x) in row.iter().enumerate() {
-                    // SAFETY: `8V` of this pixel's `cout` outputs.
-                    unsafe { _mm256_storeu_ps(output.as_mut_ptr().add(at + 8 * v), *x) };
-                }
-            } else {
-                for (v, x) in row.iter().enumerate() {
-                    // SAFETY: `spill` holds 16 floats, `V ≤ 2` vectors.
-                    unsafe { _mm256_storeu_ps(spill.as_mut_ptr().add(8 * v), *x) };
-                }
-                output[at..at + width].copy_from_slice(&spill[..width]);
+                panel += width * self.cin;
+                c0 += width;
             }
         }
     }
 }
 
-/// Where a tile is: its first pixel, and its panel's first weight and output channel.
+#[cfg(target_arch = "x86_64")]
+/// Whether the AVX-512 tiles of 7 pixels leave fewer pixels unused than those of 12 over
+/// `rows` pixels (the 49-pixel layers fit seven exactly, where twelve waste 11 of 60).
+fn rows_fit_sevens(rows: usize) -> bool {
+    rows.next_multiple_of(7) < rows.next_multiple_of(12)
+}
+
+/// The vectors the tiles compute with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Vectors {
+    /// 16 lanes, 32 registers: twice the arithmetic per instruction of AVX2 (and twice the
+    /// multiply-adds per cycle on the Xeons that have two AVX-512 units).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    /// 8 lanes, 16 registers.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Scalar,
+}
+
+impl Vectors {
+    /// The widest this CPU has.
+    fn widest() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
+                return Self::Avx512;
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return Self::Avx2;
+            }
+        }
+        Self::Scalar
+    }
+}
+
+/// Defines a tile method for one vector width, from its intrinsics: `R` pixels from `tile.r0`
+/// (the first `mr` of them stored) × `V` vectors of output channels from `tile.c0`,
+/// accumulated in registers over the input channels. A macro, not a generic function, so each
+/// width compiles to its own instruction set with the intrinsics inlined.
+#[cfg(target_arch = "x86_64")]
+macro_rules! tile_method {
+    ($(#[$doc:meta])* $name:ident, $feature:literal, $lanes:literal,
+     $zero:ident, $set1:ident, $load:ident, $fma:ident, $add:ident, $max:ident, $min:ident,
+     $store:ident) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU must have the instruction set named, `output` must hold `cout` floats for
+        /// each `cin` of `input`, and `mr ≥ 1` pixels from `tile.r0` be in `input`.
+        #[target_feature(enable = $feature)]
+        #[inline]
+        unsafe fn $name<const R: usize, const V: usize>(
+            &self,
+            tile: Tile,
+            mr: usize,
+            output: &mut [f32],
+        ) {
+            use std::arch::x86_64::*;
+            let (cin, cout) = (self.cin, self.cout);
+            let zero = $zero();
+            // Pixels past `mr` read the tile's first pixel again; they are never stored.
+            let a: [*const f32; R] = std::array::from_fn(|i| {
+                tile.input[(tile.r0 + if i < mr { i } else { 0 }) * cin..].as_ptr()
+            });
+            let mut acc = [[zero; V]; R];
+            let mut b = self.panels.0[tile.panel..].as_ptr();
+            let mut w = [zero; V];
+            for k in 0..cin {
+                // SAFETY: `k < cin`, so each row pointer stays in its pixel's `cin` floats,
+                // and each vector's weights in their panel's `cin` steps.
+                unsafe {
+                    for (v, w) in w.iter_mut().enumerate() {
+                        *w = $load(b.add(tile.apart * v));
+                    }
+                    for (row, acc) in a.iter().zip(acc.iter_mut()) {
+                        let x = $set1(*row.add(k));
+                        for (acc, w) in acc.iter_mut().zip(&w) {
+                            *acc = $fma(x, *w, *acc);
+                        }
+                    }
+                    b = b.add(tile.step);
+                }
+            }
+            let six = $set1(6.0);
+            let mut bias = [zero; V];
+            for (v, bias) in bias.iter_mut().enumerate() {
+                // SAFETY: the bias is padded as the panels are.
+                *bias = unsafe { $load(self.bias.0.as_ptr().add(tile.c0 + $lanes * v)) };
+            }
+            for row in acc.iter_mut() {
+                for (x, bias) in row.iter_mut().zip(&bias) {
+                    *x = $add(*x, *bias);
+                    if self.relu6 {
+                        *x = $min($max(*x, zero), six);
+                    }
+                }
+            }
+            let width = ($lanes * V).min(cout - tile.c0);
+            let mut spill = [0.0f32; 2 * PANEL];
+            for (i, row) in acc.iter().take(mr).enumerate() {
+                let at = (tile.r0 + i) * cout + tile.c0;
+                if width == $lanes * V {
+                    for (v, x) in row.iter().enumerate() {
+                        // SAFETY: `lanes × V` of this pixel's `cout` outputs.
+                        unsafe { $store(output.as_mut_ptr().add(at + $lanes * v), *x) };
+                    }
+                } else {
+                    for (v, x) in row.iter().enumerate() {
+                        // SAFETY: `spill` holds 32 floats, `lanes × V ≤ 32`.
+                        unsafe { $store(spill.as_mut_ptr().add($lanes * v), *x) };
+                    }
+                    output[at..at + width].copy_from_slice(&spill[..width]);
+                }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Pointwise {
+    tile_method!(
+        /// A tile of 8-lane AVX2 vectors.
+        tile,
+        "avx2,fma",
+        8,
+        _mm256_setzero_ps,
+        _mm256_set1_ps,
+        _mm256_loadu_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        _mm256_max_ps,
+        _mm256_min_ps,
+        _mm256_storeu_ps
+    );
+
+    tile_method!(
+        /// A tile of 16-lane AVX-512 vectors.
+        tile512,
+        "avx512f",
+        16,
+        _mm512_setzero_ps,
+        _mm512_set1_ps,
+        _mm512_loadu_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        _mm512_max_ps,
+        _mm512_min_ps,
+        _mm512_storeu_ps
+    );
+}
+
+/// Where a tile is: its first pixel, its first weight and output channel, how far apart its
+/// vectors' weights are, and how far its weights step from one input channel to the next.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 struct Tile<'a> {
@@ -257,6 +416,8 @@ struct Tile<'a> {
     r0: usize,
     panel: usize,
     c0: usize,
+    apart: usize,
+    step: usize,
 }
 
 impl Op for Pointwise {
@@ -338,7 +499,8 @@ impl TypedOp for Pointwise {
 /// layer by layer with `photo-sim bench --layers` (AMD EPYC, AVX-512): ours took 0.3–0.7× the
 /// time on every layer of 196 pixels or more (0.52 ms against 1.87 ms for 12,544 pixels × 16 →
 /// 96 channels), and 1.1–1.4× on the 49-pixel layers, where its six-pixel tiles waste a
-/// seventh of the work and tract's tiles are near the arithmetic peak.
+/// seventh of the work and tract's tiles are near the arithmetic peak. On an AVX-512 Xeon the
+/// 16-lane tiles of 7 pixels still took 0.9–1.4× tract's time there (best of three runs).
 pub fn pointwise_is_faster(pixels: usize, _cin: usize, _cout: usize) -> bool {
     pixels > 64
 }
@@ -395,29 +557,61 @@ mod tests {
     use super::*;
     use crate::embed::kernels::test_values;
 
+    /// The vector tiles this CPU can run, saying on stderr which it cannot.
+    fn vectors_this_cpu_has() -> Vec<Vectors> {
+        let mut has = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            use crate::embed::kernels::cpu_runs;
+            if cpu_runs(
+                is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl"),
+                "AVX-512F and VL",
+            ) {
+                has.push(Vectors::Avx512);
+            }
+            if cpu_runs(
+                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+                "AVX2 and FMA",
+            ) {
+                has.push(Vectors::Avx2);
+            }
+        }
+        has
+    }
+
     #[test]
     fn the_vector_tiles_compute_every_output_bit_for_bit_as_the_scalar_loop() {
         // Pixel counts that leave a partial tile, channel counts that leave a partial panel.
+        // The AVX-512 path: 49 pixels take the 7-pixel tiles, 50 the 12-pixel ones; 80 and
+        // 112 channels leave a whole panel after the pairs, 24 and 40 a narrow one.
         for (rows, cin, cout, relu6) in [
             (13, 16, 24, true),
             (6, 40, 16, false),
             (1, 3, 40, true),
             (25, 7, 40, true),
             (14, 5, 12, false),
+            (49, 9, 80, true),
+            (50, 9, 112, true),
+            (49, 6, 24, false),
+            (31, 4, 40, true),
         ] {
             let w = test_values(cin * cout, 1);
             let b: Vec<f32> = test_values(cout, 2).iter().map(|v| v * 4.0).collect();
             let x: Vec<f32> = test_values(rows * cin, 3).iter().map(|v| v * 6.0).collect();
             let op = Pointwise::new(&w, &b, cin, relu6);
-            let mut fast = vec![f32::NAN; rows * cout];
             let mut slow = vec![f32::NAN; rows * cout];
-            op.run(&x, &mut fast);
             op.rows_scalar(&x, &mut slow);
-            assert_eq!(
-                fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "{rows} × {cin} → {cout}"
-            );
+            for vectors in vectors_this_cpu_has() {
+                let mut fast = vec![f32::NAN; rows * cout];
+                op.run_with(vectors, &x, &mut fast);
+                assert_eq!(
+                    fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "{vectors:?}: {rows} × {cin} → {cout}"
+                );
+            }
+            let mut fast = vec![f32::NAN; rows * cout];
+            op.run(&x, &mut fast);
             if relu6 {
                 assert!(fast.iter().all(|v| (0.0..=6.0).contains(v)));
                 assert!(fast.contains(&0.0) && fast.contains(&6.0));
