@@ -151,8 +151,9 @@ impl Pointwise {
         }
     }
 
-    /// Blocks of `2 × ROWS` pixels: two tiles of [`ROWS`] pixels × [`PANEL`] channels per
-    /// whole panel, one of `2 × ROWS` pixels × [`NARROW`] channels for a narrow one.
+    /// Tiles of [`ROWS`] pixels × [`PANEL`] channels for whole panels, of `2 × ROWS` pixels
+    /// × [`NARROW`] channels for a narrow one, panel by panel over each block of pixels
+    /// ([`block_rows`]).
     ///
     /// # Safety
     /// The CPU must have AVX2 and FMA, and `output` must hold `cout` floats for each `cin` of
@@ -160,34 +161,35 @@ impl Pointwise {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn rows_avx2(&self, input: &[f32], output: &mut [f32]) {
-        let rows = input.len() / self.cin;
-        for r0 in (0..rows).step_by(2 * ROWS) {
-            let mr = (2 * ROWS).min(rows - r0);
+        for (b0, b1) in self.blocks(input.len(), 2 * ROWS) {
             let mut panel = 0;
             let mut c0 = 0;
             for width in panel_widths(self.cout) {
-                // One panel: its vectors are side by side, 8 floats apart.
-                let tile = Tile {
-                    input,
-                    r0,
-                    panel,
-                    c0,
-                    apart: 8,
-                    step: width,
-                };
-                // SAFETY: AVX2 and FMA (# Safety above); the tile is inside the tensors.
-                unsafe {
-                    if width == PANEL {
-                        self.tile::<ROWS, 2>(tile, mr.min(ROWS), output);
-                        if mr > ROWS {
-                            let tile = Tile {
-                                r0: r0 + ROWS,
-                                ..tile
-                            };
-                            self.tile::<ROWS, 2>(tile, mr - ROWS, output);
+                for r0 in (b0..b1).step_by(2 * ROWS) {
+                    let mr = (2 * ROWS).min(b1 - r0);
+                    // One panel: its vectors are side by side, 8 floats apart.
+                    let tile = Tile {
+                        input,
+                        r0,
+                        panel,
+                        c0,
+                        apart: 8,
+                        step: width,
+                    };
+                    // SAFETY: AVX2 and FMA (# Safety above); the tile is inside the tensors.
+                    unsafe {
+                        if width == PANEL {
+                            self.tile::<ROWS, 2>(tile, mr.min(ROWS), output);
+                            if mr > ROWS {
+                                let tile = Tile {
+                                    r0: r0 + ROWS,
+                                    ..tile
+                                };
+                                self.tile::<ROWS, 2>(tile, mr - ROWS, output);
+                            }
+                        } else {
+                            self.tile::<{ 2 * ROWS }, 1>(tile, mr, output);
                         }
-                    } else {
-                        self.tile::<{ 2 * ROWS }, 1>(tile, mr, output);
                     }
                 }
                 panel += width * self.cin;
@@ -196,10 +198,10 @@ impl Pointwise {
         }
     }
 
-    /// Blocks of `R2 = 2R` pixels: two tiles of `R` pixels × two whole panels (each one
-    /// 16-lane vector) per pair of panels, one of `R2` pixels × one panel for a whole panel
-    /// left over, and one of `R2` pixels × eight channels (8 lanes, in the 32 registers
-    /// AVX-512 gives 8-lane vectors too) for a narrow one.
+    /// Tiles of `R` pixels × two whole panels (each one 16-lane vector) per pair of panels,
+    /// of `R2 = 2R` pixels × one panel for a whole panel left over, and of `R2` pixels × eight
+    /// channels (8 lanes, in the 32 registers AVX-512 gives 8-lane vectors too) for a narrow
+    /// one, pair by pair over each block of pixels ([`block_rows`]).
     ///
     /// # Safety
     /// As for [`Pointwise::rows_avx2`], with AVX-512F and AVX-512VL.
@@ -211,49 +213,65 @@ impl Pointwise {
         output: &mut [f32],
     ) {
         debug_assert_eq!(R2, 2 * R);
-        let rows = input.len() / self.cin;
-        for r0 in (0..rows).step_by(R2) {
-            let mr = R2.min(rows - r0);
+        for (b0, b1) in self.blocks(input.len(), R2) {
             let mut panel = 0;
             let mut c0 = 0;
             let mut widths = panel_widths(self.cout).peekable();
             while let Some(width) = widths.next() {
-                let mut tile = Tile {
-                    input,
-                    r0,
-                    panel,
-                    c0,
-                    apart: 8,
-                    step: width,
-                };
-                // SAFETY: AVX-512F, AVX-512VL, AVX2 and FMA (# Safety above); each tile is
-                // inside the tensors.
-                unsafe {
-                    if width == PANEL && widths.peek() == Some(&PANEL) {
-                        // Two panels: one vector each, a panel's `16 × cin` floats apart.
-                        widths.next();
-                        tile.apart = PANEL * self.cin;
-                        self.tile512::<R, 2>(tile, mr.min(R), output);
-                        if mr > R {
-                            let tile = Tile { r0: r0 + R, ..tile };
-                            self.tile512::<R, 2>(tile, mr - R, output);
+                // Two panels: one vector each, a panel's `16 × cin` floats apart.
+                let pair = width == PANEL && widths.next_if_eq(&PANEL).is_some();
+                for r0 in (b0..b1).step_by(R2) {
+                    let mr = R2.min(b1 - r0);
+                    let tile = Tile {
+                        input,
+                        r0,
+                        panel,
+                        c0,
+                        apart: PANEL * self.cin,
+                        step: if pair { PANEL } else { width },
+                    };
+                    // SAFETY: AVX-512F, AVX-512VL, AVX2 and FMA (# Safety above); each tile
+                    // is inside the tensors.
+                    unsafe {
+                        if pair {
+                            self.tile512::<R, 2>(tile, mr.min(R), output);
+                            if mr > R {
+                                let tile = Tile { r0: r0 + R, ..tile };
+                                self.tile512::<R, 2>(tile, mr - R, output);
+                            }
+                        } else if width == PANEL {
+                            self.tile512::<R2, 1>(tile, mr, output);
+                        } else {
+                            self.tile::<R2, 1>(tile, mr, output);
                         }
-                        panel += 2 * PANEL * self.cin;
-                        c0 += 2 * PANEL;
-                        continue;
-                    }
-                    if width == PANEL {
-                        self.tile512::<R2, 1>(tile, mr, output);
-                    } else {
-                        self.tile::<R2, 1>(tile, mr, output);
                     }
                 }
-                panel += width * self.cin;
-                c0 += width;
+                let done = if pair { 2 * PANEL } else { width };
+                panel += done * self.cin;
+                c0 += done;
             }
         }
     }
+
+    /// The blocks of pixels, as ranges, for `floats` of input in tiles of `tile` pixels:
+    /// each block's input (up to [`BLOCK_BYTES`]) stays in the core's cache while the weights
+    /// go by once, panel by panel, rather than once per tile.
+    #[cfg(target_arch = "x86_64")]
+    fn blocks(&self, floats: usize, tile: usize) -> impl Iterator<Item = (usize, usize)> {
+        let rows = floats / self.cin;
+        let block = (BLOCK_BYTES / 4 / self.cin / tile).max(1) * tile;
+        (0..rows)
+            .step_by(block)
+            .map(move |b0| (b0, (b0 + block).min(rows)))
+    }
 }
+
+/// The input a block of pixels may take: a quarter of the 1 MB second-level cache of the
+/// smallest cores this runs on, so the weights of the panels being run fit beside it. The 49-
+/// and 196-pixel layers are one or two blocks, so each of their weights (0.3–1.6 MB a layer,
+/// more than a first-level cache) is read from memory once rather than once per tile.
+#[cfg(target_arch = "x86_64")]
+const BLOCK_BYTES: usize = 256 * 1024;
 
 #[cfg(target_arch = "x86_64")]
 /// Whether the AVX-512 tiles of 7 pixels leave fewer pixels unused than those of 12 over
@@ -498,11 +516,12 @@ impl TypedOp for Pointwise {
 /// Whether [`Pointwise`] runs a 1×1 convolution over `pixels` faster than tract 0.23. Measured
 /// layer by layer with `photo-sim bench --layers` (AMD EPYC, AVX-512): ours took 0.3–0.7× the
 /// time on every layer of 196 pixels or more (0.52 ms against 1.87 ms for 12,544 pixels × 16 →
-/// 96 channels), and 1.1–1.4× on the 49-pixel layers, where its six-pixel tiles waste a
-/// seventh of the work and tract's tiles are near the arithmetic peak. On an AVX-512 Xeon the
-/// 16-lane tiles of 7 pixels still took 0.9–1.4× tract's time there (best of three runs).
+/// 96 channels), and with AVX2 tiles 1.1–1.4× on the 49-pixel layers, where its six-pixel
+/// tiles waste a seventh of the work and tract's tiles are near the arithmetic peak. With the
+/// AVX-512 tiles of seven pixels, each panel's weights read once per block of pixels, the ten
+/// 49-pixel layers took 2.31 ms against tract's 2.67 (Xeon, best of three runs).
 pub fn pointwise_is_faster(pixels: usize, _cin: usize, _cout: usize) -> bool {
-    pixels > 64
+    pixels > 64 || Vectors::widest() == Vectors::Avx512
 }
 
 /// Replaces each float 1×1 convolution of a channels-last model (after tract's `conv_nhwc`
@@ -594,6 +613,8 @@ mod tests {
             (50, 9, 112, true),
             (49, 6, 24, false),
             (31, 4, 40, true),
+            // More input than a block of pixels holds: two blocks.
+            (100, 1000, 40, true),
         ] {
             let w = test_values(cin * cout, 1);
             let b: Vec<f32> = test_values(cout, 2).iter().map(|v| v * 4.0).collect();
