@@ -177,8 +177,13 @@ macro_rules! depthwise_entry {
                 );
                 i += POINTS;
             }
-            for i in i..len {
-                $points::<1, RELU6>([point(i)], &filter);
+            // The last one to three together: a zone of tract's patch is often that short
+            // (the borders of each row, the 3-wide middle of a 7-wide image).
+            match len - i {
+                3 => $points::<3, RELU6>([point(i), point(i + 1), point(i + 2)], &filter),
+                2 => $points::<2, RELU6>([point(i), point(i + 1)], &filter),
+                1 => $points::<1, RELU6>([point(i)], &filter),
+                _ => {}
             }
             }
         }
@@ -371,7 +376,7 @@ mod tests {
     use crate::embed::kernels::{cpu_runs, test_values as values};
 
     /// Checks `kernel` against tract's scalar loop, bit for bit: 3×3 taps over an NHWC image 6
-    /// wide; channel counts cover the 32-, 16-, 8- and 1-wide paths, and a kernel stride wider
+    /// wide, for 5 to 7 positions; channel counts cover the 32-, 16-, 8- and 1-wide paths, and a kernel stride wider
     /// than the channels run (a block of a larger tensor). With `relu6`, the bias is wide
     /// enough for sums on both sides of [0, 6], and each sum is then clamped.
     fn equals_the_scalar_loop_bit_for_bit(kernel_fn: Kernel, relu6: bool) {
@@ -387,40 +392,43 @@ mod tests {
             let offsets: Vec<isize> = (0..9)
                 .map(|t| (t / 3) as isize * row + (t % 3) as isize * k_stride as isize)
                 .collect();
-            let (len, in_stride, out_stride) = (7usize, 2 * k_stride as isize, channels as isize);
-            let mut ours = vec![f32::NAN; len * channels];
-            // SAFETY: the buffers hold every position, tap and channel the call names, and
-            // the caller checked that the CPU has the kernel's instruction set.
-            unsafe {
-                kernel_fn(
-                    input.as_ptr(),
-                    ours.as_mut_ptr(),
-                    kernel.as_ptr(),
-                    &taps,
-                    &offsets,
-                    bias.as_ptr(),
-                    channels,
-                    k_stride,
-                    len,
-                    in_stride,
-                    out_stride,
-                )
-            };
-            for i in 0..len {
-                for c in 0..channels {
-                    let mut sum = bias[c];
-                    for (&t, &off) in taps.iter().zip(&offsets) {
-                        let x = input[(i as isize * in_stride + off) as usize + c];
-                        sum += kernel[t * k_stride + c] * x;
+            // 7, 6 and 5 positions: four together, then the last three, two or one.
+            for len in [7usize, 6, 5] {
+                let (in_stride, out_stride) = (2 * k_stride as isize, channels as isize);
+                let mut ours = vec![f32::NAN; len * channels];
+                // SAFETY: the buffers hold every position, tap and channel the call names, and
+                // the caller checked that the CPU has the kernel's instruction set.
+                unsafe {
+                    kernel_fn(
+                        input.as_ptr(),
+                        ours.as_mut_ptr(),
+                        kernel.as_ptr(),
+                        &taps,
+                        &offsets,
+                        bias.as_ptr(),
+                        channels,
+                        k_stride,
+                        len,
+                        in_stride,
+                        out_stride,
+                    )
+                };
+                for i in 0..len {
+                    for c in 0..channels {
+                        let mut sum = bias[c];
+                        for (&t, &off) in taps.iter().zip(&offsets) {
+                            let x = input[(i as isize * in_stride + off) as usize + c];
+                            sum += kernel[t * k_stride + c] * x;
+                        }
+                        if relu6 {
+                            sum = crate::embed::kernels::relu6(sum);
+                        }
+                        assert_eq!(
+                            ours[i * channels + c].to_bits(),
+                            sum.to_bits(),
+                            "channels {channels}, {len} points, point {i}, channel {c}"
+                        );
                     }
-                    if relu6 {
-                        sum = crate::embed::kernels::relu6(sum);
-                    }
-                    assert_eq!(
-                        ours[i * channels + c].to_bits(),
-                        sum.to_bits(),
-                        "channels {channels}, point {i}, channel {c}"
-                    );
                 }
             }
         }

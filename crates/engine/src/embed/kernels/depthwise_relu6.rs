@@ -91,7 +91,9 @@ impl DepthwiseRelu6 {
         }
     }
 
-    /// Computes channels `c0..c1` of every output position, zone by zone.
+    /// Computes channels `c0..c1` of every output position, zone by zone, along the longer
+    /// of its sides: the kernel computes a few positions of a line at once (the border zones
+    /// are one or two columns wide and as tall as the image).
     ///
     /// # Safety
     /// `buffers` must hold the input and output tensors of this operation's shapes, and
@@ -99,8 +101,21 @@ impl DepthwiseRelu6 {
     unsafe fn channels(&self, buffers: Buffers, kernel: Kernel, c0: usize, c1: usize) {
         let ([i0, i1], [o0, o1]) = (self.input_strides, self.output_strides);
         for zone in &self.zones {
-            for y in zone.rows.clone() {
-                let (y, x) = (y as isize, zone.columns.start as isize);
+            // The zone's lines: each starts on its first row or column and steps along the
+            // other axis.
+            let along_rows = zone.columns.len() >= zone.rows.len();
+            let (lines, len, step_in, step_out) = if along_rows {
+                (zone.rows.len(), zone.columns.len(), i1, o1)
+            } else {
+                (zone.columns.len(), zone.rows.len(), i0, o0)
+            };
+            for line in 0..lines {
+                let (y, x) = if along_rows {
+                    (zone.rows.start + line, zone.columns.start)
+                } else {
+                    (zone.rows.start, zone.columns.start + line)
+                };
+                let (y, x) = (y as isize, x as isize);
                 let center = i0 * y + i1 * x + c0 as isize;
                 let at = o0 * y + o1 * x + c0 as isize;
                 // SAFETY: tract's patch keeps every tap of every output position of the zone
@@ -115,9 +130,9 @@ impl DepthwiseRelu6 {
                         self.bias.0.as_ptr().add(c0),
                         c1 - c0,
                         self.channels,
-                        zone.columns.len(),
-                        i1,
-                        o1,
+                        len,
+                        step_in,
+                        step_out,
                     );
                 }
             }
