@@ -90,10 +90,10 @@ impl Pointwise {
         self.cout
     }
 
-    /// Computes `rows` output pixels from `rows` input pixels, with the widest vectors the
+    /// Computes `rows` output pixels from `rows` input pixels, with the fastest vectors the
     /// CPU has.
     fn run(&self, input: &[f32], output: &mut [f32]) {
-        self.run_with(Vectors::widest(), input, output);
+        self.run_with(Vectors::fastest(), input, output);
     }
 
     /// [`Pointwise::run`] with the given vectors (the tests run each the CPU has).
@@ -101,7 +101,7 @@ impl Pointwise {
         let rows = input.len() / self.cin;
         debug_assert_eq!(output.len(), rows * self.cout);
         match vectors {
-            // SAFETY: `Vectors::widest` and the tests only name vectors this CPU has; the
+            // SAFETY: `Vectors::fastest` and the tests only name vectors this CPU has; the
             // slices have the sizes the tiles index by (debug-asserted above, derived from the
             // same `rows`).
             #[cfg(target_arch = "x86_64")]
@@ -153,7 +153,7 @@ impl Pointwise {
 
     /// Tiles of [`ROWS`] pixels × [`PANEL`] channels for whole panels, of `2 × ROWS` pixels
     /// × [`NARROW`] channels for a narrow one, panel by panel over each block of pixels
-    /// ([`block_rows`]).
+    /// ([`Pointwise::blocks`]).
     ///
     /// # Safety
     /// The CPU must have AVX2 and FMA, and `output` must hold `cout` floats for each `cin` of
@@ -201,7 +201,7 @@ impl Pointwise {
     /// Tiles of `R` pixels × two whole panels (each one 16-lane vector) per pair of panels,
     /// of `R2 = 2R` pixels × one panel for a whole panel left over, and of `R2` pixels × eight
     /// channels (8 lanes, in the 32 registers AVX-512 gives 8-lane vectors too) for a narrow
-    /// one, pair by pair over each block of pixels ([`block_rows`]).
+    /// one, pair by pair over each block of pixels ([`Pointwise::blocks`]).
     ///
     /// # Safety
     /// As for [`Pointwise::rows_avx2`], with AVX-512F and AVX-512VL.
@@ -273,9 +273,9 @@ impl Pointwise {
 #[cfg(target_arch = "x86_64")]
 const BLOCK_BYTES: usize = 256 * 1024;
 
-#[cfg(target_arch = "x86_64")]
 /// Whether the AVX-512 tiles of 7 pixels leave fewer pixels unused than those of 12 over
 /// `rows` pixels (the 49-pixel layers fit seven exactly, where twelve waste 11 of 60).
+#[cfg(target_arch = "x86_64")]
 fn rows_fit_sevens(rows: usize) -> bool {
     rows.next_multiple_of(7) < rows.next_multiple_of(12)
 }
@@ -297,7 +297,7 @@ impl Vectors {
     /// The fastest this CPU has: the widest, except AVX-512 on an AMD Zen 4, which splits each
     /// 512-bit operation in two (an 8 × 32 AVX-512 tile was slower there than the AVX2 one on
     /// every layer, measured at stop 35). Decided once: `cpuid` traps to the hypervisor in a VM.
-    fn widest() -> Self {
+    fn fastest() -> Self {
         static WIDEST: std::sync::OnceLock<Vectors> = std::sync::OnceLock::new();
         *WIDEST.get_or_init(|| {
             #[cfg(target_arch = "x86_64")]
@@ -555,7 +555,7 @@ impl TypedOp for Pointwise {
 /// AVX-512 tiles of seven pixels, each panel's weights read once per block of pixels, the ten
 /// 49-pixel layers took 2.31 ms against tract's 2.67 (Xeon, best of three runs).
 pub fn pointwise_is_faster(pixels: usize, _cin: usize, _cout: usize) -> bool {
-    pixels > 64 || Vectors::widest() == Vectors::Avx512
+    pixels > 64 || Vectors::fastest() == Vectors::Avx512
 }
 
 /// Replaces each float 1×1 convolution of a channels-last model (after tract's `conv_nhwc`
