@@ -376,9 +376,9 @@ mod tests {
     use crate::embed::kernels::{cpu_runs, test_values as values};
 
     /// Checks `kernel` against tract's scalar loop, bit for bit: 3×3 taps over an NHWC image 6
-    /// wide, for 5 to 7 positions; channel counts cover the 32-, 16-, 8- and 1-wide paths, and a kernel stride wider
-    /// than the channels run (a block of a larger tensor). With `relu6`, the bias is wide
-    /// enough for sums on both sides of [0, 6], and each sum is then clamped.
+    /// wide, for 5 to 7 positions; channel counts cover the 32-, 16-, 8- and 1-wide paths, and
+    /// a kernel stride wider than the channels run (a block of a larger tensor). With `relu6`,
+    /// the bias is wide enough for sums on both sides of [0, 6], and each sum is then clamped.
     fn equals_the_scalar_loop_bit_for_bit(kernel_fn: Kernel, relu6: bool) {
         for channels in [1, 7, 8, 16, 24, 37, 96, 144, 240] {
             let k_stride = channels + 3;
